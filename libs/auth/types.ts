@@ -1,0 +1,79 @@
+/**
+ * The auth contract shared by every service (see docs/auth.md).
+ * Implemented by certificate.ts, request-signature.ts, client-interceptor.ts
+ * and server-check.ts in this folder.
+ */
+import type { KeyPair } from '../crypto/index.js';
+
+/** Roles a certificate can carry. */
+export type Role =
+  // issued by a grid manager for its own grid
+  | 'storage-server'
+  | 'client'
+  | 'gateway'
+  | 'contact-point'
+  | 'admin'
+  // issued by the clearinghouse
+  | 'grid-member'
+  | 'gateway-approval'
+  | 'clearinghouse-admin';
+
+export const ROLES: readonly Role[] = [
+  'storage-server',
+  'client',
+  'gateway',
+  'contact-point',
+  'admin',
+  'grid-member',
+  'gateway-approval',
+  'clearinghouse-admin',
+];
+
+/** The signed fields of a certificate. Times are Unix milliseconds. */
+export interface CertificateBody {
+  role: Role;
+  subject: Uint8Array; // 32-byte Ed25519 public key of the holder
+  issuer: Uint8Array; // 32-byte Ed25519 public key of the signer
+  grid: string; // area code of the grid the certificate is for
+  notBefore: number;
+  notAfter: number;
+  /** Named non-negative integer limits, e.g. { quota_bytes: 1e9 }. */
+  limits: Record<string, number>;
+}
+
+export interface Certificate extends CertificateBody {
+  /** Canonical encoding: body bytes followed by the 64-byte signature. */
+  encoded: Uint8Array;
+  signature: Uint8Array;
+}
+
+/** What a caller presents: its key pair and the certificates it holds. */
+export interface Identity {
+  keyPair: KeyPair;
+  certificates: Certificate[];
+}
+
+/** An authenticated caller, as the server check hands it to handlers. */
+export interface Principal {
+  publicKey: Uint8Array;
+  /** The certificate that authorised this call (role allowed by the method). */
+  certificate: Certificate;
+  role: Role;
+  grid: string;
+  /** Every certificate the caller presented that verified. */
+  certificates: Certificate[];
+}
+
+/** Server-side policy for one service. */
+export interface AuthPolicy {
+  /** Roles allowed per method name (the short name, e.g. 'AllocateBuckets'). A method not listed is denied. */
+  methods: Record<string, readonly Role[]>;
+  /** Issuer public keys trusted to sign certificates of `role` (may change at run time). */
+  issuersFor(role: Role): readonly Uint8Array[];
+  /** Revocation check by certificate subject (public key). */
+  isRevoked?(subject: Uint8Array): boolean;
+  /** Allowed |server clock - request timestamp|; default 60 s. */
+  maxSkewMs?: number;
+  /** Clock, for tests. */
+  now?(): number;
+}

@@ -1,0 +1,77 @@
+/**
+ * knex connections for every service store. SQLite (sqlite3) is the embedded
+ * default; PostgreSQL (`client: 'pg'`) runs the same code for larger operators.
+ *
+ * Durability: SQLite runs in WAL mode with synchronous=FULL, so a committed
+ * transaction survives a process kill or power loss before we acknowledge it.
+ */
+import knexFactory, { type Knex } from 'knex';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type DatabaseConfig =
+  | { client: 'sqlite3'; filename: string }
+  | { client: 'pg'; connection: string | Knex.PgConnectionConfig; searchPath?: string };
+
+/** A migration: `up` only (forward-only, versioned by name, applied in order). */
+export interface Migration {
+  name: string;
+  up(knex: Knex): Promise<void>;
+}
+
+class ListMigrationSource implements Knex.MigrationSource<Migration> {
+  constructor(private readonly migrations: Migration[]) {}
+  async getMigrations(): Promise<Migration[]> {
+    return this.migrations;
+  }
+  getMigrationName(m: Migration): string {
+    return m.name;
+  }
+  async getMigration(m: Migration): Promise<Knex.Migration> {
+    return { up: (k) => m.up(k), down: async () => {} };
+  }
+}
+
+/**
+ * Opens a database and applies the service's migrations.
+ * @param table name of the knex migrations table (one per service, so
+ *   services may share one PostgreSQL database).
+ */
+export async function openDatabase(config: DatabaseConfig, migrations: Migration[], table: string): Promise<Knex> {
+  let knex: Knex;
+  if (config.client === 'sqlite3') {
+    mkdirSync(dirname(config.filename), { recursive: true });
+    knex = knexFactory({
+      client: 'sqlite3',
+      connection: { filename: config.filename },
+      useNullAsDefault: true,
+      // One connection: SQLite serialises writers anyway, and one connection
+      // makes transactions and pragmas predictable.
+      pool: {
+        min: 1,
+        max: 1,
+        afterCreate: (conn: { run: (sql: string, cb: (err: Error | null) => void) => void }, done: (err: Error | null, conn: unknown) => void) => {
+          conn.run('PRAGMA journal_mode = WAL', (e1) => {
+            if (e1) return done(e1, conn);
+            conn.run('PRAGMA synchronous = FULL', (e2) => {
+              if (e2) return done(e2, conn);
+              conn.run('PRAGMA foreign_keys = ON', (e3) => {
+                if (e3) return done(e3, conn);
+                conn.run('PRAGMA busy_timeout = 5000', (e4) => done(e4, conn));
+              });
+            });
+          });
+        },
+      },
+    });
+  } else {
+    knex = knexFactory({
+      client: 'pg',
+      connection: config.connection,
+      searchPath: config.searchPath ? [config.searchPath] : undefined,
+      pool: { min: 0, max: 10 },
+    });
+  }
+  await knex.migrate.latest({ migrationSource: new ListMigrationSource(migrations), tableName: table });
+  return knex;
+}

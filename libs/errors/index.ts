@@ -1,0 +1,21 @@
+export {
+  IntergridError,
+  InvalidArgumentError,
+  CapParseError,
+  IntegrityError,
+  LayoutInvalidError,
+  NotFoundError,
+  AlreadyExistsError,
+  QuotaError,
+  AuthenticationError,
+  PermissionError,
+  PreconditionError,
+  UnavailableError,
+  NotEnoughSharesError,
+  HappinessError,
+  ConfigError,
+  InternalError,
+  isIntergridError,
+} from './errors.js';
+export type { ErrorCode } from './errors.js';
+export { assertBytes, assertInt, assertString, describe } from './args.js';

@@ -1,0 +1,87 @@
+/**
+ * Starting and stopping gRPC servers, and adapting async handlers to grpc-js's
+ * callback style with errors mapped through status.ts.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { toStatus } from './status.js';
+
+export interface StartedServer {
+  server: grpc.Server;
+  /** host:port actually bound (port 0 resolved). */
+  address: string;
+  port: number;
+}
+
+/** Server options shared by every service: generous message size for data chunks. */
+export const SERVER_OPTIONS: grpc.ServerOptions = {
+  'grpc.max_receive_message_length': 16 * 1024 * 1024,
+  'grpc.max_send_message_length': 16 * 1024 * 1024,
+};
+
+/** Binds `server` to `address` (e.g. "127.0.0.1:0") without TLS; resolves the bound port. */
+export async function bindServer(server: grpc.Server, address: string): Promise<StartedServer> {
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  });
+  const host = address.slice(0, address.lastIndexOf(':'));
+  return { server, address: `${host}:${port}`, port };
+}
+
+/** Graceful shutdown with a deadline, after which remaining calls are cancelled. */
+export async function stopServer(server: grpc.Server, graceMs = 5000): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    timer.unref();
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+type Logger = (err: unknown, method: string) => void;
+
+/** Wraps an async unary handler: resolves → callback(null, value), throws → mapped status. */
+export function unary<Req, Res>(
+  method: string,
+  fn: (call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>,
+  onInternal?: Logger,
+): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    fn(call).then(
+      (res) => callback(null, res),
+      (err) => callback(toStatus(err, (e) => onInternal?.(e, method))),
+    );
+  };
+}
+
+/** Wraps an async server-streaming handler: it writes to `call`; throws → status. */
+export function serverStream<Req, Res>(
+  method: string,
+  fn: (call: grpc.ServerWritableStream<Req, Res>) => Promise<void>,
+  onInternal?: Logger,
+): grpc.handleServerStreamingCall<Req, Res> {
+  return (call) => {
+    fn(call).then(
+      () => call.end(),
+      (err) => call.destroy(Object.assign(new Error(), toStatus(err, (e) => onInternal?.(e, method)))),
+    );
+  };
+}
+
+/** Wraps an async client-streaming handler that consumes `call` (an async iterable). */
+export function clientStream<Req, Res>(
+  method: string,
+  fn: (call: grpc.ServerReadableStream<Req, Res>) => Promise<Res>,
+  onInternal?: Logger,
+): grpc.handleClientStreamingCall<Req, Res> {
+  return (call, callback) => {
+    fn(call).then(
+      (res) => callback(null, res),
+      (err) => callback(toStatus(err, (e) => onInternal?.(e, method))),
+    );
+  };
+}
