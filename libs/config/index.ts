@@ -1,0 +1,1 @@
+export { loadJsonConfig, resolveFrom, writeJsonAtomic, describeIssues, listenAddress, hexKey, databaseSchema } from './load-config.js';

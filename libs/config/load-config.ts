@@ -1,0 +1,72 @@
+/**
+ * Loading and validating JSON config files at the edge (STYLE.md §13): one
+ * clear message naming the file and the field, never a stack trace. Relative
+ * paths inside a config are resolved against the config file's directory.
+ */
+import { readFileSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync, mkdirSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from '../errors/index.js';
+
+/** Formats zod issues as "field.path: message" lines. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((i) => {
+      const path = i.path.length ? i.path.join('.') : '(root)';
+      if (i.code === 'unrecognized_keys') return `${path}: unknown field(s) ${i.keys.map((k) => `'${k}'`).join(', ')}`;
+      return `${path}: ${i.message}`;
+    })
+    .join('; ');
+}
+
+/**
+ * Reads `path` as JSON and validates it with `schema`.
+ * @throws ConfigError naming the file and the offending field(s).
+ */
+export function loadJsonConfig<S extends z.ZodType>(path: string, schema: S, overrides?: (raw: Record<string, unknown>) => void): z.infer<S> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read config ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`config ${path} is not valid JSON: ${(e as Error).message}`, { cause: e });
+  }
+  if (overrides && raw && typeof raw === 'object') overrides(raw as Record<string, unknown>);
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`config ${path}: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Resolves `p` against the directory of `configPath` unless it is absolute. */
+export function resolveFrom(configPath: string, p: string): string {
+  return isAbsolute(p) ? p : resolve(dirname(configPath), p);
+}
+
+/** Writes JSON atomically (temp file + fsync + rename), creating the directory. */
+export function writeJsonAtomic(path: string, value: unknown, mode = 0o600): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n', { mode });
+  const fd = openSync(tmp, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+/** Common schema pieces. */
+export const listenAddress = z
+  .string()
+  .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port (port 0 = any free port)');
+export const hexKey = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits (32-byte public key)');
+export const databaseSchema = z.discriminatedUnion('client', [
+  z.object({ client: z.literal('sqlite3'), filename: z.string().min(1) }).strict(),
+  z.object({ client: z.literal('pg'), connection: z.string().min(1), searchPath: z.string().optional() }).strict(),
+]);
