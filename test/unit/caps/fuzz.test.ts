@@ -18,7 +18,7 @@ function checkParse(text: string): boolean {
     if (!(e instanceof CapParseError)) throw new Error(`non-CapParseError for ${JSON.stringify(text)}`, { cause: e });
     const key = /^URI:CHK:([^:]{20,})/.exec(text)?.[1];
     if (key !== undefined && (e.message.includes(key.slice(0, 12)) || e.message.includes(key.slice(-12)))) {
-      throw new Error(`message echoes key material: ${e.message}`);
+      throw new Error(`message echoes key material: ${e.message}`, { cause: e });
     }
     return false;
   }
