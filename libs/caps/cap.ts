@@ -5,10 +5,10 @@
 import { InvalidArgumentError, assertBytes } from '../errors/index.js';
 import { assertAreaCode } from './area-code.js';
 import { parseCapText } from './cap-text.js';
-import { formatReadCap, parseReadCap } from './read-cap.js';
+import { formatReadCap, readCapFromText } from './read-cap.js';
 import { storageIndexFromReadKey } from './storage-index.js';
 import { STORAGE_INDEX_BYTES, type Cap } from './types.js';
-import { formatVerifyCap, parseVerifyCap } from './verify-cap.js';
+import { formatVerifyCap, verifyCapFromText } from './verify-cap.js';
 
 /**
  * Parses a read-cap or a verify-cap, chosen by its prefix.
@@ -18,8 +18,8 @@ import { formatVerifyCap, parseVerifyCap } from './verify-cap.js';
  * @example parseCap('URI:CHK-Verifier:…:3:10:1024:212').areaCode // '212'
  */
 export function parseCap(text: string): Cap {
-  // The kind is decided by the prefix alone; the kind parser re-checks it.
-  return parseCapText(text).kind === 'read' ? parseReadCap(text) : parseVerifyCap(text);
+  const parsed = parseCapText(text);
+  return parsed.kind === 'read' ? readCapFromText(parsed) : verifyCapFromText(parsed);
 }
 
 /**

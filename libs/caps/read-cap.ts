@@ -4,7 +4,7 @@
  */
 import { CapParseError, assertBytes } from '../errors/index.js';
 import { fromBase32, toBase32 } from './base32.js';
-import { READ_CAP_PREFIX, assertCommon, formatCommon, parseCapText } from './cap-text.js';
+import { READ_CAP_PREFIX, assertCommon, formatCommon, parseCapText, type CapText } from './cap-text.js';
 import { READ_KEY_BYTES, type ReadCap } from './types.js';
 
 /**
@@ -14,7 +14,11 @@ import { READ_KEY_BYTES, type ReadCap } from './types.js';
  * @example parseReadCap('URI:CHK:aaaa…:bbbb…:3:10:1024').k // 3
  */
 export function parseReadCap(text: string): ReadCap {
-  const parsed = parseCapText(text);
+  return readCapFromText(parseCapText(text));
+}
+
+/** Finishes parsing split cap text as a read-cap (shared with parseCap, which splits once). */
+export function readCapFromText(parsed: CapText): ReadCap {
   if (parsed.kind !== 'read') {
     throw new CapParseError(`${parsed.quote} is a verify-cap, expected a read-cap ('${READ_CAP_PREFIX}…')`);
   }

@@ -5,7 +5,7 @@
  */
 import { CapParseError, InvalidArgumentError, assertBytes } from '../errors/index.js';
 import { fromBase32, toBase32 } from './base32.js';
-import { VERIFY_CAP_PREFIX, assertCommon, formatCommon, parseCapText } from './cap-text.js';
+import { VERIFY_CAP_PREFIX, assertCommon, formatCommon, parseCapText, type CapText } from './cap-text.js';
 import { storageIndexFromReadKey } from './storage-index.js';
 import { STORAGE_INDEX_BYTES, type Cap, type VerifyCap } from './types.js';
 
@@ -15,7 +15,11 @@ import { STORAGE_INDEX_BYTES, type Cap, type VerifyCap } from './types.js';
  *   its key is not echoed).
  */
 export function parseVerifyCap(text: string): VerifyCap {
-  const parsed = parseCapText(text);
+  return verifyCapFromText(parseCapText(text));
+}
+
+/** Finishes parsing split cap text as a verify-cap (shared with parseCap, which splits once). */
+export function verifyCapFromText(parsed: CapText): VerifyCap {
   if (parsed.kind !== 'verify') {
     throw new CapParseError(`${parsed.quote} is a read-cap, expected a verify-cap ('${VERIFY_CAP_PREFIX}…')`);
   }
