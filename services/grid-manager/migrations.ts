@@ -1,0 +1,59 @@
+/**
+ * Grid manager schema (forward-only migrations; docs/grid-manager.md
+ * "Tables"). Keys are lowercase hex text so the same schema runs on SQLite and
+ * PostgreSQL; sizes and times are bigint (read back with Number(), all below
+ * 2^53).
+ */
+import type { Knex } from 'knex';
+import type { Migration } from '../../libs/db/index.js';
+
+export const GRID_MANAGER_MIGRATIONS_TABLE = 'grid_manager_migrations';
+
+export const gridManagerMigrations: Migration[] = [
+  {
+    name: '001-initial',
+    async up(knex: Knex): Promise<void> {
+      // One row per (key, role) the grid approved. A key may hold several
+      // roles (an operator's key can be admin and client); revocation is by
+      // key, so it marks every row of the key.
+      await knex.schema.createTable('gm_principals', (t) => {
+        t.string('subject', 64).notNullable();
+        t.string('role', 32).notNullable();
+        t.string('name', 256).notNullable();
+        t.bigInteger('quota_bytes').notNullable().defaultTo(0);
+        /** Requested validity (0 = the grid's default for the role); reused on renewal. */
+        t.bigInteger('validity_ms').notNullable().defaultTo(0);
+        t.bigInteger('cert_not_after_ms').notNullable().defaultTo(0);
+        t.boolean('revoked').notNullable().defaultTo(false);
+        t.string('address', 300).nullable();
+        t.bigInteger('last_seen_ms').nullable();
+        t.bigInteger('created_at_ms').notNullable();
+        t.bigInteger('updated_at_ms').notNullable();
+        t.primary(['subject', 'role']);
+        t.index(['role']);
+      });
+      // The revocation log: `seq` only grows, so ListRevocations(since) is a range scan.
+      await knex.schema.createTable('gm_revocations', (t) => {
+        t.increments('seq').primary();
+        t.string('subject', 64).notNullable().unique();
+        t.bigInteger('revoked_at_ms').notNullable();
+      });
+      // Each storage server's latest usage report (one row per server).
+      await knex.schema.createTable('gm_usage_reports', (t) => {
+        t.string('server', 64).notNullable().primary();
+        t.string('report_id', 128).notNullable();
+        t.bigInteger('at_ms').notNullable();
+        t.bigInteger('received_at_ms').notNullable();
+      });
+      // The per-account lines of each server's latest report.
+      await knex.schema.createTable('gm_usage_accounts', (t) => {
+        t.string('server', 64).notNullable();
+        t.string('account', 64).notNullable();
+        t.bigInteger('bytes_stored').notNullable();
+        t.bigInteger('shares').notNullable();
+        t.primary(['server', 'account']);
+        t.index(['account']);
+      });
+    },
+  },
+];
