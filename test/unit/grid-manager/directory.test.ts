@@ -34,14 +34,14 @@ describe('signed directory', () => {
   it('rejects a body with one flipped bit', () => {
     const signed = signDirectory(content, gm);
     const body = Uint8Array.from(signed.body);
-    body[20] ^= 0x01;
+    body[20] = body[20]! ^ 0x01;
     expect(() => openDirectory({ body, signature: signed.signature }, gm.publicKey)).toThrow(IntegrityError);
   });
 
   it('rejects a tampered signature', () => {
     const signed = signDirectory(content, gm);
     const signature = Uint8Array.from(signed.signature);
-    signature[0] ^= 0x80;
+    signature[0] = signature[0]! ^ 0x80;
     expect(() => openDirectory({ body: signed.body, signature }, gm.publicKey)).toThrow(IntegrityError);
   });
 

@@ -1,0 +1,89 @@
+/**
+ * Grid manager configuration: a JSON file validated with zod at the edge
+ * (STYLE.md §13). Relative paths are resolved against the config file's
+ * directory, so a grid directory can be moved as a whole.
+ */
+import { join } from 'node:path';
+import { z } from 'zod';
+import { loadJsonConfig, resolveFrom, listenAddress, hexKey, databaseSchema } from '../../libs/config/index.js';
+import type { DatabaseConfig } from '../../libs/db/index.js';
+import type { GridRole } from './principal-store.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const lifetime = (days: number) => z.number().int().positive().max(100 * 365 * DAY_MS).default(days * DAY_MS);
+
+/** Default certificate lifetimes per role, in ms. */
+export const DEFAULT_CERTIFICATE_LIFETIMES: Record<GridRole, number> = {
+  client: 30 * DAY_MS,
+  'storage-server': 30 * DAY_MS,
+  gateway: 30 * DAY_MS,
+  'contact-point': 30 * DAY_MS,
+  admin: 365 * DAY_MS,
+};
+
+export const certificateLifetimesSchema = z
+  .object({
+    client: lifetime(30),
+    'storage-server': lifetime(30),
+    gateway: lifetime(30),
+    'contact-point': lifetime(30),
+    admin: lifetime(365),
+  })
+  .strict();
+
+/** The JSON schema of a grid manager config file (unknown fields are rejected). */
+export const gridManagerConfigSchema = z
+  .object({
+    /** host:port to listen on; port 0 picks a free port. */
+    listen: listenAddress,
+    /** Directory holding (by default) grid-manager.sqlite. */
+    dataDir: z.string().min(1),
+    /** Database; default SQLite file `<dataDir>/grid-manager.sqlite`. */
+    database: databaseSchema.optional(),
+    /** The grid key (libs/auth writeKeyFile format): signs every certificate and the directory. */
+    keyFile: z.string().min(1),
+    /** This grid's area code (3–8 decimal digits); written into every certificate. */
+    areaCode: z.string().regex(/^[0-9]{3,8}$/, 'expected 3-8 decimal digits'),
+    /**
+     * Admin public keys (hex) registered as approved admins at start-up (the
+     * key written by `initGridManager`), so they can renew their certificates
+     * and be listed and revoked like any other principal.
+     */
+    adminKeys: z.array(hexKey).max(1000).default([]),
+    /** Lifetime of issued certificates per role (ApproveRequest.validity_ms = 0 and renewals). */
+    certificateLifetimes: certificateLifetimesSchema.default(DEFAULT_CERTIFICATE_LIFETIMES),
+    /**
+     * A storage server is listed in the directory only if it announced within
+     * this window (storage servers announce every minute by default).
+     */
+    directoryFreshnessMs: z.number().int().positive().default(5 * 60_000),
+    /** Allowed clock difference for signed requests (libs/auth). */
+    maxClockSkewMs: z.number().int().positive().default(60_000),
+  })
+  .strict();
+
+/** A validated config with absolute paths and a concrete database. */
+export type GridManagerConfig = Omit<z.infer<typeof gridManagerConfigSchema>, 'database'> & { database: DatabaseConfig };
+
+/** Validates a config object (e.g. built by tests); relative paths are resolved against `baseFile`'s directory. */
+export function resolveGridManagerConfig(raw: z.input<typeof gridManagerConfigSchema>, baseFile?: string): GridManagerConfig {
+  return finish(gridManagerConfigSchema.parse(raw), baseFile);
+}
+
+function finish(parsed: z.infer<typeof gridManagerConfigSchema>, baseFile?: string): GridManagerConfig {
+  const abs = (p: string): string => (baseFile ? resolveFrom(baseFile, p) : p);
+  const dataDir = abs(parsed.dataDir);
+  let database: DatabaseConfig;
+  if (!parsed.database) database = { client: 'sqlite3', filename: join(dataDir, 'grid-manager.sqlite') };
+  else if (parsed.database.client === 'sqlite3') database = { client: 'sqlite3', filename: abs(parsed.database.filename) };
+  else database = parsed.database;
+  return { ...parsed, dataDir, database, keyFile: abs(parsed.keyFile) };
+}
+
+/**
+ * Reads and validates a grid manager config file.
+ * @throws ConfigError naming the file and the offending field.
+ */
+export function loadGridManagerConfig(path: string): GridManagerConfig {
+  return finish(loadJsonConfig(path, gridManagerConfigSchema), path);
+}

@@ -1,0 +1,215 @@
+/**
+ * Typed client for the GridManager service. Every call is signed by the
+ * libs/auth interceptor with the caller's identity; errors come back as the
+ * domain classes (libs/rpc call()).
+ */
+import * as grpc from '@grpc/grpc-js';
+import { authInterceptor, decodeCertificate, verifyCertificate, type Certificate, type Identity } from '../../libs/auth/index.js';
+import { bytesEqual, shortKey } from '../../libs/crypto/index.js';
+import { assertBytes, IntegrityError, InvalidArgumentError } from '../../libs/errors/index.js';
+import { call, gridManagerProto, CHANNEL_OPTIONS } from '../../libs/rpc/index.js';
+import type { GridManagerClient } from '../../libs/rpc/generated/intergrid/gridmanager/GridManager.js';
+import type { Certificate__Output } from '../../libs/rpc/generated/intergrid/Certificate.js';
+import type { Empty, Empty__Output } from '../../libs/rpc/generated/intergrid/Empty.js';
+import type { SignedDirectory__Output } from '../../libs/rpc/generated/intergrid/gridmanager/SignedDirectory.js';
+import type { AnnounceServerRequest } from '../../libs/rpc/generated/intergrid/gridmanager/AnnounceServerRequest.js';
+import type { ListRevocationsRequest } from '../../libs/rpc/generated/intergrid/gridmanager/ListRevocationsRequest.js';
+import type { ListRevocationsResponse__Output } from '../../libs/rpc/generated/intergrid/gridmanager/ListRevocationsResponse.js';
+import type { UsageReport } from '../../libs/rpc/generated/intergrid/gridmanager/UsageReport.js';
+import type { ApproveRequest } from '../../libs/rpc/generated/intergrid/gridmanager/ApproveRequest.js';
+import type { RevokeRequest } from '../../libs/rpc/generated/intergrid/gridmanager/RevokeRequest.js';
+import type { ListPrincipalsResponse__Output } from '../../libs/rpc/generated/intergrid/gridmanager/ListPrincipalsResponse.js';
+import type { UsageSummary__Output } from '../../libs/rpc/generated/intergrid/gridmanager/UsageSummary.js';
+import { openDirectory, type Directory } from './directory.js';
+import type { GridRole } from './principal-store.js';
+import type { UsageReportInput } from './usage-store.js';
+
+export interface ConnectGridManagerOptions {
+  /** The grid manager key the caller trusts; verifies directories and issued certificates. */
+  gridManagerPublicKey?: Uint8Array;
+  /** Per-call deadline (default libs/rpc DEFAULT_DEADLINE_MS). */
+  deadlineMs?: number;
+}
+
+export interface ApproveInput {
+  role: GridRole;
+  subject: Uint8Array;
+  name: string;
+  /** 0 or absent = the grid's default lifetime for the role. */
+  validityMs?: number;
+  /** Clients: per-server quota in bytes; 0 or absent = unlimited. */
+  quotaBytes?: number;
+}
+
+export interface PrincipalInfo {
+  role: string;
+  subject: Uint8Array;
+  name: string;
+  revoked: boolean;
+  certNotAfterMs: number;
+  /** Storage servers: last announced address ('' if never). */
+  address: string;
+  lastSeenMs: number;
+  quotaBytes: number;
+}
+
+export interface AccountTallyInfo {
+  account: Uint8Array;
+  name: string;
+  bytesStored: number;
+  shares: number;
+  quotaBytes: number;
+}
+
+export interface RevocationInfo {
+  seq: number;
+  subject: Uint8Array;
+  revokedAtMs: number;
+}
+
+export interface GridManagerConnection {
+  readonly address: string;
+  /**
+   * The verified directory. The key defaults to `opts.gridManagerPublicKey`,
+   * else to the issuer of the caller's own certificate (the grid manager
+   * that admitted it).
+   * @throws IntegrityError when the signature does not verify under that key.
+   */
+  getDirectory(gmPublicKey?: Uint8Array): Promise<Directory>;
+  /** The raw signed directory (for callers that forward it). */
+  getSignedDirectory(): Promise<{ body: Uint8Array; signature: Uint8Array }>;
+  announceServer(address: string): Promise<void>;
+  renewCertificate(): Promise<Certificate>;
+  listRevocations(sinceSeq: number): Promise<{ revocations: RevocationInfo[]; latestSeq: number }>;
+  reportUsage(report: UsageReportInput): Promise<void>;
+  approve(req: ApproveInput): Promise<Certificate>;
+  revoke(subject: Uint8Array): Promise<void>;
+  listPrincipals(): Promise<PrincipalInfo[]>;
+  getUsage(): Promise<AccountTallyInfo[]>;
+  close(): void;
+}
+
+const bytes = (b: Uint8Array | undefined): Uint8Array => new Uint8Array(b ?? []);
+
+/**
+ * Opens a channel to the grid manager at `address` (host:port). Nothing is
+ * sent until the first call. Pass `identity` as a function to present
+ * renewed certificates without reconnecting.
+ * @example const gm = connectGridManager(addr, admin.identity, { gridManagerPublicKey: admin.gridManager.publicKey })
+ */
+export function connectGridManager(
+  address: string,
+  identity: Identity | (() => Identity),
+  opts: ConnectGridManagerOptions = {},
+): GridManagerConnection {
+  if (opts.gridManagerPublicKey !== undefined) assertBytes('gridManagerPublicKey', opts.gridManagerPublicKey, 32);
+  const Ctor = gridManagerProto().intergrid.gridmanager.GridManager;
+  const client = new Ctor(address, grpc.credentials.createInsecure(), {
+    ...CHANNEL_OPTIONS,
+    interceptors: [authInterceptor(identity)],
+  }) as GridManagerClient;
+  const o = { peer: `grid manager ${address}`, deadlineMs: opts.deadlineMs };
+
+  function trustedKey(explicit?: Uint8Array): Uint8Array {
+    const current = typeof identity === 'function' ? identity() : identity;
+    const key = explicit ?? opts.gridManagerPublicKey ?? current.certificates[0]?.issuer;
+    if (!key) throw new InvalidArgumentError('no grid manager public key: pass one or connect with an identity holding a certificate');
+    return key;
+  }
+
+  /** Decodes an issued certificate and checks it is signed by the grid manager we trust. */
+  function checkIssued(encoded: Uint8Array): Certificate {
+    const cert = decodeCertificate(encoded);
+    const gm = trustedKey();
+    if (!bytesEqual(cert.issuer, gm)) {
+      throw new IntegrityError(`${o.peer} returned a certificate issued by ${shortKey(cert.issuer)}, expected ${shortKey(gm)}`);
+    }
+    // Only the issuer signature matters here; validity times are the
+    // verifier's business (our clock may lag the manager's), so check at notBefore.
+    try {
+      return verifyCertificate(cert, { trustedIssuers: [gm], now: cert.notBefore });
+    } catch (e) {
+      throw new IntegrityError(`${o.peer} returned a certificate that does not verify: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  async function getSignedDirectory(): Promise<{ body: Uint8Array; signature: Uint8Array }> {
+    const res = await call<Empty, SignedDirectory__Output>(client, client.getDirectory, {}, o);
+    return { body: bytes(res.body), signature: bytes(res.signature) };
+  }
+
+  return {
+    address,
+    getSignedDirectory,
+    async getDirectory(gmPublicKey) {
+      const key = trustedKey(gmPublicKey);
+      return openDirectory(await getSignedDirectory(), key);
+    },
+    async announceServer(addr) {
+      await call<AnnounceServerRequest, Empty__Output>(client, client.announceServer, { address: addr }, o);
+    },
+    async renewCertificate() {
+      const res = await call<Empty, Certificate__Output>(client, client.renewCertificate, {}, o);
+      return checkIssued(bytes(res.encoded));
+    },
+    async listRevocations(sinceSeq) {
+      const res = await call<ListRevocationsRequest, ListRevocationsResponse__Output>(client, client.listRevocations, { sinceSeq }, o);
+      return {
+        revocations: (res.revocations ?? []).map((r) => ({ seq: Number(r.seq), subject: bytes(r.subject), revokedAtMs: Number(r.revokedAtMs) })),
+        latestSeq: Number(res.latestSeq),
+      };
+    },
+    async reportUsage(report) {
+      await call<UsageReport, Empty__Output>(
+        client,
+        client.reportUsage,
+        {
+          reportId: report.reportId,
+          atMs: report.atMs,
+          accounts: report.accounts.map((a) => ({ account: Buffer.from(a.account), bytesStored: a.bytesStored, shares: a.shares })),
+        },
+        o,
+      );
+    },
+    async approve(req) {
+      assertBytes('subject', req.subject, 32);
+      const res = await call<ApproveRequest, Certificate__Output>(
+        client,
+        client.approve,
+        { role: req.role, subject: Buffer.from(req.subject), name: req.name, validityMs: req.validityMs ?? 0, quotaBytes: req.quotaBytes ?? 0 },
+        o,
+      );
+      return checkIssued(bytes(res.encoded));
+    },
+    async revoke(subject) {
+      assertBytes('subject', subject, 32);
+      await call<RevokeRequest, Empty__Output>(client, client.revoke, { subject: Buffer.from(subject) }, o);
+    },
+    async listPrincipals() {
+      const res = await call<Empty, ListPrincipalsResponse__Output>(client, client.listPrincipals, {}, o);
+      return (res.principals ?? []).map((p) => ({
+        role: p.role,
+        subject: bytes(p.subject),
+        name: p.name,
+        revoked: p.revoked,
+        certNotAfterMs: Number(p.certNotAfterMs),
+        address: p.address,
+        lastSeenMs: Number(p.lastSeenMs),
+        quotaBytes: Number(p.quotaBytes),
+      }));
+    },
+    async getUsage() {
+      const res = await call<Empty, UsageSummary__Output>(client, client.getUsage, {}, o);
+      return (res.accounts ?? []).map((a) => ({
+        account: bytes(a.account),
+        name: a.name,
+        bytesStored: Number(a.bytesStored),
+        shares: Number(a.shares),
+        quotaBytes: Number(a.quotaBytes),
+      }));
+    },
+    close() {
+      client.close();
+    },
+  };
+}

@@ -1,0 +1,226 @@
+/**
+ * GridManager RPC handlers (proto/grid_manager.proto). Authentication and
+ * role checks happen before these run (libs/auth secureService, policy in
+ * server.ts); handlers read the caller with principalOf(call) and keep the
+ * business rules: who may be approved, renewal, revocation, usage tallies.
+ * Every write is committed before the reply is sent.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { principalOf, type Certificate } from '../../libs/auth/index.js';
+import { shortKey, toHex, type KeyPair } from '../../libs/crypto/index.js';
+import { assertBytes, InvalidArgumentError, PermissionError } from '../../libs/errors/index.js';
+import { unary } from '../../libs/rpc/index.js';
+import type { AnnounceServerRequest__Output } from '../../libs/rpc/generated/intergrid/gridmanager/AnnounceServerRequest.js';
+import type { ApproveRequest__Output } from '../../libs/rpc/generated/intergrid/gridmanager/ApproveRequest.js';
+import type { ListRevocationsRequest__Output } from '../../libs/rpc/generated/intergrid/gridmanager/ListRevocationsRequest.js';
+import type { ListRevocationsResponse } from '../../libs/rpc/generated/intergrid/gridmanager/ListRevocationsResponse.js';
+import type { RevokeRequest__Output } from '../../libs/rpc/generated/intergrid/gridmanager/RevokeRequest.js';
+import type { SignedDirectory } from '../../libs/rpc/generated/intergrid/gridmanager/SignedDirectory.js';
+import type { UsageReport__Output } from '../../libs/rpc/generated/intergrid/gridmanager/UsageReport.js';
+import type { UsageSummary } from '../../libs/rpc/generated/intergrid/gridmanager/UsageSummary.js';
+import type { ListPrincipalsResponse } from '../../libs/rpc/generated/intergrid/gridmanager/ListPrincipalsResponse.js';
+import type { Certificate as CertificateMessage } from '../../libs/rpc/generated/intergrid/Certificate.js';
+import type { Empty } from '../../libs/rpc/generated/intergrid/Empty.js';
+import type { GridManagerConfig } from './config.js';
+import { signDirectory } from './directory.js';
+import { issueGridCertificate, type GridIssuer } from './grid-certificate.js';
+import { isGridRole, GRID_ROLES, type GridRole, type PrincipalStore } from './principal-store.js';
+import type { UsageStore } from './usage-store.js';
+
+/** What the handlers need; built by server.ts. */
+export interface GridManagerContext {
+  config: GridManagerConfig;
+  gridKey: KeyPair;
+  principals: PrincipalStore;
+  usage: UsageStore;
+  now(): number;
+  /** Called with unexpected errors (sent to the caller as INTERNAL without detail). */
+  onInternal?(err: unknown, method: string): void;
+}
+
+const ADDRESS_PATTERN = /^[^\s:]{1,253}:\d{1,5}$/;
+const MAX_NAME_LENGTH = 128;
+
+function certificateMessage(cert: Certificate): CertificateMessage {
+  return { encoded: Buffer.from(cert.encoded) };
+}
+
+/** The caller's role as a grid role (certificates of other roles never pass this service's policy). */
+function callerRole(role: string): GridRole {
+  if (!isGridRole(role)) throw new PermissionError(`role ${role} is not a role of this grid`);
+  return role;
+}
+
+function checkApprove(req: ApproveRequest__Output): { role: GridRole; subject: Uint8Array; name: string; validityMs: number; quotaBytes: number } {
+  if (!isGridRole(req.role)) {
+    throw new InvalidArgumentError(`role '${String(req.role).slice(0, 40)}' is not one of ${GRID_ROLES.join(', ')}`);
+  }
+  const subject = new Uint8Array(req.subject ?? []);
+  assertBytes('subject', subject, 32);
+  const name = (req.name ?? '').trim() || shortKey(subject);
+  if (name.length > MAX_NAME_LENGTH) throw new InvalidArgumentError(`name '${name.slice(0, 40)}…' is longer than ${MAX_NAME_LENGTH} characters`);
+  const validityMs = Number(req.validityMs ?? 0);
+  if (!Number.isSafeInteger(validityMs) || validityMs < 0 || validityMs > 100 * 365 * 86_400_000) {
+    throw new InvalidArgumentError(`validity_ms ${req.validityMs} is outside [0, 100 years]`);
+  }
+  const quotaBytes = Number(req.quotaBytes ?? 0);
+  if (!Number.isSafeInteger(quotaBytes) || quotaBytes < 0) throw new InvalidArgumentError(`quota_bytes ${req.quotaBytes} is not a non-negative integer`);
+  if (quotaBytes > 0 && req.role !== 'client') {
+    throw new InvalidArgumentError(`quota_bytes applies to clients only, not to role ${req.role}`);
+  }
+  return { role: req.role, subject, name, validityMs, quotaBytes };
+}
+
+/** The service implementation, keyed by the proto method names. */
+export function gridManagerHandlers(ctx: GridManagerContext): grpc.UntypedServiceImplementation {
+  const log = (err: unknown, method: string) => ctx.onInternal?.(err, method);
+  const issuer: GridIssuer = { gridKey: ctx.gridKey, areaCode: ctx.config.areaCode, lifetimes: ctx.config.certificateLifetimes };
+
+  return {
+    GetDirectory: unary<Empty, SignedDirectory>(
+      'GetDirectory',
+      async () => {
+        const now = ctx.now();
+        const records = await ctx.principals.directoryServers(now, now - ctx.config.directoryFreshnessMs);
+        const signed = signDirectory(
+          {
+            areaCode: ctx.config.areaCode,
+            issuedAtMs: now,
+            servers: records.map((r) => ({ name: r.name, publicKey: r.subject, address: r.address!, certificateNotAfterMs: r.certNotAfterMs })),
+          },
+          ctx.gridKey,
+        );
+        return { body: Buffer.from(signed.body), signature: Buffer.from(signed.signature) };
+      },
+      log,
+    ),
+
+    AnnounceServer: unary<AnnounceServerRequest__Output, Empty>(
+      'AnnounceServer',
+      async (call) => {
+        const address = call.request.address ?? '';
+        if (!ADDRESS_PATTERN.test(address)) throw new InvalidArgumentError(`address '${address.slice(0, 60)}' is not host:port`);
+        const port = Number(address.slice(address.lastIndexOf(':') + 1));
+        if (port < 1 || port > 65535) throw new InvalidArgumentError(`address '${address}' has port ${port}, expected 1..65535`);
+        await ctx.principals.announce(principalOf(call).publicKey, address, ctx.now());
+        return {};
+      },
+      log,
+    ),
+
+    RenewCertificate: unary<Empty, CertificateMessage>(
+      'RenewCertificate',
+      async (call) => {
+        const p = principalOf(call);
+        const role = callerRole(p.role);
+        const now = ctx.now();
+        const cert = await ctx.principals.renew(p.publicKey, role, now, (rec) =>
+          issueGridCertificate(issuer, now, { subject: rec.subject, role: rec.role, validityMs: rec.validityMs, quotaBytes: rec.quotaBytes }),
+        );
+        return certificateMessage(cert);
+      },
+      log,
+    ),
+
+    ListRevocations: unary<ListRevocationsRequest__Output, ListRevocationsResponse>(
+      'ListRevocations',
+      async (call) => {
+        const since = Number(call.request.sinceSeq ?? 0);
+        const page = await ctx.principals.listRevocations(since);
+        return {
+          revocations: page.revocations.map((r) => ({ seq: r.seq, subject: Buffer.from(r.subject), revokedAtMs: r.revokedAtMs })),
+          latestSeq: page.latestSeq,
+        };
+      },
+      log,
+    ),
+
+    ReportUsage: unary<UsageReport__Output, Empty>(
+      'ReportUsage',
+      async (call) => {
+        const server = principalOf(call).publicKey;
+        // Only approved, unrevoked storage servers' reports count (the auth
+        // check already refused revoked keys; this refuses unknown ones).
+        const rec = await ctx.principals.get(server, 'storage-server');
+        if (!rec) throw new PermissionError(`key ${shortKey(server)} is not an approved storage server of this grid`);
+        const req = call.request;
+        await ctx.usage.report(
+          server,
+          {
+            reportId: req.reportId ?? '',
+            atMs: Number(req.atMs ?? 0),
+            accounts: (req.accounts ?? []).map((a) => ({ account: new Uint8Array(a.account ?? []), bytesStored: Number(a.bytesStored ?? 0), shares: Number(a.shares ?? 0) })),
+          },
+          ctx.now(),
+        );
+        return {};
+      },
+      log,
+    ),
+
+    Approve: unary<ApproveRequest__Output, CertificateMessage>(
+      'Approve',
+      async (call) => {
+        const a = checkApprove(call.request);
+        const now = ctx.now();
+        const cert = await ctx.principals.approve(a, now, () => issueGridCertificate(issuer, now, a));
+        return certificateMessage(cert);
+      },
+      log,
+    ),
+
+    Revoke: unary<RevokeRequest__Output, Empty>(
+      'Revoke',
+      async (call) => {
+        const subject = new Uint8Array(call.request.subject ?? []);
+        assertBytes('subject', subject, 32);
+        await ctx.principals.revoke(subject, ctx.now());
+        return {};
+      },
+      log,
+    ),
+
+    ListPrincipals: unary<Empty, ListPrincipalsResponse>(
+      'ListPrincipals',
+      async () => {
+        const list = await ctx.principals.list();
+        return {
+          principals: list.map((r) => ({
+            role: r.role,
+            subject: Buffer.from(r.subject),
+            name: r.name,
+            revoked: r.revoked,
+            certNotAfterMs: r.certNotAfterMs,
+            address: r.address ?? '',
+            lastSeenMs: r.lastSeenMs ?? 0,
+            quotaBytes: r.quotaBytes,
+          })),
+        };
+      },
+      log,
+    ),
+
+    GetUsage: unary<Empty, UsageSummary>(
+      'GetUsage',
+      async () => {
+        const [tally, clients] = await Promise.all([ctx.usage.tally(), ctx.principals.clients()]);
+        const byAccount = new Map(clients.map((c) => [toHex(c.subject), c]));
+        const seen = new Set<string>();
+        const accounts = tally.map((t) => {
+          const hex = toHex(t.account);
+          seen.add(hex);
+          const c = byAccount.get(hex);
+          return { account: Buffer.from(t.account), name: c?.name ?? '', bytesStored: t.bytesStored, shares: t.shares, quotaBytes: c?.quotaBytes ?? 0 };
+        });
+        // Approved clients with nothing stored yet are listed too, at zero.
+        for (const c of clients) {
+          if (!seen.has(toHex(c.subject))) {
+            accounts.push({ account: Buffer.from(c.subject), name: c.name, bytesStored: 0, shares: 0, quotaBytes: c.quotaBytes });
+          }
+        }
+        return { accounts };
+      },
+      log,
+    ),
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * `initGridManager(dir, {areaCode, listen})`: lays out a grid manager
+ * directory, reusing whatever already exists so it can run on every start:
+ *
+ *   dir/grid-key.json    the grid key (created once, never replaced)
+ *   dir/admin-key.json   the first admin's key (created once)
+ *   dir/admin.json       admin identity: grid manager key + admin certificate
+ *   dir/config.json      the grid manager config (rewritten with the new listen)
+ *   dir/data/            database (created by the server)
+ *
+ * The admin certificate is reissued only when the existing one no longer
+ * verifies under the grid key or expires within a quarter of its lifetime.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  readKeyFile,
+  writeKeyFile,
+  verifyCertificate,
+  decodeCertificateBase64,
+  encodeCertificateBase64,
+  type Certificate,
+} from '../../libs/auth/index.js';
+import { writeJsonAtomic } from '../../libs/config/index.js';
+import { generateKeyPair, toHex, type KeyPair } from '../../libs/crypto/index.js';
+import { ConfigError } from '../../libs/errors/index.js';
+import { gridManagerConfigSchema } from './config.js';
+import { adminIdentitySchema, writeAdminIdentity } from './admin-identity.js';
+import { issueGridCertificate } from './grid-certificate.js';
+
+export interface InitGridManagerOptions {
+  /** The grid's area code (3–8 digits). Fixed once chosen. */
+  areaCode: string;
+  /** host:port the grid manager will listen on (port 0 = any free port). */
+  listen: string;
+  /** Clock, for tests. */
+  now?: number;
+}
+
+export interface InitGridManagerResult {
+  configPath: string;
+  adminIdentityPath: string;
+  gridManagerPublicKey: Uint8Array;
+  adminPublicKey: Uint8Array;
+}
+
+export const GRID_KEY_FILE = 'grid-key.json';
+export const ADMIN_KEY_FILE = 'admin-key.json';
+export const ADMIN_IDENTITY_FILE = 'admin.json';
+export const CONFIG_FILE = 'config.json';
+
+function loadOrCreateKey(path: string): KeyPair {
+  if (existsSync(path)) return readKeyFile(path);
+  const kp = generateKeyPair();
+  writeKeyFile(path, kp);
+  return kp;
+}
+
+function readJsonIfPresent(path: string): Record<string, unknown> | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    const v: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch (e) {
+    throw new ConfigError(`config ${path} is not valid JSON: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** The existing admin certificate if it is still good for a while, else undefined. */
+function reusableAdminCertificate(identityPath: string, gridKey: KeyPair, admin: KeyPair, areaCode: string, now: number): Certificate | undefined {
+  const raw = readJsonIfPresent(identityPath);
+  const parsed = adminIdentitySchema.safeParse(raw);
+  if (!parsed.success) return undefined;
+  try {
+    const cert = verifyCertificate(decodeCertificateBase64(parsed.data.certificate), {
+      trustedIssuers: [gridKey.publicKey],
+      now,
+      expectedRole: 'admin',
+      expectedSubject: admin.publicKey,
+    });
+    if (cert.grid !== areaCode) return undefined;
+    const quarter = (cert.notAfter - cert.notBefore) / 4;
+    return cert.notAfter - now > quarter ? cert : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Creates or refreshes a grid manager directory (see the file comment).
+ * Synchronous, so a launcher can call it before spawning the process.
+ * @throws ConfigError when `dir` already belongs to a grid with a different
+ *   area code, or an existing file is unreadable.
+ */
+export function initGridManager(dir: string, opts: InitGridManagerOptions): InitGridManagerResult {
+  const root = resolve(dir);
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  const now = opts.now ?? Date.now();
+  const configPath = join(root, CONFIG_FILE);
+  const adminIdentityPath = join(root, ADMIN_IDENTITY_FILE);
+
+  const existing = readJsonIfPresent(configPath) ?? {};
+  if (existing.areaCode !== undefined && existing.areaCode !== opts.areaCode) {
+    throw new ConfigError(`${configPath}: grid already has area code '${String(existing.areaCode)}', not '${opts.areaCode}'`);
+  }
+
+  const gridKeyPath = typeof existing.keyFile === 'string' ? resolve(root, existing.keyFile) : join(root, GRID_KEY_FILE);
+  const gridKey = loadOrCreateKey(gridKeyPath);
+  const admin = loadOrCreateKey(join(root, ADMIN_KEY_FILE));
+  const adminHex = toHex(admin.publicKey);
+
+  // Keep anything an operator set (lifetimes, database…), replace listen, make sure the admin is listed.
+  const adminKeys = Array.isArray(existing.adminKeys) ? (existing.adminKeys as unknown[]).filter((k): k is string => typeof k === 'string') : [];
+  if (!adminKeys.includes(adminHex)) adminKeys.push(adminHex);
+  const configJson = {
+    dataDir: './data',
+    keyFile: `./${GRID_KEY_FILE}`,
+    ...existing,
+    listen: opts.listen,
+    areaCode: opts.areaCode,
+    adminKeys,
+  };
+  const config = gridManagerConfigSchema.safeParse(configJson);
+  if (!config.success) {
+    throw new ConfigError(`${configPath}: ${config.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  writeJsonAtomic(configPath, configJson);
+
+  const cert =
+    reusableAdminCertificate(adminIdentityPath, gridKey, admin, opts.areaCode, now) ??
+    issueGridCertificate({ gridKey, areaCode: opts.areaCode, lifetimes: config.data.certificateLifetimes }, now, {
+      subject: admin.publicKey,
+      role: 'admin',
+      validityMs: 0,
+      quotaBytes: 0,
+    });
+  // A fixed port is worth recording for the admin's tools; port 0 is not an address.
+  const address = /:0$/.test(opts.listen) ? undefined : opts.listen;
+  writeAdminIdentity(adminIdentityPath, {
+    gridManager: { ...(address ? { address } : {}), publicKey: toHex(gridKey.publicKey) },
+    keyFile: `./${ADMIN_KEY_FILE}`,
+    certificate: encodeCertificateBase64(cert),
+  });
+  return { configPath, adminIdentityPath, gridManagerPublicKey: gridKey.publicKey, adminPublicKey: admin.publicKey };
+}

@@ -1,0 +1,94 @@
+/**
+ * Grid manager wiring: database, grid key, stores, the auth policy and the
+ * gRPC server. Business rules live in handlers.ts and the stores.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Knex } from 'knex';
+import { readKeyFile, secureService, type AuthPolicy, type Role } from '../../libs/auth/index.js';
+import { fromHex } from '../../libs/crypto/index.js';
+import { openDatabase } from '../../libs/db/index.js';
+import { bindServer, stopServer, gridManagerProto, SERVER_OPTIONS } from '../../libs/rpc/index.js';
+import type { GridManagerConfig } from './config.js';
+import { gridManagerHandlers } from './handlers.js';
+import { gridManagerMigrations, GRID_MANAGER_MIGRATIONS_TABLE } from './migrations.js';
+import { PrincipalStore, GRID_ROLES } from './principal-store.js';
+import { UsageStore } from './usage-store.js';
+
+export interface StartGridManagerOptions {
+  /** Clock (Unix ms), for tests. */
+  now?(): number;
+  /** Unexpected errors (sent to callers as INTERNAL without detail). Default: one line on stderr. */
+  onInternal?(err: unknown, method: string): void;
+}
+
+export interface RunningGridManager {
+  /** host:port actually bound. */
+  address: string;
+  /** The grid key's public half. */
+  publicKey: Uint8Array;
+  stop(): Promise<void>;
+}
+
+/** Which roles may call each method (docs/grid-manager.md "Access"). */
+export const GRID_MANAGER_METHOD_ROLES: Record<string, readonly Role[]> = {
+  GetDirectory: GRID_ROLES,
+  RenewCertificate: GRID_ROLES,
+  AnnounceServer: ['storage-server'],
+  ReportUsage: ['storage-server'],
+  ListRevocations: ['storage-server', 'gateway', 'contact-point', 'client'],
+  Approve: ['admin'],
+  Revoke: ['admin'],
+  ListPrincipals: ['admin'],
+  GetUsage: ['admin'],
+};
+
+/**
+ * Opens the database (applying migrations), loads the grid key and serves
+ * the GridManager service on `config.listen`.
+ * @throws ConfigError / InvalidArgumentError for an unreadable key file, or
+ *   the bind error when the address is taken.
+ */
+export async function startGridManager(config: GridManagerConfig, opts: StartGridManagerOptions = {}): Promise<RunningGridManager> {
+  const now = opts.now ?? Date.now;
+  const gridKey = readKeyFile(config.keyFile);
+  let knex: Knex | undefined;
+  try {
+    knex = await openDatabase(config.database, gridManagerMigrations, GRID_MANAGER_MIGRATIONS_TABLE);
+    const principals = await PrincipalStore.open(knex);
+    await principals.ensureAdmins(config.adminKeys.map((k) => fromHex(k, 'adminKeys entry', 32)), now());
+    const usage = new UsageStore(knex);
+
+    const onInternal =
+      opts.onInternal ?? ((err: unknown, method: string) => process.stderr.write(`grid-manager ${method}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`));
+    const impl = gridManagerHandlers({ config, gridKey, principals, usage, now, onInternal });
+    const policy: AuthPolicy = {
+      methods: GRID_MANAGER_METHOD_ROLES,
+      // Only this grid's key issues certificates this service accepts.
+      issuersFor: () => [gridKey.publicKey],
+      // A revoked key is refused on every method, not only on renewal.
+      isRevoked: (subject) => principals.isRevoked(subject),
+      maxSkewMs: config.maxClockSkewMs,
+      now,
+    };
+    const definition = gridManagerProto().intergrid.gridmanager.GridManager.service;
+    const secured = secureService(definition, impl, policy);
+    const server = new grpc.Server(SERVER_OPTIONS);
+    server.addService(secured.definition, secured.implementation);
+    const bound = await bindServer(server, config.listen);
+    const db = knex;
+    let stopped = false;
+    return {
+      address: bound.address,
+      publicKey: gridKey.publicKey,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await stopServer(server);
+        await db.destroy();
+      },
+    };
+  } catch (err) {
+    await knex?.destroy();
+    throw err;
+  }
+}
