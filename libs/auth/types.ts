@@ -76,4 +76,8 @@ export interface AuthPolicy {
   maxSkewMs?: number;
   /** Clock, for tests. */
   now?(): number;
+  /** Most nonces remembered at once (replay cache bound); default 200 000. When full, calls fail UNAVAILABLE. */
+  maxNonces?: number;
+  /** Called with unexpected (non-Intergrid) errors thrown by the policy callbacks; the caller sees INTERNAL. */
+  onInternalError?(err: unknown, method: string): void;
 }

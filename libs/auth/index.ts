@@ -1,0 +1,40 @@
+// Public names of libs/auth (docs/auth.md). byte-codec.ts is internal.
+export { ROLES } from './types.js';
+export type { Role, CertificateBody, Certificate, Identity, Principal, AuthPolicy } from './types.js';
+export { AuthRejectedError, AccessDeniedError } from './auth-errors.js';
+export type { AuthRejection, AccessDenial } from './auth-errors.js';
+export {
+  issueCertificate,
+  encodeCertificate,
+  decodeCertificate,
+  verifyCertificate,
+  encodeCertificateBase64,
+  decodeCertificateBase64,
+  validityWindow,
+  assertKeyPair,
+  CERTIFICATE_TAG,
+  CERTIFICATE_MAGIC,
+  CERTIFICATE_VERSION,
+  MAX_LIMITS,
+} from './certificate.js';
+export type { VerifyCertificateOptions } from './certificate.js';
+export {
+  requestDigest,
+  signRequest,
+  attachRequestCredentials,
+  readRequestCredentials,
+  verifyRequestSignature,
+  REQUEST_TAG,
+  NONCE_BYTES,
+  NO_MESSAGE_HASH,
+  AUTH_METADATA_KEYS,
+  MAX_PRESENTED_CERTIFICATES,
+} from './request-signature.js';
+export type { RequestCredentials } from './request-signature.js';
+export { signDocument, openDocument, signJson, openJson, canonicalJson, DOCUMENT_TAG_PREFIX, DIRECTORY_TAG } from './signed-document.js';
+export type { SignedDocument } from './signed-document.js';
+export { authInterceptor } from './client-interceptor.js';
+export type { AuthInterceptorOptions } from './client-interceptor.js';
+export { secureService, principalOf, DEFAULT_MAX_SKEW_MS } from './server-check.js';
+export { NonceCache } from './nonce-cache.js';
+export { readKeyFile, writeKeyFile, readCertificateFile, writeCertificateFile, readIdentity } from './identity-file.js';

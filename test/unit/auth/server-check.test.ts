@@ -1,0 +1,335 @@
+/**
+ * The auth check end to end over real gRPC (test/fixtures/echo.proto on
+ * 127.0.0.1:0): the client interceptor signs, secureService checks, and each
+ * rejection arrives with its exact status code and a message naming why.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyPair, toHex, type KeyPair } from '../../../libs/crypto/index.js';
+import { InternalError, InvalidArgumentError, AuthenticationError, PermissionError } from '../../../libs/errors/index.js';
+import { bindServer, stopServer, fromServiceError } from '../../../libs/rpc/index.js';
+import {
+  authInterceptor,
+  issueCertificate,
+  principalOf,
+  secureService,
+  AUTH_METADATA_KEYS,
+  type AuthPolicy,
+  type Identity,
+  type Role,
+} from '../../../libs/auth/index.js';
+import { echoService, type EchoClient, type EchoReply, type EchoRequest } from '../../fixtures/echo-service.js';
+
+const HOUR = 3_600_000;
+const issuer = generateKeyPair();
+const stranger = generateKeyPair();
+const revoked = new Set<string>();
+
+function identity(role: Role, opts: { key?: KeyPair; signer?: KeyPair; notBefore?: number; notAfter?: number; subject?: Uint8Array } = {}): Identity {
+  const keyPair = opts.key ?? generateKeyPair();
+  const now = Date.now();
+  const cert = issueCertificate(opts.signer ?? issuer, {
+    role,
+    subject: opts.subject ?? keyPair.publicKey,
+    grid: '101',
+    notBefore: opts.notBefore ?? now - HOUR,
+    notAfter: opts.notAfter ?? now + HOUR,
+    limits: {},
+  });
+  return { keyPair, certificates: [cert] };
+}
+
+const policy: AuthPolicy = {
+  methods: { Say: ['client', 'admin'], Repeat: ['client'], Collect: ['client'], Chat: ['client'], Admin: ['admin'] },
+  issuersFor: () => [issuer.publicKey],
+  isRevoked: (subject) => revoked.has(toHex(subject)),
+};
+
+/** Texts the Collect handler received, per call (to prove nothing leaks before the check). */
+const collected: string[][] = [];
+
+const implementation: grpc.UntypedServiceImplementation = {
+  Say(call: grpc.ServerUnaryCall<EchoRequest, EchoReply>, cb: grpc.sendUnaryData<EchoReply>) {
+    const p = principalOf(call);
+    cb(null, { text: call.request.text ?? '', caller: Buffer.from(p.publicKey), role: p.role, messages: 1 });
+  },
+  Admin(call: grpc.ServerUnaryCall<EchoRequest, EchoReply>, cb: grpc.sendUnaryData<EchoReply>) {
+    cb(null, { text: 'admin', caller: Buffer.from(principalOf(call).publicKey), role: principalOf(call).role, messages: 1 });
+  },
+  Secret(_call: grpc.ServerUnaryCall<EchoRequest, EchoReply>, cb: grpc.sendUnaryData<EchoReply>) {
+    cb(null, { text: 'secret', caller: Buffer.alloc(0), role: '', messages: 1 });
+  },
+  Repeat(call: grpc.ServerWritableStream<EchoRequest, EchoReply>) {
+    const p = principalOf(call);
+    for (let i = 0; i < (call.request.count ?? 0); i++) {
+      call.write({ text: `${call.request.text}#${i}`, caller: Buffer.from(p.publicKey), role: p.role, messages: 1 });
+    }
+    call.end();
+  },
+  Collect(call: grpc.ServerReadableStream<EchoRequest, EchoReply>, cb: grpc.sendUnaryData<EchoReply>) {
+    const p = principalOf(call);
+    const texts: string[] = [];
+    collected.push(texts);
+    call.on('data', (m: EchoRequest) => texts.push(m.text ?? ''));
+    call.on('end', () => cb(null, { text: texts.join(','), caller: Buffer.from(p.publicKey), role: p.role, messages: texts.length }));
+  },
+  async Chat(call: grpc.ServerDuplexStream<EchoRequest, EchoReply>) {
+    // An async iterator (the other way handlers read streams). destroyOnReturn: false, because a
+    // plain `for await` destroys the duplex when the loop ends, before grpc-js sends the status.
+    const p = principalOf(call);
+    for await (const m of call.iterator({ destroyOnReturn: false }) as AsyncIterable<EchoRequest>) {
+      call.write({ text: `re:${m.text}`, caller: Buffer.from(p.publicKey), role: p.role, messages: 1 });
+    }
+    call.end();
+  },
+};
+
+let server: grpc.Server;
+let client: EchoClient;
+const Echo = echoService();
+
+beforeAll(async () => {
+  server = new grpc.Server();
+  const secured = secureService(Echo.service, implementation, policy);
+  server.addService(secured.definition, secured.implementation);
+  const started = await bindServer(server, '127.0.0.1:0');
+  client = new Echo(started.address, grpc.credentials.createInsecure());
+});
+
+afterAll(async () => {
+  client?.close();
+  if (server) await stopServer(server, 1000);
+});
+
+type Interceptors = grpc.Interceptor[];
+
+function say(interceptors: Interceptors, req: EchoRequest = { text: 'hi' }, metadata = new grpc.Metadata(), method: 'Say' | 'Admin' | 'Secret' = 'Say'): Promise<EchoReply> {
+  return new Promise((resolve, reject) => {
+    client[method](req, metadata, { interceptors, deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(err) : resolve(res!)));
+  });
+}
+
+function collect(interceptors: Interceptors, texts: string[]): Promise<EchoReply> {
+  return new Promise((resolve, reject) => {
+    const call = client.Collect(new grpc.Metadata(), { interceptors, deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(err) : resolve(res!)));
+    for (const text of texts) call.write({ text });
+    call.end();
+  });
+}
+
+function streamAll<T>(stream: grpc.ClientReadableStream<T> | grpc.ClientDuplexStream<unknown, T>): Promise<T[]> {
+  return new Promise((resolve, reject) => {
+    const out: T[] = [];
+    stream.on('data', (m: T) => out.push(m));
+    stream.on('error', reject);
+    stream.on('end', () => resolve(out));
+  });
+}
+
+/** Asserts a rejected call's status code and that its details contain `fragment`. */
+async function rejects(p: Promise<unknown>, code: grpc.status, fragment: string): Promise<grpc.ServiceError> {
+  const err = (await p.then(
+    () => expect.fail('call succeeded'),
+    (e: unknown) => e,
+  )) as grpc.ServiceError;
+  expect(grpc.status[err.code]).toBe(grpc.status[code]);
+  expect(err.details).toContain(fragment);
+  return err;
+}
+
+/** An interceptor placed after authInterceptor: edits the signed metadata. */
+function editMetadata(edit: (md: grpc.Metadata) => void): grpc.Interceptor {
+  return (options, next) =>
+    new grpc.InterceptingCall(next(options), {
+      start(md, listener, go) {
+        edit(md);
+        go(md, listener);
+      },
+    });
+}
+
+/** An interceptor placed after authInterceptor: edits each message after it was signed. */
+function editMessages(edit: (m: EchoRequest) => EchoRequest): grpc.Interceptor {
+  return (options, next) =>
+    new grpc.InterceptingCall(next(options), {
+      sendMessage(m, go) {
+        go(edit(m as EchoRequest));
+      },
+    });
+}
+
+describe('secureService + authInterceptor: accepted calls', () => {
+  it('passes a signed unary call and hands the handler the caller key and role', async () => {
+    const id = identity('client');
+    const res = await say([authInterceptor(id)]);
+    expect(res.text).toBe('hi');
+    expect(toHex(res.caller)).toBe(toHex(id.keyPair.publicKey));
+    expect(res.role).toBe('client');
+  });
+
+  it('picks the certificate whose role the method allows among several', async () => {
+    const key = generateKeyPair();
+    const admin = identity('admin', { key });
+    const asClient = identity('client', { key });
+    const id: Identity = { keyPair: key, certificates: [...asClient.certificates, ...admin.certificates] };
+    const res = await say([authInterceptor(id)], { text: 'x' }, new grpc.Metadata(), 'Admin');
+    expect(res.role).toBe('admin');
+  });
+
+  it('passes a server-streaming call', async () => {
+    const id = identity('client');
+    const replies = await streamAll(client.Repeat({ text: 'r', count: 3 }, new grpc.Metadata(), { interceptors: [authInterceptor(id)] }));
+    expect(replies.map((r) => r.text)).toEqual(['r#0', 'r#1', 'r#2']);
+    expect(toHex(replies[0]!.caller)).toBe(toHex(id.keyPair.publicKey));
+  });
+
+  it('passes a client-streaming call and delivers every message in order, the first included', async () => {
+    const id = identity('client');
+    const res = await collect([authInterceptor(id)], ['a', 'b', 'c', 'd']);
+    expect(res.text).toBe('a,b,c,d');
+    expect(res.messages).toBe(4);
+    expect(toHex(res.caller)).toBe(toHex(id.keyPair.publicKey));
+  });
+
+  it('passes a client-streaming call that sends no message (signed with NO_MESSAGE_HASH)', async () => {
+    const res = await collect([authInterceptor(identity('client'))], []);
+    expect(res.messages).toBe(0);
+    expect(res.role).toBe('client');
+  });
+
+  it('passes a bidi call', async () => {
+    const id = identity('client');
+    const call = client.Chat(new grpc.Metadata(), { interceptors: [authInterceptor(id)] });
+    const all = streamAll(call);
+    call.write({ text: 'one' });
+    call.write({ text: 'two' });
+    call.end();
+    expect((await all).map((r) => r.text)).toEqual(['re:one', 're:two']);
+  });
+
+  it('accepts a client whose clock is off by less than the allowed skew', async () => {
+    const res = await say([authInterceptor(identity('client'), { now: () => Date.now() - 30_000 })]);
+    expect(res.role).toBe('client');
+  });
+});
+
+describe('secureService + authInterceptor: rejections', () => {
+  it('rejects a call without credentials: UNAUTHENTICATED', async () => {
+    await rejects(say([]), grpc.status.UNAUTHENTICATED, 'missing credentials');
+  });
+
+  it('rejects tampered metadata (timestamp changed after signing): UNAUTHENTICATED bad signature', async () => {
+    const tamper = editMetadata((md) => md.set(AUTH_METADATA_KEYS.timestamp, String(Number(md.get(AUTH_METADATA_KEYS.timestamp)[0]) + 1)));
+    await rejects(say([authInterceptor(identity('client')), tamper]), grpc.status.UNAUTHENTICATED, 'bad request signature');
+  });
+
+  it('rejects a message altered after signing: UNAUTHENTICATED bad signature', async () => {
+    const tamper = editMessages((m) => ({ ...m, text: `${m.text}!` }));
+    await rejects(say([authInterceptor(identity('client')), tamper]), grpc.status.UNAUTHENTICATED, 'bad request signature');
+  });
+
+  it('rejects a certificate from an untrusted issuer: UNAUTHENTICATED', async () => {
+    const id = identity('client', { signer: stranger });
+    await rejects(say([authInterceptor(id)]), grpc.status.UNAUTHENTICATED, 'is not trusted for role client');
+  });
+
+  it('rejects an expired certificate: UNAUTHENTICATED', async () => {
+    const now = Date.now();
+    const id = identity('client', { notBefore: now - 2 * HOUR, notAfter: now - HOUR });
+    await rejects(say([authInterceptor(id)]), grpc.status.UNAUTHENTICATED, 'expired at');
+  });
+
+  it('rejects a certificate that is not yet valid: UNAUTHENTICATED', async () => {
+    const now = Date.now();
+    const id = identity('client', { notBefore: now + HOUR, notAfter: now + 2 * HOUR });
+    await rejects(say([authInterceptor(id)]), grpc.status.UNAUTHENTICATED, 'not valid until');
+  });
+
+  it('rejects a certificate issued to another key: UNAUTHENTICATED', async () => {
+    const id = identity('client', { subject: generateKeyPair().publicKey });
+    await rejects(say([authInterceptor(id)]), grpc.status.UNAUTHENTICATED, 'subject is not');
+  });
+
+  it('rejects a revoked caller: PERMISSION_DENIED', async () => {
+    const id = identity('client');
+    revoked.add(toHex(id.keyPair.publicKey));
+    await rejects(say([authInterceptor(id)]), grpc.status.PERMISSION_DENIED, 'has been revoked');
+  });
+
+  it('rejects a role the method does not allow: PERMISSION_DENIED', async () => {
+    const err = await rejects(
+      say([authInterceptor(identity('client'))], { text: 'x' }, new grpc.Metadata(), 'Admin'),
+      grpc.status.PERMISSION_DENIED,
+      'with role client may not call Admin',
+    );
+    expect(fromServiceError(err)).toBeInstanceOf(PermissionError);
+  });
+
+  it('rejects a method the policy does not list: PERMISSION_DENIED', async () => {
+    await rejects(
+      say([authInterceptor(identity('admin'))], { text: 'x' }, new grpc.Metadata(), 'Secret'),
+      grpc.status.PERMISSION_DENIED,
+      'method Secret is not open to any role',
+    );
+  });
+
+  it('rejects a timestamp beyond the allowed clock skew: UNAUTHENTICATED', async () => {
+    const id = identity('client');
+    await rejects(say([authInterceptor(id, { now: () => Date.now() + 5 * 60_000 })]), grpc.status.UNAUTHENTICATED, 'clock skew');
+    await rejects(say([authInterceptor(id, { now: () => Date.now() - 5 * 60_000 })]), grpc.status.UNAUTHENTICATED, 'behind the server clock');
+  });
+
+  it('rejects a replayed request (same metadata sent again by a raw client): UNAUTHENTICATED', async () => {
+    let recorded: grpc.Metadata | undefined;
+    const recorder = editMetadata((md) => {
+      recorded = md.clone();
+    });
+    await say([authInterceptor(identity('client')), recorder], { text: 'once' });
+    const err = await rejects(say([], { text: 'once' }, recorded!), grpc.status.UNAUTHENTICATED, 'replayed nonce');
+    expect(fromServiceError(err)).toBeInstanceOf(AuthenticationError);
+  });
+
+  it('checks a client stream on its first message: an altered first message is rejected before the handler sees data', async () => {
+    const before = collected.length;
+    const tamper = editMessages((m) => ({ ...m, text: `${m.text}!` }));
+    await rejects(collect([authInterceptor(identity('client')), tamper], ['a', 'b']), grpc.status.UNAUTHENTICATED, 'bad request signature');
+    expect(collected.length).toBe(before);
+  });
+
+  it('rejects a bidi call from an untrusted issuer with the status, before the handler runs', async () => {
+    const call = client.Chat(new grpc.Metadata(), { interceptors: [authInterceptor(identity('client', { signer: stranger }))] });
+    const all = streamAll(call);
+    call.write({ text: 'one' });
+    call.end();
+    await rejects(all, grpc.status.UNAUTHENTICATED, 'is not trusted');
+  });
+});
+
+describe('client interceptor: calls that never send a message', () => {
+  it('ends a client stream with DEADLINE_EXCEEDED when the deadline passes before the first write', async () => {
+    const p = new Promise<void>((resolve, reject) => {
+      client.Collect(new grpc.Metadata(), { interceptors: [authInterceptor(identity('client'))], deadline: Date.now() + 200 }, (err) =>
+        err ? reject(err) : resolve(),
+      );
+    });
+    await rejects(p, grpc.status.DEADLINE_EXCEEDED, 'Deadline exceeded');
+  });
+
+  it('ends a client stream with CANCELLED when cancelled before the first write', async () => {
+    const p = new Promise<void>((resolve, reject) => {
+      const call = client.Collect(new grpc.Metadata(), { interceptors: [authInterceptor(identity('client'))] }, (err) => (err ? reject(err) : resolve()));
+      setImmediate(() => call.cancel());
+    });
+    await rejects(p, grpc.status.CANCELLED, 'Cancelled');
+  });
+});
+
+describe('secureService wiring', () => {
+  it('refuses a policy that names a method the service does not have', () => {
+    expect(() => secureService(Echo.service, implementation, { ...policy, methods: { Sya: ['client'] } })).toThrow(InvalidArgumentError);
+  });
+
+  it('principalOf throws InternalError for a call that was not wrapped', () => {
+    expect(() => principalOf({})).toThrow(InternalError);
+  });
+});
