@@ -45,7 +45,7 @@ export async function writeRandomFile(path: string, bytes: number): Promise<stri
     randomFillSync(chunk, 0, n);
     const piece = Buffer.from(chunk.subarray(0, n));
     hash.update(piece);
-    if (!out.write(piece)) await new Promise((r) => out.once('drain', r));
+    if (!out.write(piece)) await new Promise<void>((r) => out.once('drain', () => r()));
     left -= n;
   }
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
