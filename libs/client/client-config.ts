@@ -1,0 +1,46 @@
+/**
+ * The client's config file (client.json): who the client is, which grid is
+ * home, and how it encodes files. Written by `intergrid up` / the admin,
+ * read by every client command. It holds the client's secret key: mode 0600.
+ */
+import { z } from 'zod';
+import { loadJsonConfig, listenAddress, hexKey, writeJsonAtomic } from '../config/index.js';
+import { DEFAULT_K, DEFAULT_N, DEFAULT_HAPPY, DEFAULT_SEGMENT_SIZE } from '../format/index.js';
+
+export const encodingSchema = z
+  .object({
+    k: z.number().int().min(1).max(256).default(DEFAULT_K),
+    n: z.number().int().min(1).max(256).default(DEFAULT_N),
+    happy: z.number().int().min(1).max(256).default(DEFAULT_HAPPY),
+    segmentSize: z.number().int().min(1024).max(64 * 1024 * 1024).default(DEFAULT_SEGMENT_SIZE),
+  })
+  .strict()
+  .refine((e) => e.k <= e.n, { message: 'k must be <= n' })
+  .refine((e) => e.happy <= e.n && e.happy >= 1, { message: 'happy must be in [1, n]' });
+
+export const clientConfigSchema = z
+  .object({
+    areaCode: z.string().regex(/^[0-9]{3,8}$/, 'expected 3-8 decimal digits'),
+    gridManager: z.object({ address: listenAddress, publicKey: hexKey }).strict(),
+    /** Long-distance gateway of the home grid (issue 4). */
+    gateway: z.object({ address: listenAddress }).strict().optional(),
+    publicKey: hexKey,
+    secretKey: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits'),
+    /** Base64 of the client certificate issued by the grid manager. */
+    certificate: z.string().min(1),
+    /** When set, read keys are convergent (keyed by this secret and the plaintext). */
+    convergenceSecret: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    encoding: encodingSchema.default({ k: DEFAULT_K, n: DEFAULT_N, happy: DEFAULT_HAPPY, segmentSize: DEFAULT_SEGMENT_SIZE }),
+  })
+  .strict();
+
+export type ClientConfig = z.infer<typeof clientConfigSchema>;
+
+/** @throws ConfigError naming the file and field. */
+export function loadClientConfig(path: string): ClientConfig {
+  return loadJsonConfig(path, clientConfigSchema);
+}
+
+export function writeClientConfig(path: string, config: ClientConfig): void {
+  writeJsonAtomic(path, clientConfigSchema.parse(config), 0o600);
+}

@@ -1,0 +1,158 @@
+/**
+ * Local download (DESIGN.md "Download (local)"): find the shares, read and
+ * verify the UEB against the cap, then stream verified ciphertext segments
+ * (segment-fetcher.ts) and decrypt them. A couple of segments are fetched
+ * ahead for throughput; memory stays O(segment size × (prefetch + 1)).
+ *
+ * Every byte handed to the sink belongs to a segment whose blocks were
+ * verified up to the UEB hash in the cap and whose ciphertext matched the
+ * ciphertext tree: verification always happens before a byte is written.
+ */
+import { segmentsForRange, decryptSegment, type FileLayout, type Ueb } from '../format/index.js';
+import { toVerifyCap, type Cap, type ReadCap, type VerifyCap } from '../caps/index.js';
+import { InvalidArgumentError } from '../errors/index.js';
+import type { GridConnection } from './grid-connection.js';
+import { findShares, readFileInfo, type ShareLocation } from './share-map.js';
+import { SegmentFetcher, emptyReport, type DownloadReport } from './segment-fetcher.js';
+
+/** A byte range [offset, offset + length) of the plaintext. */
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+export interface SegmentOptions {
+  /** Only the segments covering this plaintext range (default: the whole file). */
+  range?: ByteRange;
+  /** Filled in as the download goes: corrupt shares found, servers that did not answer. */
+  report?: DownloadReport;
+  /** Server names to try first (e.g. nearby servers; tests use it to aim at a given copy). */
+  prefer?: readonly string[];
+  /** Segments fetched ahead of the one being consumed (default 2). */
+  prefetch?: number;
+  /** Called once the UEB is verified, before the first segment. */
+  onOpen?(info: { layout: FileLayout; ueb: Ueb }): void;
+}
+
+/** A verified ciphertext segment and where its plaintext starts in the file. */
+export interface CiphertextSegment {
+  index: number;
+  /** Plaintext offset of the segment's first byte. */
+  offset: number;
+  ciphertext: Uint8Array;
+}
+
+function verifyCapOf(cap: Cap): VerifyCap {
+  return cap.kind === 'verify' ? cap : toVerifyCap(cap);
+}
+
+/** Checks a range against the file size; a range past the end is an error, one reaching past it is clamped. */
+export function clampRange(range: ByteRange | undefined, size: number): ByteRange {
+  if (!range) return { offset: 0, length: size };
+  const { offset, length } = range;
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+    throw new InvalidArgumentError(`bad byte range {offset: ${offset}, length: ${length}}`);
+  }
+  if (offset > size || (offset === size && length > 0 && size > 0)) {
+    throw new InvalidArgumentError(`byte range starts at ${offset}, past the end of the ${size}-byte file`);
+  }
+  return { offset, length: Math.min(length, size - offset) };
+}
+
+/**
+ * Verified ciphertext segments of the file named by `cap` (a read-cap or a
+ * verify-cap: no key is needed to verify), in order.
+ * @throws NotFoundError (no shares), NotEnoughSharesError (fewer than k good
+ *   shares), IntegrityError (inconsistent encoding), InvalidArgumentError (range).
+ */
+export async function* ciphertextSegments(conn: GridConnection, cap: Cap, opts: SegmentOptions = {}): AsyncGenerator<CiphertextSegment, void, undefined> {
+  const vcap = verifyCapOf(cap);
+  const range = clampRange(opts.range, vcap.size);
+  const report = opts.report ?? emptyReport();
+  const map = await findShares(conn.servers, vcap.storageIndex);
+  for (const u of map.unreachable) report.unavailable.push({ server: u.server.label, reason: u.reason });
+  const locations = preferred(map.locations, opts.prefer);
+  const info = await readFileInfo({ ...map, locations }, vcap.storageIndex, vcap);
+  for (const b of info.bad) if (b.corrupt) report.corrupt.push({ server: b.location.server.label, shnum: b.location.shnum, reason: b.reason });
+  opts.onOpen?.(info);
+  if (range.length === 0 || info.layout.size === 0) return;
+
+  const usable = locations.filter((l) => !info.bad.some((b) => b.location === l && b.corrupt));
+  const fetcher = new SegmentFetcher(vcap.storageIndex, info.layout, info.ueb, usable, report);
+  const { first, last } = segmentsForRange(info.layout, range.offset, range.length);
+  const ahead = Math.max(0, opts.prefetch ?? 2);
+  const pending: Promise<Uint8Array>[] = [];
+  let next = first;
+  for (let i = first; i <= last; i++) {
+    while (next <= last && next <= i + ahead) {
+      const p = fetcher.segment(next);
+      p.catch(() => undefined); // awaited below, in order
+      pending.push(p);
+      next++;
+    }
+    const ciphertext = await pending.shift()!;
+    yield { index: i, offset: i * info.layout.segmentSize, ciphertext };
+  }
+}
+
+/** Stable sort: copies on preferred servers first, then in answer order. */
+function preferred(locations: ShareLocation[], prefer?: readonly string[]): ShareLocation[] {
+  if (!prefer?.length) return locations;
+  const rank = (l: ShareLocation) => {
+    const r = prefer.indexOf(l.server.name);
+    return r < 0 ? prefer.length : r;
+  };
+  return locations.map((l, i) => ({ l, i })).sort((a, b) => rank(a.l) - rank(b.l) || a.i - b.i).map((x) => x.l);
+}
+
+/** Where decrypted bytes go: a Node writable stream, or a function awaited per chunk. */
+export type DownloadSink = NodeJS.WritableStream | ((chunk: Uint8Array) => Promise<void>);
+
+export interface DownloadOptions extends Omit<SegmentOptions, 'onOpen'> {
+  /** Called after each chunk is written. */
+  onProgress?(p: { bytesDone: number; total: number }): void;
+}
+
+export interface DownloadResult {
+  /** Plaintext bytes written to the sink. */
+  bytes: number;
+  report: DownloadReport;
+}
+
+/**
+ * Downloads the file named by `cap` (or the given byte range of it), writing
+ * decrypted, verified bytes to `sink` with backpressure.
+ */
+export async function downloadFile(conn: GridConnection, cap: ReadCap, sink: DownloadSink, opts: DownloadOptions = {}): Promise<DownloadResult> {
+  const range = clampRange(opts.range, cap.size);
+  const report = opts.report ?? emptyReport();
+  const write = typeof sink === 'function' ? sink : (chunk: Uint8Array) => writeToStream(sink, chunk);
+  const end = range.offset + range.length;
+  let bytes = 0;
+  for await (const seg of ciphertextSegments(conn, cap, { ...opts, range, report })) {
+    const plain = decryptSegment(cap.readKey, seg.index, seg.ciphertext);
+    const from = Math.max(range.offset, seg.offset) - seg.offset;
+    const to = Math.min(end, seg.offset + plain.length) - seg.offset;
+    if (to <= from) continue;
+    await write(plain.subarray(from, to));
+    bytes += to - from;
+    opts.onProgress?.({ bytesDone: bytes, total: range.length });
+  }
+  return { bytes, report };
+}
+
+function writeToStream(stream: NodeJS.WritableStream, chunk: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    stream.once('error', onError);
+    const ok = stream.write(chunk, (err?: Error | null) => {
+      if (err) reject(err);
+    });
+    const done = () => {
+      stream.removeListener('error', onError);
+      resolve();
+    };
+    if (ok) done();
+    else stream.once('drain', done);
+  });
+}

@@ -1,0 +1,24 @@
+/**
+ * libs/client — the Intergrid client library: connect to the home grid,
+ * upload (streaming, servers-of-happiness), download (verified, switching
+ * servers on bad shares), check. The public names, by hand.
+ */
+export { clientConfigSchema, encodingSchema, loadClientConfig, writeClientConfig } from './client-config.js';
+export type { ClientConfig } from './client-config.js';
+export { connectGrid, clientIdentity, openStoragePeer } from './grid-connection.js';
+export type { GridConnection, GridConnectionOptions } from './grid-connection.js';
+export { StoragePeer } from './storage-peer.js';
+export type { ShareRange, ShareWriter } from './storage-peer.js';
+export { permutedServers, placeShares, happinessOf, releasePlacement, PERMUTE_TAG } from './placement.js';
+export type { Placement, PlacementParams, ServerFailure } from './placement.js';
+export { randomReadKey, convergentFileKey } from './convergence.js';
+export { uploadFile } from './uploader.js';
+export type { UploadOptions, UploadProgress, UploadResult } from './uploader.js';
+export { findShares, readFileInfo } from './share-map.js';
+export type { ShareLocation, ShareMap, FileInfo } from './share-map.js';
+export { SegmentFetcher, emptyReport } from './segment-fetcher.js';
+export type { DownloadReport } from './segment-fetcher.js';
+export { ciphertextSegments, downloadFile, clampRange } from './downloader.js';
+export type { ByteRange, SegmentOptions, CiphertextSegment, DownloadSink, DownloadOptions, DownloadResult } from './downloader.js';
+export { checkFile } from './checker.js';
+export type { CheckResult, ServerCheck, ShareHealth } from './checker.js';

@@ -1,0 +1,153 @@
+/**
+ * Share placement (DESIGN.md "Upload"): which server stores which share.
+ *
+ * Servers are ordered by Tahoe's permuted ring: for each file, sort them by
+ * taggedHash('intergrid:permute:v1', storageIndex, serverPublicKey). Every
+ * file thus sees a different, pseudo-random but reproducible server order,
+ * which spreads load and lets a downloader guess where shares live.
+ *
+ * Shares 0..n−1 are then dealt round-robin over the ring. A server that
+ * refuses an allocation (quota, full, unreachable) leaves the ring, and the
+ * shares it did not take are dealt again over the servers that remain, until
+ * every share is placed or no server is left.
+ *
+ * Servers-of-happiness is simplified: the number of DISTINCT servers holding
+ * at least one share. Tahoe computes the size of a maximum matching in the
+ * bipartite graph servers×shares, which differs only when servers hold
+ * overlapping pre-existing shares; with fresh (random-key) uploads every
+ * share has exactly one holder and the two measures agree.
+ */
+import { taggedHash, toHex } from '../crypto/index.js';
+import { HappinessError, QuotaError, isIntergridError } from '../errors/index.js';
+import type { StoragePeer } from './storage-peer.js';
+
+export const PERMUTE_TAG = 'intergrid:permute:v1';
+
+/** Servers in permuted-ring order for `storageIndex`. */
+export function permutedServers<T extends { publicKey: Uint8Array }>(storageIndex: Uint8Array, servers: readonly T[]): T[] {
+  const keyed = servers.map((s) => ({ s, key: toHex(taggedHash(PERMUTE_TAG, storageIndex, s.publicKey)) }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return keyed.map((x) => x.s);
+}
+
+/** A server that refused or failed, and why. */
+export interface ServerFailure {
+  server: string;
+  reason: string;
+  error: unknown;
+}
+
+/** Where each share went. */
+export interface Placement {
+  storageIndex: Uint8Array;
+  shareSize: number;
+  /** share number -> server that holds (or will hold) it */
+  shares: Map<number, StoragePeer>;
+  /** shares a server reported as already complete: nothing to write */
+  alreadyHave: Set<number>;
+  failures: ServerFailure[];
+}
+
+export interface PlacementParams {
+  k: number;
+  n: number;
+  happy: number;
+}
+
+/** Distinct servers holding at least one share (the simplified happiness). */
+export function happinessOf(shares: ReadonlyMap<number, StoragePeer>): number {
+  return new Set(shares.values()).size;
+}
+
+function reasonOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Allocates shares on the servers of the ring. On success every share 0..n−1
+ * has a server and the happiness is at least `happy`.
+ * @throws HappinessError (or QuotaError when every refusal was a quota refusal)
+ *   naming happy, achieved and the servers that failed; every allocation made
+ *   is released with AbortShares before the error is thrown.
+ */
+export async function placeShares(servers: readonly StoragePeer[], storageIndex: Uint8Array, shareSize: number, params: PlacementParams): Promise<Placement> {
+  const placement: Placement = { storageIndex, shareSize, shares: new Map(), alreadyHave: new Set(), failures: [] };
+  let ring = permutedServers(storageIndex, servers);
+  let remaining = Array.from({ length: params.n }, (_, i) => i);
+
+  while (remaining.length > 0 && ring.length > 0) {
+    const batches = new Map<StoragePeer, number[]>();
+    remaining.forEach((shnum, i) => {
+      const server = ring[i % ring.length]!;
+      const list = batches.get(server) ?? [];
+      list.push(shnum);
+      batches.set(server, list);
+    });
+    const dropped = new Set<StoragePeer>();
+    await Promise.all(
+      [...batches].map(async ([server, shnums]) => {
+        try {
+          const res = await server.allocateBuckets(storageIndex, shnums, shareSize);
+          for (const s of res.allocated) if (shnums.includes(s)) placement.shares.set(s, server);
+          for (const s of res.alreadyHave) {
+            if (!shnums.includes(s)) continue;
+            placement.shares.set(s, server);
+            placement.alreadyHave.add(s);
+          }
+          // A server that took fewer than asked is full: keep what it took, deal the rest elsewhere.
+          if (res.allocated.length + res.alreadyHave.length < shnums.length) {
+            dropped.add(server);
+            placement.failures.push({ server: server.label, reason: `accepted ${res.allocated.length + res.alreadyHave.length} of ${shnums.length} shares`, error: undefined });
+          }
+        } catch (err) {
+          dropped.add(server);
+          placement.failures.push({ server: server.label, reason: reasonOf(err), error: err });
+        }
+      }),
+    );
+    remaining = remaining.filter((s) => !placement.shares.has(s));
+    ring = ring.filter((s) => !dropped.has(s));
+  }
+
+  const achieved = happinessOf(placement.shares);
+  if (achieved < params.happy || placement.shares.size < params.k || remaining.length > 0) {
+    await releasePlacement(placement);
+    throw happinessError(params, achieved, placement.failures, servers.length, remaining.length);
+  }
+  return placement;
+}
+
+/** Builds the error for a failed upload: names happy, achieved and each failed server. */
+export function happinessError(
+  params: PlacementParams,
+  achieved: number,
+  failures: readonly ServerFailure[],
+  known: number,
+  unplaced = 0,
+): HappinessError | QuotaError {
+  const failed = failures.length ? failures.map((f) => `${f.server}: ${f.reason}`).join('; ') : 'none';
+  const msg =
+    `upload needs shares on ${params.happy} distinct servers (happy=${params.happy}, k=${params.k}, n=${params.n}) ` +
+    `but placed them on ${achieved} of ${known} known servers` +
+    (unplaced > 0 ? ` (${unplaced} shares found no server)` : '') +
+    `; failed servers: ${failed}`;
+  const allQuota = failures.length > 0 && failures.every((f) => isIntergridError(f.error, 'QUOTA'));
+  return allQuota ? new QuotaError(`quota exceeded: ${msg}`) : new HappinessError(msg);
+}
+
+/**
+ * Releases every allocation of a placement that was not already complete
+ * (AbortShares, best effort: a server that cannot be reached lets its
+ * reservation expire on its own).
+ */
+export async function releasePlacement(placement: Placement, only?: ReadonlySet<StoragePeer>): Promise<void> {
+  const byServer = new Map<StoragePeer, number[]>();
+  for (const [shnum, server] of placement.shares) {
+    if (placement.alreadyHave.has(shnum)) continue;
+    if (only && !only.has(server)) continue;
+    const list = byServer.get(server) ?? [];
+    list.push(shnum);
+    byServer.set(server, list);
+  }
+  await Promise.all([...byServer].map(([server, shnums]) => server.abortShares(placement.storageIndex, shnums).catch(() => undefined)));
+}

@@ -1,0 +1,107 @@
+/**
+ * Finding a file's shares: ask every server in parallel (ListShares), keep
+ * the answers in the order they arrived (the fastest servers first), then
+ * read the URI extension block from the first share that yields one
+ * matching the cap. Shared by the downloader and the checker.
+ */
+import { SHARE_HEADER_BYTES, parseShareHeader, uebRange, openUeb, layoutFromUeb, type Ueb, type FileLayout } from '../format/index.js';
+import { NotEnoughSharesError, NotFoundError } from '../errors/index.js';
+import type { Cap } from '../caps/index.js';
+import type { StoragePeer } from './storage-peer.js';
+
+/** One copy of one share on one server. */
+export interface ShareLocation {
+  server: StoragePeer;
+  shnum: number;
+  size: number;
+}
+
+export interface ShareMap {
+  /** Every share copy found, in the order servers answered. */
+  locations: ShareLocation[];
+  /** Servers that answered ListShares, in answer order (including those holding nothing). */
+  answered: StoragePeer[];
+  /** Servers that did not answer, with the reason. */
+  unreachable: { server: StoragePeer; reason: string }[];
+}
+
+/** Deadline for ListShares: a slow server must not stall the whole download. */
+const LIST_DEADLINE_MS = 10_000;
+
+/** ListShares on every server in parallel. Never throws: failures are recorded. */
+export async function findShares(servers: readonly StoragePeer[], storageIndex: Uint8Array): Promise<ShareMap> {
+  const map: ShareMap = { locations: [], answered: [], unreachable: [] };
+  await Promise.all(
+    servers.map(async (server) => {
+      try {
+        const shares = await server.listShares(storageIndex, LIST_DEADLINE_MS);
+        map.answered.push(server);
+        for (const [shnum, size] of [...shares].sort((a, b) => a[0] - b[0])) map.locations.push({ server, shnum, size });
+      } catch (err) {
+        map.unreachable.push({ server, reason: err instanceof Error ? err.message : String(err) });
+      }
+    }),
+  );
+  return map;
+}
+
+/** The verified UEB and the layout it implies, plus the share copies that failed to give it. */
+export interface FileInfo {
+  ueb: Ueb;
+  layout: FileLayout;
+  /** Copies whose header or UEB was bad (wrong hash, unparsable): corrupt. */
+  bad: { location: ShareLocation; reason: string; corrupt: boolean }[];
+}
+
+/**
+ * Reads header + UEB from the shares in order until one UEB matches the cap
+ * (openUeb checks its hash against cap.uebHash and k/n/size against the cap).
+ * @throws NotFoundError when no server holds a share; NotEnoughSharesError when none yields a valid UEB.
+ */
+export async function readFileInfo(map: ShareMap, storageIndex: Uint8Array, cap: Cap): Promise<FileInfo> {
+  const bad: FileInfo['bad'] = [];
+  if (map.locations.length === 0) {
+    throw new NotFoundError(
+      `no shares found for this file on ${map.answered.length} responding servers` +
+        (map.unreachable.length ? ` (${map.unreachable.length} unreachable: ${map.unreachable.map((u) => u.server.name).join(', ')})` : ''),
+    );
+  }
+  const deadServers = new Set<StoragePeer>();
+  for (const loc of map.locations) {
+    if (deadServers.has(loc.server)) continue;
+    try {
+      const [headerBytes] = await loc.server.readRanges(storageIndex, loc.shnum, [{ offset: 0, length: Math.min(SHARE_HEADER_BYTES, loc.size) }]);
+      const header = parseShareHeader(headerBytes!);
+      const [uebBytes] = await loc.server.readRanges(storageIndex, loc.shnum, [uebRange(header)]);
+      const ueb = openUeb(uebBytes!, cap);
+      return { ueb, layout: layoutFromUeb(ueb), bad };
+    } catch (err) {
+      const corrupt = isCorruption(err);
+      if (isServerDown(err)) deadServers.add(loc.server);
+      bad.push({ location: loc, reason: err instanceof Error ? err.message : String(err), corrupt });
+    }
+  }
+  throw new NotEnoughSharesError(
+    `found ${map.locations.length} share copies but none has a valid URI extension block: ` + bad.map((b) => `${b.location.server.name} share ${b.location.shnum}: ${b.reason}`).join('; '),
+  );
+}
+
+function codeOf(err: unknown): unknown {
+  return (err as { code?: unknown } | null)?.code;
+}
+
+/**
+ * True for errors that mean "these bytes are wrong" (worth an AdviseCorrupt)
+ * rather than "this server is unreachable". INVALID_ARGUMENT counts: a
+ * corrupt header can point a read past the end of the share.
+ */
+export function isCorruption(err: unknown): boolean {
+  const code = codeOf(err);
+  return code === 'INTEGRITY' || code === 'LAYOUT_INVALID' || code === 'INVALID_ARGUMENT';
+}
+
+/** True when the whole server, not just one share, should be skipped. */
+export function isServerDown(err: unknown): boolean {
+  const code = codeOf(err);
+  return code === 'UNAVAILABLE' || code === 'UNAUTHENTICATED' || code === 'PERMISSION_DENIED' || code === 'INTERNAL';
+}

@@ -1,0 +1,198 @@
+/**
+ * Streaming upload (DESIGN.md "Upload (local)"): read the file one segment
+ * at a time into one reused buffer, encrypt + erasure-code + hash it
+ * (FileEncoder), and write block s of the segment to share s's WriteShare
+ * stream. Each share stream gets its header first and its trailer (hash
+ * trees + UEB) last. Memory is O(segment size × a small constant): at most
+ * two segments' blocks are in flight, and a stream whose buffer is full is
+ * waited on ('drain') before the next segment is read — never the whole file.
+ *
+ * A server that fails mid-upload loses all its shares; the upload carries on
+ * as long as the remaining shares still satisfy servers-of-happiness, and
+ * otherwise stops, cancels every stream and releases every allocation.
+ */
+import { open, stat } from 'node:fs/promises';
+import { FileEncoder, planFile, type FileLayout } from '../format/index.js';
+import { formatCap, storageIndexFromReadKey, type ReadCap } from '../caps/index.js';
+import { InvalidArgumentError, PreconditionError } from '../errors/index.js';
+import type { GridConnection } from './grid-connection.js';
+import { placeShares, releasePlacement, happinessOf, happinessError, type ServerFailure, type Placement } from './placement.js';
+import type { ShareWriter, StoragePeer } from './storage-peer.js';
+import { convergentFileKey, randomReadKey } from './convergence.js';
+
+export interface UploadProgress {
+  /** Plaintext bytes encoded and handed to the share streams so far. */
+  bytesDone: number;
+  size: number;
+}
+
+export interface UploadOptions {
+  /** Called after each segment (and once at the end). */
+  onProgress?(p: UploadProgress): void;
+  /** Use this read key instead of a random or convergent one (tests, tools). */
+  readKey?: Uint8Array;
+  /** Overrides of the config's encoding (k, n, happy, segmentSize). */
+  encoding?: Partial<{ k: number; n: number; happy: number; segmentSize: number }>;
+}
+
+export interface UploadResult {
+  cap: ReadCap;
+  /** The read-cap text, carrying the home grid's area code. */
+  capText: string;
+  storageIndex: Uint8Array;
+  /** Where each share ended up (servers that failed mid-upload are not listed). */
+  shares: { shnum: number; server: string }[];
+  /** Distinct servers holding a share. */
+  happiness: number;
+  /** Servers that refused or failed, with reasons. */
+  failures: ServerFailure[];
+}
+
+/** Depth of the segment pipeline: segment i is encoded while segment i−1 is still being sent. */
+const PIPELINE_DEPTH = 2;
+
+/**
+ * Uploads the file at `path` to the grid and returns its read-cap.
+ * @throws HappinessError / QuotaError when shares cannot reach `happy` servers
+ *   (every allocation is released first); PreconditionError if the file
+ *   changes size while it is read.
+ */
+export async function uploadFile(conn: GridConnection, path: string, opts: UploadOptions = {}): Promise<UploadResult> {
+  const enc = { ...conn.config.encoding, ...opts.encoding };
+  if (enc.happy > enc.n || enc.k > enc.n) throw new InvalidArgumentError(`bad encoding k=${enc.k} n=${enc.n} happy=${enc.happy}`);
+  const size = (await stat(path)).size;
+  const layout = planFile(size, { k: enc.k, n: enc.n, segmentSize: enc.segmentSize });
+  const readKey =
+    opts.readKey ?? (conn.config.convergenceSecret ? await convergentFileKey(conn.config.convergenceSecret, layout, path) : randomReadKey());
+  const storageIndex = storageIndexFromReadKey(readKey);
+
+  const placement = await placeShares(conn.servers, storageIndex, layout.shareSize, enc);
+  const upload = new ShareUpload(placement, enc, conn.servers.length);
+  const fh = await open(path, 'r');
+  try {
+    const uebHash = await upload.run(fh, layout, readKey, opts.onProgress);
+    const cap: ReadCap = { kind: 'read', readKey, uebHash, k: enc.k, n: enc.n, size, areaCode: conn.areaCode };
+    return {
+      cap,
+      capText: formatCap(cap),
+      storageIndex,
+      shares: [...upload.live].map(([shnum, s]) => ({ shnum, server: s.label })).sort((a, b) => a.shnum - b.shnum),
+      happiness: happinessOf(upload.live),
+      failures: placement.failures,
+    };
+  } catch (err) {
+    upload.abort();
+    await releasePlacement(placement);
+    throw err;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The per-upload state: open share streams and the servers still in play. */
+class ShareUpload {
+  /** share -> server for every share still expected to succeed */
+  readonly live: Map<number, StoragePeer>;
+  private readonly writers = new Map<number, ShareWriter>();
+  private readonly failedServers = new Set<StoragePeer>();
+
+  constructor(
+    private readonly placement: Placement,
+    private readonly params: { k: number; n: number; happy: number },
+    private readonly known: number,
+  ) {
+    this.live = new Map(placement.shares);
+    for (const [shnum, server] of placement.shares) {
+      if (placement.alreadyHave.has(shnum)) continue;
+      this.writers.set(shnum, server.openShareWriter(placement.storageIndex, shnum, placement.shareSize));
+    }
+  }
+
+  async run(fh: import('node:fs/promises').FileHandle, layout: FileLayout, readKey: Uint8Array, onProgress?: (p: UploadProgress) => void): Promise<Uint8Array> {
+    const encoder = new FileEncoder(readKey, layout);
+    const inflight: Promise<void>[] = [];
+    const send = async (bytesFor: (shnum: number) => Uint8Array): Promise<void> => {
+      inflight.push(this.writeAll(bytesFor));
+      if (inflight.length >= PIPELINE_DEPTH) await inflight.shift();
+      this.checkHappiness();
+    };
+
+    await send((s) => encoder.shareHeader(s));
+    // One buffer for the whole file: encodeSegment copies what it keeps (it encrypts into fresh blocks).
+    const buf = new Uint8Array(Math.max(1, layout.segmentSize));
+    let done = 0;
+    for (let i = 0; i < layout.numSegments; i++) {
+      const len = Math.min(layout.segmentSize, layout.size - i * layout.segmentSize);
+      await readFully(fh, buf, len, i * layout.segmentSize, layout.size);
+      const blocks = encoder.encodeSegment(buf.subarray(0, len));
+      await send((s) => blocks[s]!);
+      done += len;
+      onProgress?.({ bytesDone: done, size: layout.size });
+    }
+    const finished = encoder.finish();
+    await send((s) => finished.trailer(s));
+    while (inflight.length) await inflight.shift();
+    this.checkHappiness();
+
+    // Close every stream; a server is only "done" once it acknowledged (fsynced, renamed).
+    await Promise.all(
+      [...this.writers].map(([shnum, w]) =>
+        w.finish().then(
+          () => undefined,
+          (err: unknown) => this.fail(shnum, err),
+        ),
+      ),
+    );
+    this.checkHappiness();
+    onProgress?.({ bytesDone: layout.size, size: layout.size });
+    return finished.uebHash;
+  }
+
+  /** Cancels every open stream (the servers drop the partial shares). */
+  abort(): void {
+    for (const w of this.writers.values()) w.cancel();
+    this.writers.clear();
+  }
+
+  private writeAll(bytesFor: (shnum: number) => Uint8Array): Promise<void> {
+    return Promise.all(
+      [...this.writers].map(([shnum, w]) =>
+        w.write(bytesFor(shnum)).catch((err: unknown) => {
+          this.fail(shnum, err);
+        }),
+      ),
+    ).then(() => undefined);
+  }
+
+  /** A share stream failed: its server loses every share it held in this upload. */
+  private fail(shnum: number, err: unknown): void {
+    const server = this.placement.shares.get(shnum);
+    if (!server || this.failedServers.has(server)) return;
+    this.failedServers.add(server);
+    this.placement.failures.push({ server: server.label, reason: err instanceof Error ? err.message : String(err), error: err });
+    for (const [s, owner] of this.placement.shares) {
+      if (owner !== server) continue;
+      this.live.delete(s);
+      this.writers.get(s)?.cancel();
+      this.writers.delete(s);
+    }
+    void releasePlacement(this.placement, new Set([server]));
+  }
+
+  private checkHappiness(): void {
+    const achieved = happinessOf(this.live);
+    if (achieved < this.params.happy || this.live.size < this.params.k) {
+      throw happinessError(this.params, achieved, this.placement.failures, this.known);
+    }
+  }
+}
+
+/** Reads exactly `len` bytes at `position`; a file that shrank or grew mid-upload is an error, never a wrong cap. */
+async function readFully(fh: import('node:fs/promises').FileHandle, buf: Uint8Array, len: number, position: number, size: number): Promise<void> {
+  let off = 0;
+  while (off < len) {
+    const { bytesRead } = await fh.read(buf, off, len - off, position + off);
+    if (bytesRead === 0) throw new PreconditionError(`file shrank while being uploaded (expected ${size} bytes, ended at ${position + off})`);
+    off += bytesRead;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * `intergrid grid approve|revoke|list|usage --admin ADMIN.json`: the grid
+ * admin's commands, signed with the admin identity written by
+ * initGridManager. The grid manager's address comes from admin.json, or
+ * from --grid-manager when admin.json has none (a port-0 grid).
+ */
+import { fromHex, toHex } from '../../../libs/crypto/index.js';
+import { encodeCertificateBase64 } from '../../../libs/auth/index.js';
+import { ConfigError, InvalidArgumentError } from '../../../libs/errors/index.js';
+import { loadAdminIdentity, connectGridManager, isGridRole, GRID_ROLES, type GridManagerConnection } from '../../grid-manager/index.js';
+
+export interface AdminOptions {
+  admin: string;
+  gridManager?: string;
+}
+
+async function withManager<T>(opts: AdminOptions, fn: (gm: GridManagerConnection) => Promise<T>): Promise<T> {
+  const admin = loadAdminIdentity(opts.admin);
+  const address = opts.gridManager ?? admin.gridManager.address;
+  if (!address) throw new ConfigError(`${opts.admin} has no gridManager.address: pass --grid-manager HOST:PORT`);
+  const gm = connectGridManager(address, admin.identity, { gridManagerPublicKey: admin.gridManager.publicKey });
+  try {
+    return await fn(gm);
+  } finally {
+    gm.close();
+  }
+}
+
+function parseKey(hex: string): Uint8Array {
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new InvalidArgumentError(`--key '${hex}' is not 64 lowercase hex digits (an Ed25519 public key)`);
+  return fromHex(hex);
+}
+
+function parseBytes(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^(0|[1-9][0-9]*)$/.test(text) || !Number.isSafeInteger(Number(text))) throw new InvalidArgumentError(`--quota '${text}' is not a byte count`);
+  return Number(text);
+}
+
+export interface ApproveOptions extends AdminOptions {
+  role: string;
+  key: string;
+  name?: string;
+  quota?: string;
+}
+
+/** Prints the issued certificate (base64) on stdout. */
+export async function gridApproveCommand(opts: ApproveOptions): Promise<void> {
+  if (!isGridRole(opts.role)) throw new InvalidArgumentError(`--role '${opts.role}' is not one of ${GRID_ROLES.join(', ')}`);
+  const role = opts.role;
+  const subject = parseKey(opts.key);
+  const quotaBytes = parseBytes(opts.quota);
+  const cert = await withManager(opts, (gm) =>
+    gm.approve({ role, subject, name: opts.name ?? `${role}-${opts.key.slice(0, 8)}`, ...(quotaBytes !== undefined ? { quotaBytes } : {}) }),
+  );
+  process.stdout.write(encodeCertificateBase64(cert) + '\n');
+}
+
+export async function gridRevokeCommand(opts: AdminOptions & { key: string }): Promise<void> {
+  const subject = parseKey(opts.key);
+  await withManager(opts, (gm) => gm.revoke(subject));
+  process.stdout.write(`revoked ${opts.key}\n`);
+}
+
+export async function gridListCommand(opts: AdminOptions & { json?: boolean }): Promise<void> {
+  const principals = await withManager(opts, (gm) => gm.listPrincipals());
+  const rows = principals.map((p) => ({
+    role: p.role,
+    name: p.name,
+    key: toHex(p.subject),
+    revoked: p.revoked,
+    certNotAfter: p.certNotAfterMs ? new Date(p.certNotAfterMs).toISOString() : null,
+    address: p.address || null,
+    lastSeen: p.lastSeenMs ? new Date(p.lastSeenMs).toISOString() : null,
+    quotaBytes: p.quotaBytes,
+  }));
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    return;
+  }
+  for (const r of rows) {
+    process.stdout.write(
+      [r.role.padEnd(14), r.name.padEnd(20), r.key, r.revoked ? 'REVOKED' : 'active', r.address ?? '-', r.quotaBytes ? `quota=${r.quotaBytes}` : ''].join('  ').trimEnd() + '\n',
+    );
+  }
+}
+
+export async function gridUsageCommand(opts: AdminOptions & { json?: boolean }): Promise<void> {
+  const usage = await withManager(opts, (gm) => gm.getUsage());
+  const rows = usage.map((a) => ({ account: toHex(a.account), name: a.name, bytesStored: a.bytesStored, shares: a.shares, quotaBytes: a.quotaBytes }));
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    return;
+  }
+  for (const r of rows) {
+    process.stdout.write(`${r.name.padEnd(20)}  ${r.account}  ${r.bytesStored} bytes  ${r.shares} shares  quota=${r.quotaBytes || 'unlimited'}\n`);
+  }
+}

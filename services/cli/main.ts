@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+/**
+ * The `intergrid` command. Each subcommand lives in commands/<name>.ts;
+ * output.ts turns every failure into one stderr line and an exit code
+ * (1 = operation failed, 2 = bad usage or config, 3 = integrity failure).
+ */
+import { Command, CommanderError } from 'commander';
+import { InvalidArgumentError } from '../../libs/errors/index.js';
+import { action } from './output.js';
+import { putCommand } from './commands/put.js';
+import { getCommand } from './commands/get.js';
+import { checkCommand } from './commands/check.js';
+import { gridApproveCommand, gridRevokeCommand, gridListCommand, gridUsageCommand } from './commands/grid.js';
+import { serveCommand, SERVICE_NAMES } from './commands/serve.js';
+import { upCommand } from './commands/up.js';
+
+const program = new Command()
+  .name('intergrid')
+  .description('Federated Tahoe-style storage grids')
+  .exitOverride((err: CommanderError) => {
+    // Help and version exit 0; any usage error is exit code 2 (output.ts).
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  });
+
+program
+  .command('put')
+  .description('upload FILE to the home grid; prints its read-cap on stdout')
+  .argument('<file>')
+  .requiredOption('--config <client.json>', 'client config')
+  .action(action(async (file: string, opts: { config: string }) => putCommand(file, opts)));
+
+program
+  .command('get')
+  .description('download a file by its read-cap (to stdout, or atomically to -o OUT)')
+  .argument('<cap>')
+  .requiredOption('--config <client.json>', 'client config')
+  .option('-o, --output <file>', 'write to this file (atomically: temp file, fsync, rename)')
+  .option('--range <start-end>', 'inclusive byte range, e.g. 0-99 or 100-')
+  .action(action(async (cap: string, opts: { config: string; output?: string; range?: string }) => getCommand(cap, opts)));
+
+program
+  .command('check')
+  .description('verify every share of a file; exit 0 when healthy, 1 otherwise')
+  .argument('<cap>', 'read-cap or verify-cap')
+  .requiredOption('--config <client.json>', 'client config')
+  .option('--json', 'machine-readable output')
+  .action(action(async (cap: string, opts: { config: string; json?: boolean }) => checkCommand(cap, opts)));
+
+const grid = program.command('grid').description('grid administration (needs the admin identity)');
+const adminOpts = (c: Command) =>
+  c.requiredOption('--admin <admin.json>', 'admin identity file').option('--grid-manager <host:port>', 'grid manager address (default: from admin.json)');
+
+adminOpts(grid.command('approve').description('certify a principal; prints its certificate (base64)'))
+  .requiredOption('--role <role>', 'storage-server | client | gateway | contact-point | admin')
+  .requiredOption('--key <hex>', 'public key (64 hex digits)')
+  .option('--name <name>', 'human label')
+  .option('--quota <bytes>', 'clients: per-server storage quota in bytes (0 = unlimited)')
+  .action(action(async (opts: { admin: string; gridManager?: string; role: string; key: string; name?: string; quota?: string }) => gridApproveCommand(opts)));
+
+adminOpts(grid.command('revoke').description('revoke a principal'))
+  .requiredOption('--key <hex>', 'public key (64 hex digits)')
+  .action(action(async (opts: { admin: string; gridManager?: string; key: string }) => gridRevokeCommand(opts)));
+
+adminOpts(grid.command('list').description('list principals'))
+  .option('--json', 'machine-readable output')
+  .action(action(async (opts: { admin: string; gridManager?: string; json?: boolean }) => gridListCommand(opts)));
+
+adminOpts(grid.command('usage').description('bytes stored per account'))
+  .option('--json', 'machine-readable output')
+  .action(action(async (opts: { admin: string; gridManager?: string; json?: boolean }) => gridUsageCommand(opts)));
+
+program
+  .command('serve')
+  .description(`run one service in the foreground (${SERVICE_NAMES.join(', ')})`)
+  .argument('<service>')
+  .requiredOption('--config <file>', 'service config')
+  .action(action(async (service: string, opts: { config: string }) => serveCommand(service, opts.config)));
+
+program
+  .command('up')
+  .description('run a whole grid on loopback, each service its own process')
+  .requiredOption('--dir <dir>', 'state directory (reused across runs)')
+  .option('--servers <n>', 'storage servers', '10')
+  .action(
+    action(async (opts: { dir: string; servers: string }) => {
+      const servers = Number(opts.servers);
+      if (!Number.isInteger(servers) || servers < 1 || servers > 100) throw new InvalidArgumentError(`--servers '${opts.servers}' must be an integer in [1, 100]`);
+      await upCommand({ dir: opts.dir, servers });
+    }),
+  );
+
+// Subcommands inherit the exit-code policy.
+for (const c of [program, ...program.commands, ...grid.commands]) {
+  c.exitOverride((err: CommanderError) => process.exit(err.exitCode === 0 ? 0 : 2));
+}
+
+await program.parseAsync(process.argv);
