@@ -1,0 +1,61 @@
+/**
+ * Codec parameters of a CHK file: k-of-n erasure coding over segments of
+ * `segmentSize` plaintext bytes (DESIGN.md "The file format"). Defaults live
+ * here so the client, the bench and the docs agree on one set.
+ */
+import { MAX_CALL_BYTES, MAX_SHARES } from '../erasure/index.js';
+import { InvalidArgumentError, LayoutInvalidError, type IntergridError } from '../errors/index.js';
+
+/** Shares needed to recover a file. */
+export const DEFAULT_K = 3;
+/** Shares written per file. */
+export const DEFAULT_N = 10;
+/** Distinct servers an upload must reach (servers-of-happiness). */
+export const DEFAULT_HAPPY = 7;
+/** Plaintext bytes per segment (1 MiB until the bench picks). */
+export const DEFAULT_SEGMENT_SIZE = 1024 * 1024;
+/**
+ * Largest segment size. Segments are held in memory whole while they are
+ * encoded or decoded, and the UEB stores segment and block sizes as u32.
+ */
+export const MAX_SEGMENT_SIZE = 64 * 1024 * 1024;
+/** Largest k and n: Reed–Solomon over GF(2^8). */
+export const MAX_SHARE_COUNT = MAX_SHARES;
+
+/** How a file is split and coded. */
+export interface CodecParams {
+  /** Shares needed to recover the file, 1 ≤ k ≤ n. */
+  k: number;
+  /** Shares written, k ≤ n ≤ 256. */
+  n: number;
+  /** Plaintext bytes per segment, 1 ≤ segmentSize ≤ MAX_SEGMENT_SIZE. */
+  segmentSize: number;
+}
+
+/** The default parameters (3-of-10, 1 MiB segments). */
+export const DEFAULT_PARAMS: Readonly<CodecParams> = Object.freeze({ k: DEFAULT_K, n: DEFAULT_N, segmentSize: DEFAULT_SEGMENT_SIZE });
+
+/**
+ * Checks codec parameters; returns a plain copy.
+ * @throws InvalidArgumentError naming the bad field (LayoutInvalidError with `untrusted`,
+ *   for parameters read from stored bytes).
+ */
+export function validateParams(params: CodecParams, untrusted = false): CodecParams {
+  const fail = (msg: string): IntergridError => (untrusted ? new LayoutInvalidError(msg) : new InvalidArgumentError(msg));
+  const { k, n, segmentSize } = params ?? ({} as CodecParams);
+  if (!isIntIn(k, 1, MAX_SHARE_COUNT)) throw fail(`k must be an integer in [1, ${MAX_SHARE_COUNT}], got ${String(k)}`);
+  if (!isIntIn(n, 1, MAX_SHARE_COUNT)) throw fail(`n must be an integer in [1, ${MAX_SHARE_COUNT}], got ${String(n)}`);
+  if (n < k) throw fail(`n must be >= k, got k=${k}, n=${n}`);
+  if (!isIntIn(segmentSize, 1, MAX_SEGMENT_SIZE)) {
+    throw fail(`segmentSize must be an integer in [1, ${MAX_SEGMENT_SIZE}], got ${String(segmentSize)}`);
+  }
+  // One erasure call handles n blocks of one segment; keep it inside the codec's bound.
+  if (n * Math.ceil(segmentSize / k) > MAX_CALL_BYTES) {
+    throw fail(`segmentSize ${segmentSize} with k=${k}, n=${n} gives ${n * Math.ceil(segmentSize / k)} coded bytes per segment, over ${MAX_CALL_BYTES}`);
+  }
+  return { k, n, segmentSize };
+}
+
+function isIntIn(v: unknown, min: number, max: number): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
+}
