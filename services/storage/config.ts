@@ -1,0 +1,92 @@
+/**
+ * Storage server configuration: a JSON file validated with zod at the edge
+ * (STYLE.md §13). Relative paths are resolved against the config file's
+ * directory, so a grid directory can be moved as a whole.
+ */
+import { join } from 'node:path';
+import { z } from 'zod';
+import { loadJsonConfig, resolveFrom, describeIssues, listenAddress, hexKey, databaseSchema } from '../../libs/config/index.js';
+import { ConfigError } from '../../libs/errors/index.js';
+import type { DatabaseConfig } from '../../libs/db/index.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const positiveMs = z.number().int().positive();
+
+/** The JSON schema of a storage server config file (unknown fields are rejected). */
+export const storageConfigSchema = z
+  .object({
+    /** Human label for logs. */
+    name: z.string().min(1).optional(),
+    /** host:port to listen on; port 0 picks a free port. */
+    listen: listenAddress,
+    /** Address announced to the grid manager when it differs from the bound one (e.g. listening on 0.0.0.0). */
+    advertiseAddress: listenAddress.optional(),
+    /** Directory holding shares/, incoming/ and (by default) storage.sqlite. */
+    dataDir: z.string().min(1),
+    /** Metadata database; default SQLite file `<dataDir>/storage.sqlite`. */
+    database: databaseSchema.optional(),
+    gridManager: z
+      .object({
+        address: z.string().min(1),
+        /** Grid manager public key (hex): the only issuer trusted for callers' certificates. */
+        publicKey: hexKey,
+      })
+      .strict(),
+    /** This server's key pair file (libs/auth writeKeyFile format). */
+    keyFile: z.string().min(1),
+    /** This server's storage-server certificate (libs/auth writeCertificateFile format). */
+    certificateFile: z.string().min(1),
+    /** Lease length granted by WriteShare and RenewLease. */
+    leaseDurationMs: positiveMs.default(31 * DAY_MS),
+    /** How long an allocation (reservation) lives without being written. */
+    reservationTtlMs: positiveMs.default(60 * 60 * 1000),
+    /** Period of lease expiry / garbage collection. */
+    gcIntervalMs: positiveMs.default(60 * 60 * 1000),
+    /** Period of AnnounceServer to the grid manager. */
+    announceIntervalMs: positiveMs.default(60_000),
+    /** Period of ListRevocations polling. */
+    revocationPollMs: positiveMs.default(30_000),
+    /** Period of ReportUsage. */
+    usageReportIntervalMs: positiveMs.default(5 * 60_000),
+    /** Largest share accepted by AllocateBuckets / WriteShare. */
+    maxShareBytes: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).default(64 * 1024 * 1024 * 1024),
+  })
+  .strict();
+
+/** A validated config with absolute paths and a concrete database. */
+export type StorageConfig = Omit<z.infer<typeof storageConfigSchema>, 'database'> & { database: DatabaseConfig };
+
+/**
+ * Validates an in-memory config (tests, `intergrid up`) and fills in defaults
+ * that depend on other fields (the database file lives in the data dir).
+ * @throws ConfigError naming the offending field.
+ */
+export function resolveStorageConfig(raw: z.input<typeof storageConfigSchema>, baseFile?: string): StorageConfig {
+  const parsed = storageConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`storage config: ${describeIssues(parsed.error)}`);
+  return finish(parsed.data, baseFile);
+}
+
+function finish(parsed: z.infer<typeof storageConfigSchema>, baseFile?: string): StorageConfig {
+  const abs = (p: string): string => (baseFile ? resolveFrom(baseFile, p) : p);
+  const dataDir = abs(parsed.dataDir);
+  let database: DatabaseConfig;
+  if (!parsed.database) database = { client: 'sqlite3', filename: join(dataDir, 'storage.sqlite') };
+  else if (parsed.database.client === 'sqlite3') database = { client: 'sqlite3', filename: abs(parsed.database.filename) };
+  else database = parsed.database;
+  return {
+    ...parsed,
+    dataDir,
+    database,
+    keyFile: abs(parsed.keyFile),
+    certificateFile: abs(parsed.certificateFile),
+  };
+}
+
+/**
+ * Reads and validates a storage server config file.
+ * @throws ConfigError naming the file and the offending field.
+ */
+export function loadStorageConfig(path: string): StorageConfig {
+  return finish(loadJsonConfig(path, storageConfigSchema), path);
+}

@@ -1,0 +1,145 @@
+/**
+ * The storage server's link to its grid manager: AnnounceServer (at start
+ * and periodically, so the signed directory lists us), ListRevocations
+ * polling into the revoked set the auth check consults, and ReportUsage per
+ * account. The grid manager being down is never fatal: every failure is
+ * logged and the task retried (quickly at first, then at its interval).
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { gridManagerProto, call, CHANNEL_OPTIONS } from '../../libs/rpc/index.js';
+import { authInterceptor, type Identity } from '../../libs/auth/index.js';
+import { fromHex, toHex } from '../../libs/crypto/index.js';
+import type { GridManagerClient } from '../../libs/rpc/generated/intergrid/gridmanager/GridManager.js';
+import type { AnnounceServerRequest } from '../../libs/rpc/generated/intergrid/gridmanager/AnnounceServerRequest.js';
+import type { ListRevocationsRequest } from '../../libs/rpc/generated/intergrid/gridmanager/ListRevocationsRequest.js';
+import type { ListRevocationsResponse__Output } from '../../libs/rpc/generated/intergrid/gridmanager/ListRevocationsResponse.js';
+import type { UsageReport } from '../../libs/rpc/generated/intergrid/gridmanager/UsageReport.js';
+import type { Empty__Output } from '../../libs/rpc/generated/intergrid/Empty.js';
+import type { AccountUsage } from './metadata-store.js';
+
+export interface GridLinkOptions {
+  /** Grid manager host:port. */
+  managerAddress: string;
+  /** Our key pair and storage-server certificate. */
+  identity: Identity;
+  announceIntervalMs: number;
+  revocationPollMs: number;
+  usageReportIntervalMs: number;
+  /** Current per-account usage (from the metadata store). */
+  usage(): Promise<AccountUsage[]>;
+  logger: Logger;
+}
+
+/** First retry delay after a failure; doubles up to the task's interval. */
+const FIRST_RETRY_MS = 500;
+
+export class GridLink {
+  private readonly client: GridManagerClient;
+  private readonly revoked = new Set<string>();
+  private sinceSeq = 0;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly running = new Set<Promise<unknown>>();
+  private stopped = false;
+  private revocationsLoaded = false;
+  private ourAddress = '';
+
+  constructor(private readonly opts: GridLinkOptions) {
+    const Ctor = gridManagerProto().intergrid.gridmanager.GridManager;
+    this.client = new Ctor(opts.managerAddress, grpc.credentials.createInsecure(), {
+      ...CHANNEL_OPTIONS,
+      interceptors: [authInterceptor(opts.identity)],
+    });
+  }
+
+  /** Revocation check for the auth policy (subjects learnt from the grid manager). */
+  isRevoked(subject: Uint8Array): boolean {
+    return this.revoked.has(toHex(subject));
+  }
+
+  /** True once one ListRevocations poll succeeded. */
+  get hasRevocations(): boolean {
+    return this.revocationsLoaded;
+  }
+
+  /** Starts the three periodic tasks (announce and revocations run at once) announcing `ourAddress` (host:port). */
+  start(ourAddress: string): void {
+    this.ourAddress = ourAddress;
+    this.schedule('announce', () => this.announce(), this.opts.announceIntervalMs, 0);
+    this.schedule('revocations', () => this.pollRevocations(), this.opts.revocationPollMs, 0);
+    this.schedule('usage', () => this.reportUsage(), this.opts.usageReportIntervalMs, this.opts.usageReportIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    await Promise.allSettled([...this.running]);
+    this.client.close();
+  }
+
+  /** Tells the grid manager where we serve. */
+  async announce(): Promise<void> {
+    await call<AnnounceServerRequest, Empty__Output>(this.client, this.client.AnnounceServer, { address: this.ourAddress }, { peer: this.peer });
+  }
+
+  /** Fetches revocations since the last sequence number seen. */
+  async pollRevocations(): Promise<void> {
+    const res = await call<ListRevocationsRequest, ListRevocationsResponse__Output>(this.client, this.client.ListRevocations, { sinceSeq: this.sinceSeq }, { peer: this.peer });
+    for (const r of res.revocations) {
+      if (r.subject.length === 32) this.revoked.add(toHex(r.subject));
+      this.sinceSeq = Math.max(this.sinceSeq, r.seq);
+    }
+    this.sinceSeq = Math.max(this.sinceSeq, res.latestSeq);
+    this.revocationsLoaded = true;
+  }
+
+  /** Reports bytes and shares held per account. */
+  async reportUsage(): Promise<void> {
+    const at = Date.now();
+    const accounts = await this.opts.usage();
+    const reportId = `${toHex(this.opts.identity.keyPair.publicKey)}:${at}`;
+    await call<UsageReport, Empty__Output>(
+      this.client,
+      this.client.ReportUsage,
+      {
+        reportId,
+        atMs: at,
+        accounts: accounts.map((a) => ({ account: fromHex(a.account), bytesStored: a.storedBytes, shares: a.shares })),
+      },
+      { peer: this.peer },
+    );
+  }
+
+  private get peer(): string {
+    return `grid manager ${this.opts.managerAddress}`;
+  }
+
+  /** Runs `task` after `firstDelay`, then every `interval`; after a failure retries sooner with backoff. */
+  private schedule(name: string, task: () => Promise<void>, interval: number, firstDelay: number): void {
+    let retry = FIRST_RETRY_MS;
+    const runOnce = (delay: number): void => {
+      if (this.stopped) return;
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        const p = task().then(
+          () => {
+            retry = FIRST_RETRY_MS;
+            runOnce(interval);
+          },
+          (err: unknown) => {
+            this.opts.logger.warn({ err: err instanceof Error ? err.message : String(err), task: name }, 'grid manager call failed; will retry');
+            const wait = Math.min(retry, interval);
+            retry = Math.min(retry * 2, interval);
+            runOnce(wait);
+          },
+        );
+        this.running.add(p);
+        void p.finally(() => this.running.delete(p));
+      }, delay);
+      timer.unref();
+      this.timers.add(timer);
+    };
+    runOnce(firstDelay);
+  }
+}

@@ -1,0 +1,320 @@
+/**
+ * Storage RPC handlers (proto/storage.proto). Authentication happened before
+ * any of this runs (libs/auth secureService); handlers only learn who the
+ * caller is through `callerOf`. Errors are domain errors, mapped to statuses
+ * by libs/rpc (unknown ones become INTERNAL and are logged).
+ */
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { unary, serverStream, clientStream } from '../../libs/rpc/index.js';
+import { InvalidArgumentError, NotFoundError, PreconditionError, UnavailableError, InternalError } from '../../libs/errors/index.js';
+import type { AllocateBucketsRequest__Output } from '../../libs/rpc/generated/intergrid/storage/AllocateBucketsRequest.js';
+import type { AllocateBucketsResponse } from '../../libs/rpc/generated/intergrid/storage/AllocateBucketsResponse.js';
+import type { WriteShareRequest__Output } from '../../libs/rpc/generated/intergrid/storage/WriteShareRequest.js';
+import type { WriteShareResponse } from '../../libs/rpc/generated/intergrid/storage/WriteShareResponse.js';
+import type { AbortSharesRequest__Output } from '../../libs/rpc/generated/intergrid/storage/AbortSharesRequest.js';
+import type { ListSharesRequest__Output } from '../../libs/rpc/generated/intergrid/storage/ListSharesRequest.js';
+import type { ListSharesResponse } from '../../libs/rpc/generated/intergrid/storage/ListSharesResponse.js';
+import type { ReadShareRequest__Output } from '../../libs/rpc/generated/intergrid/storage/ReadShareRequest.js';
+import type { ReadShareChunk } from '../../libs/rpc/generated/intergrid/storage/ReadShareChunk.js';
+import type { RenewLeaseRequest__Output } from '../../libs/rpc/generated/intergrid/storage/RenewLeaseRequest.js';
+import type { RenewLeaseResponse } from '../../libs/rpc/generated/intergrid/storage/RenewLeaseResponse.js';
+import type { AdviseCorruptRequest__Output } from '../../libs/rpc/generated/intergrid/storage/AdviseCorruptRequest.js';
+import type { StatsResponse } from '../../libs/rpc/generated/intergrid/storage/StatsResponse.js';
+import type { Empty } from '../../libs/rpc/generated/intergrid/Empty.js';
+import type { MetadataStore } from './metadata-store.js';
+import type { ShareStore, IncomingShare } from './share-store.js';
+import type { KeyedLock } from './keyed-lock.js';
+import {
+  checkStorageIndex,
+  checkShareNumber,
+  checkShareNumbers,
+  checkShareSize,
+  checkRanges,
+  checkReason,
+} from './request-checks.js';
+
+/** Largest data chunk sent by ReadShare. */
+export const READ_CHUNK_BYTES = 256 * 1024;
+
+/** Who is calling, as the handlers need it. */
+export interface Caller {
+  /** Caller's public key, lowercase hex: the account of its leases and reservations. */
+  account: string;
+  /** Per-server quota from the caller's certificate (limits.quota_bytes); 0 = unlimited. */
+  quotaBytes: number;
+}
+
+/** Everything the handlers share with the server (and GC). */
+export interface StorageContext {
+  meta: MetadataStore;
+  shares: ShareStore;
+  locks: KeyedLock;
+  /** Uploads in progress per `si/shnum/account` key (GC keeps their reservations). */
+  activeWrites: Map<string, number>;
+  leaseDurationMs: number;
+  reservationTtlMs: number;
+  maxShareBytes: number;
+  logger: Logger;
+  now(): number;
+}
+
+export const shareLockKey = (si: string, shnum: number): string => `share:${si}/${shnum}`;
+export const writeKey = (si: string, shnum: number, account: string): string => `${si}/${shnum}/${account}`;
+
+type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
+
+/**
+ * Builds the Storage service implementation.
+ * @param callerOf who is calling (server.ts derives it from libs/auth principalOf).
+ */
+export function createStorageHandlers(ctx: StorageContext, callerOf: (call: AnyCall) => Caller): grpc.UntypedServiceImplementation {
+  const log = (err: unknown, method: string): void => ctx.logger.error({ err, method }, 'internal error in storage handler');
+
+  return {
+    AllocateBuckets: unary<AllocateBucketsRequest__Output, AllocateBucketsResponse>(
+      'AllocateBuckets',
+      async (call) => {
+        const caller = callerOf(call);
+        const si = checkStorageIndex(call.request.storageIndex);
+        const shareNumbers = checkShareNumbers(call.request.shareNumbers);
+        const size = checkShareSize(call.request.shareSize, ctx.maxShareBytes);
+        // One quota decision per account at a time (the sum read and the insert must not interleave).
+        return ctx.locks.run(`account:${caller.account}`, () =>
+          ctx.meta.allocate({
+            storageIndex: si,
+            shareNumbers,
+            size,
+            account: caller.account,
+            quotaBytes: caller.quotaBytes,
+            now: ctx.now(),
+            leaseDurationMs: ctx.leaseDurationMs,
+            reservationTtlMs: ctx.reservationTtlMs,
+          }),
+        );
+      },
+      log,
+    ),
+
+    WriteShare: clientStream<WriteShareRequest__Output, WriteShareResponse>('WriteShare', (call) => writeShare(ctx, call, callerOf(call)), log),
+
+    AbortShares: unary<AbortSharesRequest__Output, Empty>(
+      'AbortShares',
+      async (call) => {
+        const caller = callerOf(call);
+        const si = checkStorageIndex(call.request.storageIndex);
+        const shareNumbers = checkShareNumbers(call.request.shareNumbers, true);
+        await ctx.meta.abort(si, shareNumbers, caller.account);
+        return {};
+      },
+      log,
+    ),
+
+    ListShares: unary<ListSharesRequest__Output, ListSharesResponse>(
+      'ListShares',
+      async (call) => {
+        callerOf(call);
+        const si = checkStorageIndex(call.request.storageIndex);
+        const shares = await ctx.meta.listShares(si);
+        return { shares: shares.map((s) => ({ shareNumber: s.shareNumber, size: s.size })) };
+      },
+      log,
+    ),
+
+    ReadShare: serverStream<ReadShareRequest__Output, ReadShareChunk>('ReadShare', (call) => readShare(ctx, call), log),
+
+    RenewLease: unary<RenewLeaseRequest__Output, RenewLeaseResponse>(
+      'RenewLease',
+      async (call) => {
+        const caller = callerOf(call);
+        const si = checkStorageIndex(call.request.storageIndex);
+        const expires = await ctx.locks.run(`account:${caller.account}`, () =>
+          ctx.meta.renewLease(si, caller.account, caller.quotaBytes, ctx.now(), ctx.leaseDurationMs),
+        );
+        return { leaseExpiresAtMs: expires };
+      },
+      log,
+    ),
+
+    AdviseCorrupt: unary<AdviseCorruptRequest__Output, Empty>(
+      'AdviseCorrupt',
+      async (call) => {
+        const caller = callerOf(call);
+        const si = checkStorageIndex(call.request.storageIndex);
+        const shnum = checkShareNumber(call.request.shareNumber);
+        const reason = checkReason(call.request.reason);
+        await ctx.meta.recordCorrupt(si, shnum, caller.account, reason, ctx.now());
+        ctx.logger.warn({ storageIndex: si, shareNumber: shnum, reporter: caller.account, reason }, 'share reported corrupt');
+        return {};
+      },
+      log,
+    ),
+
+    Stats: unary<Empty, StatsResponse>(
+      'Stats',
+      async (call) => {
+        const caller = callerOf(call);
+        const totals = await ctx.meta.totals();
+        const usage = await ctx.meta.accountUsage(caller.account, ctx.now());
+        return {
+          shares: totals.shares,
+          bytesStored: totals.bytes,
+          accountBytes: usage.storedBytes,
+          accountQuotaBytes: caller.quotaBytes,
+          availableBytes: await ctx.shares.availableBytes(),
+          corruptReports: totals.corruptReports,
+        };
+      },
+      log,
+    ),
+  };
+}
+
+/**
+ * WriteShare: header, then data into a temp file; at exactly share_size the
+ * file is fsynced, renamed into place, its directory fsynced, and only then
+ * recorded (share + lease − reservation, one transaction) and acknowledged.
+ * Any other ending deletes the temp file; the reservation stays until
+ * AbortShares or its expiry.
+ */
+async function writeShare(ctx: StorageContext, call: grpc.ServerReadableStream<WriteShareRequest__Output, WriteShareResponse>, caller: Caller): Promise<WriteShareResponse> {
+  const messages = call[Symbol.asyncIterator]() as AsyncIterator<WriteShareRequest__Output>;
+  const next = async (): Promise<IteratorResult<WriteShareRequest__Output>> => {
+    try {
+      return await messages.next();
+    } catch (err) {
+      // A cancelled call destroys the stream: report it as such, not as an internal error.
+      if (call.cancelled) throw new UnavailableError('WriteShare cancelled by the client', { cause: err });
+      throw err;
+    }
+  };
+
+  const first = await next();
+  if (first.done) throw new InvalidArgumentError('WriteShare stream ended before its header');
+  const header = first.value.header;
+  if (first.value.part !== 'header' || !header) throw new InvalidArgumentError('the first WriteShare message must be the header');
+  const si = checkStorageIndex(header.storageIndex);
+  const shnum = checkShareNumber(header.shareNumber);
+  const size = checkShareSize(header.shareSize, ctx.maxShareBytes);
+  const label = `share ${shnum} of ${si}`;
+
+  const allocation = await ctx.meta.findAllocation(si, shnum, caller.account, ctx.now());
+  if (!allocation) throw new PreconditionError(`${label} is not allocated to this account (call AllocateBuckets first)`);
+  if (allocation.size !== size) {
+    throw new InvalidArgumentError(`${label}: header share_size ${size} does not match the allocated size ${allocation.size}`);
+  }
+  // Several streams for one share may overlap (a client retrying after a broken stream before the
+  // server noticed): each has its own temp file and the first to finish wins.
+  const key = writeKey(si, shnum, caller.account);
+  ctx.activeWrites.set(key, (ctx.activeWrites.get(key) ?? 0) + 1);
+
+  let incoming: IncomingShare | undefined;
+  let acknowledged = false;
+  try {
+    // The upload may outlast the reservation's TTL; keep it alive for a full TTL from now.
+    await ctx.meta.touchAllocation(si, shnum, caller.account, ctx.now() + ctx.reservationTtlMs);
+    incoming = await ctx.shares.createIncoming(si, shnum);
+    for (;;) {
+      const r = await next();
+      if (r.done) break;
+      if (r.value.part !== 'data') throw new InvalidArgumentError(`${label}: only the first WriteShare message may be a header`);
+      const data = r.value.data ?? Buffer.alloc(0);
+      if (incoming.bytesWritten + data.length > size) {
+        throw new InvalidArgumentError(`${label}: received more than share_size ${size} bytes (${incoming.bytesWritten + data.length} so far)`);
+      }
+      await incoming.write(data);
+    }
+    if (call.cancelled) throw new UnavailableError('WriteShare cancelled by the client');
+    if (incoming.bytesWritten !== size) {
+      throw new InvalidArgumentError(`${label}: stream ended after ${incoming.bytesWritten} of share_size ${size} bytes`);
+    }
+    await incoming.finish();
+    const done = incoming;
+    const result = await ctx.locks.run(shareLockKey(si, shnum), async () => {
+      const existing = await ctx.meta.getShare(si, shnum);
+      // Another uploader finished this share first: keep its (durable) file, add our lease.
+      if (existing) await done.discard();
+      else await ctx.shares.install(done, si, shnum);
+      try {
+        return await ctx.meta.commitShare({ storageIndex: si, shareNumber: shnum, size, account: caller.account, now: ctx.now(), leaseDurationMs: ctx.leaseDurationMs });
+      } catch (err) {
+        // Not recorded, so not acknowledged: the file we moved into place must not stay.
+        if (!existing) await ctx.shares.remove(si, shnum);
+        throw err;
+      }
+    });
+    acknowledged = true;
+    ctx.logger.debug({ storageIndex: si, shareNumber: shnum, size }, 'share stored');
+    return { bytesWritten: size, leaseExpiresAtMs: result.leaseExpiresAtMs };
+  } finally {
+    const left = (ctx.activeWrites.get(key) ?? 1) - 1;
+    if (left > 0) ctx.activeWrites.set(key, left);
+    else ctx.activeWrites.delete(key);
+    if (!acknowledged && incoming) await incoming.discard();
+    await ctx.shares.tidyIncoming(si);
+  }
+}
+
+/** ReadShare: validates every range first, then streams ≤ 256 KiB chunks read from disk, honouring backpressure. */
+async function readShare(ctx: StorageContext, call: grpc.ServerWritableStream<ReadShareRequest__Output, ReadShareChunk>): Promise<void> {
+  const si = checkStorageIndex(call.request.storageIndex);
+  const shnum = checkShareNumber(call.request.shareNumber);
+  const label = `share ${shnum} of ${si}`;
+  const share = await ctx.meta.getShare(si, shnum);
+  if (!share) throw new NotFoundError(`${label} is not held by this server`);
+  const ranges = checkRanges(call.request.ranges, share.size, label);
+  let handle;
+  try {
+    handle = await ctx.shares.openShare(si, shnum);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`${label} is no longer held by this server`, { cause: err });
+    throw err;
+  }
+  try {
+    const st = await handle.stat();
+    if (st.size !== share.size) {
+      ctx.logger.error({ storageIndex: si, shareNumber: shnum, expected: share.size, actual: st.size }, 'share file has the wrong size');
+      throw new InternalError(`${label} is damaged on this server`);
+    }
+    for (let i = 0; i < ranges.length; i++) {
+      const { offset, length } = ranges[i]!;
+      if (length === 0) {
+        await send(call, { rangeIndex: i, offset, data: Buffer.alloc(0) });
+        continue;
+      }
+      for (let pos = offset; pos < offset + length; ) {
+        if (call.cancelled) return;
+        const n = Math.min(READ_CHUNK_BYTES, offset + length - pos);
+        // A fresh buffer per chunk: grpc-js may still hold the previous one.
+        const buf = Buffer.allocUnsafe(n);
+        let got = 0;
+        while (got < n) {
+          const { bytesRead } = await handle.read(buf, got, n - got, pos + got);
+          if (bytesRead === 0) throw new InternalError(`${label} ended early at offset ${pos + got}`);
+          got += bytesRead;
+        }
+        await send(call, { rangeIndex: i, offset: pos, data: buf });
+        pos += n;
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Writes one message; when grpc-js's buffer is full, waits for 'drain' (or gives up on cancellation). */
+async function send(call: grpc.ServerWritableStream<unknown, ReadShareChunk>, chunk: ReadShareChunk): Promise<void> {
+  if (call.cancelled) return;
+  if (call.write(chunk)) return;
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      call.off('drain', done);
+      call.off('cancelled', done);
+      call.off('close', done);
+      resolve();
+    };
+    call.on('drain', done);
+    call.on('cancelled', done);
+    call.on('close', done);
+  });
+}

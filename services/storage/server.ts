@@ -1,0 +1,150 @@
+/**
+ * Storage server wiring: open the stores, reconcile disk and database, wrap
+ * the handlers in the one auth check, bind, then start the grid-manager link
+ * and garbage collection. Nothing is served before reconciliation finishes.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { pino, type Logger } from 'pino';
+import { storageProto, bindServer, stopServer, SERVER_OPTIONS } from '../../libs/rpc/index.js';
+import { secureService, principalOf, readKeyFile, readCertificateFile, type AuthPolicy, type Identity, type Principal, type Role } from '../../libs/auth/index.js';
+import { fromHex, toHex } from '../../libs/crypto/index.js';
+import type { StorageConfig } from './config.js';
+import { MetadataStore } from './metadata-store.js';
+import { ShareStore } from './share-store.js';
+import { KeyedLock } from './keyed-lock.js';
+import { createStorageHandlers, type Caller, type StorageContext } from './handlers.js';
+import { reconcile, type ReconcileResult } from './reconcile.js';
+import { collectGarbage, startGc, type GcResult } from './gc.js';
+import { GridLink } from './grid-link.js';
+
+export interface StorageServerOptions {
+  /** Logger (default: pino to stderr at info). Tests pass a silent one. */
+  logger?: Logger;
+  /** Clock, Unix ms (tests). */
+  now?: () => number;
+  /** Use this identity instead of reading keyFile / certificateFile. */
+  identity?: Identity;
+}
+
+export interface RunningStorageServer {
+  /** host:port actually bound. */
+  address: string;
+  /** What startup reconciliation removed. */
+  reconciled: ReconcileResult;
+  /** Runs one garbage-collection pass now (also runs every gcIntervalMs). */
+  collectGarbage(): Promise<GcResult>;
+  /** The grid-manager link (revocations, announcements, usage reports). */
+  gridLink: GridLink;
+  stop(): Promise<void>;
+}
+
+/** Roles a grid manager certifies; the grid manager is the only trusted issuer for each. */
+const GRID_ROLES: readonly Role[] = ['storage-server', 'client', 'gateway', 'contact-point', 'admin'];
+
+/** Which roles may call each method (docs/storage.md "Access"). */
+export const STORAGE_METHOD_ROLES: Record<string, readonly Role[]> = {
+  AllocateBuckets: ['client'],
+  WriteShare: ['client'],
+  AbortShares: ['client'],
+  RenewLease: ['client'],
+  ListShares: ['client', 'contact-point'],
+  ReadShare: ['client', 'contact-point'],
+  AdviseCorrupt: ['client', 'contact-point'],
+  Stats: ['client', 'admin', 'contact-point'],
+};
+
+/** The account and quota of an authenticated caller. */
+export function callerFromPrincipal(p: Principal): Caller {
+  const quota = p.role === 'client' ? (p.certificate.limits.quota_bytes ?? 0) : 0;
+  return { account: toHex(p.publicKey), quotaBytes: quota };
+}
+
+/**
+ * Starts a storage server.
+ * @throws if the data dir, database or identity files cannot be opened.
+ */
+export async function startStorageServer(config: StorageConfig, opts: StorageServerOptions = {}): Promise<RunningStorageServer> {
+  const logger = opts.logger ?? pino({ name: config.name ?? 'storage' }, pino.destination(2));
+  const now = opts.now ?? Date.now;
+  const identity: Identity = opts.identity ?? loadIdentity(config);
+
+  const shares = new ShareStore(config.dataDir);
+  await shares.init();
+  const meta = await MetadataStore.open(config.database);
+  let reconciled: ReconcileResult;
+  try {
+    reconciled = await reconcile(meta, shares, logger);
+  } catch (err) {
+    await meta.close();
+    throw err;
+  }
+
+  const ctx: StorageContext = {
+    meta,
+    shares,
+    locks: new KeyedLock(),
+    activeWrites: new Map(),
+    leaseDurationMs: config.leaseDurationMs,
+    reservationTtlMs: config.reservationTtlMs,
+    maxShareBytes: config.maxShareBytes,
+    logger,
+    now,
+  };
+
+  const link = new GridLink({
+    managerAddress: config.gridManager.address,
+    identity,
+    announceIntervalMs: config.announceIntervalMs,
+    revocationPollMs: config.revocationPollMs,
+    usageReportIntervalMs: config.usageReportIntervalMs,
+    usage: () => meta.usageByAccount(now()),
+    logger,
+  });
+  const managerKey = fromHex(config.gridManager.publicKey);
+  const policy: AuthPolicy = {
+    methods: STORAGE_METHOD_ROLES,
+    issuersFor: (role) => (GRID_ROLES.includes(role) ? [managerKey] : []),
+    isRevoked: (subject) => link.isRevoked(subject),
+    // Auth keeps the real clock (skew is against the caller's clock); `now` only drives leases.
+  };
+  const handlers = createStorageHandlers(ctx, (call) => callerFromPrincipal(principalOf(call)));
+  const secured = secureService(storageProto().intergrid.storage.Storage.service, handlers, policy);
+  const server = new grpc.Server(SERVER_OPTIONS);
+  server.addService(secured.definition, secured.implementation);
+  let address: string;
+  try {
+    address = (await bindServer(server, config.listen)).address;
+  } catch (err) {
+    server.forceShutdown();
+    await link.stop();
+    await meta.close();
+    throw err;
+  }
+
+  link.start(config.advertiseAddress ?? address);
+  const gc = startGc(ctx, config.gcIntervalMs);
+  logger.info({ address, dataDir: config.dataDir, ...reconciled }, 'storage server listening');
+
+  let stopping: Promise<void> | undefined;
+  const gridLink = link;
+  return {
+    address,
+    reconciled,
+    gridLink,
+    collectGarbage: () => collectGarbage(ctx),
+    stop() {
+      stopping ??= (async () => {
+        await gridLink.stop();
+        await gc.stop();
+        await stopServer(server);
+        await meta.close();
+        logger.info({ address }, 'storage server stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+function loadIdentity(config: StorageConfig): Identity {
+  return { keyPair: readKeyFile(config.keyFile), certificates: [readCertificateFile(config.certificateFile)] };
+}
