@@ -67,7 +67,8 @@ export function serverStream<Req, Res>(
   return (call) => {
     fn(call).then(
       () => call.end(),
-      (err) => call.destroy(Object.assign(new Error(), toStatus(err, (e) => onInternal?.(e, method)))),
+      // grpc-js turns an 'error' event into the call's status; destroy() would drop the status (the client waits for its deadline).
+      (err) => call.emit('error', Object.assign(new Error(), toStatus(err, (e) => onInternal?.(e, method)))),
     );
   };
 }
