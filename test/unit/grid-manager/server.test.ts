@@ -15,7 +15,7 @@ import {
 } from '../../../services/grid-manager/index.js';
 import { verifyCertificate, type Identity, type Certificate } from '../../../libs/auth/index.js';
 import { generateKeyPair, toHex, bytesEqual, type KeyPair } from '../../../libs/crypto/index.js';
-import { IntegrityError, PermissionError, PreconditionError } from '../../../libs/errors/index.js';
+import { IntegrityError, InvalidArgumentError, NotFoundError, PermissionError, PreconditionError } from '../../../libs/errors/index.js';
 
 let dir: string;
 let configPath: string;
@@ -165,5 +165,29 @@ describe('grid manager server', () => {
     expect(principals.some((p) => p.role === 'admin' && bytesEqual(p.subject, admin.identity.keyPair.publicKey))).toBe(true);
     const fresh = await adminConn.renewCertificate();
     expect(fresh.role).toBe('admin');
+  });
+
+  describe('refuses malformed admin requests with INVALID_ARGUMENT', () => {
+    const subject = generateKeyPair().publicKey;
+    const cases: [string, () => Promise<unknown>][] = [
+      ['an unknown role', () => adminConn.approve({ role: 'grid-member' as never, subject, name: 'x' })],
+      ['a 31-byte subject', () => adminConn.approve({ role: 'client', subject: subject.slice(1), name: 'x' })],
+      ['a quota for a storage server', () => adminConn.approve({ role: 'storage-server', subject, name: 'x', quotaBytes: 5 })],
+      ['a 200-character name', () => adminConn.approve({ role: 'client', subject, name: 'n'.repeat(200) })],
+    ];
+    for (const [what, run] of cases) {
+      it(`approve with ${what}`, async () => {
+        await expect(run()).rejects.toThrow(InvalidArgumentError);
+      });
+    }
+  });
+
+  it('refuses an announced address that is not host:port', async () => {
+    const s = await member('storage-server', 'bad-address');
+    await expect(s.conn.announceServer('no port here')).rejects.toThrow(InvalidArgumentError);
+  });
+
+  it('answers NOT_FOUND when revoking a key it never approved', async () => {
+    await expect(adminConn.revoke(generateKeyPair().publicKey)).rejects.toThrow(NotFoundError);
   });
 });
