@@ -1,0 +1,107 @@
+/**
+ * The storage server's link to a real grid manager (in-process, real
+ * database): it announces itself into the signed directory, enforces
+ * revocations it polls, and reports per-account usage.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { pino } from 'pino';
+import { generateKeyPair, toHex, bytesEqual } from '../../../libs/crypto/index.js';
+import { writeKeyFile, writeCertificateFile, authInterceptor, type Identity } from '../../../libs/auth/index.js';
+import { storageProto, CHANNEL_OPTIONS } from '../../../libs/rpc/index.js';
+import {
+  initGridManager,
+  loadGridManagerConfig,
+  startGridManager,
+  loadAdminIdentity,
+  connectGridManager,
+  type GridManagerConnection,
+  type RunningGridManager,
+} from '../../../services/grid-manager/index.js';
+import { startStorageServer, resolveStorageConfig, type RunningStorageServer } from '../../../services/storage/index.js';
+import { StoragePeerForTests, patternBytes, storageIndex } from './storage-fixture.js';
+
+const silent = pino({ level: 'silent' });
+let dir: string;
+let gm: RunningGridManager;
+let admin: GridManagerConnection;
+let storage: RunningStorageServer;
+const clients: StoragePeerForTests[] = [];
+
+async function approvedClient(name: string): Promise<{ identity: Identity; peer: StoragePeerForTests }> {
+  const keyPair = generateKeyPair();
+  const cert = await admin.approve({ role: 'client', subject: keyPair.publicKey, name });
+  const identity = { keyPair, certificates: [cert] };
+  const Ctor = storageProto().intergrid.storage.Storage;
+  const peer = new StoragePeerForTests(new Ctor(storage.address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: [authInterceptor(identity)] }));
+  clients.push(peer);
+  return { identity, peer };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'intergrid-gridlink-'));
+  const init = initGridManager(join(dir, 'gm'), { areaCode: '101', listen: '127.0.0.1:0' });
+  gm = await startGridManager(loadGridManagerConfig(init.configPath), { onInternal: () => undefined });
+  const adminId = loadAdminIdentity(init.adminIdentityPath);
+  admin = connectGridManager(gm.address, adminId.identity, { gridManagerPublicKey: adminId.gridManager.publicKey });
+  const sDir = join(dir, 'storage');
+  mkdirSync(sDir, { recursive: true });
+  const key = generateKeyPair();
+  writeKeyFile(join(sDir, 'key.json'), key);
+  writeCertificateFile(join(sDir, 'certificate.b64'), await admin.approve({ role: 'storage-server', subject: key.publicKey, name: 'storage-01' }));
+  storage = await startStorageServer(
+    resolveStorageConfig({
+      name: 'storage-01',
+      listen: '127.0.0.1:0',
+      dataDir: join(sDir, 'data'),
+      keyFile: join(sDir, 'key.json'),
+      certificateFile: join(sDir, 'certificate.b64'),
+      gridManager: { address: gm.address, publicKey: toHex(adminId.gridManager.publicKey) },
+      revocationPollMs: 100,
+      usageReportIntervalMs: 100,
+    }),
+    { logger: silent },
+  );
+});
+
+afterAll(async () => {
+  for (const c of clients) c.raw.close();
+  await storage?.stop();
+  admin?.close();
+  await gm?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('grid link', () => {
+  it('announces the bound address into the signed directory', async () => {
+    await vi.waitFor(async () => {
+      const d = await admin.getDirectory();
+      expect(d.servers.map((s) => s.address)).toContain(storage.address);
+    }, { timeout: 20_000, interval: 100 });
+  });
+
+  it('reports per-account usage to the grid manager', async () => {
+    const { identity, peer } = await approvedClient('alice');
+    const si = storageIndex(1);
+    await peer.allocate(si, [0, 1], 1234);
+    await peer.write(si, 0, patternBytes(1234));
+    await peer.write(si, 1, patternBytes(1234, 3));
+    await vi.waitFor(async () => {
+      const usage = await admin.getUsage();
+      const mine = usage.find((u) => bytesEqual(u.account, identity.keyPair.publicKey));
+      expect(mine).toMatchObject({ bytesStored: 2468, shares: 2 });
+    }, { timeout: 20_000, interval: 100 });
+  });
+
+  it('refuses a client once the grid manager has revoked it', async () => {
+    const { identity, peer } = await approvedClient('mallory');
+    expect((await peer.list(storageIndex(2))).shares).toEqual([]);
+    await admin.revoke(identity.keyPair.publicKey);
+    await vi.waitFor(async () => {
+      await expect(peer.list(storageIndex(2))).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    }, { timeout: 20_000, interval: 100 });
+  });
+});
