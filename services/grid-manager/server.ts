@@ -69,6 +69,7 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
       isRevoked: (subject) => principals.isRevoked(subject),
       maxSkewMs: config.maxClockSkewMs,
       now,
+      onInternalError: onInternal,
     };
     const definition = gridManagerProto().intergrid.gridmanager.GridManager.service;
     const secured = secureService(definition, impl, policy);
