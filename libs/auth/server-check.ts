@@ -12,7 +12,8 @@
  *  5. a presented certificate verifies: issuer trusted for its role, issuer
  *     signature, validity window, subject = caller   UNAUTHENTICATED
  *  6. caller not revoked                             PERMISSION_DENIED
- *  7. the method lists a role the caller holds       PERMISSION_DENIED
+ *  7. the method is in the policy and lists a role
+ *     the caller holds                               PERMISSION_DENIED
  * The nonce is remembered once step 5 passes, so only certified callers can
  * fill the replay cache.
  *
@@ -176,7 +177,12 @@ function wrapHandler(
           callback(toStatusObject(err));
           return;
         }
-        original(call, callback);
+        // Called from a stream event, outside grpc-js's own try/catch around handlers.
+        try {
+          original(call, callback);
+        } catch (err) {
+          callback(toStatusObject(err));
+        }
       });
     }) as grpc.handleClientStreamingCall<unknown, unknown>;
   }
@@ -188,7 +194,11 @@ function wrapHandler(
         call.emit('error', statusError(toStatusObject(err)));
         return;
       }
-      original(call);
+      try {
+        original(call);
+      } catch (err) {
+        call.emit('error', statusError(toStatusObject(err)));
+      }
     });
   }) as grpc.handleBidiStreamingCall<unknown, unknown>;
 }

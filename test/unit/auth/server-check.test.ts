@@ -67,6 +67,7 @@ const implementation: grpc.UntypedServiceImplementation = {
     call.end();
   },
   Collect(call: grpc.ServerReadableStream<EchoRequest, EchoReply>, cb: grpc.sendUnaryData<EchoReply>) {
+    if (call.metadata.get('x-throw').length > 0) throw new Error('handler bug');
     const p = principalOf(call);
     const texts: string[] = [];
     collected.push(texts);
@@ -207,6 +208,13 @@ describe('secureService + authInterceptor: accepted calls', () => {
     expect((await all).map((r) => r.text)).toEqual(['re:one', 're:two']);
   });
 
+  it('passes a bidi call that half-closes without a message (the handler still sees the end)', async () => {
+    const call = client.Chat(new grpc.Metadata(), { interceptors: [authInterceptor(identity('client'))] });
+    const all = streamAll(call);
+    call.end();
+    expect(await all).toEqual([]);
+  });
+
   it('accepts a client whose clock is off by less than the allowed skew', async () => {
     const res = await say([authInterceptor(identity('client'), { now: () => Date.now() - 30_000 })]);
     expect(res.role).toBe('client');
@@ -302,6 +310,20 @@ describe('secureService + authInterceptor: rejections', () => {
     call.write({ text: 'one' });
     call.end();
     await rejects(all, grpc.status.UNAUTHENTICATED, 'is not trusted');
+  });
+});
+
+describe('handler failures after the check', () => {
+  it('turns a client-stream handler that throws into INTERNAL, and the server keeps serving', async () => {
+    const md = new grpc.Metadata();
+    md.set('x-throw', '1');
+    const p = new Promise<void>((resolve, reject) => {
+      const call = client.Collect(md, { interceptors: [authInterceptor(identity('client'))] }, (err) => (err ? reject(err) : resolve()));
+      call.write({ text: 'a' });
+      call.end();
+    });
+    await rejects(p, grpc.status.INTERNAL, 'internal error');
+    expect((await say([authInterceptor(identity('client'))])).text).toBe('hi');
   });
 });
 
