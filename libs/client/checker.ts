@@ -12,9 +12,9 @@
  *   recoverable = at least k distinct shares have a verified copy
  */
 import { SHARE_HEADER_BYTES, ShareVerifier, parseShareHeader, checkShareHeader, type FileLayout, type Ueb } from '../format/index.js';
-import { formatCap, toVerifyCap, type Cap, type VerifyCap } from '../caps/index.js';
+import { formatCap, isLongDistance, toVerifyCap, type Cap, type VerifyCap } from '../caps/index.js';
 import { toHex } from '../crypto/index.js';
-import { LayoutInvalidError } from '../errors/index.js';
+import { LayoutInvalidError, PreconditionError } from '../errors/index.js';
 import type { GridConnection } from './grid-connection.js';
 import { findShares, readFileInfo, isCorruption, type ShareLocation } from './share-map.js';
 
@@ -60,6 +60,9 @@ const PARALLEL_COPIES = 4;
 /** Checks every share copy of the file named by `cap`. Never throws for a damaged file: damage is the answer. */
 export async function checkFile(conn: GridConnection, cap: Cap): Promise<CheckResult> {
   const vcap: VerifyCap = cap.kind === 'verify' ? cap : toVerifyCap(cap);
+  if (isLongDistance(vcap, conn.areaCode)) {
+    throw new PreconditionError(`this cap is for area code ${vcap.areaCode ?? '?'}, not the home grid ${conn.areaCode}: only home-grid files can be checked`);
+  }
   const map = await findShares(conn.servers, vcap.storageIndex);
   const health = new Map<ShareLocation, ShareHealth>();
   for (const loc of map.locations) health.set(loc, { shnum: loc.shnum, size: loc.size, healthy: false });

@@ -9,8 +9,8 @@
  * ciphertext tree: verification always happens before a byte is written.
  */
 import { segmentsForRange, decryptSegment, type FileLayout, type Ueb } from '../format/index.js';
-import { toVerifyCap, type Cap, type ReadCap, type VerifyCap } from '../caps/index.js';
-import { InvalidArgumentError } from '../errors/index.js';
+import { isLongDistance, toVerifyCap, type Cap, type ReadCap, type VerifyCap } from '../caps/index.js';
+import { InvalidArgumentError, PreconditionError } from '../errors/index.js';
 import type { GridConnection } from './grid-connection.js';
 import { findShares, readFileInfo, type ShareLocation } from './share-map.js';
 import { SegmentFetcher, emptyReport, type DownloadReport } from './segment-fetcher.js';
@@ -67,6 +67,11 @@ export function clampRange(range: ByteRange | undefined, size: number): ByteRang
  */
 export async function* ciphertextSegments(conn: GridConnection, cap: Cap, opts: SegmentOptions = {}): AsyncGenerator<CiphertextSegment, void, undefined> {
   const vcap = verifyCapOf(cap);
+  if (isLongDistance(vcap, conn.areaCode)) {
+    throw new PreconditionError(
+      `this cap is for area code ${vcap.areaCode ?? '?'}, not the home grid ${conn.areaCode}: long-distance downloads go through the gateway`,
+    );
+  }
   const range = clampRange(opts.range, vcap.size);
   const report = opts.report ?? emptyReport();
   const map = await findShares(conn.servers, vcap.storageIndex);

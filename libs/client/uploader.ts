@@ -60,7 +60,7 @@ const PIPELINE_DEPTH = 2;
 export async function uploadFile(conn: GridConnection, path: string, opts: UploadOptions = {}): Promise<UploadResult> {
   const enc = { ...conn.config.encoding, ...opts.encoding };
   if (enc.happy > enc.n || enc.k > enc.n) throw new InvalidArgumentError(`bad encoding k=${enc.k} n=${enc.n} happy=${enc.happy}`);
-  const size = (await stat(path)).size;
+  const size = await fileSize(path);
   const layout = planFile(size, { k: enc.k, n: enc.n, segmentSize: enc.segmentSize });
   const readKey =
     opts.readKey ?? (conn.config.convergenceSecret ? await convergentFileKey(conn.config.convergenceSecret, layout, path) : randomReadKey());
@@ -185,6 +185,18 @@ class ShareUpload {
       throw happinessError(this.params, achieved, this.placement.failures, this.known);
     }
   }
+}
+
+/** The size of a regular file, or an error naming the path. */
+async function fileSize(path: string): Promise<number> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch (err) {
+    throw new InvalidArgumentError(`cannot read '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+  if (!st.isFile()) throw new InvalidArgumentError(`'${path}' is not a regular file`);
+  return st.size;
 }
 
 /** Reads exactly `len` bytes at `position`; a file that shrank or grew mid-upload is an error, never a wrong cap. */

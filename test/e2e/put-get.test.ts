@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { connectGrid, uploadFile, downloadFile, ciphertextSegments, checkFile, emptyReport, type GridConnection } from '../../libs/client/index.js';
-import { parseCap, toVerifyCap, storageIndexFromReadKey, type ReadCap } from '../../libs/caps/index.js';
+import { parseCap, toVerifyCap, withAreaCode, storageIndexFromReadKey, type ReadCap } from '../../libs/caps/index.js';
 import { decryptSegment } from '../../libs/format/index.js';
 import { randomBytes, toHex } from '../../libs/crypto/index.js';
-import { HappinessError, QuotaError, isIntergridError } from '../../libs/errors/index.js';
+import { HappinessError, PreconditionError, QuotaError, isIntergridError } from '../../libs/errors/index.js';
 import { startLocalGrid, type LocalGrid } from './fixtures/local-grid.js';
 
 const SEG = 4096;
@@ -232,6 +232,19 @@ describe('failures', () => {
     const got = await withConn((conn) => download(conn, cap));
     expect(got.bytes.equals(data)).toBe(true);
     expect(got.report.unavailable).toEqual([]);
+  });
+});
+
+describe('bad input', () => {
+  it('rejects a missing file with an error naming it', async () => {
+    const missing = join(work, 'does-not-exist');
+    await expect(withConn((conn) => uploadFile(conn, missing))).rejects.toThrow(/does-not-exist/);
+  });
+
+  it('refuses a long-distance cap instead of looking for it locally', async () => {
+    const cap = await upload(nodeRandomBytes(10), 'ld');
+    const remote = withAreaCode(cap, '999');
+    await expect(withConn((conn) => download(conn, remote))).rejects.toBeInstanceOf(PreconditionError);
   });
 });
 
