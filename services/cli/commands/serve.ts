@@ -1,0 +1,39 @@
+/**
+ * `intergrid serve <service> --config FILE`: runs one service in the
+ * foreground. Prints exactly one line `listening <address>` on stdout once the
+ * service answers (the supervisor in `intergrid up` waits for it); logs go to
+ * stderr. SIGINT/SIGTERM stop it cleanly.
+ */
+import { InvalidArgumentError } from '../../../libs/errors/index.js';
+
+interface Running {
+  address: string;
+  stop(): Promise<void>;
+}
+
+const SERVICES: Record<string, (configPath: string) => Promise<Running>> = {
+  storage: async (p) => {
+    const m = await import('../../storage/index.js');
+    return m.startStorageServer(m.loadStorageConfig(p));
+  },
+  'grid-manager': async (p) => {
+    const m = await import('../../grid-manager/index.js');
+    return m.startGridManager(m.loadGridManagerConfig(p));
+  },
+};
+
+export const SERVICE_NAMES = Object.keys(SERVICES);
+
+export async function serveCommand(service: string, configPath: string): Promise<void> {
+  const start = SERVICES[service];
+  if (!start) {
+    throw new InvalidArgumentError(`unknown service '${service}', expected one of: ${SERVICE_NAMES.join(', ')}`);
+  }
+  const running = await start(configPath);
+  process.stdout.write(`listening ${running.address}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await running.stop();
+}
