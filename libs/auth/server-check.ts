@@ -92,7 +92,9 @@ export function secureService(
     const check = (call: { metadata: grpc.Metadata }, first: unknown): void => {
       principals.set(call, checker.check(attrs.path, call.metadata, first));
     };
-    wrappedImplementation[name] = wrapHandler(attrs, fn as Handler, check, (err) => checker.status(err, attrs.path));
+    // Bound like grpc-js binds handlers, so class-based implementations keep `this`.
+    const bound = (fn as Handler).bind(implementation) as Handler;
+    wrappedImplementation[name] = wrapHandler(attrs, bound, check, (err) => checker.status(err, attrs.path));
   }
   return { definition: wrappedDefinition as grpc.ServiceDefinition, implementation: wrappedImplementation };
 }

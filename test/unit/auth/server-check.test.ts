@@ -351,6 +351,29 @@ describe('secureService wiring', () => {
     expect(() => secureService(Echo.service, implementation, { ...policy, methods: { Sya: ['client'] } })).toThrow(InvalidArgumentError);
   });
 
+  it('keeps `this` for class-based implementations, as grpc-js does', async () => {
+    class Impl {
+      greeting = 'hello';
+      Say(call: grpc.ServerUnaryCall<EchoRequest, EchoReply>, cb: grpc.sendUnaryData<EchoReply>) {
+        cb(null, { text: this.greeting, caller: Buffer.from(principalOf(call).publicKey), role: principalOf(call).role, messages: 1 });
+      }
+    }
+    const s2 = new grpc.Server();
+    const secured = secureService(Echo.service, new Impl() as unknown as grpc.UntypedServiceImplementation, policy);
+    s2.addService(secured.definition, secured.implementation);
+    const started = await bindServer(s2, '127.0.0.1:0');
+    const c2 = new Echo(started.address, grpc.credentials.createInsecure());
+    try {
+      const res = await new Promise<EchoReply>((resolve, reject) =>
+        c2.Say({ text: 'x' }, new grpc.Metadata(), { interceptors: [authInterceptor(identity('client'))] }, (e, r) => (e ? reject(e) : resolve(r!))),
+      );
+      expect(res.text).toBe('hello');
+    } finally {
+      c2.close();
+      await stopServer(s2, 1000);
+    }
+  });
+
   it('principalOf throws InternalError for a call that was not wrapped', () => {
     expect(() => principalOf({})).toThrow(InternalError);
   });
