@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomBytes as nodeRandomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -209,6 +209,35 @@ describe('failures', () => {
     const si = storageIndexFromReadKey(readKey);
     const held = await withConn((conn) => Promise.all(conn.servers.map((s) => s.listShares(si))));
     expect(held.every((m) => m.size === 0)).toBe(true);
+  });
+
+  it('finishes without a server whose shares fail mid-upload while happiness still holds', async () => {
+    const data = nodeRandomBytes(64 * SEG);
+    const path = writeFile('mid-fail', data);
+    const readKey = randomBytes(32);
+    const si = toHex(storageIndexFromReadKey(readKey));
+    const victim = grid.servers[4]!;
+    const incoming = join(victim.dataDir, 'incoming', si);
+    let sabotaged = false;
+    const res = await withConn((conn) =>
+      uploadFile(conn, path, {
+        readKey,
+        encoding: { segmentSize: SEG },
+        // Once the victim is writing its share, take its temp file away: its final rename fails.
+        onProgress: () => {
+          if (!sabotaged && existsSync(incoming)) {
+            rmSync(incoming, { recursive: true, force: true });
+            sabotaged = true;
+          }
+        },
+      }),
+    );
+    expect(sabotaged).toBe(true);
+    expect(res.happiness).toBe(9);
+    expect(res.shares.some((s) => s.server.startsWith(victim.name + ' '))).toBe(false);
+    expect(res.failures.some((f) => f.server.startsWith(victim.name + ' '))).toBe(true);
+    const got = await withConn((conn) => download(conn, res.cap));
+    expect(got.bytes.equals(data)).toBe(true);
   });
 
   it('fails with a clear QuotaError when the account quota is too small', async () => {
