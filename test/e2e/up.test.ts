@@ -1,0 +1,103 @@
+/**
+ * `intergrid up` as a user runs it: the built CLI starts a whole grid (grid
+ * manager + 10 storage servers, each its own process), then `put`/`get` from
+ * other processes; killing 7 storage servers leaves a readable file; SIGTERM
+ * stops every child; running `up` again on the same dir reuses keys and data.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runBuiltCli, builtCli } from './fixtures/built-cli.js';
+
+interface Federation {
+  grids: { name: string; areaCode: string; gridManagerPublicKey: string; clientConfig: string }[];
+  services: { role: string; name: string; address: string; pid: number; dataDir: string }[];
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts `intergrid up`, resolves with the process and the path it printed after `ready `. */
+async function startUp(dir: string): Promise<{ proc: ChildProcess; federationPath: string }> {
+  const proc = spawn(process.execPath, [builtCli(), 'up', '--dir', dir, '--servers', '10'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const lines = createInterface({ input: proc.stdout! });
+  const federationPath = await new Promise<string>((resolve, reject) => {
+    lines.on('line', (line) => {
+      const m = /^ready (.+)$/.exec(line);
+      if (m) resolve(m[1]!);
+    });
+    proc.once('exit', (code) => reject(new Error(`intergrid up exited ${code}: ${stderr}`)));
+  });
+  return { proc, federationPath };
+}
+
+async function stopUp(proc: ChildProcess): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  proc.kill('SIGTERM');
+  return exited;
+}
+
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+describe('intergrid up', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'intergrid-up-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('serves put/get, survives 7 of 10 servers killed, stops cleanly and restarts on the same data', async () => {
+    const gridDir = join(dir, 'g');
+    const first = await startUp(gridDir);
+    const federation = JSON.parse(readFileSync(first.federationPath, 'utf8')) as Federation;
+    const storage = federation.services.filter((s) => s.role === 'storage-server');
+    expect(storage).toHaveLength(10);
+    expect(federation.services.filter((s) => s.role === 'grid-manager')).toHaveLength(1);
+    for (const s of federation.services) expect(isAlive(s.pid)).toBe(true);
+    const clientConfig = federation.grids[0]!.clientConfig;
+
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    const input = join(dir, 'in.bin');
+    writeFileSync(input, data);
+    const put = await runBuiltCli(['put', input, '--config', clientConfig]);
+    expect(put.code, put.stderr).toBe(0);
+    const cap = put.stdout.trim();
+    expect(cap).toMatch(/^URI:CHK:[a-z2-7]+:[a-z2-7]+:3:10:3145745:\d{3,8}$/);
+
+    const out1 = join(dir, 'out1.bin');
+    const get1 = await runBuiltCli(['get', cap, '--config', clientConfig, '-o', out1]);
+    expect(get1.code, get1.stderr).toBe(0);
+    expect(sha(readFileSync(out1))).toBe(sha(data));
+
+    for (const s of storage.slice(0, 7)) process.kill(s.pid, 'SIGKILL');
+    const out2 = join(dir, 'out2.bin');
+    const get2 = await runBuiltCli(['get', cap, '--config', clientConfig, '-o', out2]);
+    expect(get2.code, get2.stderr).toBe(0);
+    expect(sha(readFileSync(out2))).toBe(sha(data));
+
+    expect(await stopUp(first.proc)).toBe(0);
+    for (const s of federation.services) expect(isAlive(s.pid)).toBe(false);
+
+    // Same dir again: same grid key, the stored shares are still there.
+    const second = await startUp(gridDir);
+    try {
+      const again = JSON.parse(readFileSync(second.federationPath, 'utf8')) as Federation;
+      expect(again.grids[0]!.gridManagerPublicKey).toBe(federation.grids[0]!.gridManagerPublicKey);
+      const out3 = join(dir, 'out3.bin');
+      const get3 = await runBuiltCli(['get', cap, '--config', again.grids[0]!.clientConfig, '-o', out3]);
+      expect(get3.code, get3.stderr).toBe(0);
+      expect(sha(readFileSync(out3))).toBe(sha(data));
+    } finally {
+      expect(await stopUp(second.proc)).toBe(0);
+    }
+  }, 180_000);
+});
