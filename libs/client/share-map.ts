@@ -5,7 +5,7 @@
  * matching the cap. Shared by the downloader and the checker.
  */
 import { SHARE_HEADER_BYTES, parseShareHeader, uebRange, openUeb, layoutFromUeb, type Ueb, type FileLayout } from '../format/index.js';
-import { NotEnoughSharesError, NotFoundError } from '../errors/index.js';
+import { IntegrityError, NotEnoughSharesError, NotFoundError } from '../errors/index.js';
 import type { Cap } from '../caps/index.js';
 import type { StoragePeer } from './storage-peer.js';
 
@@ -50,7 +50,7 @@ export interface FileInfo {
   ueb: Ueb;
   layout: FileLayout;
   /** Copies whose header or UEB was bad (wrong hash, unparsable): corrupt. */
-  bad: { location: ShareLocation; reason: string; corrupt: boolean }[];
+  bad: { location: ShareLocation; reason: string; corrupt: boolean; error: unknown }[];
 }
 
 /**
@@ -78,12 +78,16 @@ export async function readFileInfo(map: ShareMap, storageIndex: Uint8Array, cap:
     } catch (err) {
       const corrupt = isCorruption(err);
       if (isServerDown(err)) deadServers.add(loc.server);
-      bad.push({ location: loc, reason: err instanceof Error ? err.message : String(err), corrupt });
+      bad.push({ location: loc, reason: err instanceof Error ? err.message : String(err), corrupt, error: err });
     }
   }
-  throw new NotEnoughSharesError(
-    `found ${map.locations.length} share copies but none has a valid URI extension block: ` + bad.map((b) => `${b.location.server.name} share ${b.location.shnum}: ${b.reason}`).join('; '),
-  );
+  const shown = bad.slice(0, 3).map((b) => `${b.location.server.name} share ${b.location.shnum}: ${b.reason}`);
+  const detail = shown.join('; ') + (bad.length > shown.length ? `; and ${bad.length - shown.length} more` : '');
+  if (bad.length > 0 && bad.every((b) => codeOf(b.error) === 'INTEGRITY')) {
+    // Every copy disagrees with the cap: far likelier a wrong cap than every copy corrupt.
+    throw new IntegrityError(`none of the ${bad.length} share copies found matches this cap's UEB hash (a mistyped or altered cap, or every copy is corrupt): ${detail}`);
+  }
+  throw new NotEnoughSharesError(`found ${map.locations.length} share copies but none has a valid URI extension block: ${detail}`);
 }
 
 function codeOf(err: unknown): unknown {

@@ -14,7 +14,7 @@ import { connectGrid, uploadFile, downloadFile, ciphertextSegments, checkFile, e
 import { parseCap, toVerifyCap, withAreaCode, storageIndexFromReadKey, type ReadCap } from '../../libs/caps/index.js';
 import { decryptSegment } from '../../libs/format/index.js';
 import { randomBytes, toHex } from '../../libs/crypto/index.js';
-import { HappinessError, PreconditionError, QuotaError, isIntergridError } from '../../libs/errors/index.js';
+import { HappinessError, IntegrityError, PreconditionError, QuotaError, isIntergridError } from '../../libs/errors/index.js';
 import { startLocalGrid, type LocalGrid } from './fixtures/local-grid.js';
 
 const SEG = 4096;
@@ -268,6 +268,13 @@ describe('bad input', () => {
   it('rejects a missing file with an error naming it', async () => {
     const missing = join(work, 'does-not-exist');
     await expect(withConn((conn) => uploadFile(conn, missing))).rejects.toThrow(/does-not-exist/);
+  });
+
+  it('rejects a cap whose UEB hash was altered with an IntegrityError', async () => {
+    const cap = await upload(nodeRandomBytes(10), 'altered');
+    const uebHash = cap.uebHash.slice();
+    uebHash[0]! ^= 1;
+    await expect(withConn((conn) => download(conn, { ...cap, uebHash }))).rejects.toBeInstanceOf(IntegrityError);
   });
 
   it('refuses a long-distance cap instead of looking for it locally', async () => {
