@@ -171,10 +171,37 @@ describe('storage server', () => {
     await expect(other.list(storageIndex(1))).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 
+  it('streams a large read correctly to a consumer that pauses (backpressure)', async () => {
+    const si = storageIndex(13);
+    const bytes = patternBytes(5 * 1024 * 1024 + 3, 13);
+    await client.allocate(si, [0], bytes.length);
+    await client.write(si, 0, bytes, { chunkSize: 1024 * 1024 });
+    const got = await new Promise<Buffer>((resolve, reject) => {
+      const parts: Buffer[] = [];
+      const s = client.raw.ReadShare({ storageIndex: si, shareNumber: 0, ranges: [{ offset: 0, length: bytes.length }] });
+      s.on('data', (c: { data: Buffer }) => {
+        parts.push(c.data);
+        // Stop reading for a moment every few chunks so the server's writes report a full buffer.
+        if (parts.length % 4 === 0) {
+          s.pause();
+          setTimeout(() => s.resume(), 20);
+        }
+      });
+      s.on('error', reject);
+      s.on('end', () => resolve(Buffer.concat(parts)));
+    });
+    expect(Buffer.compare(got, Buffer.from(bytes))).toBe(0);
+  });
+
+  it('lets an admin read Stats', async () => {
+    const admin = f.client(f.identity('admin'));
+    await expect(admin.stats()).resolves.toMatchObject({ accountQuotaBytes: 0 });
+  });
+
   it('reports the caller usage and quota in Stats', async () => {
     const stats = await client.stats();
     expect(stats.accountQuotaBytes).toBe(10 * 1024 * 1024);
-    expect(stats.accountBytes).toBe(700 * 1024 + 13 + 5000);
+    expect(stats.accountBytes).toBe(700 * 1024 + 13 + 5000 + 5 * 1024 * 1024 + 3);
     expect(stats.shares).toBeGreaterThanOrEqual(2);
     expect(stats.availableBytes).toBeGreaterThan(0);
   });
