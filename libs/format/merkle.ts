@@ -129,11 +129,11 @@ export function rootFromProof(
   siblings: readonly Uint8Array[],
 ): Uint8Array | null {
   const indices = proofIndices(leafIndex, leafCount);
-  if (siblings.length !== indices.length || leafHash.length !== HASH_BYTES) return null;
+  if (!Array.isArray(siblings) || siblings.length !== indices.length || !isHash(leafHash)) return null;
   let node = leafHash;
   let i = leafNodeIndex(leafIndex, leafCount);
   for (const sib of siblings) {
-    if (sib.length !== HASH_BYTES) return null;
+    if (!isHash(sib)) return null;
     node = i % 2 === 1 ? hashNode(kind, node, sib) : hashNode(kind, sib, node);
     i = Math.floor((i - 1) / 2);
   }
@@ -173,6 +173,10 @@ export function checkStoredTree(kind: TreeKind, leafCount: number, stored: Uint8
   }
   if (!bytesEqual(nodes[0]!, root)) return { problem: 'root does not match the trusted root' };
   return { nodes };
+}
+
+function isHash(v: unknown): v is Uint8Array {
+  return v instanceof Uint8Array && v.length === HASH_BYTES;
 }
 
 function checkLeaf(leafIndex: number, leafCount: number): void {
