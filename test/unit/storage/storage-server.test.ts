@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { StorageFixture, patternBytes, storageIndex, type StoragePeerForTests } from './storage-fixture.js';
 import { READ_CHUNK_BYTES } from '../../../services/storage/index.js';
 import { toHex } from '../../../libs/crypto/index.js';
+import { fromServiceError } from '../../../libs/rpc/index.js';
 
 let f: StorageFixture;
 let client: StoragePeerForTests;
@@ -101,6 +102,20 @@ describe('storage server', () => {
     });
     expect((await client.list(si)).shares).toEqual([]);
     expect(incomingFiles()).toEqual([]);
+  });
+
+  it.each([
+    ['a stream whose first message is data', [{ data: Buffer.from('x') }], 'must be the header'],
+    ['a second header', [{ header: { storageIndex: storageIndex(14), shareNumber: 0, shareSize: 10 } }, { header: { storageIndex: storageIndex(14), shareNumber: 0, shareSize: 10 } }], 'only the first'],
+    ['an empty stream', [], 'ended before its header'],
+  ])('rejects %s with INVALID_ARGUMENT', async (_name, messages, text) => {
+    await client.allocate(storageIndex(14), [0], 10);
+    const outcome = new Promise((resolve, reject) => {
+      const s = client.raw.WriteShare((err, res) => (err ? reject(fromServiceError(err)) : resolve(res)));
+      for (const m of messages) s.write(m);
+      s.end();
+    });
+    await expect(outcome).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(text) });
   });
 
   it('rejects a write without an allocation with FAILED_PRECONDITION', async () => {
