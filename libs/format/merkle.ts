@@ -161,7 +161,9 @@ export function verifyProof(
  */
 export function checkStoredTree(kind: TreeKind, leafCount: number, stored: Uint8Array, root: Uint8Array): { nodes: Uint8Array[] } | { problem: string } {
   const count = treeNodeCount(leafCount);
-  if (stored.length !== count * HASH_BYTES) return { problem: `tree is ${stored.length} bytes, expected ${count * HASH_BYTES}` };
+  if (!(stored instanceof Uint8Array) || stored.length !== count * HASH_BYTES) {
+    return { problem: `tree is ${stored instanceof Uint8Array ? stored.length : typeof stored} bytes, expected ${count * HASH_BYTES}` };
+  }
   const nodes = Array.from({ length: count }, (_, i) => stored.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES));
   const p = nextPowerOfTwo(leafCount);
   const pad = paddingLeaf(kind);

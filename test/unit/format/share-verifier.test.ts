@@ -117,6 +117,17 @@ describe('ShareVerifier', () => {
     expect(() => v.verifyBlock(1, [...parts, new Uint8Array(32)])).toThrow(IntegrityError);
   });
 
+  it('rejects parts that are not bytes with IntegrityError, never a TypeError', () => {
+    const v = new ShareVerifier(layout, ueb, 2);
+    const junk = [undefined, null, 'x', 7] as unknown as Uint8Array[];
+    expect(() => v.acceptSetup(junk)).toThrow(IntegrityError);
+    expect(() => v.acceptFullTrees(junk.slice(0, 3))).toThrow(IntegrityError);
+    const w = ready(2);
+    expect(() => w.verifyBlock(1, junk)).toThrow(IntegrityError);
+    const parts = readRanges(FILE.shares[2]!, w.segmentRanges(1));
+    expect(() => w.verifyBlock(1, [parts[0]!, ...junk.slice(0, parts.length - 1)])).toThrow(IntegrityError);
+  });
+
   it('returns the verified block bytes', () => {
     const v = ready(2);
     const [r] = v.segmentRanges(3);
