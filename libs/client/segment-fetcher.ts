@@ -71,7 +71,7 @@ export class SegmentFetcher {
   }
 
   /** The verified ciphertext of segment `i`. @throws NotEnoughSharesError when fewer than k good shares remain. */
-  async segment(i: number): Promise<Uint8Array> {
+  async segment(i: number, attempt = 0): Promise<Uint8Array> {
     const { k, n } = this.layout;
     const blocks: (Uint8Array | null)[] = new Array<Uint8Array | null>(n).fill(null);
     const proofRanges = ciphertextProofRanges(this.layout, i);
@@ -97,6 +97,9 @@ export class SegmentFetcher {
         }
       }),
     );
+    // With prefetch, a slot that switched copies mid-segment can land on a
+    // second copy of a share number already fetched for this segment: fetch again.
+    if (blocks.filter((b) => b !== null).length < k && attempt < 3) return this.segment(i, attempt + 1);
     const ciphertext = decodeSegment(this.layout, i, blocks);
     try {
       verifyCiphertextSegment(this.ueb, this.layout, i, ciphertext, proof);

@@ -170,6 +170,36 @@ describe('failures', () => {
     }
   });
 
+  it('switches to other servers when a server in use stops mid-download', async () => {
+    const data = nodeRandomBytes(32 * SEG + 3);
+    const cap = await upload(data, 'stop-mid');
+    const victim = 8;
+    const prefer = [grid.servers[victim]!.name, grid.servers[1]!.name, grid.servers[3]!.name];
+    const chunks: Buffer[] = [];
+    let stopped = false;
+    try {
+      const res = await withConn((conn) =>
+        downloadFile(
+          conn,
+          cap,
+          async (c) => {
+            // The sink holds the download until the server is fully down: later segments must come from elsewhere.
+            if (!stopped) {
+              stopped = true;
+              await grid.stopServer(victim);
+            }
+            chunks.push(Buffer.from(c));
+          },
+          { prefer },
+        ),
+      );
+      expect(Buffer.concat(chunks).equals(data)).toBe(true);
+      expect(res.report.unavailable.some((u) => u.server.startsWith(prefer[0]! + ' '))).toBe(true);
+    } finally {
+      await grid.restartServer(victim);
+    }
+  });
+
   it('returns exact bytes and reports corruption when every share on two servers is damaged', async () => {
     const data = nodeRandomBytes(4 * SEG + 99);
     const cap = await upload(data, 'corrupt');
