@@ -13,6 +13,7 @@ import { checkCommand } from './commands/check.js';
 import { gridApproveCommand, gridRevokeCommand, gridListCommand, gridUsageCommand } from './commands/grid.js';
 import { serveCommand, SERVICE_NAMES } from './commands/serve.js';
 import { upCommand } from './commands/up.js';
+import { demoCommand } from './commands/demo.js';
 
 const program = new Command()
   .name('intergrid')
@@ -88,6 +89,12 @@ program
       await upCommand({ dir: opts.dir, servers });
     }),
   );
+
+program
+  .command('demo')
+  .description('start a grid on loopback in a temp dir, upload and download a sample file, stop everything')
+  .option('--keep', 'keep the temp dir (keys, data, logs) afterwards')
+  .action(action(async (opts: { keep?: boolean }) => demoCommand(opts)));
 
 // Subcommands inherit the exit-code policy.
 for (const c of [program, ...program.commands, ...grid.commands]) {

@@ -60,7 +60,8 @@ export async function startGrid(opts: UpOptions): Promise<{ children: ServiceChi
     const gmPublicKey = toHex(admin.gridManager.publicKey);
     const manager = connectGridManager(gm.address, admin.identity);
     try {
-      // 2. Storage servers: key, approval (fresh certificate), config, process.
+      // 2. Storage servers: key, approval (fresh certificate), config; then all processes start at once.
+      const planned: { name: string; sDir: string; configPath: string }[] = [];
       for (let i = 1; i <= opts.servers; i++) {
         const name = `storage-${String(i).padStart(2, '0')}`;
         const sDir = join(gridDir, name);
@@ -77,13 +78,26 @@ export async function startGrid(opts: UpOptions): Promise<{ children: ServiceChi
           certificateFile: './certificate.b64',
           gridManager: { address: gm.address, publicKey: gmPublicKey },
         });
-        const child = await startServiceChild({
-          role: 'storage-server', name: `${GRID_NAME}/${name}`, service: 'storage',
-          configPath, logFile: join(logDir, `${GRID_NAME}-${name}.log`),
-        });
-        children.push(child);
-        services.push({ role: 'storage-server', name: child.name, grid: GRID_NAME, areaCode: AREA_CODE, address: child.address, pid: child.pid, dataDir: join(sDir, 'data'), config: configPath, log: child.logFile });
+        planned.push({ name, sDir, configPath });
       }
+      const started = await Promise.allSettled(
+        planned.map((p) =>
+          startServiceChild({
+            role: 'storage-server', name: `${GRID_NAME}/${p.name}`, service: 'storage',
+            configPath: p.configPath, logFile: join(logDir, `${GRID_NAME}-${p.name}.log`),
+          }),
+        ),
+      );
+      // Keep every child that did start, so a failure below still stops them all.
+      for (const [i, r] of started.entries()) {
+        if (r.status !== 'fulfilled') continue;
+        const child = r.value;
+        const p = planned[i]!;
+        children.push(child);
+        services.push({ role: 'storage-server', name: child.name, grid: GRID_NAME, areaCode: AREA_CODE, address: child.address, pid: child.pid, dataDir: join(p.sDir, 'data'), config: p.configPath, log: child.logFile });
+      }
+      const failed = started.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
 
       // 3. The grid's first client account.
       const clientKeyPath = join(gridDir, 'client-key.json');
