@@ -7,10 +7,10 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { CHANNEL_OPTIONS, storageProto } from '../rpc/index.js';
-import { authInterceptor, decodeCertificateBase64, type Identity } from '../auth/index.js';
+import { authInterceptor, decodeCertificateBase64, encodeCertificateBase64, type Certificate, type Identity } from '../auth/index.js';
 import { keyPairFromSecret, fromHex, toHex } from '../crypto/index.js';
 import { ConfigError } from '../errors/index.js';
-import { connectGridManager } from '../../services/grid-manager/index.js';
+import { connectGridManager, type Directory, type GridManagerConnection } from '../../services/grid-manager/index.js';
 import type { ClientConfig } from './client-config.js';
 import { StoragePeer } from './storage-peer.js';
 
@@ -18,13 +18,22 @@ import { StoragePeer } from './storage-peer.js';
 export interface GridConnectionOptions {
   /** Only talk to servers with these names (tests, debugging). */
   onlyServers?: readonly string[];
+  /** Receives a renewed certificate (base64) so the caller can persist it in client.json. */
+  onCertificateRenewed?(certificateBase64: string): void;
+  /** Clock (Unix ms), for tests. */
+  now?: () => number;
 }
 
 export interface GridConnection {
   readonly config: ClientConfig;
   /** The home grid's area code (caps made here carry it). */
   readonly areaCode: string;
+  /** The client identity (its certificate renewed if it was close to expiry). */
   readonly identity: Identity;
+  /** The grid manager client (same identity). */
+  readonly manager: GridManagerConnection;
+  /** The verified directory the servers came from. */
+  readonly directory: Directory;
   /** Storage servers of the verified directory, in directory order. */
   readonly servers: readonly StoragePeer[];
   /** Closes every channel. Idempotent. */
@@ -57,23 +66,33 @@ export function openStoragePeer(identity: Identity, server: { name: string; publ
 }
 
 /**
- * Connects to the home grid: fetches and verifies the grid manager's signed
+ * Connects to the home grid: renews the client certificate when it is in the
+ * last quarter of its life, fetches and verifies the grid manager's signed
  * directory (against the grid manager key pinned in the config) and opens a
  * channel to each listed storage server. Channels connect lazily, so a dead
  * server costs nothing until it is called.
  * @throws ConfigError for an inconsistent config; UnavailableError / AuthenticationError from the grid manager.
  */
 export async function connectGrid(config: ClientConfig, opts: GridConnectionOptions = {}): Promise<GridConnection> {
-  const identity = clientIdentity(config);
-  const manager = connectGridManager(config.gridManager.address, identity, { gridManagerPublicKey: fromHex(config.gridManager.publicKey) });
-  let directory;
+  const gridManagerPublicKey = fromHex(config.gridManager.publicKey);
+  let identity = clientIdentity(config);
+  let manager = connectGridManager(config.gridManager.address, identity, { gridManagerPublicKey });
+  let directory: Directory;
   try {
+    const renewed = await renewIfDue(manager, identity, opts);
+    if (renewed !== identity) {
+      // The manager client signs with a fixed identity: reopen it with the fresh certificate.
+      identity = renewed;
+      manager.close();
+      manager = connectGridManager(config.gridManager.address, identity, { gridManagerPublicKey });
+    }
     directory = await manager.getDirectory();
-  } finally {
+    if (directory.areaCode !== config.areaCode) {
+      throw new ConfigError(`client config: areaCode ${config.areaCode} but the grid manager's directory is for area ${directory.areaCode}`);
+    }
+  } catch (err) {
     manager.close();
-  }
-  if (directory.areaCode !== config.areaCode) {
-    throw new ConfigError(`client config: areaCode ${config.areaCode} but the grid manager's directory is for area ${directory.areaCode}`);
+    throw err;
   }
   const listed = opts.onlyServers ? directory.servers.filter((s) => opts.onlyServers!.includes(s.name)) : directory.servers;
   const servers = listed.map((s) => openStoragePeer(identity, s));
@@ -82,11 +101,35 @@ export async function connectGrid(config: ClientConfig, opts: GridConnectionOpti
     config,
     areaCode: config.areaCode,
     identity,
+    manager,
+    directory,
     servers,
     close() {
       if (closed) return;
       closed = true;
+      manager.close();
       for (const s of servers) s.close();
     },
   };
+}
+
+/**
+ * Certificates are short-lived (DESIGN.md "Keys"): in the last quarter of its
+ * validity the client exchanges its certificate for a fresh one and hands it
+ * to `onCertificateRenewed` to persist. A failed renewal keeps the old
+ * certificate while it lasts (the calls themselves will say when it expired).
+ */
+async function renewIfDue(manager: GridManagerConnection, identity: Identity, opts: GridConnectionOptions): Promise<Identity> {
+  const cert = identity.certificates[0];
+  if (!cert) return identity;
+  const now = (opts.now ?? Date.now)();
+  if (now >= cert.notAfter || cert.notAfter - now > (cert.notAfter - cert.notBefore) / 4) return identity;
+  let fresh: Certificate;
+  try {
+    fresh = await manager.renewCertificate();
+  } catch {
+    return identity;
+  }
+  opts.onCertificateRenewed?.(encodeCertificateBase64(fresh));
+  return { keyPair: identity.keyPair, certificates: [fresh] };
 }

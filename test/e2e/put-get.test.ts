@@ -13,6 +13,7 @@ import { once } from 'node:events';
 import { connectGrid, uploadFile, downloadFile, ciphertextSegments, checkFile, emptyReport, type GridConnection } from '../../libs/client/index.js';
 import { parseCap, toVerifyCap, withAreaCode, storageIndexFromReadKey, type ReadCap } from '../../libs/caps/index.js';
 import { decryptSegment } from '../../libs/format/index.js';
+import { decodeCertificateBase64 } from '../../libs/auth/index.js';
 import { randomBytes, toHex } from '../../libs/crypto/index.js';
 import { HappinessError, IntegrityError, PreconditionError, QuotaError, isIntergridError } from '../../libs/errors/index.js';
 import { startLocalGrid, type LocalGrid } from './fixtures/local-grid.js';
@@ -311,6 +312,33 @@ describe('bad input', () => {
     const cap = await upload(nodeRandomBytes(10), 'ld');
     const remote = withAreaCode(cap, '999');
     await expect(withConn((conn) => download(conn, remote))).rejects.toBeInstanceOf(PreconditionError);
+  });
+});
+
+describe('connection', () => {
+  it('renews a client certificate in the last quarter of its life and reports it for saving', async () => {
+    const { config } = await grid.addClient({ validityMs: 10_000 });
+    const old = decodeCertificateBase64(config.certificate);
+    let saved: string | undefined;
+    const conn = await connectGrid(config, { onCertificateRenewed: (c) => (saved = c) });
+    try {
+      expect(saved).toBeDefined();
+      const fresh = decodeCertificateBase64(saved!);
+      expect(fresh.notAfter).toBeGreaterThan(old.notAfter);
+      expect(conn.identity.certificates[0]!.notAfter).toBe(fresh.notAfter);
+      const path = writeFile('renewed', nodeRandomBytes(100));
+      const { cap } = await uploadFile(conn, path);
+      expect((await download(conn, cap)).bytes.length).toBe(100);
+    } finally {
+      conn.close();
+    }
+  });
+
+  it('keeps a certificate that is not close to expiry', async () => {
+    let saved: string | undefined;
+    const conn = await connectGrid(grid.clientConfig, { onCertificateRenewed: (c) => (saved = c) });
+    conn.close();
+    expect(saved).toBeUndefined();
   });
 });
 

@@ -4,7 +4,8 @@
  * Exit status: 0 healthy, 1 otherwise (unhealthy, unrecoverable, or failed).
  */
 import { parseCap } from '../../../libs/caps/index.js';
-import { loadClientConfig, connectGrid, checkFile, type CheckResult } from '../../../libs/client/index.js';
+import { checkFile, type CheckResult } from '../../../libs/client/index.js';
+import { openClient } from '../client-session.js';
 
 export interface CheckOptions {
   config: string;
@@ -34,7 +35,7 @@ export function formatCheck(r: CheckResult): string {
 
 export async function checkCommand(capText: string, opts: CheckOptions): Promise<void> {
   const cap = parseCap(capText.trim());
-  const conn = await connectGrid(loadClientConfig(opts.config));
+  const conn = await openClient(opts.config);
   try {
     const result = await checkFile(conn, cap);
     process.stdout.write(opts.json ? JSON.stringify(result, null, 2) + '\n' : formatCheck(result));

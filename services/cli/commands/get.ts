@@ -12,7 +12,8 @@ import { basename, dirname, join } from 'node:path';
 import { randomBytes, toHex } from '../../../libs/crypto/index.js';
 import { parseReadCap } from '../../../libs/caps/index.js';
 import { InvalidArgumentError } from '../../../libs/errors/index.js';
-import { loadClientConfig, connectGrid, downloadFile, type ByteRange, type DownloadResult } from '../../../libs/client/index.js';
+import { downloadFile, type ByteRange, type DownloadResult } from '../../../libs/client/index.js';
+import { openClient } from '../client-session.js';
 
 export interface GetOptions {
   config: string;
@@ -41,8 +42,7 @@ function reportCorruption(result: DownloadResult): void {
 export async function getCommand(capText: string, opts: GetOptions): Promise<void> {
   const cap = parseReadCap(capText.trim());
   const range = opts.range ? parseRange(opts.range) : undefined;
-  const config = loadClientConfig(opts.config);
-  const conn = await connectGrid(config);
+  const conn = await openClient(opts.config);
   try {
     if (!opts.output) {
       const result = await downloadFile(conn, cap, process.stdout, range ? { range } : {});

@@ -4,15 +4,15 @@
  * works). A progress bar goes to stderr, and only when stderr is a terminal.
  */
 import { SingleBar, Presets } from 'cli-progress';
-import { loadClientConfig, connectGrid, uploadFile } from '../../../libs/client/index.js';
+import { uploadFile } from '../../../libs/client/index.js';
+import { openClient } from '../client-session.js';
 
 export interface PutOptions {
   config: string;
 }
 
 export async function putCommand(file: string, opts: PutOptions): Promise<void> {
-  const config = loadClientConfig(opts.config);
-  const conn = await connectGrid(config);
+  const conn = await openClient(opts.config);
   const bar = process.stderr.isTTY
     ? new SingleBar({ stream: process.stderr, format: 'uploading [{bar}] {percentage}% | {value}/{total} bytes', hideCursor: true }, Presets.shades_classic)
     : undefined;
