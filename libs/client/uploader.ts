@@ -44,6 +44,8 @@ export interface UploadResult {
   shares: { shnum: number; server: string }[];
   /** Distinct servers holding a share. */
   happiness: number;
+  /** Shares a server already held complete (convergent re-upload): not sent again. */
+  alreadyStored: number[];
   /** Servers that refused or failed, with reasons. */
   failures: ServerFailure[];
 }
@@ -78,6 +80,7 @@ export async function uploadFile(conn: GridConnection, path: string, opts: Uploa
       storageIndex,
       shares: [...upload.live].map(([shnum, s]) => ({ shnum, server: s.label })).sort((a, b) => a.shnum - b.shnum),
       happiness: happinessOf(upload.live),
+      alreadyStored: [...placement.alreadyHave].sort((a, b) => a - b),
       failures: placement.failures,
     };
   } catch (err) {

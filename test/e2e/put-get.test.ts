@@ -110,6 +110,24 @@ describe('put/get round trips', () => {
     expect(cap.areaCode).toBe(grid.areaCode);
   });
 
+  it('gives the same cap to the same file under a convergence secret and re-uses the stored shares', async () => {
+    const { config } = await grid.addClient({ convergenceSecret: toHex(randomBytes(32)) });
+    const data = nodeRandomBytes(3 * SEG);
+    const path = writeFile('convergent', data);
+    const conn = await connectGrid(config);
+    try {
+      const first = await uploadFile(conn, path, { encoding: { segmentSize: SEG } });
+      const second = await uploadFile(conn, path, { encoding: { segmentSize: SEG } });
+      expect(second.capText).toBe(first.capText);
+      expect(second.happiness).toBe(10);
+      expect(first.alreadyStored).toEqual([]);
+      expect(second.alreadyStored).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect((await download(conn, second.cap)).bytes.equals(data)).toBe(true);
+    } finally {
+      conn.close();
+    }
+  });
+
   it('places one share on each of 10 servers', async () => {
     const path = writeFile('spread', nodeRandomBytes(5000));
     const res = await withConn((conn) => uploadFile(conn, path));
