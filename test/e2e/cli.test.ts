@@ -10,6 +10,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCap } from '../../libs/caps/index.js';
+import { decodeCertificateBase64 } from '../../libs/auth/index.js';
+import { generateKeyPair, toHex } from '../../libs/crypto/index.js';
 import { runBuiltCli } from './fixtures/built-cli.js';
 import { startLocalGrid, type LocalGrid } from './fixtures/local-grid.js';
 
@@ -88,6 +90,34 @@ describe('intergrid put/get/check', () => {
     expect(res.stderr.trim().split('\n')).toHaveLength(1);
     expect(res.stderr).toMatch(/^intergrid: /);
     expect(existsSync(out)).toBe(false);
+  });
+
+  it('grid approve prints a client certificate carrying the quota, and grid revoke marks the key revoked', async () => {
+    const key = toHex(generateKeyPair().publicKey);
+    const admin = ['--admin', grid.adminIdentityPath, '--grid-manager', grid.gridManagerAddress];
+    const approved = await runBuiltCli(['grid', 'approve', ...admin, '--role', 'client', '--key', key, '--name', 'alice', '--quota', '1000000']);
+    expect(approved.code).toBe(0);
+    const cert = decodeCertificateBase64(approved.stdout.trim());
+    expect(cert.role).toBe('client');
+    expect(toHex(cert.subject)).toBe(key);
+    expect(cert.limits.quota_bytes).toBe(1000000);
+    const revoked = await runBuiltCli(['grid', 'revoke', ...admin, '--key', key]);
+    expect(revoked.code).toBe(0);
+    const list = await runBuiltCli(['grid', 'list', ...admin, '--json']);
+    const rows = JSON.parse(list.stdout) as { key: string; revoked: boolean }[];
+    expect(rows.find((r) => r.key === key)?.revoked).toBe(true);
+  });
+
+  it('grid approve rejects an unknown role with exit code 2', async () => {
+    const res = await runBuiltCli(['grid', 'approve', '--admin', grid.adminIdentityPath, '--grid-manager', grid.gridManagerAddress, '--role', 'wizard', '--key', 'ab'.repeat(32)]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/wizard/);
+  });
+
+  it('grid usage --json prints one row per account', async () => {
+    const res = await runBuiltCli(['grid', 'usage', '--admin', grid.adminIdentityPath, '--grid-manager', grid.gridManagerAddress, '--json']);
+    expect(res.code).toBe(0);
+    expect(Array.isArray(JSON.parse(res.stdout))).toBe(true);
   });
 
   it('grid list shows the approved servers and client', async () => {
