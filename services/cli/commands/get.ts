@@ -51,7 +51,12 @@ export async function getCommand(capText: string, opts: GetOptions): Promise<voi
     }
     const out = opts.output;
     const tmp = join(dirname(out), `.${basename(out)}.tmp-${toHex(randomBytes(6))}`);
-    const fh = await open(tmp, 'wx', 0o644);
+    let fh;
+    try {
+      fh = await open(tmp, 'wx', 0o644);
+    } catch (err) {
+      throw new InvalidArgumentError(`cannot write '${out}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    }
     let renamed = false;
     try {
       let position = 0;
