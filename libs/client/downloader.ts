@@ -74,16 +74,22 @@ export async function* ciphertextSegments(conn: GridConnection, cap: Cap, opts: 
   }
   const range = clampRange(opts.range, vcap.size);
   const report = opts.report ?? emptyReport();
-  const map = await findShares(conn.servers, vcap.storageIndex);
+  // Start as soon as k shares are known; slower servers join as failover candidates.
+  const late: { fetcher?: SegmentFetcher; waiting: ShareLocation[] } = { waiting: [] };
+  const map = await findShares(conn.servers, vcap.storageIndex, {
+    early: { k: vcap.k },
+    onLate: (loc) => (late.fetcher ? late.fetcher.addLocation(loc) : late.waiting.push(loc)),
+  });
   for (const u of map.unreachable) report.unavailable.push({ server: u.server.label, reason: u.reason });
-  const locations = preferred(map.locations, opts.prefer);
+  const locations = preferred([...map.locations], opts.prefer); // a snapshot: late copies arrive via onLate
   const info = await readFileInfo({ ...map, locations }, vcap.storageIndex, vcap);
   for (const b of info.bad) if (b.corrupt) report.corrupt.push({ server: b.location.server.label, shnum: b.location.shnum, reason: b.reason });
   opts.onOpen?.(info);
   if (range.length === 0 || info.layout.size === 0) return;
 
   const usable = locations.filter((l) => !info.bad.some((b) => b.location === l && b.corrupt));
-  const fetcher = new SegmentFetcher(vcap.storageIndex, info.layout, info.ueb, usable, report);
+  const fetcher = new SegmentFetcher(vcap.storageIndex, info.layout, info.ueb, [...usable, ...late.waiting], report);
+  late.fetcher = fetcher;
   const { first, last } = segmentsForRange(info.layout, range.offset, range.length);
   const ahead = Math.max(0, opts.prefetch ?? 2);
   const pending: Promise<Uint8Array>[] = [];

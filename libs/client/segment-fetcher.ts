@@ -64,6 +64,11 @@ export class SegmentFetcher {
     for (let j = 0; j < layout.k; j++) this.slots.push(this.openSlot(j));
   }
 
+  /** Adds a copy found late (a slow server's ListShares answer) as a failover candidate. */
+  addLocation(loc: ShareLocation): void {
+    this.queue.push(loc);
+  }
+
   /** The share copies currently in use. */
   async sharesInUse(): Promise<{ shnum: number; server: string }[]> {
     const srcs = await Promise.all(this.slots);

@@ -28,21 +28,64 @@ export interface ShareMap {
 /** Deadline for ListShares: a slow server must not stall the whole download. */
 const LIST_DEADLINE_MS = 10_000;
 
+export interface FindSharesOptions {
+  /**
+   * Resolve early, `graceMs` after `k` distinct share numbers are known,
+   * instead of waiting for every server (a server that never answers then
+   * costs `graceMs`, not the ListShares deadline). Late answers still arrive
+   * through `onLate`.
+   */
+  early?: { k: number; graceMs?: number };
+  /** Share copies reported after findShares resolved. */
+  onLate?(loc: ShareLocation): void;
+}
+
+/** Default wait, once k shares are known, for more servers to answer. */
+const EARLY_GRACE_MS = 250;
+
 /** ListShares on every server in parallel. Never throws: failures are recorded. */
-export async function findShares(servers: readonly StoragePeer[], storageIndex: Uint8Array): Promise<ShareMap> {
+export function findShares(servers: readonly StoragePeer[], storageIndex: Uint8Array, opts: FindSharesOptions = {}): Promise<ShareMap> {
   const map: ShareMap = { locations: [], answered: [], unreachable: [] };
-  await Promise.all(
-    servers.map(async (server) => {
-      try {
-        const shares = await server.listShares(storageIndex, LIST_DEADLINE_MS);
-        map.answered.push(server);
-        for (const [shnum, size] of [...shares].sort((a, b) => a[0] - b[0])) map.locations.push({ server, shnum, size });
-      } catch (err) {
-        map.unreachable.push({ server, reason: err instanceof Error ? err.message : String(err) });
+  return new Promise((resolve) => {
+    let pending = servers.length;
+    let resolved = false;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = () => {
+      if (resolved) return;
+      resolved = true;
+      if (timer) clearTimeout(timer);
+      resolve(map);
+    };
+    const check = () => {
+      if (pending === 0) return finish();
+      const early = opts.early;
+      if (!early || timer || resolved) return;
+      if (new Set(map.locations.map((l) => l.shnum)).size >= early.k) {
+        timer = setTimeout(finish, early.graceMs ?? EARLY_GRACE_MS);
+        timer.unref();
       }
-    }),
-  );
-  return map;
+    };
+    if (pending === 0) return finish();
+    for (const server of servers) {
+      server.listShares(storageIndex, LIST_DEADLINE_MS).then(
+        (shares) => {
+          map.answered.push(server);
+          for (const [shnum, size] of [...shares].sort((a, b) => a[0] - b[0])) {
+            const loc = { server, shnum, size };
+            map.locations.push(loc);
+            if (resolved) opts.onLate?.(loc);
+          }
+          pending--;
+          check();
+        },
+        (err: unknown) => {
+          map.unreachable.push({ server, reason: err instanceof Error ? err.message : String(err) });
+          pending--;
+          check();
+        },
+      );
+    }
+  });
 }
 
 /** The verified UEB and the layout it implies, plus the share copies that failed to give it. */

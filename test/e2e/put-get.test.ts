@@ -10,7 +10,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { connectGrid, uploadFile, downloadFile, ciphertextSegments, checkFile, emptyReport, type GridConnection } from '../../libs/client/index.js';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { connectGrid, openStoragePeer, uploadFile, downloadFile, ciphertextSegments, checkFile, emptyReport, type GridConnection } from '../../libs/client/index.js';
 import { parseCap, toVerifyCap, withAreaCode, storageIndexFromReadKey, type ReadCap } from '../../libs/caps/index.js';
 import { decryptSegment } from '../../libs/format/index.js';
 import { decodeCertificateBase64 } from '../../libs/auth/index.js';
@@ -216,6 +217,29 @@ describe('failures', () => {
       expect(res.report.unavailable.some((u) => u.server.startsWith(prefer[0]! + ' '))).toBe(true);
     } finally {
       await grid.restartServer(victim);
+    }
+  });
+
+  it('does not wait for a server that never answers', async () => {
+    const data = nodeRandomBytes(2 * SEG);
+    const cap = await upload(data, 'blackhole');
+    // Accepts TCP connections and never says a word: ListShares to it can only time out.
+    const sockets = new Set<Socket>();
+    const hole = createServer((sock) => void sockets.add(sock));
+    await new Promise<void>((r) => hole.listen(0, '127.0.0.1', r));
+    const port = (hole.address() as AddressInfo).port;
+    const conn = await connectGrid(grid.clientConfig);
+    const silent = openStoragePeer(conn.identity, { name: 'silent', publicKey: randomBytes(32), address: `127.0.0.1:${port}` });
+    try {
+      const got = await download({ ...conn, servers: [silent, ...conn.servers] }, cap);
+      expect(got.bytes.equals(data)).toBe(true);
+      // Had the download waited for it, the silent server would be listed as unavailable (deadline exceeded).
+      expect(got.report.unavailable.some((u) => u.server.startsWith('silent'))).toBe(false);
+    } finally {
+      silent.close();
+      conn.close();
+      for (const sock of sockets) sock.destroy();
+      await new Promise((r) => hole.close(r));
     }
   });
 
