@@ -11,6 +11,7 @@ import {
   SIGNATURE_BYTES,
 } from '../../../libs/crypto/index.js';
 import { InvalidArgumentError } from '../../../libs/errors/index.js';
+import * as noble from '@noble/ed25519';
 
 interface Vector {
   name: string;
@@ -154,5 +155,29 @@ describe('ed25519 sign/verify', () => {
     ['a string secret to sign', () => sign(new Uint8Array(1), 'secret' as unknown as Uint8Array)],
   ])('throws InvalidArgumentError for %s', (_name, f) => {
     expect(f).toThrow(InvalidArgumentError);
+  });
+});
+
+// libs/crypto verifies through node:crypto and signs through @noble/ed25519:
+// the two implementations must agree on every signature, good or bad.
+describe('ed25519 verify agrees with @noble/ed25519', () => {
+  it('accepts exactly what noble accepts, for random keys, messages and single-bit flips', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 300 }), fc.nat(), fc.boolean(), (seed, message, bit, flip) => {
+        const kp = keyPairFromSecret(seed);
+        const sig = sign(message, kp.secretKey);
+        expect(toHex(sig)).toBe(toHex(noble.sign(message, kp.secretKey)));
+        if (flip) sig[bit % sig.length]! ^= 1 << (bit % 8);
+        expect(verify(sig, message, kp.publicKey)).toBe(noble.verify(sig, message, kp.publicKey));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('rejects a public key that is not a curve point instead of throwing', () => {
+    const kp = generateKeyPair();
+    const sig = sign(new Uint8Array([1, 2, 3]), kp.secretKey);
+    const notAPoint = new Uint8Array(32).fill(0xff);
+    expect(verify(sig, new Uint8Array([1, 2, 3]), notAPoint)).toBe(false);
   });
 });
