@@ -7,7 +7,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { call, deadline, fromServiceError } from '../rpc/index.js';
-import { InvalidArgumentError, LayoutInvalidError, type IntergridError } from '../errors/index.js';
+import { InvalidArgumentError, LayoutInvalidError, UnavailableError, type IntergridError } from '../errors/index.js';
 import type { StorageClient } from '../rpc/generated/intergrid/storage/Storage.js';
 import type { AllocateBucketsRequest } from '../rpc/generated/intergrid/storage/AllocateBucketsRequest.js';
 import type { AllocateBucketsResponse__Output } from '../rpc/generated/intergrid/storage/AllocateBucketsResponse.js';
@@ -24,6 +24,9 @@ export interface ShareRange {
   offset: number;
   length: number;
 }
+
+/** A WriteShare stream making no progress this long is given up (the server is treated as failed). */
+const WRITE_STALL_MS = 60_000;
 
 /** Deadline for one ReadShare call (all its ranges). */
 const READ_DEADLINE_MS = 60_000;
@@ -142,11 +145,13 @@ export class StoragePeer {
   }
 
   /**
-   * Opens a WriteShare stream and sends its header message. No deadline: a
-   * large share takes as long as the network needs; a dead peer surfaces as
-   * a stream error (keepalive / connection reset).
+   * Opens a WriteShare stream and sends its header message. No overall
+   * deadline (a large share takes as long as the network needs), but a stall
+   * watchdog: a write that makes no progress for `stallMs`, or a close not
+   * acknowledged within 2 × `stallMs`, cancels the stream with an
+   * UnavailableError, so a peer that hangs cannot hang the upload.
    */
-  openShareWriter(storageIndex: Uint8Array, shareNumber: number, shareSize: number): ShareWriter {
+  openShareWriter(storageIndex: Uint8Array, shareNumber: number, shareSize: number, stallMs = WRITE_STALL_MS): ShareWriter {
     const label = this.label;
     let error: IntergridError | undefined;
     let response: WriteShareResponse__Output | undefined;
@@ -168,6 +173,14 @@ export class StoragePeer {
     });
     // Without a listener an 'error' event would crash the process.
     stream.on('error', failAll);
+    const watchdog = (ms: number, what: string): NodeJS.Timeout => {
+      const t = setTimeout(() => {
+        failAll(new UnavailableError(`${label}: share ${shareNumber}: no progress for ${Math.round(ms / 1000)} s while ${what}`));
+        stream.cancel();
+      }, ms);
+      t.unref();
+      return t;
+    };
     const first: WriteShareRequest = { header: { storageIndex, shareNumber, shareSize } };
     stream.write(first);
     return {
@@ -179,10 +192,17 @@ export class StoragePeer {
         if (error) return Promise.reject(error);
         return new Promise<void>((resolve, reject) => {
           let waiting = 2; // the write callback (handed to the transport) and, if needed, 'drain'
-          const waiter = { fail: reject };
+          const timer = watchdog(stallMs, 'writing');
+          const waiter = {
+            fail: (e: IntergridError) => {
+              clearTimeout(timer);
+              reject(e);
+            },
+          };
           waiters.add(waiter);
           const done = () => {
             if (--waiting === 0) {
+              clearTimeout(timer);
               waiters.delete(waiter);
               resolve();
             }
@@ -199,7 +219,17 @@ export class StoragePeer {
         if (error) return Promise.reject(error);
         if (response) return Promise.resolve(response);
         return new Promise((resolve, reject) => {
-          waiters.add({ ok: resolve, fail: reject });
+          const timer = watchdog(2 * stallMs, 'waiting for the server to store the share');
+          waiters.add({
+            ok: (r) => {
+              clearTimeout(timer);
+              resolve(r);
+            },
+            fail: (e) => {
+              clearTimeout(timer);
+              reject(e);
+            },
+          });
           stream.end();
         });
       },

@@ -12,7 +12,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { connectGrid, openStoragePeer, uploadFile, downloadFile, checkFile } from '../../libs/client/index.js';
 import { toVerifyCap, storageIndexFromReadKey } from '../../libs/caps/index.js';
 import { randomBytes, toHex } from '../../libs/crypto/index.js';
-import { HappinessError, QuotaError, isIntergridError } from '../../libs/errors/index.js';
+import { HappinessError, QuotaError, UnavailableError, isIntergridError } from '../../libs/errors/index.js';
 import { SEG, grid, useGrid, writeFile, withConn, download, upload, shareFiles } from './fixtures/client-harness.js';
 
 useGrid();
@@ -77,6 +77,26 @@ describe('failures', () => {
       expect(got.bytes.equals(data)).toBe(true);
       // Had the download waited for it, the silent server would be listed as unavailable (deadline exceeded).
       expect(got.report.unavailable.some((u) => u.server.startsWith('silent'))).toBe(false);
+    } finally {
+      silent.close();
+      conn.close();
+      for (const sock of sockets) sock.destroy();
+      await new Promise((r) => hole.close(r));
+    }
+  });
+
+  it('gives up a share stream to a server that stops making progress', async () => {
+    const sockets = new Set<Socket>();
+    const hole = createServer((sock) => void sockets.add(sock));
+    await new Promise<void>((r) => hole.listen(0, '127.0.0.1', r));
+    const conn = await connectGrid(grid.clientConfig);
+    const silent = openStoragePeer(conn.identity, { name: 'silent', publicKey: randomBytes(32), address: `127.0.0.1:${(hole.address() as AddressInfo).port}` });
+    try {
+      const writer = silent.openShareWriter(randomBytes(16), 0, 4 * 1024 * 1024, 300);
+      // Larger than gRPC's per-call retry buffer, so the write completes only when the peer takes it.
+      const err = await writer.write(new Uint8Array(1024 * 1024)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UnavailableError);
+      expect((err as Error).message).toMatch(/no progress/);
     } finally {
       silent.close();
       conn.close();
