@@ -18,7 +18,7 @@ export function formatCheck(r: CheckResult): string {
       `${r.goodShares}/${r.n} shares good (k=${r.k}), on ${r.happiness} servers (happy=${r.happy})`,
   ];
   if (r.missingShares.length) lines.push(`missing or bad shares: ${r.missingShares.join(', ')}`);
-  for (const s of r.servers) {
+  for (const s of [...r.servers].sort((a, b) => a.server.localeCompare(b.server))) {
     if (!s.reachable) {
       lines.push(`  ${s.server} ${s.address}: unreachable (${s.error ?? 'no answer'})`);
       continue;

@@ -45,8 +45,12 @@ export async function getCommand(capText: string, opts: GetOptions): Promise<voi
   const conn = await openClient(opts.config);
   try {
     if (!opts.output) {
-      const result = await downloadFile(conn, cap, process.stdout, range ? { range } : {});
-      reportCorruption(result);
+      try {
+        reportCorruption(await downloadFile(conn, cap, process.stdout, range ? { range } : {}));
+      } catch (err) {
+        // The reader went away (`intergrid get … | head`): not an error of ours.
+        if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+      }
       return;
     }
     const out = opts.output;
