@@ -16,6 +16,7 @@ import { formatCap, isLongDistance, toVerifyCap, type Cap, type VerifyCap } from
 import { toHex } from '../crypto/index.js';
 import { LayoutInvalidError, PreconditionError } from '../errors/index.js';
 import type { GridConnection } from './grid-connection.js';
+import type { StoragePeer } from './storage-peer.js';
 import { findShares, readFileInfo, isCorruption, type ShareLocation } from './share-map.js';
 
 export interface ShareHealth {
@@ -32,6 +33,17 @@ export interface ServerCheck {
   reachable: boolean;
   error?: string;
   shares: ShareHealth[];
+  /** With `addLease`: the account's lease expiry on this server (Unix ms), or why renewal failed. */
+  leaseExpiresAtMs?: number;
+  leaseError?: string;
+}
+
+export interface CheckOptions {
+  /**
+   * Also add or renew the caller's lease on every server holding a share
+   * (Tahoe's `check --add-lease`): shares live only as long as some lease.
+   */
+  addLease?: boolean;
 }
 
 export interface CheckResult {
@@ -58,7 +70,7 @@ const SEGMENTS_PER_READ = 16;
 const PARALLEL_COPIES = 4;
 
 /** Checks every share copy of the file named by `cap`. Never throws for a damaged file: damage is the answer. */
-export async function checkFile(conn: GridConnection, cap: Cap): Promise<CheckResult> {
+export async function checkFile(conn: GridConnection, cap: Cap, opts: CheckOptions = {}): Promise<CheckResult> {
   const vcap: VerifyCap = cap.kind === 'verify' ? cap : toVerifyCap(cap);
   if (isLongDistance(vcap, conn.areaCode)) {
     throw new PreconditionError(`this cap is for area code ${vcap.areaCode ?? '?'}, not the home grid ${conn.areaCode}: only home-grid files can be checked`);
@@ -94,6 +106,20 @@ export async function checkFile(conn: GridConnection, cap: Cap): Promise<CheckRe
     for (const h of health.values()) h.reason = `file could not be opened: ${infoError}`;
   }
 
+  const leases = new Map<StoragePeer, { leaseExpiresAtMs: number } | { leaseError: string }>();
+  if (opts.addLease) {
+    const holders = [...new Set(map.locations.map((l) => l.server))];
+    await Promise.all(
+      holders.map(async (s) => {
+        try {
+          leases.set(s, { leaseExpiresAtMs: await s.renewLease(vcap.storageIndex) });
+        } catch (err) {
+          leases.set(s, { leaseError: err instanceof Error ? err.message : String(err) });
+        }
+      }),
+    );
+  }
+
   const servers: ServerCheck[] = conn.servers.map((s) => {
     const down = map.unreachable.find((u) => u.server === s);
     return {
@@ -102,6 +128,7 @@ export async function checkFile(conn: GridConnection, cap: Cap): Promise<CheckRe
       reachable: !down,
       ...(down ? { error: down.reason } : {}),
       shares: map.locations.filter((l) => l.server === s).map((l) => health.get(l)!),
+      ...leases.get(s),
     };
   });
   const good = map.locations.filter((l) => health.get(l)!.healthy);

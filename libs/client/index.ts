@@ -21,4 +21,4 @@ export type { DownloadReport } from './segment-fetcher.js';
 export { ciphertextSegments, downloadFile, clampRange } from './downloader.js';
 export type { ByteRange, SegmentOptions, CiphertextSegment, DownloadSink, DownloadOptions, DownloadResult } from './downloader.js';
 export { checkFile } from './checker.js';
-export type { CheckResult, ServerCheck, ShareHealth } from './checker.js';
+export type { CheckResult, CheckOptions, ServerCheck, ShareHealth } from './checker.js';

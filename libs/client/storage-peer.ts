@@ -15,6 +15,8 @@ import type { AbortSharesRequest } from '../rpc/generated/intergrid/storage/Abor
 import type { ListSharesRequest } from '../rpc/generated/intergrid/storage/ListSharesRequest.js';
 import type { ListSharesResponse__Output } from '../rpc/generated/intergrid/storage/ListSharesResponse.js';
 import type { AdviseCorruptRequest } from '../rpc/generated/intergrid/storage/AdviseCorruptRequest.js';
+import type { RenewLeaseRequest } from '../rpc/generated/intergrid/storage/RenewLeaseRequest.js';
+import type { RenewLeaseResponse__Output } from '../rpc/generated/intergrid/storage/RenewLeaseResponse.js';
 import type { Empty__Output } from '../rpc/generated/intergrid/Empty.js';
 import type { WriteShareRequest } from '../rpc/generated/intergrid/storage/WriteShareRequest.js';
 import type { WriteShareResponse__Output } from '../rpc/generated/intergrid/storage/WriteShareResponse.js';
@@ -76,6 +78,12 @@ export class StoragePeer {
   async listShares(storageIndex: Uint8Array, deadlineMs?: number): Promise<Map<number, number>> {
     const res = await call<ListSharesRequest, ListSharesResponse__Output>(this.client, this.client.listShares, { storageIndex }, { peer: this.label, ...(deadlineMs ? { deadlineMs } : {}) });
     return new Map(res.shares.map((s) => [s.shareNumber, Number(s.size)]));
+  }
+
+  /** Adds or renews the calling account's lease on a storage index; resolves with its new expiry (Unix ms). */
+  async renewLease(storageIndex: Uint8Array): Promise<number> {
+    const res = await call<RenewLeaseRequest, RenewLeaseResponse__Output>(this.client, this.client.renewLease, { storageIndex }, { peer: this.label });
+    return Number(res.leaseExpiresAtMs);
   }
 
   async adviseCorrupt(storageIndex: Uint8Array, shareNumber: number, reason: string): Promise<void> {

@@ -45,7 +45,8 @@ program
   .argument('<cap>', 'read-cap or verify-cap')
   .requiredOption('--config <client.json>', 'client config')
   .option('--json', 'machine-readable output')
-  .action(action(async (cap: string, opts: { config: string; json?: boolean }) => checkCommand(cap, opts)));
+  .option('--add-lease', "also add or renew this account's lease on every server holding a share")
+  .action(action(async (cap: string, opts: { config: string; json?: boolean; addLease?: boolean }) => checkCommand(cap, opts)));
 
 const grid = program.command('grid').description('grid administration (needs the admin identity)');
 const adminOpts = (c: Command) =>

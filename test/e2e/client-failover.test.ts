@@ -208,6 +208,16 @@ describe('checker', () => {
     expect(res.servers.every((s) => s.shares.length === 1 && s.shares[0]!.healthy)).toBe(true);
   });
 
+  it('adds a lease on every server holding a share when asked', async () => {
+    const cap = await upload(nodeRandomBytes(SEG), 'check-lease');
+    const before = Date.now();
+    const res = await withConn((conn) => checkFile(conn, cap, { addLease: true }));
+    for (const s of res.servers) {
+      expect(s.leaseError).toBeUndefined();
+      expect(s.leaseExpiresAtMs).toBeGreaterThan(before);
+    }
+  });
+
   it('reports damaged copies as unhealthy and the file as not healthy', async () => {
     const cap = await upload(nodeRandomBytes(3 * SEG), 'check-bad');
     const si = storageIndexFromReadKey(cap.readKey);

@@ -1,6 +1,8 @@
 /**
  * `intergrid check CAP --config C [--json]`: verifies every block of every
  * share copy of a file (works from a read-cap or a verify-cap).
+ * With --add-lease it also adds or renews the account's lease on every
+ * server holding a share (shares live only as long as some lease).
  * Exit status: 0 healthy, 1 otherwise (unhealthy, unrecoverable, or failed).
  */
 import { parseCap } from '../../../libs/caps/index.js';
@@ -10,6 +12,7 @@ import { openClient } from '../client-session.js';
 export interface CheckOptions {
   config: string;
   json?: boolean;
+  addLease?: boolean;
 }
 
 export function formatCheck(r: CheckResult): string {
@@ -28,7 +31,9 @@ export function formatCheck(r: CheckResult): string {
       continue;
     }
     const parts = s.shares.map((h) => (h.healthy ? `${h.shnum}` : `${h.shnum} BAD (${h.reason ?? 'unknown'})`));
-    lines.push(`  ${s.server} ${s.address}: ${parts.join(', ')}`);
+    const lease =
+      s.leaseExpiresAtMs !== undefined ? `; lease until ${new Date(s.leaseExpiresAtMs).toISOString()}` : s.leaseError ? `; lease NOT renewed (${s.leaseError})` : '';
+    lines.push(`  ${s.server} ${s.address}: ${parts.join(', ')}${lease}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -37,7 +42,7 @@ export async function checkCommand(capText: string, opts: CheckOptions): Promise
   const cap = parseCap(capText.trim());
   const conn = await openClient(opts.config);
   try {
-    const result = await checkFile(conn, cap);
+    const result = await checkFile(conn, cap, { addLease: opts.addLease === true });
     process.stdout.write(opts.json ? JSON.stringify(result, null, 2) + '\n' : formatCheck(result));
     if (!result.healthy) process.exitCode = 1;
   } finally {
