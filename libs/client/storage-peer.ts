@@ -27,6 +27,9 @@ export interface ShareRange {
   length: number;
 }
 
+/** Largest data message of a WriteShare stream. */
+const WRITE_CHUNK_BYTES = 1024 * 1024;
+
 /** A WriteShare stream making no progress this long is given up (the server is treated as failed). */
 const WRITE_STALL_MS = 60_000;
 
@@ -191,6 +194,42 @@ export class StoragePeer {
     };
     const first: WriteShareRequest = { header: { storageIndex, shareNumber, shareSize } };
     stream.write(first);
+    // Queues every piece synchronously (so concurrent write() calls can never
+    // interleave), then waits for all their write callbacks and, once, for 'drain'.
+    const writePieces = (data: Uint8Array): Promise<void> =>
+      new Promise<void>((resolve, reject) => {
+        const timer = watchdog(stallMs, 'writing');
+        const waiter = {
+          fail: (e: IntergridError) => {
+            clearTimeout(timer);
+            reject(e);
+          },
+        };
+        waiters.add(waiter);
+        let waiting = 1; // released after the loop, so early callbacks cannot resolve too soon
+        const done = () => {
+          if (--waiting === 0) {
+            clearTimeout(timer);
+            waiters.delete(waiter);
+            resolve();
+          }
+        };
+        let full = false;
+        for (let off = 0; off < data.length; off += WRITE_CHUNK_BYTES) {
+          waiting++;
+          const piece = data.subarray(off, off + WRITE_CHUNK_BYTES);
+          const ok = stream.write({ data: piece } satisfies WriteShareRequest, (err?: Error | null) => {
+            if (err) failAll(err);
+            else done();
+          });
+          if (!ok) full = true;
+        }
+        if (full) {
+          waiting++;
+          stream.once('drain', done);
+        }
+        done();
+      });
     return {
       shnum: shareNumber,
       get error() {
@@ -198,30 +237,8 @@ export class StoragePeer {
       },
       write(data: Uint8Array): Promise<void> {
         if (error) return Promise.reject(error);
-        return new Promise<void>((resolve, reject) => {
-          let waiting = 2; // the write callback (handed to the transport) and, if needed, 'drain'
-          const timer = watchdog(stallMs, 'writing');
-          const waiter = {
-            fail: (e: IntergridError) => {
-              clearTimeout(timer);
-              reject(e);
-            },
-          };
-          waiters.add(waiter);
-          const done = () => {
-            if (--waiting === 0) {
-              clearTimeout(timer);
-              waiters.delete(waiter);
-              resolve();
-            }
-          };
-          const ok = stream.write({ data } satisfies WriteShareRequest, (err?: Error | null) => {
-            if (err) failAll(err);
-            else done();
-          });
-          if (ok) done();
-          else stream.once('drain', done);
-        });
+        // Messages stay well under the channel's max message size whatever the block size.
+        return writePieces(data);
       },
       finish(): Promise<WriteShareResponse__Output> {
         if (error) return Promise.reject(error);

@@ -52,6 +52,16 @@ describe('put/get round trips', () => {
     });
   }, 180_000);
 
+  it('moves blocks larger than one gRPC message (k=1, 17 MiB segments)', async () => {
+    const data = nodeRandomBytes(17 * 1024 * 1024 + 5);
+    const path = writeFile('big-blocks', data);
+    await withConn(async (conn) => {
+      const { cap } = await uploadFile(conn, path, { encoding: { k: 1, n: 2, happy: 2, segmentSize: 17 * 1024 * 1024 } });
+      rmSync(path);
+      expect((await download(conn, cap)).bytes.equals(data)).toBe(true);
+    });
+  });
+
   it('prints a read-cap carrying the home area code', async () => {
     const path = writeFile('area', nodeRandomBytes(10));
     const text = await withConn(async (conn) => (await uploadFile(conn, path)).capText);
