@@ -1,20 +1,31 @@
 /**
  * The checker: which server holds which share of a file, and whether each
  * copy is intact. Works from a verify-cap (a read-cap is attenuated first),
- * so it never needs the read key. Every block of every copy is read and
- * verified against the block tree, the share tree and the UEB hash in the
- * cap; a copy failing anywhere is unhealthy and reported to its server with
- * AdviseCorrupt.
+ * so it never needs the read key. Every byte of every copy is checked: the
+ * header against the layout, every block against the block tree, share tree
+ * and UEB hash in the cap, and the stored trees and UEB themselves; a copy
+ * failing anywhere is unhealthy and reported to its server with AdviseCorrupt.
  *
  * Health (documented in docs/client.md):
  *   healthy     = all n shares have a verified copy AND those copies sit on
  *                 at least `happy` distinct servers
  *   recoverable = at least k distinct shares have a verified copy
  */
-import { SHARE_HEADER_BYTES, ShareVerifier, parseShareHeader, checkShareHeader, type FileLayout, type Ueb } from '../format/index.js';
+import {
+  SHARE_HEADER_BYTES,
+  UEB_BYTES,
+  ShareVerifier,
+  parseShareHeader,
+  checkShareHeader,
+  checkStoredTree,
+  openUeb,
+  trailerBytes,
+  type FileLayout,
+  type Ueb,
+} from '../format/index.js';
 import { formatCap, isLongDistance, toVerifyCap, type Cap, type VerifyCap } from '../caps/index.js';
 import { toHex } from '../crypto/index.js';
-import { LayoutInvalidError, PreconditionError } from '../errors/index.js';
+import { IntegrityError, LayoutInvalidError, PreconditionError } from '../errors/index.js';
 import type { GridConnection } from './grid-connection.js';
 import type { StoragePeer } from './storage-peer.js';
 import { findShares, readFileInfo, isCorruption, type ShareLocation } from './share-map.js';
@@ -66,6 +77,10 @@ export interface CheckResult {
 
 /** Segments verified per ReadShare call: bounds both RPC count and memory. */
 const SEGMENTS_PER_READ = 16;
+/** Largest trailer (hash trees + UEB) the checker reads whole. */
+const TRAILER_CHECK_LIMIT = 64 * 1024 * 1024;
+/** Block bytes per ReadShare call, so huge segments cannot make a batch huge. */
+const READ_BATCH_BYTES = 8 * 1024 * 1024;
 /** Share copies checked at once. */
 const PARALLEL_COPIES = 4;
 
@@ -93,7 +108,7 @@ export async function checkFile(conn: GridConnection, cap: Cap, opts: CheckOptio
       for (let loc = queue.shift(); loc; loc = queue.shift()) {
         const h = health.get(loc)!;
         try {
-          await verifyCopy(vcap.storageIndex, info!, loc);
+          await verifyCopy(vcap.storageIndex, info!, loc, vcap);
           h.healthy = true;
         } catch (err) {
           h.reason = err instanceof Error ? err.message : String(err);
@@ -152,7 +167,7 @@ export async function checkFile(conn: GridConnection, cap: Cap, opts: CheckOptio
 }
 
 /** Verifies header, hash-tree setup and every block of one share copy. @throws on the first bad byte. */
-async function verifyCopy(storageIndex: Uint8Array, info: { ueb: Ueb; layout: FileLayout }, loc: ShareLocation): Promise<void> {
+async function verifyCopy(storageIndex: Uint8Array, info: { ueb: Ueb; layout: FileLayout }, loc: ShareLocation, cap: VerifyCap): Promise<void> {
   const { layout, ueb } = info;
   if (loc.size !== layout.shareSize) {
     throw new LayoutInvalidError(`share is ${loc.size} bytes, expected ${layout.shareSize}`);
@@ -162,20 +177,54 @@ async function verifyCopy(storageIndex: Uint8Array, info: { ueb: Ueb; layout: Fi
   const parts = await loc.server.readRanges(storageIndex, loc.shnum, [{ offset: 0, length: SHARE_HEADER_BYTES }, ...setup]);
   checkShareHeader(parseShareHeader(parts[0]!), layout, loc.shnum);
   verifier.acceptSetup(parts.slice(1));
-  for (let first = 0; first < layout.numSegments; first += SEGMENTS_PER_READ) {
-    const last = Math.min(layout.numSegments, first + SEGMENTS_PER_READ);
+  for (let first = 0; first < layout.numSegments; ) {
+    // One ReadShare per batch: up to SEGMENTS_PER_READ segments or READ_BATCH_BYTES of blocks (at least one segment).
     const perSegment: { i: number; count: number }[] = [];
     const ranges = [];
-    for (let i = first; i < last; i++) {
+    let bytes = 0;
+    let i = first;
+    while (i < layout.numSegments && perSegment.length < SEGMENTS_PER_READ && (perSegment.length === 0 || bytes < READ_BATCH_BYTES)) {
       const r = verifier.segmentRanges(i);
       perSegment.push({ i, count: r.length });
       ranges.push(...r);
+      bytes += r[0]!.length;
+      i++;
     }
     const got = await loc.server.readRanges(storageIndex, loc.shnum, ranges);
     let at = 0;
-    for (const { i, count } of perSegment) {
-      verifier.verifyBlock(i, got.slice(at, at + count));
-      at += count;
+    for (const seg of perSegment) {
+      verifier.verifyBlock(seg.i, got.slice(at, at + seg.count));
+      at += seg.count;
     }
+    first = i;
   }
+  await verifyTrailer(storageIndex, info, loc, cap);
+}
+
+/**
+ * The rest of the share, so that every byte is checked: the stored block
+ * tree, share tree and ciphertext tree must each be internally consistent
+ * and hash to their trusted roots, and the stored UEB must be the cap's.
+ * (Skipped for trailers over TRAILER_CHECK_LIMIT: such files have ≥ 2^19
+ * segments, and their block paths were already checked segment by segment.)
+ */
+async function verifyTrailer(storageIndex: Uint8Array, info: { ueb: Ueb; layout: FileLayout }, loc: ShareLocation, cap: VerifyCap): Promise<void> {
+  const { layout, ueb } = info;
+  if (trailerBytes(layout) > TRAILER_CHECK_LIMIT) return;
+  const [blockTree, shareTree, ciphertextTree, uebBytes] = await loc.server.readRanges(storageIndex, loc.shnum, [
+    { offset: layout.blockTreeOffset, length: layout.segmentTreeBytes },
+    { offset: layout.shareTreeOffset, length: layout.shareTreeBytes },
+    { offset: layout.ciphertextTreeOffset, length: layout.segmentTreeBytes },
+    { offset: layout.uebOffset, length: UEB_BYTES },
+  ]);
+  const checks: [string, ReturnType<typeof checkStoredTree>][] = [
+    // The block-tree root itself was authenticated by acceptSetup (same bytes); here the rest of the tree.
+    ['block tree', checkStoredTree('block', layout.numSegments, blockTree!, blockTree!.subarray(0, 32))],
+    ['share tree', checkStoredTree('share', layout.n, shareTree!, ueb.shareRoot)],
+    ['ciphertext tree', checkStoredTree('ciphertext', layout.numSegments, ciphertextTree!, ueb.ciphertextRoot)],
+  ];
+  for (const [what, res] of checks) {
+    if ('problem' in res) throw new IntegrityError(`share ${loc.shnum}: stored ${what}: ${res.problem}`);
+  }
+  openUeb(uebBytes!, cap);
 }

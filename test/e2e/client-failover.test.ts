@@ -12,6 +12,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { connectGrid, openStoragePeer, uploadFile, downloadFile, checkFile } from '../../libs/client/index.js';
 import { toVerifyCap, storageIndexFromReadKey } from '../../libs/caps/index.js';
 import { randomBytes, toHex } from '../../libs/crypto/index.js';
+import { planFile } from '../../libs/format/index.js';
 import { HappinessError, QuotaError, UnavailableError, isIntergridError } from '../../libs/errors/index.js';
 import { SEG, grid, useGrid, writeFile, withConn, download, upload, shareFiles } from './fixtures/client-harness.js';
 
@@ -206,6 +207,22 @@ describe('checker', () => {
     expect(res.healthy).toBe(true);
     expect(res.goodShares).toBe(10);
     expect(res.servers.every((s) => s.shares.length === 1 && s.shares[0]!.healthy)).toBe(true);
+  });
+
+  it('reports a copy whose stored ciphertext tree is damaged, though no block is', async () => {
+    const size = 5 * SEG;
+    const cap = await upload(nodeRandomBytes(size), 'check-ct-tree');
+    const layout = planFile(size, { k: 3, n: 10, segmentSize: SEG });
+    const files = shareFiles(6, storageIndexFromReadKey(cap.readKey));
+    expect(files.length).toBe(1);
+    const bytes = readFileSync(files[0]!);
+    bytes[layout.ciphertextTreeOffset + 40]! ^= 0x80; // inside node 1, never part of a block's path
+    writeFileSync(files[0]!, bytes);
+    const res = await withConn((conn) => checkFile(conn, cap));
+    const s6 = res.servers.find((s) => s.server === grid.servers[6]!.name)!;
+    expect(s6.shares[0]!.healthy).toBe(false);
+    expect(s6.shares[0]!.reason).toMatch(/ciphertext tree/);
+    expect(res.goodShares).toBe(9);
   });
 
   it('adds a lease on every server holding a share when asked', async () => {
