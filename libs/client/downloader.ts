@@ -22,8 +22,6 @@ export interface ByteRange {
 }
 
 export interface SegmentOptions {
-  /** Only the segments covering this plaintext range (default: the whole file). */
-  range?: ByteRange;
   /** Filled in as the download goes: corrupt shares found, servers that did not answer. */
   report?: DownloadReport;
   /** Server names to try first (e.g. nearby servers; tests use it to aim at a given copy). */
@@ -65,14 +63,19 @@ export function clampRange(range: ByteRange | undefined, size: number): ByteRang
  * @throws NotFoundError (no shares), NotEnoughSharesError (fewer than k good
  *   shares), IntegrityError (inconsistent encoding), InvalidArgumentError (range).
  */
-export async function* ciphertextSegments(conn: GridConnection, cap: Cap, opts: SegmentOptions = {}): AsyncGenerator<CiphertextSegment, void, undefined> {
+export async function* ciphertextSegments(
+  conn: GridConnection,
+  cap: Cap,
+  range?: ByteRange,
+  opts: SegmentOptions = {},
+): AsyncGenerator<CiphertextSegment, void, undefined> {
   const vcap = verifyCapOf(cap);
   if (isLongDistance(vcap, conn.areaCode)) {
     throw new PreconditionError(
       `this cap is for area code ${vcap.areaCode ?? '?'}, not the home grid ${conn.areaCode}: long-distance downloads go through the gateway`,
     );
   }
-  const range = clampRange(opts.range, vcap.size);
+  const want = clampRange(range, vcap.size);
   const report = opts.report ?? emptyReport();
   // Start as soon as k shares are known; slower servers join as failover candidates.
   const late: { fetcher?: SegmentFetcher; waiting: ShareLocation[] } = { waiting: [] };
@@ -85,12 +88,12 @@ export async function* ciphertextSegments(conn: GridConnection, cap: Cap, opts: 
   const info = await readFileInfo({ ...map, locations }, vcap.storageIndex, vcap);
   for (const b of info.bad) if (b.corrupt) report.corrupt.push({ server: b.location.server.label, shnum: b.location.shnum, reason: b.reason });
   opts.onOpen?.(info);
-  if (range.length === 0 || info.layout.size === 0) return;
+  if (want.length === 0 || info.layout.size === 0) return;
 
   const usable = locations.filter((l) => !info.bad.some((b) => b.location === l && b.corrupt));
   const fetcher = new SegmentFetcher(vcap.storageIndex, info.layout, info.ueb, [...usable, ...late.waiting], report);
   late.fetcher = fetcher;
-  const { first, last } = segmentsForRange(info.layout, range.offset, range.length);
+  const { first, last } = segmentsForRange(info.layout, want.offset, want.length);
   const ahead = Math.max(0, opts.prefetch ?? 2);
   const pending: Promise<Uint8Array>[] = [];
   let next = first;
@@ -120,6 +123,8 @@ function preferred(locations: ShareLocation[], prefer?: readonly string[]): Shar
 export type DownloadSink = NodeJS.WritableStream | ((chunk: Uint8Array) => Promise<void>);
 
 export interface DownloadOptions extends Omit<SegmentOptions, 'onOpen'> {
+  /** Only this plaintext byte range (default: the whole file). */
+  range?: ByteRange;
   /** Called after each chunk is written. */
   onProgress?(p: { bytesDone: number; total: number }): void;
 }
@@ -140,7 +145,7 @@ export async function downloadFile(conn: GridConnection, cap: ReadCap, sink: Dow
   const write = typeof sink === 'function' ? sink : (chunk: Uint8Array) => writeToStream(sink, chunk);
   const end = range.offset + range.length;
   let bytes = 0;
-  for await (const seg of ciphertextSegments(conn, cap, { ...opts, range, report })) {
+  for await (const seg of ciphertextSegments(conn, cap, range, { ...opts, report })) {
     const plain = decryptSegment(cap.readKey, seg.index, seg.ciphertext);
     const from = Math.max(range.offset, seg.offset) - seg.offset;
     const to = Math.min(end, seg.offset + plain.length) - seg.offset;
