@@ -25,7 +25,7 @@ const program = new Command()
 
 program
   .command('put')
-  .description('upload FILE to the home grid; prints its read-cap on stdout')
+  .description('upload FILE (or - for stdin) to the home grid; prints its read-cap on stdout')
   .argument('<file>')
   .requiredOption('--config <client.json>', 'client config')
   .action(action(async (file: string, opts: { config: string }) => putCommand(file, opts)));

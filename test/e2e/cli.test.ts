@@ -64,6 +64,15 @@ describe('intergrid put/get/check', () => {
     expect(res.stdout.equals(data.subarray(1048570, 1048586))).toBe(true);
   });
 
+  it('put - uploads stdin', async () => {
+    const small = randomBytes(100_000);
+    const put = await runBuiltCli(['put', '-', '--config', grid.clientConfigPath], { stdin: small });
+    expect(put.code).toBe(0);
+    expect(parseCap(put.stdout.trim()).size).toBe(small.length);
+    const got = await runBuiltCliBinary(['get', put.stdout.trim(), '--config', grid.clientConfigPath]);
+    expect(got.stdout.equals(small)).toBe(true);
+  });
+
   it('check --json reports a healthy file and exits 0', async () => {
     const res = await runBuiltCli(['check', cap, '--config', grid.clientConfigPath, '--json']);
     expect(res.code).toBe(0);

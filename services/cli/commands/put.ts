@@ -2,7 +2,15 @@
  * `intergrid put FILE --config CLIENT.json`: uploads FILE to the home grid
  * and prints its read-cap, alone, on stdout (so `cap=$(intergrid put f)`
  * works). A progress bar goes to stderr, and only when stderr is a terminal.
+ *
+ * FILE `-` reads stdin: the layout needs the size before the first share
+ * byte, so stdin is first spooled to a private temp file (mode 0600, removed
+ * afterwards) — memory stays bounded, disk holds one copy while uploading.
  */
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { SingleBar, Presets } from 'cli-progress';
 import { uploadFile } from '../../../libs/client/index.js';
 import { openClient } from '../client-session.js';
@@ -12,6 +20,18 @@ export interface PutOptions {
 }
 
 export async function putCommand(file: string, opts: PutOptions): Promise<void> {
+  if (file !== '-') return putPath(file, opts);
+  const dir = mkdtempSync(join(tmpdir(), 'intergrid-put-'));
+  try {
+    const spool = join(dir, 'stdin');
+    await pipeline(process.stdin, createWriteStream(spool, { mode: 0o600 }));
+    await putPath(spool, opts);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function putPath(file: string, opts: PutOptions): Promise<void> {
   const conn = await openClient(opts.config);
   const bar = process.stderr.isTTY
     ? new SingleBar({ stream: process.stderr, format: 'uploading [{bar}] {percentage}% | {value}/{total} bytes', hideCursor: true }, Presets.shades_classic)
@@ -28,7 +48,8 @@ export async function putCommand(file: string, opts: PutOptions): Promise<void> 
         bar.update(p.bytesDone);
       },
     });
-    bar?.stop();
+    if (started) bar?.stop();
+    started = false;
     process.stdout.write(result.capText + '\n');
   } finally {
     if (started) bar?.stop();
