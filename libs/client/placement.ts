@@ -32,7 +32,9 @@ export function permutedServers<T extends { publicKey: Uint8Array }>(storageInde
 
 /** A server that refused or failed, and why. */
 export interface ServerFailure {
+  /** "name (address)" */
   server: string;
+  name: string;
   reason: string;
   error: unknown;
 }
@@ -59,8 +61,17 @@ export function happinessOf(shares: ReadonlyMap<number, StoragePeer>): number {
   return new Set(shares.values()).size;
 }
 
-function reasonOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/**
+ * A short reason for one server's failure: without the "<server>: " prefix
+ * the RPC layer adds, and with gRPC's connection noise reduced to its cause.
+ */
+export function briefReason(server: StoragePeer, err: unknown): string {
+  let msg = err instanceof Error ? err.message : String(err);
+  if (msg.startsWith(`${server.label}: `)) msg = msg.slice(server.label.length + 2);
+  const refused = /No connection established.*?(connect E[A-Z]+|getaddrinfo E[A-Z]+)/.exec(msg);
+  if (refused) return `unreachable (${refused[1]})`;
+  msg = msg.replace(/\.? ?Resolution note:.*$/, '');
+  return msg.length > 240 ? msg.slice(0, 237) + '...' : msg;
 }
 
 /**
@@ -97,11 +108,11 @@ export async function placeShares(servers: readonly StoragePeer[], storageIndex:
           // A server that took fewer than asked is full: keep what it took, deal the rest elsewhere.
           if (res.allocated.length + res.alreadyHave.length < shnums.length) {
             dropped.add(server);
-            placement.failures.push({ server: server.label, reason: `accepted ${res.allocated.length + res.alreadyHave.length} of ${shnums.length} shares`, error: undefined });
+            placement.failures.push({ server: server.label, name: server.name, reason: `accepted ${res.allocated.length + res.alreadyHave.length} of ${shnums.length} shares`, error: undefined });
           }
         } catch (err) {
           dropped.add(server);
-          placement.failures.push({ server: server.label, reason: reasonOf(err), error: err });
+          placement.failures.push({ server: server.label, name: server.name, reason: briefReason(server, err), error: err });
         }
       }),
     );
@@ -125,7 +136,10 @@ export function happinessError(
   known: number,
   unplaced = 0,
 ): HappinessError | QuotaError {
-  const failed = failures.length ? failures.map((f) => `${f.server}: ${f.reason}`).join('; ') : 'none';
+  // Servers failing the same way are named together: "quota exceeded: … (storage-05, storage-06)".
+  const byReason = new Map<string, string[]>();
+  for (const f of failures) byReason.set(f.reason, [...(byReason.get(f.reason) ?? []), f.name]);
+  const failed = failures.length ? [...byReason].map(([reason, names]) => `${reason} (${names.sort().join(', ')})`).join('; ') : 'none';
   const msg =
     `upload needs shares on ${params.happy} distinct servers (happy=${params.happy}, k=${params.k}, n=${params.n}) ` +
     `but placed them on ${achieved} of ${known} known servers` +

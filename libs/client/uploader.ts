@@ -16,7 +16,7 @@ import { FileEncoder, planFile, type FileLayout } from '../format/index.js';
 import { formatCap, storageIndexFromReadKey, type ReadCap } from '../caps/index.js';
 import { InvalidArgumentError, PreconditionError } from '../errors/index.js';
 import type { GridConnection } from './grid-connection.js';
-import { placeShares, releasePlacement, happinessOf, happinessError, type ServerFailure, type Placement } from './placement.js';
+import { placeShares, releasePlacement, happinessOf, happinessError, briefReason, type ServerFailure, type Placement } from './placement.js';
 import type { ShareWriter, StoragePeer } from './storage-peer.js';
 import { convergentFileKey, randomReadKey } from './convergence.js';
 
@@ -172,7 +172,7 @@ class ShareUpload {
     const server = this.placement.shares.get(shnum);
     if (!server || this.failedServers.has(server)) return;
     this.failedServers.add(server);
-    this.placement.failures.push({ server: server.label, reason: err instanceof Error ? err.message : String(err), error: err });
+    this.placement.failures.push({ server: server.label, name: server.name, reason: briefReason(server, err), error: err });
     for (const [s, owner] of this.placement.shares) {
       if (owner !== server) continue;
       this.live.delete(s);
