@@ -176,6 +176,33 @@ describe('failures', () => {
     expect(got.bytes.equals(data)).toBe(true);
   });
 
+  it('fails with HappinessError when too many servers fail mid-upload', async () => {
+    const path = writeFile('mid-fail-many', nodeRandomBytes(64 * SEG));
+    const readKey = randomBytes(32);
+    const si = toHex(storageIndexFromReadKey(readKey));
+    const victims = [0, 1, 2, 3].map((i) => grid.servers[i]!);
+    const sabotaged = new Set<string>();
+    const err = await withConn((conn) =>
+      uploadFile(conn, path, {
+        readKey,
+        encoding: { segmentSize: SEG },
+        onProgress: () => {
+          for (const v of victims) {
+            const incoming = join(v.dataDir, 'incoming', si);
+            if (!sabotaged.has(v.name) && existsSync(incoming)) {
+              rmSync(incoming, { recursive: true, force: true });
+              sabotaged.add(v.name);
+            }
+          }
+        },
+      }),
+    ).catch((e: unknown) => e);
+    expect(sabotaged.size).toBe(4);
+    expect(err).toBeInstanceOf(HappinessError);
+    expect((err as Error).message).toMatch(/happy=7/);
+    for (const v of victims) expect((err as Error).message).toContain(v.name);
+  });
+
   it('fails with a clear QuotaError when the account quota is too small', async () => {
     const { config } = await grid.addClient({ quotaBytes: 10_000 });
     const path = writeFile('quota', nodeRandomBytes(256 * 1024));
