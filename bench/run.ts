@@ -102,14 +102,20 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  const first = results.transfers[0];
-  const last = results.transfers[results.transfers.length - 1];
+  // Memory: the pipeline's working set is reached once a file spans a few
+  // segments, so flatness is judged from the second-largest size to the largest.
   const ratios: Record<string, number> = {};
-  if (first && last && first !== last) {
+  const last = results.transfers[results.transfers.length - 1];
+  const prev = results.transfers[results.transfers.length - 2];
+  const first = results.transfers[0];
+  if (first && prev && last) {
+    ratios.putRssLargestOverPrevious = last.putPeakRssMiB / prev.putPeakRssMiB;
+    ratios.getRssLargestOverPrevious = last.getPeakRssMiB / prev.getPeakRssMiB;
     ratios.putRssLargestOverSmallest = last.putPeakRssMiB / first.putPeakRssMiB;
     ratios.getRssLargestOverSmallest = last.getPeakRssMiB / first.getPeakRssMiB;
     console.log(
-      `memory: peak RSS ${last.sizeMiB} MiB vs ${first.sizeMiB} MiB — put ×${fmt(ratios.putRssLargestOverSmallest, 2)}, get ×${fmt(ratios.getRssLargestOverSmallest, 2)}`,
+      `memory: peak RSS ${last.sizeMiB} MiB vs ${prev.sizeMiB} MiB — put ×${fmt(ratios.putRssLargestOverPrevious, 2)}, get ×${fmt(ratios.getRssLargestOverPrevious, 2)}; ` +
+        `vs ${first.sizeMiB} MiB — put ×${fmt(ratios.putRssLargestOverSmallest, 2)}, get ×${fmt(ratios.getRssLargestOverSmallest, 2)}`,
     );
   }
   const bound = primitives['primitive bound (encrypt+hash+encode)'];
