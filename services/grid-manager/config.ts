@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { loadJsonConfig, resolveFrom, listenAddress, hexKey, databaseSchema } from '../../libs/config/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
-import type { GridRole } from './principal-store.js';
+import type { GridRole } from '../../libs/grid/index.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const lifetime = (days: number) => z.number().int().positive().max(100 * 365 * DAY_MS).default(days * DAY_MS);

@@ -4,7 +4,7 @@
  */
 import { issueCertificate, validityWindow, type Certificate } from '../../libs/auth/index.js';
 import type { KeyPair } from '../../libs/crypto/index.js';
-import type { GridRole } from './principal-store.js';
+import type { GridRole } from '../../libs/grid/index.js';
 
 /** The grid key, the grid's area code and the default lifetime per role. */
 export interface GridIssuer {

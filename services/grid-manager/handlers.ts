@@ -22,9 +22,9 @@ import type { ListPrincipalsResponse } from '../../libs/rpc/generated/intergrid/
 import type { Certificate as CertificateMessage } from '../../libs/rpc/generated/intergrid/Certificate.js';
 import type { Empty } from '../../libs/rpc/generated/intergrid/Empty.js';
 import type { GridManagerConfig } from './config.js';
-import { signDirectory } from './directory.js';
 import { issueGridCertificate, type GridIssuer } from './grid-certificate.js';
-import { isGridRole, GRID_ROLES, type GridRole, type PrincipalStore } from './principal-store.js';
+import { signDirectory, isGridRole, GRID_ROLES, type GridRole } from '../../libs/grid/index.js';
+import type { PrincipalStore } from './principal-store.js';
 import type { UsageStore } from './usage-store.js';
 
 /** What the handlers need; built by server.ts. */

@@ -7,19 +7,5 @@ export { loadAdminIdentity, writeAdminIdentity } from './admin-identity.js';
 export type { AdminIdentity, AdminIdentityFile } from './admin-identity.js';
 export { startGridManager, GRID_MANAGER_METHOD_ROLES } from './server.js';
 export type { StartGridManagerOptions, RunningGridManager } from './server.js';
-export { signDirectory, openDirectory, DIRECTORY_VERSION } from './directory.js';
-export type { Directory, DirectoryServer } from './directory.js';
-export { connectGridManager } from './grid-manager-client.js';
-export type {
-  GridManagerConnection,
-  ConnectGridManagerOptions,
-  ApproveInput,
-  PrincipalInfo,
-  AccountTallyInfo,
-  RevocationInfo,
-} from './grid-manager-client.js';
 export { issueGridCertificate } from './grid-certificate.js';
 export type { GridIssuer, GridCertificateRequest } from './grid-certificate.js';
-export { GRID_ROLES, isGridRole } from './principal-store.js';
-export type { GridRole } from './principal-store.js';
-export type { UsageReportInput, AccountUsageLine } from './usage-store.js';

@@ -11,14 +11,8 @@
 import type { Knex } from 'knex';
 import { toHex, fromHex, shortKey } from '../../libs/crypto/index.js';
 import { assertBytes, InvalidArgumentError, NotFoundError, PermissionError, PreconditionError } from '../../libs/errors/index.js';
+import type { GridRole } from '../../libs/grid/index.js';
 
-/** Roles a grid manager issues for its own grid (libs/auth Role, minus the clearinghouse's). */
-export const GRID_ROLES = ['storage-server', 'client', 'gateway', 'contact-point', 'admin'] as const;
-export type GridRole = (typeof GRID_ROLES)[number];
-
-export function isGridRole(s: unknown): s is GridRole {
-  return typeof s === 'string' && (GRID_ROLES as readonly string[]).includes(s);
-}
 
 /** One approved (key, role). */
 export interface PrincipalRecord {

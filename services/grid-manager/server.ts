@@ -11,7 +11,8 @@ import { bindServer, stopServer, gridManagerProto, SERVER_OPTIONS } from '../../
 import type { GridManagerConfig } from './config.js';
 import { gridManagerHandlers } from './handlers.js';
 import { gridManagerMigrations, GRID_MANAGER_MIGRATIONS_TABLE } from './migrations.js';
-import { PrincipalStore, GRID_ROLES } from './principal-store.js';
+import { GRID_ROLES } from '../../libs/grid/index.js';
+import { PrincipalStore } from './principal-store.js';
 import { UsageStore } from './usage-store.js';
 
 export interface StartGridManagerOptions {

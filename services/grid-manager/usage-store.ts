@@ -10,18 +10,8 @@
 import type { Knex } from 'knex';
 import { toHex, fromHex, shortKey } from '../../libs/crypto/index.js';
 import { assertBytes, assertInt, InvalidArgumentError } from '../../libs/errors/index.js';
+import type { UsageReportInput, AccountUsageLine } from '../../libs/grid/index.js';
 
-export interface AccountUsageLine {
-  account: Uint8Array;
-  bytesStored: number;
-  shares: number;
-}
-
-export interface UsageReportInput {
-  reportId: string;
-  atMs: number;
-  accounts: AccountUsageLine[];
-}
 
 /** What happened to a report: stored, a retry of the stored one, or older than the stored one. */
 export type ReportOutcome = 'applied' | 'replaced-same-id' | 'stale';

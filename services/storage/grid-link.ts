@@ -5,17 +5,10 @@
  * account. The grid manager being down is never fatal: every failure is
  * logged and the task retried (quickly at first, then at its interval).
  */
-import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { gridManagerProto, call, CHANNEL_OPTIONS } from '../../libs/rpc/index.js';
-import { authInterceptor, type Identity } from '../../libs/auth/index.js';
+import type { Identity } from '../../libs/auth/index.js';
 import { fromHex, toHex } from '../../libs/crypto/index.js';
-import type { GridManagerClient } from '../../libs/rpc/generated/intergrid/gridmanager/GridManager.js';
-import type { AnnounceServerRequest } from '../../libs/rpc/generated/intergrid/gridmanager/AnnounceServerRequest.js';
-import type { ListRevocationsRequest } from '../../libs/rpc/generated/intergrid/gridmanager/ListRevocationsRequest.js';
-import type { ListRevocationsResponse__Output } from '../../libs/rpc/generated/intergrid/gridmanager/ListRevocationsResponse.js';
-import type { UsageReport } from '../../libs/rpc/generated/intergrid/gridmanager/UsageReport.js';
-import type { Empty__Output } from '../../libs/rpc/generated/intergrid/Empty.js';
+import { connectGridManager, type GridManagerConnection } from '../../libs/grid/index.js';
 import type { AccountUsage } from './metadata-store.js';
 
 export interface GridLinkOptions {
@@ -35,7 +28,7 @@ export interface GridLinkOptions {
 const FIRST_RETRY_MS = 500;
 
 export class GridLink {
-  private readonly client: GridManagerClient;
+  private readonly manager: GridManagerConnection;
   private readonly revoked = new Set<string>();
   private sinceSeq = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -45,11 +38,7 @@ export class GridLink {
   private ourAddress = '';
 
   constructor(private readonly opts: GridLinkOptions) {
-    const Ctor = gridManagerProto().intergrid.gridmanager.GridManager;
-    this.client = new Ctor(opts.managerAddress, grpc.credentials.createInsecure(), {
-      ...CHANNEL_OPTIONS,
-      interceptors: [authInterceptor(opts.identity)],
-    });
+    this.manager = connectGridManager(opts.managerAddress, opts.identity);
   }
 
   /** Revocation check for the auth policy (subjects learnt from the grid manager). */
@@ -75,17 +64,17 @@ export class GridLink {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     await Promise.allSettled([...this.running]);
-    this.client.close();
+    this.manager.close();
   }
 
   /** Tells the grid manager where we serve. */
   async announce(): Promise<void> {
-    await call<AnnounceServerRequest, Empty__Output>(this.client, this.client.AnnounceServer, { address: this.ourAddress }, { peer: this.peer });
+    await this.manager.announceServer(this.ourAddress);
   }
 
   /** Fetches revocations since the last sequence number seen. */
   async pollRevocations(): Promise<void> {
-    const res = await call<ListRevocationsRequest, ListRevocationsResponse__Output>(this.client, this.client.ListRevocations, { sinceSeq: this.sinceSeq }, { peer: this.peer });
+    const res = await this.manager.listRevocations(this.sinceSeq);
     for (const r of res.revocations) {
       if (r.subject.length === 32) this.revoked.add(toHex(r.subject));
       this.sinceSeq = Math.max(this.sinceSeq, r.seq);
@@ -99,20 +88,11 @@ export class GridLink {
     const at = Date.now();
     const accounts = await this.opts.usage();
     const reportId = `${toHex(this.opts.identity.keyPair.publicKey)}:${at}`;
-    await call<UsageReport, Empty__Output>(
-      this.client,
-      this.client.ReportUsage,
-      {
-        reportId,
-        atMs: at,
-        accounts: accounts.map((a) => ({ account: fromHex(a.account), bytesStored: a.storedBytes, shares: a.shares })),
-      },
-      { peer: this.peer },
-    );
-  }
-
-  private get peer(): string {
-    return `grid manager ${this.opts.managerAddress}`;
+    await this.manager.reportUsage({
+      reportId,
+      atMs: at,
+      accounts: accounts.map((a) => ({ account: fromHex(a.account), bytesStored: a.storedBytes, shares: a.shares })),
+    });
   }
 
   /** Runs `task` after `firstDelay`, then every `interval`; after a failure retries sooner with backoff. */

@@ -8,6 +8,7 @@ import { pino, type Logger } from 'pino';
 import { storageProto, bindServer, stopServer, SERVER_OPTIONS } from '../../libs/rpc/index.js';
 import { secureService, principalOf, readKeyFile, readCertificateFile, type AuthPolicy, type Identity, type Principal, type Role } from '../../libs/auth/index.js';
 import { fromHex, toHex } from '../../libs/crypto/index.js';
+import { isGridRole } from '../../libs/grid/index.js';
 import type { StorageConfig } from './config.js';
 import { MetadataStore } from './metadata-store.js';
 import { ShareStore } from './share-store.js';
@@ -39,7 +40,6 @@ export interface RunningStorageServer {
 }
 
 /** Roles a grid manager certifies; the grid manager is the only trusted issuer for each. */
-const GRID_ROLES: readonly Role[] = ['storage-server', 'client', 'gateway', 'contact-point', 'admin'];
 
 /** Which roles may call each method (docs/storage.md "Access"). */
 export const STORAGE_METHOD_ROLES: Record<string, readonly Role[]> = {
@@ -103,7 +103,7 @@ export async function startStorageServer(config: StorageConfig, opts: StorageSer
   const managerKey = fromHex(config.gridManager.publicKey);
   const policy: AuthPolicy = {
     methods: STORAGE_METHOD_ROLES,
-    issuersFor: (role) => (GRID_ROLES.includes(role) ? [managerKey] : []),
+    issuersFor: (role) => (isGridRole(role) ? [managerKey] : []),
     isRevoked: (subject) => link.isRevoked(subject),
     // Auth keeps the real clock (skew is against the caller's clock); `now` only drives leases.
   };

@@ -7,7 +7,8 @@
 import { fromHex, toHex } from '../../../libs/crypto/index.js';
 import { encodeCertificateBase64 } from '../../../libs/auth/index.js';
 import { ConfigError, InvalidArgumentError } from '../../../libs/errors/index.js';
-import { loadAdminIdentity, connectGridManager, isGridRole, GRID_ROLES, type GridManagerConnection } from '../../grid-manager/index.js';
+import { connectGridManager, isGridRole, GRID_ROLES, type GridManagerConnection } from '../../../libs/grid/index.js';
+import { loadAdminIdentity } from '../../grid-manager/index.js';
 
 export interface AdminOptions {
   admin: string;

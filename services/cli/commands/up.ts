@@ -11,7 +11,8 @@ import { readKeyFile, writeKeyFile, writeCertificateFile, encodeCertificateBase6
 import { writeJsonAtomic } from '../../../libs/config/index.js';
 import { writeClientConfig, type ClientConfig } from '../../../libs/client/index.js';
 import { DEFAULT_K, DEFAULT_N, DEFAULT_HAPPY, DEFAULT_SEGMENT_SIZE } from '../../../libs/format/index.js';
-import { initGridManager, loadAdminIdentity, connectGridManager } from '../../grid-manager/index.js';
+import { connectGridManager } from '../../../libs/grid/index.js';
+import { initGridManager, loadAdminIdentity } from '../../grid-manager/index.js';
 import { startServiceChild, stopChildren, type ServiceChild } from '../child-process.js';
 
 export interface UpOptions {

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { signDirectory, openDirectory } from '../../../services/grid-manager/index.js';
+import { signDirectory, openDirectory } from '../../../libs/grid/index.js';
 import { generateKeyPair, bytesEqual } from '../../../libs/crypto/index.js';
 import { IntegrityError, LayoutInvalidError } from '../../../libs/errors/index.js';
 import { signJson, DIRECTORY_TAG } from '../../../libs/auth/index.js';

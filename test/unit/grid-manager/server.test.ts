@@ -7,12 +7,10 @@ import {
   loadGridManagerConfig,
   loadAdminIdentity,
   startGridManager,
-  connectGridManager,
-  openDirectory,
-  type GridManagerConnection,
   type RunningGridManager,
   type AdminIdentity,
 } from '../../../services/grid-manager/index.js';
+import { connectGridManager, openDirectory, type GridManagerConnection } from '../../../libs/grid/index.js';
 import { verifyCertificate, type Identity, type Certificate } from '../../../libs/auth/index.js';
 import { generateKeyPair, toHex, bytesEqual, type KeyPair } from '../../../libs/crypto/index.js';
 import { IntegrityError, InvalidArgumentError, NotFoundError, PermissionError, PreconditionError } from '../../../libs/errors/index.js';

@@ -17,10 +17,9 @@ import {
   loadGridManagerConfig,
   startGridManager,
   loadAdminIdentity,
-  connectGridManager,
-  type GridManagerConnection,
   type RunningGridManager,
 } from '../../../services/grid-manager/index.js';
+import { connectGridManager, type GridManagerConnection } from '../../../libs/grid/index.js';
 import { startStorageServer, resolveStorageConfig, type RunningStorageServer } from '../../../services/storage/index.js';
 import { StoragePeerForTests, patternBytes, storageIndex } from './storage-fixture.js';
 

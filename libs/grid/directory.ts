@@ -16,9 +16,9 @@
  * key named inside the body; openDirectory also requires the two to agree.
  */
 import { z } from 'zod';
-import { signJson, openJson, DIRECTORY_TAG, type SignedDocument } from '../../libs/auth/index.js';
-import { toHex, fromHex, bytesEqual, shortKey, type KeyPair } from '../../libs/crypto/index.js';
-import { IntegrityError, LayoutInvalidError, assertBytes } from '../../libs/errors/index.js';
+import { signJson, openJson, DIRECTORY_TAG, type SignedDocument } from '../auth/index.js';
+import { toHex, fromHex, bytesEqual, shortKey, type KeyPair } from '../crypto/index.js';
+import { IntegrityError, LayoutInvalidError, assertBytes } from '../errors/index.js';
 
 export const DIRECTORY_VERSION = 1;
 

@@ -4,25 +4,25 @@
  * domain classes (libs/rpc call()).
  */
 import * as grpc from '@grpc/grpc-js';
-import { authInterceptor, decodeCertificate, verifyCertificate, type Certificate, type Identity } from '../../libs/auth/index.js';
-import { bytesEqual, shortKey } from '../../libs/crypto/index.js';
-import { assertBytes, IntegrityError, InvalidArgumentError } from '../../libs/errors/index.js';
-import { call, gridManagerProto, CHANNEL_OPTIONS } from '../../libs/rpc/index.js';
-import type { GridManagerClient } from '../../libs/rpc/generated/intergrid/gridmanager/GridManager.js';
-import type { Certificate__Output } from '../../libs/rpc/generated/intergrid/Certificate.js';
-import type { Empty, Empty__Output } from '../../libs/rpc/generated/intergrid/Empty.js';
-import type { SignedDirectory__Output } from '../../libs/rpc/generated/intergrid/gridmanager/SignedDirectory.js';
-import type { AnnounceServerRequest } from '../../libs/rpc/generated/intergrid/gridmanager/AnnounceServerRequest.js';
-import type { ListRevocationsRequest } from '../../libs/rpc/generated/intergrid/gridmanager/ListRevocationsRequest.js';
-import type { ListRevocationsResponse__Output } from '../../libs/rpc/generated/intergrid/gridmanager/ListRevocationsResponse.js';
-import type { UsageReport } from '../../libs/rpc/generated/intergrid/gridmanager/UsageReport.js';
-import type { ApproveRequest } from '../../libs/rpc/generated/intergrid/gridmanager/ApproveRequest.js';
-import type { RevokeRequest } from '../../libs/rpc/generated/intergrid/gridmanager/RevokeRequest.js';
-import type { ListPrincipalsResponse__Output } from '../../libs/rpc/generated/intergrid/gridmanager/ListPrincipalsResponse.js';
-import type { UsageSummary__Output } from '../../libs/rpc/generated/intergrid/gridmanager/UsageSummary.js';
+import { authInterceptor, decodeCertificate, verifyCertificate, type Certificate, type Identity } from '../auth/index.js';
+import { bytesEqual, shortKey } from '../crypto/index.js';
+import { assertBytes, IntegrityError, InvalidArgumentError } from '../errors/index.js';
+import { call, gridManagerProto, CHANNEL_OPTIONS } from '../rpc/index.js';
+import type { GridManagerClient } from '../rpc/generated/intergrid/gridmanager/GridManager.js';
+import type { Certificate__Output } from '../rpc/generated/intergrid/Certificate.js';
+import type { Empty, Empty__Output } from '../rpc/generated/intergrid/Empty.js';
+import type { SignedDirectory__Output } from '../rpc/generated/intergrid/gridmanager/SignedDirectory.js';
+import type { AnnounceServerRequest } from '../rpc/generated/intergrid/gridmanager/AnnounceServerRequest.js';
+import type { ListRevocationsRequest } from '../rpc/generated/intergrid/gridmanager/ListRevocationsRequest.js';
+import type { ListRevocationsResponse__Output } from '../rpc/generated/intergrid/gridmanager/ListRevocationsResponse.js';
+import type { UsageReport } from '../rpc/generated/intergrid/gridmanager/UsageReport.js';
+import type { ApproveRequest } from '../rpc/generated/intergrid/gridmanager/ApproveRequest.js';
+import type { RevokeRequest } from '../rpc/generated/intergrid/gridmanager/RevokeRequest.js';
+import type { ListPrincipalsResponse__Output } from '../rpc/generated/intergrid/gridmanager/ListPrincipalsResponse.js';
+import type { UsageSummary__Output } from '../rpc/generated/intergrid/gridmanager/UsageSummary.js';
 import { openDirectory, type Directory } from './directory.js';
-import type { GridRole } from './principal-store.js';
-import type { UsageReportInput } from './usage-store.js';
+import type { GridRole } from './grid-roles.js';
+import type { UsageReportInput } from './usage-report.js';
 
 export interface ConnectGridManagerOptions {
   /** The grid manager key the caller trusts; verifies directories and issued certificates. */

@@ -1,0 +1,20 @@
+/**
+ * libs/grid — what every member of a grid shares with its grid manager: the
+ * grid roles, the signed server directory, the usage-report shape, and the
+ * typed grid-manager client (docs/grid-manager.md). The grid manager service
+ * itself lives in services/grid-manager.
+ */
+export { GRID_ROLES, isGridRole } from './grid-roles.js';
+export type { GridRole } from './grid-roles.js';
+export type { UsageReportInput, AccountUsageLine } from './usage-report.js';
+export { signDirectory, openDirectory, DIRECTORY_VERSION } from './directory.js';
+export type { Directory, DirectoryServer } from './directory.js';
+export { connectGridManager } from './grid-manager-client.js';
+export type {
+  GridManagerConnection,
+  ConnectGridManagerOptions,
+  ApproveInput,
+  PrincipalInfo,
+  AccountTallyInfo,
+  RevocationInfo,
+} from './grid-manager-client.js';
