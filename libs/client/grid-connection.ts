@@ -10,7 +10,7 @@ import { CHANNEL_OPTIONS, storageProto } from '../rpc/index.js';
 import { authInterceptor, decodeCertificateBase64, encodeCertificateBase64, type Certificate, type Identity } from '../auth/index.js';
 import { keyPairFromSecret, fromHex, toHex } from '../crypto/index.js';
 import { ConfigError } from '../errors/index.js';
-import { connectGridManager, type Directory, type GridManagerConnection } from '../../services/grid-manager/index.js';
+import { connectGridManager, type Directory, type GridManagerConnection } from '../grid/index.js';
 import type { ClientConfig } from './client-config.js';
 import { StoragePeer } from './storage-peer.js';
 
