@@ -10,11 +10,10 @@
  * Certificate file: the certificate's canonical bytes as standard base64 on
  * one line (trailing whitespace ignored on read), mode 0644 (not secret).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors/index.js';
 import { bytesEqual, fromHex, keyPairFromSecret, toHex, PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, type KeyPair } from '../crypto/index.js';
-import { writeJsonAtomic } from '../config/index.js';
+import { writeJsonAtomic, writeFileAtomic } from '../config/index.js';
 import { assertKeyPair, decodeCertificateBase64, encodeCertificateBase64 } from './certificate.js';
 import type { Certificate, Identity } from './types.js';
 
@@ -85,7 +84,7 @@ export function readCertificateFile(path: string): Certificate {
 
 /** Writes a certificate as base64 text, atomically, mode 0644 (creating the directory). */
 export function writeCertificateFile(path: string, cert: Certificate): void {
-  writeTextAtomic(path, encodeCertificateBase64(cert) + '\n', 0o644);
+  writeFileAtomic(path, encodeCertificateBase64(cert) + '\n', 0o644);
 }
 
 /**
@@ -104,15 +103,3 @@ export function readIdentity(keyPath: string, certificatePaths: readonly string[
   return { keyPair, certificates };
 }
 
-function writeTextAtomic(path: string, text: string, mode: number): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text, { mode });
-  const fd = openSync(tmp, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}

@@ -4,9 +4,10 @@
  * paths inside a config are resolved against the config file's directory.
  */
 import { readFileSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync, mkdirSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors/index.js';
+import type { DatabaseConfig } from '../db/index.js';
 
 /** Formats zod issues as "field.path: message" lines. */
 export function describeIssues(error: z.ZodError): string {
@@ -49,9 +50,14 @@ export function resolveFrom(configPath: string, p: string): string {
 
 /** Writes JSON atomically (temp file + fsync + rename), creating the directory. */
 export function writeJsonAtomic(path: string, value: unknown, mode = 0o600): void {
+  writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n', mode);
+}
+
+/** Writes `text` atomically: a reader sees the old file or the whole new one, never a part. */
+export function writeFileAtomic(path: string, text: string, mode = 0o600): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n', { mode });
+  writeFileSync(tmp, text, { mode });
   const fd = openSync(tmp, 'r');
   try {
     fsyncSync(fd);
@@ -66,6 +72,21 @@ export const listenAddress = z
   .string()
   .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port (port 0 = any free port)');
 export const hexKey = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits (32-byte public key)');
+/**
+ * The database a service uses: the configured one (a relative SQLite path
+ * resolved with `abs`), or by default the SQLite file `defaultFile` in `dataDir`.
+ */
+export function resolveDatabase(
+  configured: z.infer<typeof databaseSchema> | undefined,
+  dataDir: string,
+  defaultFile: string,
+  abs: (p: string) => string,
+): DatabaseConfig {
+  if (!configured) return { client: 'sqlite3', filename: join(dataDir, defaultFile) };
+  if (configured.client === 'sqlite3') return { client: 'sqlite3', filename: abs(configured.filename) };
+  return configured;
+}
+
 export const databaseSchema = z.discriminatedUnion('client', [
   z.object({ client: z.literal('sqlite3'), filename: z.string().min(1) }).strict(),
   z.object({ client: z.literal('pg'), connection: z.string().min(1), searchPath: z.string().optional() }).strict(),

@@ -3,9 +3,8 @@
  * (STYLE.md §13). Relative paths are resolved against the config file's
  * directory, so a grid directory can be moved as a whole.
  */
-import { join } from 'node:path';
 import { z } from 'zod';
-import { loadJsonConfig, resolveFrom, listenAddress, hexKey, databaseSchema } from '../../libs/config/index.js';
+import { loadJsonConfig, resolveFrom, resolveDatabase, listenAddress, hexKey, databaseSchema } from '../../libs/config/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
 import type { GridRole } from '../../libs/grid/index.js';
 
@@ -73,10 +72,7 @@ export function resolveGridManagerConfig(raw: z.input<typeof gridManagerConfigSc
 function finish(parsed: z.infer<typeof gridManagerConfigSchema>, baseFile?: string): GridManagerConfig {
   const abs = (p: string): string => (baseFile ? resolveFrom(baseFile, p) : p);
   const dataDir = abs(parsed.dataDir);
-  let database: DatabaseConfig;
-  if (!parsed.database) database = { client: 'sqlite3', filename: join(dataDir, 'grid-manager.sqlite') };
-  else if (parsed.database.client === 'sqlite3') database = { client: 'sqlite3', filename: abs(parsed.database.filename) };
-  else database = parsed.database;
+  const database = resolveDatabase(parsed.database, dataDir, 'grid-manager.sqlite', abs);
   return { ...parsed, dataDir, database, keyFile: abs(parsed.keyFile) };
 }
 

@@ -3,9 +3,8 @@
  * (STYLE.md §13). Relative paths are resolved against the config file's
  * directory, so a grid directory can be moved as a whole.
  */
-import { join } from 'node:path';
 import { z } from 'zod';
-import { loadJsonConfig, resolveFrom, describeIssues, listenAddress, hexKey, databaseSchema } from '../../libs/config/index.js';
+import { loadJsonConfig, resolveFrom, resolveDatabase, describeIssues, listenAddress, hexKey, databaseSchema } from '../../libs/config/index.js';
 import { ConfigError } from '../../libs/errors/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
 
@@ -70,10 +69,7 @@ export function resolveStorageConfig(raw: z.input<typeof storageConfigSchema>, b
 function finish(parsed: z.infer<typeof storageConfigSchema>, baseFile?: string): StorageConfig {
   const abs = (p: string): string => (baseFile ? resolveFrom(baseFile, p) : p);
   const dataDir = abs(parsed.dataDir);
-  let database: DatabaseConfig;
-  if (!parsed.database) database = { client: 'sqlite3', filename: join(dataDir, 'storage.sqlite') };
-  else if (parsed.database.client === 'sqlite3') database = { client: 'sqlite3', filename: abs(parsed.database.filename) };
-  else database = parsed.database;
+  const database = resolveDatabase(parsed.database, dataDir, 'storage.sqlite', abs);
   return {
     ...parsed,
     dataDir,
