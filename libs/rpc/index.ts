@@ -1,4 +1,4 @@
-export { LOADER_OPTIONS, protoDir, loadProto, storageProto, gridManagerProto } from './proto.js';
+export { LOADER_OPTIONS, protoDir, loadProto, storageProto, gridManagerProto, clearinghouseProto, contactPointProto, gatewayProto } from './proto.js';
 export { toStatus, fromServiceError, isServiceError, grpcCodeOf, ERROR_CODE_KEY } from './status.js';
 export type { StatusObject } from './status.js';
 export { bindServer, stopServer, unary, serverStream, clientStream, SERVER_OPTIONS } from './server.js';

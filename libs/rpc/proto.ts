@@ -10,6 +10,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProtoGrpcType as StorageProto } from './generated/storage.js';
 import type { ProtoGrpcType as GridManagerProto } from './generated/grid_manager.js';
+import type { ProtoGrpcType as ClearinghouseProto } from './generated/clearinghouse.js';
+import type { ProtoGrpcType as ContactPointProto } from './generated/contact_point.js';
+import type { ProtoGrpcType as GatewayProto } from './generated/gateway.js';
 
 /** Options shared by the loader and the type generator (package.json "gen"). */
 export const LOADER_OPTIONS: protoLoader.Options = {
@@ -50,4 +53,16 @@ export function storageProto(): StorageProto {
 
 export function gridManagerProto(): GridManagerProto {
   return loadProto<GridManagerProto>('grid_manager.proto');
+}
+
+export function clearinghouseProto(): ClearinghouseProto {
+  return loadProto<ClearinghouseProto>('clearinghouse.proto');
+}
+
+export function contactPointProto(): ContactPointProto {
+  return loadProto<ContactPointProto>('contact_point.proto');
+}
+
+export function gatewayProto(): GatewayProto {
+  return loadProto<GatewayProto>('gateway.proto');
 }
