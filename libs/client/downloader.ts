@@ -11,7 +11,7 @@
 import { segmentsForRange, decryptSegment, type FileLayout, type Ueb } from '../format/index.js';
 import { isLongDistance, toVerifyCap, type Cap, type ReadCap, type VerifyCap } from '../caps/index.js';
 import { InvalidArgumentError, PreconditionError } from '../errors/index.js';
-import type { GridConnection } from './grid-connection.js';
+import type { GridConnection, GridSession } from './grid-connection.js';
 import { findShares, readFileInfo, type ShareLocation } from './share-map.js';
 import { SegmentFetcher, emptyReport, type DownloadReport } from './segment-fetcher.js';
 
@@ -28,8 +28,8 @@ export interface SegmentOptions {
   prefer?: readonly string[];
   /** Segments fetched ahead of the one being consumed (default 2). */
   prefetch?: number;
-  /** Called once the UEB is verified, before the first segment. */
-  onOpen?(info: { layout: FileLayout; ueb: Ueb }): void;
+  /** Called once the UEB is verified, before the first segment (`uebBytes`: the UEB as stored, hashing to the cap's UEB hash). */
+  onOpen?(info: { layout: FileLayout; ueb: Ueb; uebBytes: Uint8Array }): void;
 }
 
 /** A verified ciphertext segment and where its plaintext starts in the file. */
@@ -38,6 +38,8 @@ export interface CiphertextSegment {
   /** Plaintext offset of the segment's first byte. */
   offset: number;
   ciphertext: Uint8Array;
+  /** The ciphertext-tree sibling path it verified with (libs/format ciphertextProofRanges order). */
+  proof: Uint8Array[];
 }
 
 function verifyCapOf(cap: Cap): VerifyCap {
@@ -64,7 +66,7 @@ export function clampRange(range: ByteRange | undefined, size: number): ByteRang
  *   shares), IntegrityError (inconsistent encoding), InvalidArgumentError (range).
  */
 export async function* ciphertextSegments(
-  conn: GridConnection,
+  conn: GridSession,
   cap: Cap,
   range?: ByteRange,
   opts: SegmentOptions = {},
@@ -95,17 +97,17 @@ export async function* ciphertextSegments(
   late.fetcher = fetcher;
   const { first, last } = segmentsForRange(info.layout, want.offset, want.length);
   const ahead = Math.max(0, opts.prefetch ?? 2);
-  const pending: Promise<Uint8Array>[] = [];
+  const pending: Promise<{ ciphertext: Uint8Array; proof: Uint8Array[] }>[] = [];
   let next = first;
   for (let i = first; i <= last; i++) {
     while (next <= last && next <= i + ahead) {
-      const p = fetcher.segment(next);
+      const p = fetcher.segmentWithProof(next);
       p.catch(() => undefined); // awaited below, in order
       pending.push(p);
       next++;
     }
-    const ciphertext = await pending.shift()!;
-    yield { index: i, offset: i * info.layout.segmentSize, ciphertext };
+    const { ciphertext, proof } = await pending.shift()!;
+    yield { index: i, offset: i * info.layout.segmentSize, ciphertext, proof };
   }
 }
 

@@ -1,6 +1,7 @@
 /**
- * A client's connection to its home grid, built from a ClientConfig: the
- * client identity (key pair + certificate), the verified server directory
+ * A member's connection to its home grid (connectGridAs; connectGrid builds
+ * it from a client's ClientConfig): the identity (key pair + certificate),
+ * the verified server directory
  * fetched from the grid manager, and one authenticated Storage stub per
  * server. Everything the uploader, downloader and checker need, in one
  * object with one close().
@@ -24,8 +25,12 @@ export interface GridConnectionOptions {
   now?: () => number;
 }
 
-export interface GridConnection {
-  readonly config: ClientConfig;
+/**
+ * A member's connection to its own grid, whatever its role: what
+ * `connectGridAs` returns (the contact point uses it with its own identity).
+ * Downloads (`ciphertextSegments`) need only this.
+ */
+export interface GridSession {
   /** The home grid's area code (caps made here carry it). */
   readonly areaCode: string;
   /** The client identity (its certificate renewed if it was close to expiry). */
@@ -38,6 +43,21 @@ export interface GridConnection {
   readonly servers: readonly StoragePeer[];
   /** Closes every channel. Idempotent. */
   close(): void;
+}
+
+/** A client's connection to its home grid: a GridSession plus the client config (encoding, convergence). */
+export interface GridConnection extends GridSession {
+  readonly config: ClientConfig;
+}
+
+/** Who connects and to which grid (for `connectGridAs`). */
+export interface GridMember {
+  /** Key pair + the certificate(s) its grid manager issued (the first is renewed when due). */
+  identity: Identity;
+  /** The grid's area code; the directory must be for this area. */
+  areaCode: string;
+  /** The grid manager's address and the key that must have signed the directory. */
+  gridManager: { address: string; publicKey: Uint8Array };
 }
 
 /** Builds the client identity from its config, checking the key pair is consistent. */
@@ -66,17 +86,31 @@ export function openStoragePeer(identity: Identity, server: { name: string; publ
 }
 
 /**
- * Connects to the home grid: renews the client certificate when it is in the
- * last quarter of its life, fetches and verifies the grid manager's signed
- * directory (against the grid manager key pinned in the config) and opens a
- * channel to each listed storage server. Channels connect lazily, so a dead
- * server costs nothing until it is called.
+ * Connects to the home grid as the client described by `config`
+ * (see `connectGridAs`).
  * @throws ConfigError for an inconsistent config; UnavailableError / AuthenticationError from the grid manager.
  */
 export async function connectGrid(config: ClientConfig, opts: GridConnectionOptions = {}): Promise<GridConnection> {
-  const gridManagerPublicKey = fromHex(config.gridManager.publicKey);
-  let identity = clientIdentity(config);
-  let manager = connectGridManager(config.gridManager.address, identity, { gridManagerPublicKey });
+  const session = await connectGridAs(
+    { identity: clientIdentity(config), areaCode: config.areaCode, gridManager: { address: config.gridManager.address, publicKey: fromHex(config.gridManager.publicKey) } },
+    opts,
+  );
+  return Object.assign(session, { config });
+}
+
+/**
+ * Connects to a grid as `member` (any grid role: client, contact point…):
+ * renews its certificate when it is in the last quarter of its life,
+ * fetches and verifies the grid manager's signed directory (against the
+ * pinned grid manager key) and opens a channel to each listed storage
+ * server. Channels connect lazily, so a dead server costs nothing until it
+ * is called.
+ * @throws ConfigError when the directory is for another area code; UnavailableError / AuthenticationError from the grid manager.
+ */
+export async function connectGridAs(member: GridMember, opts: GridConnectionOptions = {}): Promise<GridSession> {
+  const gridManagerPublicKey = member.gridManager.publicKey;
+  let identity = member.identity;
+  let manager = connectGridManager(member.gridManager.address, identity, { gridManagerPublicKey });
   let directory: Directory;
   try {
     const renewed = await renewIfDue(manager, identity, opts);
@@ -84,11 +118,11 @@ export async function connectGrid(config: ClientConfig, opts: GridConnectionOpti
       // The manager client signs with a fixed identity: reopen it with the fresh certificate.
       identity = renewed;
       manager.close();
-      manager = connectGridManager(config.gridManager.address, identity, { gridManagerPublicKey });
+      manager = connectGridManager(member.gridManager.address, identity, { gridManagerPublicKey });
     }
     directory = await manager.getDirectory();
-    if (directory.areaCode !== config.areaCode) {
-      throw new ConfigError(`client config: areaCode ${config.areaCode} but the grid manager's directory is for area ${directory.areaCode}`);
+    if (directory.areaCode !== member.areaCode) {
+      throw new ConfigError(`areaCode ${member.areaCode} is configured but the grid manager's directory is for area ${directory.areaCode}`);
     }
   } catch (err) {
     manager.close();
@@ -98,8 +132,7 @@ export async function connectGrid(config: ClientConfig, opts: GridConnectionOpti
   const servers = listed.map((s) => openStoragePeer(identity, s));
   let closed = false;
   return {
-    config,
-    areaCode: config.areaCode,
+    areaCode: member.areaCode,
     identity,
     manager,
     directory,

@@ -5,8 +5,8 @@
  */
 export { clientConfigSchema, encodingSchema, loadClientConfig, writeClientConfig } from './client-config.js';
 export type { ClientConfig } from './client-config.js';
-export { connectGrid, clientIdentity, openStoragePeer } from './grid-connection.js';
-export type { GridConnection, GridConnectionOptions } from './grid-connection.js';
+export { connectGrid, connectGridAs, clientIdentity, openStoragePeer } from './grid-connection.js';
+export type { GridConnection, GridConnectionOptions, GridSession, GridMember } from './grid-connection.js';
 export { StoragePeer } from './storage-peer.js';
 export type { ShareRange, ShareWriter } from './storage-peer.js';
 export { permutedServers, placeShares, happinessOf, releasePlacement, PERMUTE_TAG } from './placement.js';

@@ -76,7 +76,17 @@ export class SegmentFetcher {
   }
 
   /** The verified ciphertext of segment `i`. @throws NotEnoughSharesError when fewer than k good shares remain. */
-  async segment(i: number, attempt = 0): Promise<Uint8Array> {
+  async segment(i: number): Promise<Uint8Array> {
+    return (await this.segmentWithProof(i)).ciphertext;
+  }
+
+  /**
+   * The verified ciphertext of segment `i` with the ciphertext-tree sibling
+   * path it was verified with (ciphertextProofRanges order), so a proxy can
+   * forward both and its receiver verify again against the UEB.
+   * @throws NotEnoughSharesError when fewer than k good shares remain.
+   */
+  async segmentWithProof(i: number, attempt = 0): Promise<{ ciphertext: Uint8Array; proof: Uint8Array[] }> {
     const { k, n } = this.layout;
     const blocks: (Uint8Array | null)[] = new Array<Uint8Array | null>(n).fill(null);
     const proofRanges = ciphertextProofRanges(this.layout, i);
@@ -104,11 +114,11 @@ export class SegmentFetcher {
     );
     // With prefetch, a slot that switched copies mid-segment can land on a
     // second copy of a share number already fetched for this segment: fetch again.
-    if (blocks.filter((b) => b !== null).length < k && attempt < 3) return this.segment(i, attempt + 1);
+    if (blocks.filter((b) => b !== null).length < k && attempt < 3) return this.segmentWithProof(i, attempt + 1);
     const ciphertext = decodeSegment(this.layout, i, blocks);
     try {
       verifyCiphertextSegment(this.ueb, this.layout, i, ciphertext, proof);
-      return ciphertext;
+      return { ciphertext, proof };
     } catch (err) {
       // The blocks were verified, so the proof nodes are what is wrong:
       // blame that share copy and take the path from another one.
@@ -119,7 +129,7 @@ export class SegmentFetcher {
       try {
         const other = await src.loc.server.readRanges(this.storageIndex, src.loc.shnum, proofRanges);
         verifyCiphertextSegment(this.ueb, this.layout, i, ciphertext, other);
-        return ciphertext;
+        return { ciphertext, proof: other };
       } catch (err) {
         if (!isCorruption(err)) continue;
       }

@@ -91,6 +91,8 @@ export function findShares(servers: readonly StoragePeer[], storageIndex: Uint8A
 /** The verified UEB and the layout it implies, plus the share copies that failed to give it. */
 export interface FileInfo {
   ueb: Ueb;
+  /** The UEB as stored (its hash is the cap's UEB hash): what a contact point forwards. */
+  uebBytes: Uint8Array;
   layout: FileLayout;
   /** Copies whose header or UEB was bad (wrong hash, unparsable): corrupt. */
   bad: { location: ShareLocation; reason: string; corrupt: boolean; error: unknown }[];
@@ -117,7 +119,7 @@ export async function readFileInfo(map: ShareMap, storageIndex: Uint8Array, cap:
       const header = parseShareHeader(headerBytes!);
       const [uebBytes] = await loc.server.readRanges(storageIndex, loc.shnum, [uebRange(header)]);
       const ueb = openUeb(uebBytes!, cap);
-      return { ueb, layout: layoutFromUeb(ueb), bad };
+      return { ueb, uebBytes: uebBytes!, layout: layoutFromUeb(ueb), bad };
     } catch (err) {
       const corrupt = isCorruption(err);
       if (isServerDown(err)) deadServers.add(loc.server);
