@@ -1,0 +1,10 @@
+/**
+ * libs/federation — what joins grids through the clearinghouse: signed
+ * resolutions of area codes and the typed clearinghouse client
+ * (docs/clearinghouse.md). The clearinghouse service itself lives in
+ * services/clearinghouse.
+ */
+export { RESOLUTION_TAG, RESOLUTION_VERSION, signResolution, openResolution } from './resolution.js';
+export type { Resolution, ResolutionBody, ResolutionContactPoint } from './resolution.js';
+export { connectClearinghouse } from './clearinghouse-client.js';
+export type { ClearinghouseConnection, ConnectClearinghouseOptions, GridInfo, AdmitGridInput, ApproveGatewayInput } from './clearinghouse-client.js';
