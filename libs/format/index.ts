@@ -60,3 +60,5 @@ export { ciphertextProofRanges, decodeSegment, verifyCiphertextSegment } from '.
 export { segmentsForRange } from './range.js';
 export type { SegmentSpan } from './range.js';
 export { CONVERGENT_KEY_TAG, ConvergentKeyHasher, convergentReadKey } from './convergence.js';
+export { SegmentStreamChecker } from './segment-stream.js';
+export type { SegmentChunkInput, AcceptedChunk } from './segment-stream.js';
