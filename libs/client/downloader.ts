@@ -14,6 +14,7 @@ import { InvalidArgumentError, PreconditionError } from '../errors/index.js';
 import type { GridConnection, GridSession } from './grid-connection.js';
 import { findShares, readFileInfo, type ShareLocation } from './share-map.js';
 import { SegmentFetcher, emptyReport, type DownloadReport } from './segment-fetcher.js';
+import { gatewaySegments } from './gateway-segments.js';
 
 /** A byte range [offset, offset + length) of the plaintext. */
 export interface ByteRange {
@@ -147,7 +148,11 @@ export async function downloadFile(conn: GridConnection, cap: ReadCap, sink: Dow
   const write = typeof sink === 'function' ? sink : (chunk: Uint8Array) => writeToStream(sink, chunk);
   const end = range.offset + range.length;
   let bytes = 0;
-  for await (const seg of ciphertextSegments(conn, cap, range, { ...opts, report })) {
+  // A cap of another grid comes through the home grid's gateway; a local one straight from the servers.
+  const segments = isLongDistance(cap, conn.areaCode)
+    ? gatewaySegments(conn.config.gateway ? { address: conn.config.gateway.address, identity: conn.identity } : undefined, cap, range)
+    : ciphertextSegments(conn, cap, range, { ...opts, report });
+  for await (const seg of segments) {
     const plain = decryptSegment(cap.readKey, seg.index, seg.ciphertext);
     const from = Math.max(range.offset, seg.offset) - seg.offset;
     const to = Math.min(end, seg.offset + plain.length) - seg.offset;

@@ -20,5 +20,7 @@ export { SegmentFetcher, emptyReport } from './segment-fetcher.js';
 export type { DownloadReport } from './segment-fetcher.js';
 export { ciphertextSegments, downloadFile, clampRange } from './downloader.js';
 export type { ByteRange, SegmentOptions, CiphertextSegment, DownloadSink, DownloadOptions, DownloadResult } from './downloader.js';
+export { gatewaySegments } from './gateway-segments.js';
+export type { GatewayAccess } from './gateway-segments.js';
 export { checkFile } from './checker.js';
 export type { CheckResult, CheckOptions, ServerCheck, ShareHealth } from './checker.js';

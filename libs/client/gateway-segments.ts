@@ -1,0 +1,65 @@
+/**
+ * Long-distance download, the client's side (DESIGN.md "Long-distance
+ * download"): the client sends only the verify-cap and the byte range to its
+ * own grid's gateway, and checks what comes back exactly as if it had read
+ * the shares itself — the UEB against the cap, every ciphertext segment
+ * against the ciphertext tree — before it decrypts a byte. The read key never
+ * leaves this process.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { authInterceptor, type Identity } from '../auth/index.js';
+import { formatCap, toVerifyCap, type Cap } from '../caps/index.js';
+import { PreconditionError } from '../errors/index.js';
+import { SegmentStreamChecker } from '../format/index.js';
+import { CHANNEL_OPTIONS, gatewayProto, fromServiceError } from '../rpc/index.js';
+import type { GatewayClient } from '../rpc/generated/intergrid/gateway/Gateway.js';
+import type { SegmentChunk__Output } from '../rpc/generated/intergrid/contactpoint/SegmentChunk.js';
+import { clampRange, type ByteRange, type CiphertextSegment, type SegmentOptions } from './downloader.js';
+
+/** What the client needs to reach its gateway. */
+export interface GatewayAccess {
+  address: string;
+  identity: Identity;
+}
+
+/**
+ * Verified ciphertext segments of a long-distance file, fetched through the
+ * home grid's gateway, in order.
+ * @throws PreconditionError when no gateway is configured; IntegrityError for
+ *   anything that does not verify; the gateway's own statuses otherwise.
+ */
+export async function* gatewaySegments(
+  gateway: GatewayAccess | undefined,
+  cap: Cap,
+  range?: ByteRange,
+  opts: Pick<SegmentOptions, 'onOpen'> = {},
+): AsyncGenerator<CiphertextSegment, void, undefined> {
+  const vcap = toVerifyCap(cap);
+  if (!gateway) {
+    throw new PreconditionError(`this cap is for area code ${vcap.areaCode ?? '?'}: long-distance downloads need a gateway in the client config`);
+  }
+  const want = clampRange(range, vcap.size);
+  if (want.length === 0) return;
+  const Gateway = gatewayProto().intergrid.gateway.Gateway;
+  const client = new Gateway(gateway.address, grpc.credentials.createInsecure(), {
+    ...CHANNEL_OPTIONS,
+    interceptors: [authInterceptor(gateway.identity)],
+  }) as GatewayClient;
+  const peer = `gateway ${gateway.address}`;
+  // Only the verify-cap goes on the wire.
+  const call = client.Fetch({ verifyCap: formatCap(vcap), offset: want.offset, length: want.length });
+  const checker = new SegmentStreamChecker(vcap, want);
+  try {
+    for await (const chunk of call as AsyncIterable<SegmentChunk__Output>) {
+      const got = checker.accept(chunk);
+      if (got.kind === 'ueb') opts.onOpen?.({ layout: got.layout, ueb: got.ueb, uebBytes: got.uebBytes });
+      else yield { index: got.index, offset: got.offset, ciphertext: got.ciphertext, proof: got.proof };
+    }
+    checker.assertComplete();
+  } catch (err) {
+    throw fromServiceError(err, peer);
+  } finally {
+    call.cancel();
+    client.close();
+  }
+}
