@@ -1,0 +1,65 @@
+/**
+ * Clearinghouse configuration: a JSON file validated with zod at the edge
+ * (STYLE.md §13). Relative paths are resolved against the config file's
+ * directory, so a clearinghouse directory can be moved as a whole.
+ */
+import { z } from 'zod';
+import { loadJsonConfig, resolveFrom, resolveDatabase, listenAddress, hexKey, databaseSchema } from '../../libs/config/index.js';
+import type { DatabaseConfig } from '../../libs/db/index.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const MAX_LIFETIME_MS = 100 * 365 * DAY_MS;
+
+/** The JSON schema of a clearinghouse config file (unknown fields are rejected). */
+export const clearinghouseConfigSchema = z
+  .object({
+    /** host:port to listen on; port 0 picks a free port. */
+    listen: listenAddress,
+    /** Directory holding (by default) clearinghouse.sqlite. */
+    dataDir: z.string().min(1),
+    /** Database; default SQLite file `<dataDir>/clearinghouse.sqlite`. */
+    database: databaseSchema.optional(),
+    /** The clearinghouse key (libs/auth writeKeyFile format): signs resolutions and certificates. */
+    keyFile: z.string().min(1),
+    /** Operator public keys (hex) written by init; informational (the certificate is what authorises). */
+    adminKeys: z.array(hexKey).max(1000).default([]),
+    /** How long a signed resolution stays valid. */
+    resolutionTtlMs: z.number().int().positive().max(DAY_MS).default(60_000),
+    /** Default lifetime of a gateway-approval certificate (ApproveGateway validity_ms = 0). */
+    gatewayApprovalLifetimeMs: z.number().int().positive().max(MAX_LIFETIME_MS).default(30 * DAY_MS),
+    /** Lifetime of the operator's clearinghouse-admin certificate (init). */
+    adminCertificateLifetimeMs: z.number().int().positive().max(MAX_LIFETIME_MS).default(365 * DAY_MS),
+    /**
+     * A contact point is listed in resolutions only if it registered within
+     * this window (3× the contact points' default refresh period of a minute).
+     */
+    contactPointFreshnessMs: z.number().int().positive().default(3 * 60_000),
+    /** First area code tried when AdmitGrid asks for none (then upwards). */
+    firstAreaCode: z.number().int().min(100).max(99_999_999).default(101),
+    /** Allowed clock difference for signed requests (libs/auth). */
+    maxClockSkewMs: z.number().int().positive().default(60_000),
+  })
+  .strict();
+
+/** A validated config with absolute paths and a concrete database. */
+export type ClearinghouseConfig = Omit<z.infer<typeof clearinghouseConfigSchema>, 'database'> & { database: DatabaseConfig };
+
+/** Validates a config object (e.g. built by tests); relative paths are resolved against `baseFile`'s directory. */
+export function resolveClearinghouseConfig(raw: z.input<typeof clearinghouseConfigSchema>, baseFile?: string): ClearinghouseConfig {
+  return finish(clearinghouseConfigSchema.parse(raw), baseFile);
+}
+
+function finish(parsed: z.infer<typeof clearinghouseConfigSchema>, baseFile?: string): ClearinghouseConfig {
+  const abs = (p: string): string => (baseFile ? resolveFrom(baseFile, p) : p);
+  const dataDir = abs(parsed.dataDir);
+  const database = resolveDatabase(parsed.database, dataDir, 'clearinghouse.sqlite', abs);
+  return { ...parsed, dataDir, database, keyFile: abs(parsed.keyFile) };
+}
+
+/**
+ * Reads and validates a clearinghouse config file.
+ * @throws ConfigError naming the file and the offending field.
+ */
+export function loadClearinghouseConfig(path: string): ClearinghouseConfig {
+  return finish(loadJsonConfig(path, clearinghouseConfigSchema), path);
+}

@@ -1,0 +1,228 @@
+/**
+ * Clearinghouse RPC handlers (proto/clearinghouse.proto). Authentication and
+ * role checks happen before these run (libs/auth secureService, policy in
+ * server.ts); handlers read the caller with principalOf(call) and keep the
+ * business rules: admission, suspension, prices, gateway approvals, which
+ * contact points a grid may register, and signed resolutions.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { issueCertificate, principalOf, validityWindow, type Principal } from '../../libs/auth/index.js';
+import { isAreaCode } from '../../libs/caps/index.js';
+import { bytesEqual, shortKey, type KeyPair } from '../../libs/crypto/index.js';
+import { assertBytes, InvalidArgumentError, PermissionError, PreconditionError, UnavailableError } from '../../libs/errors/index.js';
+import { signResolution } from '../../libs/federation/index.js';
+import { unary } from '../../libs/rpc/index.js';
+import type { AdmitGridRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/AdmitGridRequest.js';
+import type { ApproveGatewayRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/ApproveGatewayRequest.js';
+import type { GridRecord } from '../../libs/rpc/generated/intergrid/clearinghouse/GridRecord.js';
+import type { ListGridsResponse } from '../../libs/rpc/generated/intergrid/clearinghouse/ListGridsResponse.js';
+import type { RegisterContactPointRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/RegisterContactPointRequest.js';
+import type { ResolveRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/ResolveRequest.js';
+import type { SetGridSuspendedRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/SetGridSuspendedRequest.js';
+import type { SetPriceRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/SetPriceRequest.js';
+import type { SignedResolution } from '../../libs/rpc/generated/intergrid/clearinghouse/SignedResolution.js';
+import type { Certificate as CertificateMessage } from '../../libs/rpc/generated/intergrid/Certificate.js';
+import type { Empty } from '../../libs/rpc/generated/intergrid/Empty.js';
+import type { ClearinghouseConfig } from './config.js';
+import type { GridRow, GridStore } from './grid-store.js';
+
+/** What the handlers need; built by server.ts. */
+export interface ClearinghouseContext {
+  config: ClearinghouseConfig;
+  key: KeyPair;
+  grids: GridStore;
+  now(): number;
+  /** Called with unexpected errors (sent to the caller as INTERNAL without detail). */
+  onInternal?(err: unknown, method: string): void;
+}
+
+const ADDRESS_PATTERN = /^[^\s:]{1,253}:\d{1,5}$/;
+const MAX_NAME_LENGTH = 128;
+const MAX_VALIDITY_MS = 100 * 365 * 86_400_000;
+
+function areaCodeArg(value: string | undefined): string {
+  const code: string = value ?? '';
+  if (!isAreaCode(code)) throw new InvalidArgumentError(`area code '${(value ?? '').slice(0, 16)}' is not 3–8 decimal digits`);
+  return code;
+}
+
+function uintArg(name: string, value: number | string | undefined, max = Number.MAX_SAFE_INTEGER): number {
+  const n = Number(value ?? 0);
+  if (!Number.isSafeInteger(n) || n < 0 || n > max) throw new InvalidArgumentError(`${name} ${String(value)} is not an integer in [0, ${max}]`);
+  return n;
+}
+
+function addressArg(value: string | undefined): string {
+  const address = value ?? '';
+  if (!ADDRESS_PATTERN.test(address)) throw new InvalidArgumentError(`address '${address.slice(0, 60)}' is not host:port`);
+  const port = Number(address.slice(address.lastIndexOf(':') + 1));
+  if (port < 1 || port > 65535) throw new InvalidArgumentError(`address '${address}' has port ${port}, expected 1..65535`);
+  return address;
+}
+
+/**
+ * The grid a contact-point caller belongs to. The auth check already
+ * verified the certificate under the key of some admitted, unsuspended grid;
+ * this checks that it is the key of the grid the certificate names, so one
+ * grid manager cannot register contact points for another grid.
+ */
+async function callerGrid(ctx: ClearinghouseContext, p: Principal): Promise<GridRow> {
+  const cert = p.certificate;
+  const grid = await ctx.grids.get(cert.grid);
+  if (!grid) throw new PermissionError(`contact point ${shortKey(p.publicKey)} claims area code ${cert.grid}, which is not admitted`);
+  if (!bytesEqual(grid.gridManagerPublicKey, cert.issuer)) {
+    throw new PermissionError(
+      `contact point ${shortKey(p.publicKey)}: its certificate for area code ${cert.grid} is issued by ${shortKey(cert.issuer)}, ` +
+        `not by that grid's manager ${shortKey(grid.gridManagerPublicKey)}`,
+    );
+  }
+  if (grid.suspended) throw new PermissionError(`area code ${grid.areaCode} is suspended`);
+  return grid;
+}
+
+/** The service implementation, keyed by the proto method names. */
+export function clearinghouseHandlers(ctx: ClearinghouseContext): grpc.UntypedServiceImplementation {
+  const log = (err: unknown, method: string) => ctx.onInternal?.(err, method);
+  const freshSince = (now: number) => now - ctx.config.contactPointFreshnessMs;
+
+  async function record(g: GridRow, counts?: Map<string, number>): Promise<GridRecord> {
+    const n = counts ? (counts.get(g.areaCode) ?? 0) : (await ctx.grids.freshContactPoints(g.areaCode, freshSince(ctx.now()))).length;
+    return {
+      areaCode: g.areaCode,
+      name: g.name,
+      gridManagerPublicKey: Buffer.from(g.gridManagerPublicKey),
+      suspended: g.suspended,
+      priceUnitsPerGib: g.priceUnitsPerGib,
+      admittedAtMs: g.admittedAtMs,
+      contactPoints: n,
+    };
+  }
+
+  return {
+    AdmitGrid: unary<AdmitGridRequest__Output, GridRecord>(
+      'AdmitGrid',
+      async (call) => {
+        const req = call.request;
+        const key = new Uint8Array(req.gridManagerPublicKey ?? []);
+        assertBytes('grid_manager_public_key', key, 32);
+        const requested = (req.areaCode ?? '') === '' ? undefined : areaCodeArg(req.areaCode);
+        const name = (req.name ?? '').trim();
+        if (name.length === 0) throw new InvalidArgumentError('grid name is empty');
+        if (name.length > MAX_NAME_LENGTH) throw new InvalidArgumentError(`grid name '${name.slice(0, 40)}…' is longer than ${MAX_NAME_LENGTH} characters`);
+        const price = uintArg('price_units_per_gib', req.priceUnitsPerGib);
+        const g = await ctx.grids.admit(
+          { gridManagerPublicKey: key, name, priceUnitsPerGib: price, ...(requested ? { areaCode: requested } : {}) },
+          ctx.config.firstAreaCode,
+          ctx.now(),
+        );
+        return record(g, new Map());
+      },
+      log,
+    ),
+
+    SetGridSuspended: unary<SetGridSuspendedRequest__Output, GridRecord>(
+      'SetGridSuspended',
+      async (call) => record(await ctx.grids.setSuspended(areaCodeArg(call.request.areaCode), Boolean(call.request.suspended), ctx.now())),
+      log,
+    ),
+
+    ApproveGateway: unary<ApproveGatewayRequest__Output, CertificateMessage>(
+      'ApproveGateway',
+      async (call) => {
+        const areaCode = areaCodeArg(call.request.areaCode);
+        const subject = new Uint8Array(call.request.gatewayPublicKey ?? []);
+        assertBytes('gateway_public_key', subject, 32);
+        const validityMs = uintArg('validity_ms', call.request.validityMs, MAX_VALIDITY_MS);
+        const grid = await ctx.grids.require(areaCode);
+        if (grid.suspended) throw new PreconditionError(`area code ${areaCode} is suspended: reinstate it before approving its gateways`);
+        const cert = issueCertificate(ctx.key, {
+          role: 'gateway-approval',
+          subject,
+          grid: areaCode,
+          ...validityWindow(ctx.now(), validityMs > 0 ? validityMs : ctx.config.gatewayApprovalLifetimeMs),
+          limits: {},
+        });
+        return { encoded: Buffer.from(cert.encoded) };
+      },
+      log,
+    ),
+
+    SetPrice: unary<SetPriceRequest__Output, GridRecord>(
+      'SetPrice',
+      async (call) => {
+        const areaCode = areaCodeArg(call.request.areaCode);
+        const price = uintArg('price_units_per_gib', call.request.priceUnitsPerGib);
+        return record(await ctx.grids.setPrice(areaCode, price, ctx.now()));
+      },
+      log,
+    ),
+
+    ListGrids: unary<Empty, ListGridsResponse>(
+      'ListGrids',
+      async () => {
+        const counts = await ctx.grids.freshContactPointCounts(freshSince(ctx.now()));
+        const grids = await ctx.grids.list();
+        return { grids: await Promise.all(grids.map((g) => record(g, counts))) };
+      },
+      log,
+    ),
+
+    RegisterContactPoint: unary<RegisterContactPointRequest__Output, Empty>(
+      'RegisterContactPoint',
+      async (call) => {
+        const p = principalOf(call);
+        const address = addressArg(call.request.address);
+        const grid = await callerGrid(ctx, p);
+        await ctx.grids.registerContactPoint(grid.areaCode, p.publicKey, address, ctx.now());
+        return {};
+      },
+      log,
+    ),
+
+    DeregisterContactPoint: unary<Empty, Empty>(
+      'DeregisterContactPoint',
+      async (call) => {
+        const p = principalOf(call);
+        const grid = await callerGrid(ctx, p);
+        // Idempotent: deregistering twice (or after expiry) is not an error.
+        await ctx.grids.deregisterContactPoint(grid.areaCode, p.publicKey);
+        return {};
+      },
+      log,
+    ),
+
+    Resolve: unary<ResolveRequest__Output, SignedResolution>(
+      'Resolve',
+      async (call) => {
+        const p = principalOf(call);
+        const areaCode = areaCodeArg(call.request.areaCode);
+        // A gateway speaks for its own grid: a suspended grid's gateways are cut off too.
+        const own = await ctx.grids.get(p.grid);
+        if (!own) throw new PermissionError(`gateway ${shortKey(p.publicKey)} is approved for area code ${p.grid}, which is not admitted`);
+        if (own.suspended) throw new PermissionError(`gateway ${shortKey(p.publicKey)}: its area code ${p.grid} is suspended`);
+        const grid = await ctx.grids.require(areaCode);
+        if (grid.suspended) throw new PreconditionError(`area code ${areaCode} is suspended`);
+        const now = ctx.now();
+        const contactPoints = await ctx.grids.freshContactPoints(areaCode, freshSince(now));
+        if (contactPoints.length === 0) {
+          throw new UnavailableError(
+            `area code ${areaCode} has no contact point registered in the last ${Math.round(ctx.config.contactPointFreshnessMs / 1000)} s`,
+          );
+        }
+        const signed = signResolution(
+          {
+            areaCode,
+            gridManager: grid.gridManagerPublicKey,
+            priceUnitsPerGib: grid.priceUnitsPerGib,
+            issuedAtMs: now,
+            expiresAtMs: now + ctx.config.resolutionTtlMs,
+            contactPoints: contactPoints.map((c) => ({ address: c.address, publicKey: c.publicKey })),
+          },
+          ctx.key,
+        );
+        return { body: Buffer.from(signed.body), signature: Buffer.from(signed.signature) };
+      },
+      log,
+    ),
+  };
+}

@@ -1,0 +1,18 @@
+/** Clearinghouse service: public names (docs/clearinghouse.md). */
+export { loadClearinghouseConfig, resolveClearinghouseConfig, clearinghouseConfigSchema } from './config.js';
+export type { ClearinghouseConfig } from './config.js';
+export {
+  initClearinghouse,
+  CLEARINGHOUSE_KEY_FILE,
+  CLEARINGHOUSE_ADMIN_KEY_FILE,
+  CLEARINGHOUSE_ADMIN_FILE,
+  CLEARINGHOUSE_CONFIG_FILE,
+  CLEARINGHOUSE_GRID,
+} from './init.js';
+export type { InitClearinghouseOptions, InitClearinghouseResult } from './init.js';
+export { loadClearinghouseAdmin, writeClearinghouseAdmin } from './admin-identity.js';
+export type { ClearinghouseAdmin, ClearinghouseAdminFile } from './admin-identity.js';
+export { startClearinghouse, CLEARINGHOUSE_METHOD_ROLES } from './server.js';
+export type { StartClearinghouseOptions, RunningClearinghouse } from './server.js';
+export { GridStore } from './grid-store.js';
+export type { GridRow, PriceRecord, ContactPointRecord } from './grid-store.js';

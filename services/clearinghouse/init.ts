@@ -1,0 +1,139 @@
+/**
+ * `initClearinghouse(dir, {listen})`: lays out a clearinghouse directory,
+ * reusing whatever already exists so it can run on every start:
+ *
+ *   dir/clearinghouse-key.json  the clearinghouse key (created once, never replaced)
+ *   dir/admin-key.json          the operator's key (created once)
+ *   dir/admin.json              operator identity: clearinghouse key + clearinghouse-admin certificate
+ *   dir/config.json             the config (rewritten with the new listen)
+ *   dir/data/                   database (created by the server)
+ *
+ * The operator certificate is reissued only when the existing one no longer
+ * verifies under the clearinghouse key or expires within a quarter of its
+ * lifetime.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  readKeyFile,
+  writeKeyFile,
+  issueCertificate,
+  verifyCertificate,
+  validityWindow,
+  decodeCertificateBase64,
+  encodeCertificateBase64,
+  type Certificate,
+} from '../../libs/auth/index.js';
+import { writeJsonAtomic } from '../../libs/config/index.js';
+import { generateKeyPair, toHex, type KeyPair } from '../../libs/crypto/index.js';
+import { ConfigError } from '../../libs/errors/index.js';
+import { clearinghouseConfigSchema } from './config.js';
+import { clearinghouseAdminSchema, writeClearinghouseAdmin } from './admin-identity.js';
+
+export interface InitClearinghouseOptions {
+  /** host:port the clearinghouse will listen on (port 0 = any free port). */
+  listen: string;
+  /** Clock, for tests. */
+  now?: number;
+}
+
+export interface InitClearinghouseResult {
+  configPath: string;
+  adminIdentityPath: string;
+  /** The clearinghouse key's public half (gateways and contact points trust it). */
+  publicKey: Uint8Array;
+  adminPublicKey: Uint8Array;
+}
+
+export const CLEARINGHOUSE_KEY_FILE = 'clearinghouse-key.json';
+export const CLEARINGHOUSE_ADMIN_KEY_FILE = 'admin-key.json';
+export const CLEARINGHOUSE_ADMIN_FILE = 'admin.json';
+export const CLEARINGHOUSE_CONFIG_FILE = 'config.json';
+
+/**
+ * The area code written into the operator's certificate. Certificates need a
+ * grid; the operator belongs to none, and '000' is never admitted (area codes
+ * are assigned from `firstAreaCode`, at least 100).
+ */
+export const CLEARINGHOUSE_GRID = '000';
+
+function loadOrCreateKey(path: string): KeyPair {
+  if (existsSync(path)) return readKeyFile(path);
+  const kp = generateKeyPair();
+  writeKeyFile(path, kp);
+  return kp;
+}
+
+function readJsonIfPresent(path: string): Record<string, unknown> | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    const v: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch (e) {
+    throw new ConfigError(`config ${path} is not valid JSON: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+function reusableAdminCertificate(identityPath: string, chKey: KeyPair, admin: KeyPair, now: number): Certificate | undefined {
+  const parsed = clearinghouseAdminSchema.safeParse(readJsonIfPresent(identityPath));
+  if (!parsed.success) return undefined;
+  try {
+    const cert = verifyCertificate(decodeCertificateBase64(parsed.data.certificate), {
+      trustedIssuers: [chKey.publicKey],
+      now,
+      expectedRole: 'clearinghouse-admin',
+      expectedSubject: admin.publicKey,
+    });
+    const quarter = (cert.notAfter - cert.notBefore) / 4;
+    return cert.notAfter - now > quarter ? cert : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Creates or refreshes a clearinghouse directory (see the file comment).
+ * Synchronous, so a launcher can call it before spawning the process.
+ * @throws ConfigError when an existing file is unreadable or the merged config is invalid.
+ */
+export function initClearinghouse(dir: string, opts: InitClearinghouseOptions): InitClearinghouseResult {
+  const root = resolve(dir);
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  const now = opts.now ?? Date.now();
+  const configPath = join(root, CLEARINGHOUSE_CONFIG_FILE);
+  const adminIdentityPath = join(root, CLEARINGHOUSE_ADMIN_FILE);
+
+  const existing = readJsonIfPresent(configPath) ?? {};
+  const keyPath = typeof existing.keyFile === 'string' ? resolve(root, existing.keyFile) : join(root, CLEARINGHOUSE_KEY_FILE);
+  const chKey = loadOrCreateKey(keyPath);
+  const admin = loadOrCreateKey(join(root, CLEARINGHOUSE_ADMIN_KEY_FILE));
+  const adminHex = toHex(admin.publicKey);
+
+  const adminKeys = Array.isArray(existing.adminKeys) ? (existing.adminKeys as unknown[]).filter((k): k is string => typeof k === 'string') : [];
+  if (!adminKeys.includes(adminHex)) adminKeys.push(adminHex);
+  // Keep anything an operator set (TTLs, database…), replace listen.
+  const configJson = { dataDir: './data', keyFile: `./${CLEARINGHOUSE_KEY_FILE}`, ...existing, listen: opts.listen, adminKeys };
+  const config = clearinghouseConfigSchema.safeParse(configJson);
+  if (!config.success) {
+    throw new ConfigError(`${configPath}: ${config.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  writeJsonAtomic(configPath, configJson);
+
+  const cert =
+    reusableAdminCertificate(adminIdentityPath, chKey, admin, now) ??
+    issueCertificate(chKey, {
+      role: 'clearinghouse-admin',
+      subject: admin.publicKey,
+      grid: CLEARINGHOUSE_GRID,
+      ...validityWindow(now, config.data.adminCertificateLifetimeMs),
+      limits: {},
+    });
+  // A fixed port is worth recording for the operator's tools; port 0 is not an address.
+  const address = /:0$/.test(opts.listen) ? undefined : opts.listen;
+  writeClearinghouseAdmin(adminIdentityPath, {
+    clearinghouse: { ...(address ? { address } : {}), publicKey: toHex(chKey.publicKey) },
+    keyFile: `./${CLEARINGHOUSE_ADMIN_KEY_FILE}`,
+    certificate: encodeCertificateBase64(cert),
+  });
+  return { configPath, adminIdentityPath, publicKey: chKey.publicKey, adminPublicKey: admin.publicKey };
+}

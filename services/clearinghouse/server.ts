@@ -1,0 +1,98 @@
+/**
+ * Clearinghouse wiring: database, clearinghouse key, the grid store, the
+ * auth policy and the gRPC server. Business rules live in handlers.ts and
+ * grid-store.ts.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Knex } from 'knex';
+import { readKeyFile, secureService, type AuthPolicy, type Role } from '../../libs/auth/index.js';
+import { openDatabase } from '../../libs/db/index.js';
+import { bindServer, stopServer, clearinghouseProto, SERVER_OPTIONS } from '../../libs/rpc/index.js';
+import type { ClearinghouseConfig } from './config.js';
+import { clearinghouseHandlers } from './handlers.js';
+import { clearinghouseMigrations, CLEARINGHOUSE_MIGRATIONS_TABLE } from './migrations.js';
+import { GridStore } from './grid-store.js';
+
+export interface StartClearinghouseOptions {
+  /** Clock (Unix ms), for tests. */
+  now?(): number;
+  /** Unexpected errors (sent to callers as INTERNAL without detail). Default: one line on stderr. */
+  onInternal?(err: unknown, method: string): void;
+}
+
+export interface RunningClearinghouse {
+  /** host:port actually bound. */
+  address: string;
+  /** The clearinghouse key's public half. */
+  publicKey: Uint8Array;
+  /** The store (price history for billing, tests). */
+  grids: GridStore;
+  stop(): Promise<void>;
+}
+
+/** Which roles may call each method (docs/clearinghouse.md "Access"). */
+export const CLEARINGHOUSE_METHOD_ROLES: Record<string, readonly Role[]> = {
+  AdmitGrid: ['clearinghouse-admin'],
+  SetGridSuspended: ['clearinghouse-admin'],
+  ApproveGateway: ['clearinghouse-admin'],
+  SetPrice: ['clearinghouse-admin'],
+  ListGrids: ['clearinghouse-admin'],
+  RegisterContactPoint: ['contact-point'],
+  DeregisterContactPoint: ['contact-point'],
+  Resolve: ['gateway-approval'],
+};
+
+/**
+ * Opens the database (applying migrations), loads the clearinghouse key and
+ * serves the Clearinghouse service on `config.listen`.
+ * @throws ConfigError / InvalidArgumentError for an unreadable key file, or
+ *   the bind error when the address is taken.
+ */
+export async function startClearinghouse(config: ClearinghouseConfig, opts: StartClearinghouseOptions = {}): Promise<RunningClearinghouse> {
+  const now = opts.now ?? Date.now;
+  const key = readKeyFile(config.keyFile);
+  let knex: Knex | undefined;
+  try {
+    knex = await openDatabase(config.database, clearinghouseMigrations, CLEARINGHOUSE_MIGRATIONS_TABLE);
+    const grids = await GridStore.open(knex);
+    const onInternal =
+      opts.onInternal ??
+      ((err: unknown, method: string) => process.stderr.write(`clearinghouse ${method}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`));
+    const impl = clearinghouseHandlers({ config, key, grids, now, onInternal });
+    const policy: AuthPolicy = {
+      methods: CLEARINGHOUSE_METHOD_ROLES,
+      issuersFor: (role) => {
+        // Operators and gateway approvals: only our own key. Contact points:
+        // the managers of admitted, unsuspended grids (the handler then checks
+        // the certificate's area code is that manager's grid).
+        if (role === 'clearinghouse-admin' || role === 'gateway-approval') return [key.publicKey];
+        if (role === 'contact-point') return grids.activeGridManagerKeys();
+        return [];
+      },
+      maxSkewMs: config.maxClockSkewMs,
+      now,
+      onInternalError: onInternal,
+    };
+    const definition = clearinghouseProto().intergrid.clearinghouse.Clearinghouse.service;
+    const secured = secureService(definition, impl, policy);
+    const server = new grpc.Server(SERVER_OPTIONS);
+    server.addService(secured.definition, secured.implementation);
+    const bound = await bindServer(server, config.listen);
+    const db = knex;
+    let stopped = false;
+    return {
+      address: bound.address,
+      publicKey: key.publicKey,
+      grids,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await stopServer(server);
+        await db.destroy();
+      },
+    };
+  } catch (err) {
+    await knex?.destroy();
+    throw err;
+  }
+}
