@@ -13,8 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchPrimitives } from './primitives.js';
 import { runCli, writeRandomFile, sha256File } from './cli-run.js';
-import { startGrid } from '../services/cli/commands/up.js';
-import { stopChildren } from '../services/cli/child-process.js';
+import { startFederation } from '../services/cli/launcher/federation.js';
 import { DEFAULT_SEGMENT_SIZE } from '../libs/format/index.js';
 
 const MiB = 1024 * 1024;
@@ -78,7 +77,7 @@ async function main(): Promise<void> {
   for (const [name, value] of Object.entries(primitives)) console.log(`  ${name.padEnd(34)} ${fmt(value).padStart(8)}`);
 
   const dir = mkdtempSync(join(tmpdir(), 'intergrid-bench-'));
-  const { children, federationPath } = await startGrid({ dir: join(dir, 'grid'), servers: 10 });
+  const { federationPath, stop } = await startFederation({ dir: join(dir, 'grid'), grids: 1, servers: 10 });
   const results: { segmentSweep: TransferFigure[]; transfers: TransferFigure[] } = { segmentSweep: [], transfers: [] };
   try {
     const federation = JSON.parse(readFileSync(federationPath, 'utf8')) as { grids: { clientConfig: string }[] };
@@ -98,7 +97,7 @@ async function main(): Promise<void> {
       printTransfer(`${size} MiB`, f);
     }
   } finally {
-    await stopChildren(children);
+    await stop();
     rmSync(dir, { recursive: true, force: true });
   }
 

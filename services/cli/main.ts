@@ -82,12 +82,15 @@ program
   .command('up')
   .description('run a whole grid on loopback, each service its own process')
   .requiredOption('--dir <dir>', 'state directory (reused across runs)')
-  .option('--servers <n>', 'storage servers', '10')
+  .option('--grids <n>', 'grids (a, b, … with area codes 101, 102, …)', '1')
+  .option('--servers <n>', 'storage servers per grid', '10')
   .action(
-    action(async (opts: { dir: string; servers: string }) => {
+    action(async (opts: { dir: string; grids: string; servers: string }) => {
       const servers = Number(opts.servers);
       if (!Number.isInteger(servers) || servers < 1 || servers > 100) throw new InvalidArgumentError(`--servers '${opts.servers}' must be an integer in [1, 100]`);
-      await upCommand({ dir: opts.dir, servers });
+      const grids = Number(opts.grids);
+      if (!Number.isInteger(grids) || grids < 1 || grids > 26) throw new InvalidArgumentError(`--grids '${opts.grids}' must be an integer in [1, 26]`);
+      await upCommand({ dir: opts.dir, grids, servers });
     }),
   );
 

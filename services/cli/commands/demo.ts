@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { redactCap } from '../../../libs/caps/index.js';
 import { IntegrityError } from '../../../libs/errors/index.js';
 import { loadClientConfig, connectGrid, uploadFile, downloadFile } from '../../../libs/client/index.js';
-import { startGrid, type FederationFile } from './up.js';
-import { stopChildren } from '../child-process.js';
+import { startFederation } from '../launcher/federation.js';
+import type { FederationFile } from '../launcher/supervisor.js';
 
 export interface DemoOptions {
   /** Sample size in bytes (default 5 MiB + 123, so the last segment is partial). */
@@ -27,7 +27,7 @@ const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest(
 export async function demoCommand(opts: DemoOptions = {}): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'intergrid-demo-'));
   say(`starting a grid in ${dir} (grid manager + 10 storage servers, one process each) …`);
-  const { children, federationPath } = await startGrid({ dir, servers: 10 });
+  const { federationPath, stop } = await startFederation({ dir, grids: 1, servers: 10 });
   try {
     const federation = JSON.parse(readFileSync(federationPath, 'utf8')) as FederationFile;
     for (const s of federation.services) say(`  ${s.role.padEnd(14)} ${s.name.padEnd(16)} ${s.address.padEnd(17)} pid ${s.pid}`);
@@ -61,7 +61,7 @@ export async function demoCommand(opts: DemoOptions = {}): Promise<void> {
       conn.close();
     }
   } finally {
-    await stopChildren(children);
+    await stop();
     if (opts.keep) say(`\nkept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
     say('stopped every service.');

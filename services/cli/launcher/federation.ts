@@ -1,0 +1,58 @@
+/**
+ * A whole local federation on loopback: N grids, each its own set of
+ * processes started exactly as an operator starts them (`intergrid serve`).
+ * Grid i is named a, b, c … with area code 101, 102, 103 …
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { InvalidArgumentError } from '../../../libs/errors/index.js';
+import { Supervisor } from './supervisor.js';
+import { launchGrid, type LaunchedGrid } from './grid.js';
+
+export interface FederationOptions {
+  dir: string;
+  grids: number;
+  /** Storage servers per grid. */
+  servers: number;
+}
+
+export interface RunningFederation {
+  federationPath: string;
+  supervisor: Supervisor;
+  grids: LaunchedGrid[];
+  stop(): Promise<void>;
+}
+
+export const MAX_GRIDS = 26;
+
+/** Grid i's name and area code. */
+export function gridPlan(i: number, servers: number): { name: string; areaCode: string; servers: number } {
+  return { name: String.fromCharCode(97 + i), areaCode: String(101 + i), servers };
+}
+
+export async function startFederation(opts: FederationOptions): Promise<RunningFederation> {
+  if (!Number.isInteger(opts.grids) || opts.grids < 1 || opts.grids > MAX_GRIDS) {
+    throw new InvalidArgumentError(`grids must be an integer in [1, ${MAX_GRIDS}], got ${opts.grids}`);
+  }
+  const dir = resolve(opts.dir);
+  mkdirSync(dir, { recursive: true });
+  const sup = new Supervisor(dir);
+  const grids: LaunchedGrid[] = [];
+  try {
+    for (let i = 0; i < opts.grids; i++) grids.push(await launchGrid(sup, gridPlan(i, opts.servers)));
+    const federationPath = sup.writeFederationFile();
+    return {
+      federationPath,
+      supervisor: sup,
+      grids,
+      async stop() {
+        for (const g of grids) g.manager.close();
+        await sup.stop();
+      },
+    };
+  } catch (err) {
+    for (const g of grids) g.manager.close();
+    await sup.stop();
+    throw err;
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The running set of service processes of a local federation and the record
+ * of each (federation.json). Every child is registered the moment it has
+ * started, so whatever fails later, `stop()` stops them all.
+ */
+import { join } from 'node:path';
+import { writeJsonAtomic } from '../../../libs/config/index.js';
+import { startServiceChild, stopChildren, type ServiceChild } from '../child-process.js';
+
+export interface ServiceRecord {
+  role: string;
+  name: string;
+  grid: string;
+  areaCode: string;
+  address: string;
+  pid: number;
+  dataDir: string;
+  config: string;
+  log: string;
+}
+
+export interface GridRecord {
+  name: string;
+  areaCode: string;
+  gridManagerPublicKey: string;
+  clientConfig: string;
+  adminIdentity: string;
+}
+
+export interface FederationFile {
+  version: 1;
+  startedAtMs: number;
+  grids: GridRecord[];
+  services: ServiceRecord[];
+}
+
+/** One service to start: `intergrid serve <service> --config <configPath>`. */
+export interface PlannedService {
+  role: string;
+  /** e.g. "a/storage-01" */
+  name: string;
+  service: string;
+  grid: string;
+  areaCode: string;
+  configPath: string;
+  dataDir: string;
+}
+
+export class Supervisor {
+  readonly children: ServiceChild[] = [];
+  readonly services: ServiceRecord[] = [];
+  readonly grids: GridRecord[] = [];
+
+  constructor(readonly dir: string) {}
+
+  /** Starts the given services in parallel; every one that starts is kept even if another fails. */
+  async start(planned: PlannedService[]): Promise<ServiceRecord[]> {
+    const started = await Promise.allSettled(
+      planned.map((p) =>
+        startServiceChild({
+          role: p.role,
+          name: p.name,
+          service: p.service,
+          configPath: p.configPath,
+          logFile: join(this.dir, 'logs', `${p.name.replace(/\//g, '-')}.log`),
+        }),
+      ),
+    );
+    const records: ServiceRecord[] = [];
+    for (const [i, r] of started.entries()) {
+      if (r.status !== 'fulfilled') continue;
+      const p = planned[i]!;
+      const child = r.value;
+      this.children.push(child);
+      const record: ServiceRecord = {
+        role: p.role, name: p.name, grid: p.grid, areaCode: p.areaCode, address: child.address,
+        pid: child.pid, dataDir: p.dataDir, config: p.configPath, log: child.logFile,
+      };
+      this.services.push(record);
+      records.push(record);
+    }
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return records;
+  }
+
+  /** Writes DIR/federation.json (world-readable: it holds no secrets) and returns its path. */
+  writeFederationFile(): string {
+    const file: FederationFile = { version: 1, startedAtMs: Date.now(), grids: this.grids, services: this.services };
+    const path = join(this.dir, 'federation.json');
+    writeJsonAtomic(path, file, 0o644);
+    return path;
+  }
+
+  stop(): Promise<void> {
+    return stopChildren(this.children);
+  }
+}
+
+/** Polls `check` until it is true; @throws naming `what` (and the last error) after `timeoutMs`. */
+export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  while (Date.now() < until) {
+    try {
+      if (await check()) return;
+    } catch (e) {
+      lastErr = e;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}${lastErr instanceof Error ? `: ${lastErr.message}` : ''}`);
+}
