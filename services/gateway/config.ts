@@ -1,0 +1,70 @@
+/**
+ * Gateway configuration: a JSON file validated with zod at the edge
+ * (STYLE.md §13). Relative paths are resolved against the config file's
+ * directory. The gateway keeps no database: its usage counters live in
+ * memory until the billing issue persists them (docs/gateway.md).
+ */
+import { z } from 'zod';
+import { loadJsonConfig, resolveFrom, listenAddress, hexKey } from '../../libs/config/index.js';
+
+const peer = z
+  .object({
+    /** host:port to dial. */
+    address: z.string().min(1),
+    /** Its public key (hex). */
+    publicKey: hexKey,
+  })
+  .strict();
+
+/** The JSON schema of a gateway config file (unknown fields are rejected). */
+export const gatewayConfigSchema = z
+  .object({
+    /** Human label for logs. */
+    name: z.string().min(1).optional(),
+    /** host:port to listen on; port 0 picks a free port. */
+    listen: listenAddress,
+    /** This grid's area code: caps carrying it are local and never routed through the clearinghouse. */
+    areaCode: z.string().regex(/^[0-9]{3,8}$/, 'expected 3-8 decimal digits'),
+    /** The gateway's key pair file (libs/auth writeKeyFile format). */
+    keyFile: z.string().min(1),
+    /**
+     * Certificates the gateway presents: its 'gateway' certificate from its
+     * grid manager and its 'gateway-approval' certificate from the
+     * clearinghouse (contact points accept only the latter).
+     */
+    certificateFiles: z.array(z.string().min(1)).min(1).max(8),
+    /** This grid's manager: the only issuer trusted for callers' client and admin certificates. */
+    gridManager: peer,
+    /** The clearinghouse: resolves area codes; its key verifies every resolution. */
+    clearinghouse: peer,
+    /** Highest price (units per GiB of ciphertext) this gateway pays; a dearer grid is refused before any byte moves. */
+    priceCeilingUnitsPerGib: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    /** Longest time a resolution is reused (never past its own expiresAtMs). */
+    resolutionCacheMs: z.number().int().min(0).max(24 * 60 * 60_000).default(60_000),
+    /** A contact point that sends nothing for this long is abandoned for the next one. */
+    contactPointTimeoutMs: z.number().int().positive().max(10 * 60_000).default(30_000),
+    /** Allowed clock difference for signed requests (libs/auth). */
+    maxClockSkewMs: z.number().int().positive().default(60_000),
+  })
+  .strict();
+
+/** A validated gateway config with absolute paths. */
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+
+function finish(parsed: GatewayConfig, baseFile?: string): GatewayConfig {
+  const abs = (p: string): string => (baseFile ? resolveFrom(baseFile, p) : p);
+  return { ...parsed, keyFile: abs(parsed.keyFile), certificateFiles: parsed.certificateFiles.map(abs) };
+}
+
+/** Validates a config object (tests, `intergrid up`); relative paths are resolved against `baseFile`'s directory. */
+export function resolveGatewayConfig(raw: z.input<typeof gatewayConfigSchema>, baseFile?: string): GatewayConfig {
+  return finish(gatewayConfigSchema.parse(raw), baseFile);
+}
+
+/**
+ * Reads and validates a gateway config file.
+ * @throws ConfigError naming the file and the offending field.
+ */
+export function loadGatewayConfig(path: string): GatewayConfig {
+  return finish(loadJsonConfig(path, gatewayConfigSchema), path);
+}

@@ -1,0 +1,159 @@
+/**
+ * Gateway RPC handlers (proto/gateway.proto). Authentication and role checks
+ * run before these (libs/auth secureService, policy in server.ts); handlers
+ * read the caller with principalOf(call).
+ *
+ * Fetch, in order — every refusal happens before any byte moves:
+ *  1. the cap must be a verify-cap (a read-cap would hand the read key to
+ *     the gateway and beyond: refused without echoing it);
+ *  2. it must carry an area code other than this grid's (local caps are
+ *     fetched from the grid's own storage servers, not through the clearinghouse);
+ *  3. the range must lie inside the file;
+ *  4. the area code is resolved (cached) and its price checked against the ceiling;
+ *  5. the transfer is metered and fetched (long-distance-fetch.ts).
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { principalOf } from '../../libs/auth/index.js';
+import { parseCap, redactCap, type VerifyCap } from '../../libs/caps/index.js';
+import { CapParseError, InvalidArgumentError, PreconditionError } from '../../libs/errors/index.js';
+import { serverStream, unary } from '../../libs/rpc/index.js';
+import type { FetchRequest__Output } from '../../libs/rpc/generated/intergrid/gateway/FetchRequest.js';
+import type { GatewayUsage } from '../../libs/rpc/generated/intergrid/gateway/GatewayUsage.js';
+import type { SegmentChunk } from '../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
+import type { Empty__Output } from '../../libs/rpc/generated/intergrid/Empty.js';
+import type { GatewayConfig } from './config.js';
+import { fetchLongDistance, type LongDistanceFetchDeps, type LongDistanceFetchResult } from './long-distance-fetch.js';
+import type { Resolver } from './resolver.js';
+import type { UsageMeter } from './usage.js';
+
+/** What the handlers need; built by server.ts. */
+export interface GatewayContext {
+  config: GatewayConfig;
+  resolver: Resolver;
+  usage: UsageMeter;
+  fetchDeps: LongDistanceFetchDeps;
+  /** Called once per finished fetch (logs, tests). */
+  onFetched?(result: LongDistanceFetchResult & { client: Uint8Array; areaCode: string }): void;
+  /** Unexpected errors (sent as INTERNAL without detail). */
+  onInternal?(err: unknown, method: string): void;
+}
+
+/**
+ * Parses and checks the cap a client sent.
+ * @throws CapParseError / InvalidArgumentError (INVALID_ARGUMENT) for a
+ *   malformed cap, a read-cap, or a cap that is not long-distance.
+ */
+export function longDistanceCap(text: string, homeAreaCode: string): VerifyCap & { areaCode: string } {
+  if (typeof text !== 'string' || text.length === 0) throw new InvalidArgumentError('verify_cap is empty: send the verify-cap of the file');
+  let cap;
+  try {
+    cap = parseCap(text);
+  } catch (err) {
+    // The parse error quotes at most a short prefix of the text (libs/caps), never a whole key.
+    if (err instanceof CapParseError) throw new CapParseError(`verify_cap: ${err.message}`, { cause: err });
+    throw err;
+  }
+  if (cap.kind === 'read') {
+    // Do not echo the cap: it holds the read key.
+    throw new InvalidArgumentError(
+      'verify_cap is a read-cap: the gateway must never see the read key; send only its verify-cap (URI:CHK-Verifier:…)',
+    );
+  }
+  if (cap.areaCode === undefined || cap.areaCode === homeAreaCode) {
+    throw new InvalidArgumentError(
+      `${redactCap(cap)} ${cap.areaCode === undefined ? 'has no area code' : `is in this grid (area code ${homeAreaCode})`}: ` +
+        'local caps are not routed through the clearinghouse; fetch them from the grid directly',
+    );
+  }
+  return cap as VerifyCap & { areaCode: string };
+}
+
+/**
+ * The absolute range [offset, offset + length) of a request; length 0 means "to the end".
+ * @throws InvalidArgumentError when the range does not lie inside the file.
+ */
+export function requestRange(cap: VerifyCap, offset: number, length: number): { offset: number; length: number } {
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset > cap.size) {
+    throw new InvalidArgumentError(`offset ${offset} is outside the ${cap.size}-byte file`);
+  }
+  if (!Number.isSafeInteger(length) || length < 0) throw new InvalidArgumentError(`length ${length} is not a byte count`);
+  const len = length === 0 ? cap.size - offset : length;
+  if (offset + len > cap.size) {
+    throw new InvalidArgumentError(`range [${offset}, ${offset + len}) extends past the end of the ${cap.size}-byte file`);
+  }
+  return { offset, length: len };
+}
+
+/** Writes one chunk to the client's stream, waiting for 'drain' when grpc-js asks us to (or until the client leaves). */
+function writeChunk(call: grpc.ServerWritableStream<unknown, SegmentChunk>, chunk: SegmentChunk, signal: AbortSignal): Promise<void> {
+  if (call.write(chunk) || signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      call.removeListener('drain', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    call.once('drain', done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** The Gateway service implementation. */
+export function gatewayHandlers(ctx: GatewayContext): grpc.UntypedServiceImplementation {
+  const { config, resolver, usage } = ctx;
+  return {
+    Fetch: serverStream<FetchRequest__Output, SegmentChunk>(
+      'Fetch',
+      async (call) => {
+        const principal = principalOf(call);
+        const req = call.request;
+        const cap = longDistanceCap(req.verifyCap, config.areaCode);
+        const range = requestRange(cap, Number(req.offset ?? 0), Number(req.length ?? 0));
+        const resolution = await resolver.resolve(cap.areaCode);
+        if (resolution.priceUnitsPerGib > config.priceCeilingUnitsPerGib) {
+          throw new PreconditionError(
+            `area code ${cap.areaCode} charges ${resolution.priceUnitsPerGib} units/GiB, above this gateway's ceiling of ` +
+              `${config.priceCeilingUnitsPerGib} units/GiB: refused before any byte moved`,
+          );
+        }
+        const abort = new AbortController();
+        const onCancel = (): void => abort.abort();
+        call.once('cancelled', onCancel);
+        if (call.cancelled) abort.abort();
+        usage.startTransfer(principal.publicKey, cap.areaCode, resolution.priceUnitsPerGib);
+        try {
+          const result = await fetchLongDistance(
+            {
+              cap,
+              ...range,
+              resolution,
+              signal: abort.signal,
+              sink: {
+                forward: (chunk) => writeChunk(call, chunk, abort.signal),
+                onSegmentForwarded: (bytes) => usage.addVerifiedBytes(principal.publicKey, cap.areaCode, bytes),
+              },
+            },
+            ctx.fetchDeps,
+          );
+          ctx.onFetched?.({ ...result, client: principal.publicKey, areaCode: cap.areaCode });
+        } finally {
+          call.removeListener('cancelled', onCancel);
+        }
+      },
+      ctx.onInternal,
+    ),
+    GetUsage: unary<Empty__Output, GatewayUsage>(
+      'GetUsage',
+      async () => ({
+        lines: usage.snapshot().map((l) => ({
+          client: Buffer.from(l.client),
+          remoteAreaCode: l.remoteAreaCode,
+          verifiedBytes: l.verifiedBytes,
+          transfers: l.transfers,
+          priceUnitsPerGib: l.priceUnitsPerGib,
+        })),
+      }),
+      ctx.onInternal,
+    ),
+  };
+}

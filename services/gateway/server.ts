@@ -1,0 +1,118 @@
+/**
+ * Gateway wiring: identity, clearinghouse client, resolver, contact-point
+ * channels, usage meter, the auth policy and the gRPC server. The fetch
+ * rules live in handlers.ts and long-distance-fetch.ts.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { authInterceptor, readIdentity, secureService, type AuthPolicy, type Identity, type Role } from '../../libs/auth/index.js';
+import { fromHex } from '../../libs/crypto/index.js';
+import { connectClearinghouse, type ClearinghouseConnection } from '../../libs/federation/index.js';
+import { bindServer, stopServer, gatewayProto, contactPointProto, CHANNEL_OPTIONS, SERVER_OPTIONS } from '../../libs/rpc/index.js';
+import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
+import type { GatewayConfig } from './config.js';
+import { gatewayHandlers, type GatewayContext } from './handlers.js';
+import { Resolver, type ResolutionSource } from './resolver.js';
+import { UsageMeter, type UsageLine } from './usage.js';
+
+export interface StartGatewayOptions {
+  /** Clock (Unix ms), for tests. */
+  now?(): number;
+  /** Resolutions from somewhere other than the configured clearinghouse (tests). */
+  resolutionSource?: ResolutionSource;
+  /** Called once per finished fetch. */
+  onFetched?: GatewayContext['onFetched'];
+  /** Unexpected errors (sent to callers as INTERNAL without detail). Default: one line on stderr. */
+  onInternal?(err: unknown, method: string): void;
+}
+
+export interface RunningGateway {
+  /** host:port actually bound. */
+  address: string;
+  /** The gateway key's public half. */
+  publicKey: Uint8Array;
+  /** The in-memory meter: verified bytes per (client, remote area code). */
+  usage(): UsageLine[];
+  /** Drops cached resolutions. */
+  clearResolutionCache(): void;
+  stop(): Promise<void>;
+}
+
+/** Which roles may call each method (docs/gateway.md "Access"). */
+export const GATEWAY_METHOD_ROLES: Record<string, readonly Role[]> = {
+  Fetch: ['client'],
+  GetUsage: ['admin'],
+};
+
+/**
+ * Loads the gateway identity and serves the Gateway service on `config.listen`.
+ * @throws ConfigError for unreadable key or certificate files, or the bind error when the address is taken.
+ */
+export async function startGateway(config: GatewayConfig, opts: StartGatewayOptions = {}): Promise<RunningGateway> {
+  const now = opts.now ?? Date.now;
+  const identity: Identity = readIdentity(config.keyFile, config.certificateFiles);
+  const gridManagerKey = fromHex(config.gridManager.publicKey, 'gridManager.publicKey', 32);
+  const clearinghouseKey = fromHex(config.clearinghouse.publicKey, 'clearinghouse.publicKey', 32);
+
+  let clearinghouse: ClearinghouseConnection | undefined;
+  const source: ResolutionSource =
+    opts.resolutionSource ??
+    (clearinghouse = connectClearinghouse(config.clearinghouse.address, identity, { clearinghousePublicKey: clearinghouseKey, now }));
+  const resolver = new Resolver(source, { cacheMs: config.resolutionCacheMs, now });
+  const usage = new UsageMeter();
+
+  // One channel per contact point address, signing as the gateway (its
+  // gateway-approval certificate is what contact points accept).
+  const channels = new Map<string, ContactPointClient>();
+  const Ctor = contactPointProto().intergrid.contactpoint.ContactPoint;
+  const contactPoint = (address: string): ContactPointClient => {
+    let c = channels.get(address);
+    if (!c) {
+      c = new Ctor(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: [authInterceptor(identity)] }) as ContactPointClient;
+      channels.set(address, c);
+    }
+    return c;
+  };
+
+  const onInternal =
+    opts.onInternal ?? ((err: unknown, method: string) => process.stderr.write(`gateway ${method}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`));
+  const impl = gatewayHandlers({
+    config,
+    resolver,
+    usage,
+    fetchDeps: { contactPoint, timeoutMs: config.contactPointTimeoutMs },
+    onFetched: opts.onFetched,
+    onInternal,
+  });
+  const policy: AuthPolicy = {
+    methods: GATEWAY_METHOD_ROLES,
+    // Only this grid's manager issues the client and admin certificates the gateway accepts.
+    issuersFor: () => [gridManagerKey],
+    maxSkewMs: config.maxClockSkewMs,
+    now,
+    onInternalError: onInternal,
+  };
+  const secured = secureService(gatewayProto().intergrid.gateway.Gateway.service, impl, policy);
+  const server = new grpc.Server(SERVER_OPTIONS);
+  server.addService(secured.definition, secured.implementation);
+  let bound;
+  try {
+    bound = await bindServer(server, config.listen);
+  } catch (err) {
+    clearinghouse?.close();
+    throw err;
+  }
+  let stopped = false;
+  return {
+    address: bound.address,
+    publicKey: identity.keyPair.publicKey,
+    usage: () => usage.snapshot(),
+    clearResolutionCache: () => resolver.clear(),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await stopServer(server);
+      for (const c of channels.values()) c.close();
+      clearinghouse?.close();
+    },
+  };
+}
