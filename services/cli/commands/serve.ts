@@ -20,6 +20,10 @@ const SERVICES: Record<string, (configPath: string) => Promise<Running>> = {
     const m = await import('../../grid-manager/index.js');
     return m.startGridManager(m.loadGridManagerConfig(p));
   },
+  gateway: async (p) => {
+    const m = await import('../../gateway/index.js');
+    return m.startGateway(m.loadGatewayConfig(p));
+  },
 };
 
 export const SERVICE_NAMES = Object.keys(SERVICES);
