@@ -1,0 +1,76 @@
+/**
+ * Contact point configuration: a JSON file validated with zod at the edge
+ * (STYLE.md §13). Relative paths are resolved against the config file's
+ * directory, so a grid directory can be moved as a whole.
+ */
+import { z } from 'zod';
+import { loadJsonConfig, resolveFrom, describeIssues, listenAddress, hexKey } from '../../libs/config/index.js';
+import { ConfigError } from '../../libs/errors/index.js';
+
+const positiveMs = z.number().int().positive().max(365 * 24 * 60 * 60 * 1000);
+
+/** The JSON schema of a contact point config file (unknown fields are rejected). */
+export const contactPointConfigSchema = z
+  .object({
+    /** Human label for logs. */
+    name: z.string().min(1).optional(),
+    /** host:port to listen on; port 0 picks a free port. */
+    listen: listenAddress,
+    /** Address registered at the clearinghouse when it differs from the bound one (e.g. listening on 0.0.0.0). */
+    advertiseAddress: listenAddress.optional(),
+    /** This grid's area code: only verify-caps ending in it are served, and gateways of this grid are refused. */
+    areaCode: z.string().regex(/^[0-9]{3,8}$/, 'expected 3-8 decimal digits'),
+    /** This contact point's key pair file (libs/auth writeKeyFile format). */
+    keyFile: z.string().min(1),
+    /** Its 'contact-point' certificate from its grid manager (libs/auth writeCertificateFile format); renewals are written back. */
+    certificateFile: z.string().min(1),
+    gridManager: z
+      .object({
+        address: listenAddress,
+        /** Grid manager public key (hex): the directory of storage servers must be signed by it. */
+        publicKey: hexKey,
+      })
+      .strict(),
+    clearinghouse: z
+      .object({
+        address: listenAddress,
+        /** Clearinghouse public key (hex): the only issuer trusted for 'gateway-approval' certificates. */
+        publicKey: hexKey,
+      })
+      .strict(),
+    /** Period of RegisterContactPoint at the clearinghouse (also the retry period after a failure). */
+    registerIntervalMs: positiveMs.default(60_000),
+    /** The storage-server directory is fetched again from the grid manager at most this often. */
+    directoryRefreshMs: positiveMs.default(60_000),
+    /** Allowed clock difference for signed requests (libs/auth). */
+    maxClockSkewMs: positiveMs.default(60_000),
+    /** Most concurrent FetchSegments calls; more are refused with UNAVAILABLE (each holds ~3 segments in memory). */
+    maxConcurrentFetches: z.number().int().positive().max(10_000).default(64),
+  })
+  .strict();
+
+/** A validated config with absolute paths. */
+export type ContactPointConfig = z.infer<typeof contactPointConfigSchema>;
+
+/**
+ * Validates an in-memory config (tests, `intergrid up`).
+ * @throws ConfigError naming the offending field.
+ */
+export function resolveContactPointConfig(raw: z.input<typeof contactPointConfigSchema>, baseFile?: string): ContactPointConfig {
+  const parsed = contactPointConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`contact point config: ${describeIssues(parsed.error)}`);
+  return finish(parsed.data, baseFile);
+}
+
+function finish(parsed: ContactPointConfig, baseFile?: string): ContactPointConfig {
+  const abs = (p: string): string => (baseFile ? resolveFrom(baseFile, p) : p);
+  return { ...parsed, keyFile: abs(parsed.keyFile), certificateFile: abs(parsed.certificateFile) };
+}
+
+/**
+ * Reads and validates a contact point config file.
+ * @throws ConfigError naming the file and the offending field.
+ */
+export function loadContactPointConfig(path: string): ContactPointConfig {
+  return finish(loadJsonConfig(path, contactPointConfigSchema), path);
+}

@@ -1,0 +1,185 @@
+/**
+ * ContactPoint RPC handlers (proto/contact_point.proto). secureService (in
+ * server.ts) has already checked that the caller holds a 'gateway-approval'
+ * certificate from the clearinghouse; the handler adds the rules that need
+ * the request: the gateway is of another grid, the cap is a verify-cap of
+ * this grid. It then streams the UEB and each verified ciphertext segment
+ * (with its ciphertext-tree proof) of the range, from libs/client's
+ * ciphertextSegments over this grid's storage servers: bad or missing
+ * shares switch servers there, so a wrong byte never leaves.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { principalOf, type Principal } from '../../libs/auth/index.js';
+import { parseVerifyCap, redactCap, READ_CAP_PREFIX, type VerifyCap } from '../../libs/caps/index.js';
+import { ciphertextSegments, clampRange, type ByteRange, type GridSession } from '../../libs/client/index.js';
+import { shortKey } from '../../libs/crypto/index.js';
+import { InvalidArgumentError, NotFoundError, PermissionError, UnavailableError } from '../../libs/errors/index.js';
+import { serverStream } from '../../libs/rpc/index.js';
+import type { FetchSegmentsRequest__Output } from '../../libs/rpc/generated/intergrid/contactpoint/FetchSegmentsRequest.js';
+import type { SegmentChunk } from '../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
+import type { GridLease } from './home-grid.js';
+import type { TransferMeter, TransferRecord } from './transfer-meter.js';
+
+/** Longest transfer id accepted (it is stored in metering records). */
+export const MAX_TRANSFER_ID_LENGTH = 128;
+
+/** What the handlers need; built by server.ts. */
+export interface ContactPointContext {
+  /** This grid's area code. */
+  areaCode: string;
+  /** A session on this grid's storage servers for one transfer. */
+  acquireGrid(): Promise<GridLease>;
+  meter: TransferMeter;
+  maxConcurrentFetches: number;
+  /** Log line for a finished or failed transfer (never contains a cap's secret fields: there are none in a verify-cap). */
+  onTransfer?(info: { transfer: TransferRecord; cap: string; error?: unknown }): void;
+  /** Unexpected errors (sent to the caller as INTERNAL without detail). */
+  onInternal?(err: unknown, method: string): void;
+}
+
+type FetchCall = grpc.ServerWritableStream<FetchSegmentsRequest__Output, SegmentChunk>;
+
+/** The service implementation for secureService. */
+export function contactPointHandlers(ctx: ContactPointContext): grpc.UntypedServiceImplementation {
+  let active = 0;
+  return {
+    FetchSegments: serverStream<FetchSegmentsRequest__Output, SegmentChunk>(
+      'FetchSegments',
+      async (call) => {
+        if (active >= ctx.maxConcurrentFetches) {
+          throw new UnavailableError(`contact point busy: ${active} transfers in progress (limit ${ctx.maxConcurrentFetches}); retry or use another contact point`);
+        }
+        active++;
+        try {
+          await fetchSegments(ctx, call);
+        } finally {
+          active--;
+        }
+      },
+      ctx.onInternal,
+    ),
+  };
+}
+
+/**
+ * Checks the caller against this grid: a gateway of this very grid has no
+ * business with its own contact point (local reads go straight to the
+ * storage servers, and billing a grid for its own bytes would be wrong).
+ * @throws PermissionError
+ */
+export function checkGateway(p: Principal, areaCode: string): void {
+  if (p.grid === areaCode) {
+    throw new PermissionError(
+      `gateway ${shortKey(p.publicKey)} is approved for area ${p.grid}, this contact point's own grid: contact points serve only gateways of other grids`,
+    );
+  }
+}
+
+/**
+ * Parses the requested cap. A read-cap is refused before any of it is
+ * decoded or logged: the read key must never leave the client, and a
+ * contact point that accepted one would teach gateways to send it.
+ * @throws InvalidArgumentError (read-cap, no area code, malformed), NotFoundError (another grid's area code).
+ */
+export function checkCap(text: string, areaCode: string): VerifyCap {
+  if (typeof text !== 'string' || text.length === 0) throw new InvalidArgumentError('verify_cap is empty: expected URI:CHK-Verifier:…');
+  if (text.trimStart().startsWith(READ_CAP_PREFIX)) {
+    throw new InvalidArgumentError(
+      `a read-cap ('${READ_CAP_PREFIX}…') was sent: the contact point accepts only verify-caps (URI:CHK-Verifier:…); the read key must never leave the client`,
+    );
+  }
+  let cap: VerifyCap;
+  try {
+    cap = parseVerifyCap(text);
+  } catch (err) {
+    throw new InvalidArgumentError(`verify_cap: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  if (cap.areaCode === undefined) {
+    throw new InvalidArgumentError(`${redactCap(cap)} carries no area code: a long-distance verify-cap must end in this grid's area code ${areaCode}`);
+  }
+  if (cap.areaCode !== areaCode) {
+    throw new NotFoundError(`${redactCap(cap)} is for area ${cap.areaCode}; this contact point serves area ${areaCode} only`);
+  }
+  return cap;
+}
+
+/** The requested plaintext range; length 0 means "to the end of the file". */
+export function requestRange(offset: number, length: number, size: number): ByteRange {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+    throw new InvalidArgumentError(`bad byte range {offset: ${offset}, length: ${length}}`);
+  }
+  if (offset > size) throw new InvalidArgumentError(`byte range starts at ${offset}, past the end of the ${size}-byte file`);
+  return clampRange({ offset, length: length === 0 ? size - offset : length }, size);
+}
+
+function checkTransferId(id: string): string {
+  if (typeof id !== 'string' || id.length === 0) throw new InvalidArgumentError('transfer_id is empty: the gateway names each transfer for metering');
+  if (id.length > MAX_TRANSFER_ID_LENGTH || !/^[\x21-\x7e]+$/.test(id)) {
+    throw new InvalidArgumentError(`transfer_id must be 1-${MAX_TRANSFER_ID_LENGTH} printable ASCII characters without spaces`);
+  }
+  return id;
+}
+
+async function fetchSegments(ctx: ContactPointContext, call: FetchCall): Promise<void> {
+  const caller = principalOf(call);
+  checkGateway(caller, ctx.areaCode);
+  const req = call.request;
+  const cap = checkCap(req.verifyCap, ctx.areaCode);
+  const transferId = checkTransferId(req.transferId);
+  const range = requestRange(Number(req.offset), Number(req.length), cap.size);
+
+  const lease = await ctx.acquireGrid();
+  const rec = ctx.meter.begin({ transferId, gateway: caller.publicKey, gatewayGrid: caller.grid, storageIndex: cap.storageIndex });
+  let error: unknown;
+  try {
+    await stream(ctx, call, lease.session, cap, range, rec);
+    ctx.meter.end(rec, call.cancelled ? 'cancelled' : 'done');
+  } catch (err) {
+    error = err;
+    ctx.meter.end(rec, call.cancelled ? 'cancelled' : 'failed');
+    throw err;
+  } finally {
+    lease.release();
+    ctx.onTransfer?.({ transfer: { ...rec }, cap: redactCap(cap), ...(error === undefined ? {} : { error }) });
+  }
+}
+
+/** UEB first, then each segment with its proof; counts each segment once gRPC has taken it. */
+async function stream(ctx: ContactPointContext, call: FetchCall, session: GridSession, cap: VerifyCap, range: ByteRange, rec: TransferRecord): Promise<void> {
+  let uebSent = false;
+  const segments = ciphertextSegments(session, cap, range, {
+    onOpen: ({ uebBytes }) => {
+      // Before any segment: the receiver checks it against the cap's UEB hash first.
+      uebSent = true;
+      call.write({ ueb: uebBytes });
+    },
+  });
+  try {
+    for await (const seg of segments) {
+      if (call.cancelled) return; // return() on the generator below stops the fetch
+      await send(call, { segment: { index: seg.index, ciphertext: seg.ciphertext, proof: seg.proof } });
+      if (call.cancelled) return;
+      ctx.meter.count(rec, seg.ciphertext.length);
+    }
+  } finally {
+    // Ends the generator early on cancel or error (its prefetches are awaited-or-ignored there).
+    await segments.return(undefined).catch(() => undefined);
+  }
+  if (!uebSent && !call.cancelled) throw new NotFoundError(`${redactCap(cap)}: no UEB was found`);
+}
+
+/** Writes one message; when grpc-js's buffer is full, waits for 'drain' (or gives up on cancellation). */
+function send(call: FetchCall, chunk: SegmentChunk): Promise<void> {
+  if (call.cancelled || call.write(chunk)) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      call.off('drain', done);
+      call.off('cancelled', done);
+      call.off('close', done);
+      resolve();
+    };
+    call.on('drain', done);
+    call.on('cancelled', done);
+    call.on('close', done);
+  });
+}
