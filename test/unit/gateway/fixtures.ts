@@ -36,6 +36,7 @@ import {
 } from '../../../libs/format/index.js';
 import { bindServer, clearinghouseProto, contactPointProto, gatewayProto, serverStream, stopServer, unary, CHANNEL_OPTIONS, SERVER_OPTIONS } from '../../../libs/rpc/index.js';
 import type { GatewayClient } from '../../../libs/rpc/generated/intergrid/gateway/Gateway.js';
+import type { UsageLine__Output } from '../../../libs/rpc/generated/intergrid/gateway/UsageLine.js';
 import type { SegmentChunk, SegmentChunk__Output } from '../../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
 import type { FetchSegmentsRequest__Output } from '../../../libs/rpc/generated/intergrid/contactpoint/FetchSegmentsRequest.js';
 import type { ResolveRequest__Output } from '../../../libs/rpc/generated/intergrid/clearinghouse/ResolveRequest.js';
@@ -244,10 +245,27 @@ export interface FetchOutcome {
   error?: grpc.ServiceError;
 }
 
+/** A raw Gateway client signing as `identity`. */
+export function gatewayClient(address: string, identity: Identity): GatewayClient {
+  const Ctor = gatewayProto().intergrid.gateway.Gateway;
+  return new Ctor(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: [authInterceptor(identity)] }) as GatewayClient;
+}
+
+/** Gateway.GetUsage as `identity` (rejects with the ServiceError). */
+export async function getUsage(address: string, identity: Identity): Promise<UsageLine__Output[]> {
+  const client = gatewayClient(address, identity);
+  try {
+    return await new Promise<UsageLine__Output[]>((resolve, reject) =>
+      client.getUsage({}, (err, res) => (err ? reject(err) : resolve(res?.lines ?? []))),
+    );
+  } finally {
+    client.close();
+  }
+}
+
 /** Calls Gateway.Fetch as `identity` and collects everything (never throws). */
 export async function fetchRaw(address: string, identity: Identity, verifyCap: string, offset = 0, length = 0): Promise<FetchOutcome> {
-  const Ctor = gatewayProto().intergrid.gateway.Gateway;
-  const client = new Ctor(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: [authInterceptor(identity)] }) as GatewayClient;
+  const client = gatewayClient(address, identity);
   const out: FetchOutcome = { uebs: [], segments: [] };
   try {
     const call = client.Fetch({ verifyCap, offset, length });

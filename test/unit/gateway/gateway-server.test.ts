@@ -3,7 +3,7 @@
  * stored shares (with scripted misbehaviour) and a fake clearinghouse
  * signing resolutions (fixtures.ts).
  */
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import { status } from '@grpc/grpc-js';
 import { formatCap } from '../../../libs/caps/index.js';
 import { bytesEqual, toHex } from '../../../libs/crypto/index.js';
@@ -13,6 +13,8 @@ import { resolveGatewayConfig, startGateway, type RunningGateway } from '../../.
 import {
   HOME_AREA,
   fetchRaw,
+  gatewayClient,
+  getUsage,
   makeFile,
   makePrincipals,
   plaintextOf,
@@ -276,5 +278,49 @@ describe('gateway: refusals', () => {
   it('refuses Fetch to an admin (clients only)', async () => {
     const got = await fetchRaw(gw.address, p.admin, formatCap(big.verifyCap('202')));
     expect(got.error?.code).toBe(status.PERMISSION_DENIED);
+  });
+});
+
+describe('gateway: usage and cancellation', () => {
+  it('returns the usage lines to an admin through GetUsage, equal to the bytes clients received', async () => {
+    const mine = await fetchRaw(gw.address, p.otherClient, formatCap(big.verifyCap('202')), SEG, SEG);
+    expect(mine.error).toBeUndefined();
+    const lines = await getUsage(gw.address, p.admin);
+    const line = lines.find((l) => bytesEqual(new Uint8Array(l.client), p.otherClient.keyPair.publicKey) && l.remoteAreaCode === '202');
+    expect(Number(line?.verifiedBytes)).toBe(ciphertextBytes(mine.segments));
+    expect(Number(line?.transfers)).toBe(1);
+    expect(Number(line?.priceUnitsPerGib)).toBe(10);
+  });
+
+  it('refuses GetUsage to a client', async () => {
+    await expect(getUsage(gw.address, p.client)).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
+  });
+
+  it('cancels the upstream call when the client cancels', async () => {
+    const patient = await startGateway(
+      resolveGatewayConfig({
+        listen: '127.0.0.1:0',
+        areaCode: HOME_AREA,
+        keyFile: p.gatewayKeyFile,
+        certificateFiles: p.gatewayCertFiles,
+        gridManager: { address: '127.0.0.1:1', publicKey: toHex(p.gm.publicKey) },
+        clearinghouse: { address: ch.address, publicKey: toHex(p.ch.publicKey) },
+        priceCeilingUnitsPerGib: CEILING,
+        contactPointTimeoutMs: 600_000,
+      }),
+    );
+    try {
+      const stalling = await cp({ kind: 'stall', at: 1 });
+      area('330', [stalling]);
+      const client = gatewayClient(patient.address, p.client);
+      const call = client.Fetch({ verifyCap: formatCap(big.verifyCap('330')), offset: 0, length: 0 });
+      call.on('error', () => undefined);
+      await new Promise<void>((resolve) => call.on('data', (c: { part?: string }) => c.part === 'segment' && resolve()));
+      call.cancel();
+      await vi.waitFor(() => expect(stalling.cancelled).toBe(1), { timeout: 10_000 });
+      client.close();
+    } finally {
+      await patient.stop();
+    }
   });
 });
