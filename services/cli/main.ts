@@ -14,6 +14,16 @@ import { gridApproveCommand, gridRevokeCommand, gridListCommand, gridUsageComman
 import { serveCommand, SERVICE_NAMES } from './commands/serve.js';
 import { upCommand } from './commands/up.js';
 import { demoCommand } from './commands/demo.js';
+import {
+  clearinghouseInitCommand,
+  clearinghouseAdmitCommand,
+  clearinghouseSuspendCommand,
+  clearinghouseApproveGatewayCommand,
+  clearinghousePriceSetCommand,
+  clearinghousePriceListCommand,
+  clearinghouseGridsCommand,
+  type OperatorOptions,
+} from './commands/clearinghouse.js';
 
 const program = new Command()
   .name('intergrid')
@@ -71,6 +81,55 @@ adminOpts(grid.command('usage').description('bytes stored per account'))
   .option('--json', 'machine-readable output')
   .action(action(async (opts: { admin: string; gridManager?: string; json?: boolean }) => gridUsageCommand(opts)));
 
+const clearinghouse = program.command('clearinghouse').description('clearinghouse operation (needs the operator identity)');
+const operatorOpts = (c: Command) =>
+  c
+    .requiredOption('--admin <admin.json>', 'clearinghouse operator identity file')
+    .option('--clearinghouse <host:port>', 'clearinghouse address (default: from admin.json)');
+
+clearinghouse
+  .command('init')
+  .description('create or refresh a clearinghouse directory; prints the config and operator identity paths')
+  .requiredOption('--dir <dir>', 'clearinghouse directory')
+  .requiredOption('--listen <host:port>', 'address the clearinghouse will listen on')
+  .action(action(async (opts: { dir: string; listen: string }) => clearinghouseInitCommand(opts)));
+
+operatorOpts(clearinghouse.command('admit').description("admit a grid; prints its area code"))
+  .requiredOption('--grid-manager-key <hex>', "the grid manager's public key (64 hex digits)")
+  .requiredOption('--name <name>', 'human label')
+  .option('--area-code <code>', 'requested area code (default: the next free one)')
+  .option('--price <units-per-gib>', 'initial price', '0')
+  .action(
+    action(async (opts: OperatorOptions & { gridManagerKey: string; name: string; areaCode?: string; price?: string }) => clearinghouseAdmitCommand(opts)),
+  );
+
+operatorOpts(clearinghouse.command('suspend').description('suspend a grid: its area code stops resolving'))
+  .requiredOption('--area-code <code>', 'area code')
+  .action(action(async (opts: OperatorOptions & { areaCode: string }) => clearinghouseSuspendCommand(opts, true)));
+
+operatorOpts(clearinghouse.command('reinstate').description('reinstate a suspended grid'))
+  .requiredOption('--area-code <code>', 'area code')
+  .action(action(async (opts: OperatorOptions & { areaCode: string }) => clearinghouseSuspendCommand(opts, false)));
+
+operatorOpts(clearinghouse.command('approve-gateway').description("approve a grid's gateway; prints its certificate (base64)"))
+  .requiredOption('--area-code <code>', "the gateway's own area code")
+  .requiredOption('--key <hex>', "the gateway's public key (64 hex digits)")
+  .option('--validity-days <days>', 'certificate lifetime (default: the clearinghouse default)')
+  .action(action(async (opts: OperatorOptions & { areaCode: string; key: string; validityDays?: string }) => clearinghouseApproveGatewayCommand(opts)));
+
+const prices = clearinghouse.command('prices').description("grids' published prices");
+operatorOpts(prices.command('set').description("publish a grid's price (units per GiB)"))
+  .requiredOption('--area-code <code>', 'area code')
+  .requiredOption('--price <units-per-gib>', 'new price')
+  .action(action(async (opts: OperatorOptions & { areaCode: string; price: string }) => clearinghousePriceSetCommand(opts)));
+operatorOpts(prices.command('list').description('current price of every grid'))
+  .option('--json', 'machine-readable output')
+  .action(action(async (opts: OperatorOptions & { json?: boolean }) => clearinghousePriceListCommand(opts)));
+
+operatorOpts(clearinghouse.command('grids').description('list admitted grids'))
+  .option('--json', 'machine-readable output')
+  .action(action(async (opts: OperatorOptions & { json?: boolean }) => clearinghouseGridsCommand(opts)));
+
 program
   .command('serve')
   .description(`run one service in the foreground (${SERVICE_NAMES.join(', ')})`)
@@ -101,7 +160,7 @@ program
   .action(action(async (opts: { keep?: boolean }) => demoCommand(opts)));
 
 // Subcommands inherit the exit-code policy.
-for (const c of [program, ...program.commands, ...grid.commands]) {
+for (const c of [program, ...program.commands, ...grid.commands, ...clearinghouse.commands, ...prices.commands]) {
   c.exitOverride((err: CommanderError) => process.exit(err.exitCode === 0 ? 0 : 2));
 }
 

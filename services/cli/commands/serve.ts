@@ -20,6 +20,10 @@ const SERVICES: Record<string, (configPath: string) => Promise<Running>> = {
     const m = await import('../../grid-manager/index.js');
     return m.startGridManager(m.loadGridManagerConfig(p));
   },
+  clearinghouse: async (p) => {
+    const m = await import('../../clearinghouse/index.js');
+    return m.startClearinghouse(m.loadClearinghouseConfig(p));
+  },
   'contact-point': async (p) => {
     const m = await import('../../contact-point/index.js');
     return m.startContactPoint(m.loadContactPointConfig(p));
