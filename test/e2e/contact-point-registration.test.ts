@@ -1,0 +1,152 @@
+/**
+ * The contact point with a real clearinghouse: it registers (retrying until
+ * the clearinghouse is up), a gateway of another admitted grid resolves the
+ * area code to it and fetches through it with the gateway-approval
+ * certificate the clearinghouse issued, and stopping it deregisters it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
+import { randomBytes as nodeRandomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { authInterceptor, writeCertificateFile, writeKeyFile, type Identity } from '../../libs/auth/index.js';
+import { connectGrid, uploadFile } from '../../libs/client/index.js';
+import { formatCap, toVerifyCap, type ReadCap } from '../../libs/caps/index.js';
+import { bytesEqual, fromHex, generateKeyPair, toHex } from '../../libs/crypto/index.js';
+import { decryptSegment, openUeb } from '../../libs/format/index.js';
+import { connectClearinghouse, type ClearinghouseConnection } from '../../libs/federation/index.js';
+import { CHANNEL_OPTIONS, contactPointProto } from '../../libs/rpc/index.js';
+import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
+import type { SegmentChunk__Output } from '../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
+import { initClearinghouse, loadClearinghouseAdmin, loadClearinghouseConfig, startClearinghouse, type RunningClearinghouse } from '../../services/clearinghouse/index.js';
+import { CONTACT_POINT_MESSAGE_LIMIT, resolveContactPointConfig, startContactPoint, type RunningContactPoint } from '../../services/contact-point/index.js';
+import { startLocalGrid, type LocalGrid } from './fixtures/local-grid.js';
+
+const SEG = 4096;
+let grid: LocalGrid;
+let chDir: string;
+let ch: RunningClearinghouse | undefined;
+let cp: RunningContactPoint | undefined;
+let admin: ClearinghouseConnection;
+let gateway: Identity;
+let gatewayConn: ClearinghouseConnection;
+
+/** A free port on 127.0.0.1 (bound then released), so the clearinghouse can start there later. */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function until(what: string, cond: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+beforeAll(async () => {
+  grid = await startLocalGrid({ servers: 10, areaCode: '101' });
+  chDir = mkdtempSync(join(tmpdir(), 'intergrid-ch-'));
+  const port = await freePort();
+  const init = initClearinghouse(chDir, { listen: `127.0.0.1:${port}` });
+
+  // The contact point starts first: the clearinghouse is not up yet.
+  const dir = join(grid.dir, 'contact-point');
+  mkdirSync(dir, { recursive: true });
+  const key = generateKeyPair();
+  writeKeyFile(join(dir, 'key.json'), key);
+  writeCertificateFile(join(dir, 'certificate.b64'), await grid.admin.approve({ role: 'contact-point', subject: key.publicKey, name: 'cp-1' }));
+  cp = await startContactPoint(
+    resolveContactPointConfig({
+      listen: '127.0.0.1:0',
+      areaCode: '101',
+      keyFile: join(dir, 'key.json'),
+      certificateFile: join(dir, 'certificate.b64'),
+      gridManager: { address: grid.gridManagerAddress, publicKey: grid.clientConfig.gridManager.publicKey },
+      clearinghouse: { address: `127.0.0.1:${port}`, publicKey: toHex(init.publicKey) },
+      registerIntervalMs: 200,
+    }),
+    { logger: pino({ level: 'silent' }) },
+  );
+
+  ch = await startClearinghouse(loadClearinghouseConfig(init.configPath), { onInternal: () => undefined });
+  // The grid is not admitted yet, so registration is refused, but its answer shows the channel is up again
+  // (channels to the same address share a connection that was backing off while nothing listened).
+  await until('the clearinghouse to answer the contact point', () => !/No connection|UNAVAILABLE|connect/i.test(cp!.registration.lastError ?? 'No connection'));
+  admin = connectClearinghouse(ch.address, loadClearinghouseAdmin(init.adminIdentityPath).identity, { clearinghousePublicKey: init.publicKey });
+  await admin.admitGrid({ gridManagerPublicKey: fromHex(grid.clientConfig.gridManager.publicKey), name: 'grid-a', areaCode: '101' });
+  await admin.admitGrid({ gridManagerPublicKey: generateKeyPair().publicKey, name: 'grid-b', areaCode: '202' });
+  const gwKey = generateKeyPair();
+  gateway = { keyPair: gwKey, certificates: [await admin.approveGateway({ areaCode: '202', gatewayPublicKey: gwKey.publicKey })] };
+  gatewayConn = connectClearinghouse(ch.address, gateway, { clearinghousePublicKey: init.publicKey });
+});
+
+afterAll(async () => {
+  gatewayConn?.close();
+  admin?.close();
+  await cp?.stop();
+  await ch?.stop();
+  await grid?.stop();
+  rmSync(chDir, { recursive: true, force: true });
+});
+
+describe('contact point registration', () => {
+  it('registers once the clearinghouse comes up, and a gateway resolves the area code to it', async () => {
+    await until('registration', () => cp!.registration.lastSuccessMs !== undefined);
+    const res = await gatewayConn.resolve('101');
+    expect(res.contactPoints.map((c) => c.address)).toContain(cp!.address);
+    const listed = res.contactPoints.find((c) => c.address === cp!.address)!;
+    expect(bytesEqual(listed.publicKey, cp!.publicKey)).toBe(true);
+  });
+
+  it('serves a gateway holding the approval the clearinghouse issued, at the resolved address', async () => {
+    const data = nodeRandomBytes(3 * SEG + 1);
+    const path = join(grid.dir, 'file');
+    writeFileSync(path, data);
+    const conn = await connectGrid(grid.clientConfig);
+    let read: ReadCap;
+    try {
+      read = (await uploadFile(conn, path, { encoding: { segmentSize: SEG } })).cap;
+    } finally {
+      conn.close();
+    }
+    const [target] = (await gatewayConn.resolve('101')).contactPoints;
+    const Ctor = contactPointProto().intergrid.contactpoint.ContactPoint;
+    const client = new Ctor(target!.address, grpc.credentials.createInsecure(), {
+      ...CHANNEL_OPTIONS,
+      'grpc.max_receive_message_length': CONTACT_POINT_MESSAGE_LIMIT,
+      interceptors: [authInterceptor(gateway)],
+    }) as unknown as ContactPointClient;
+    try {
+      const chunks = await new Promise<SegmentChunk__Output[]>((resolve, reject) => {
+        const got: SegmentChunk__Output[] = [];
+        const call = client.FetchSegments({ verifyCap: formatCap(toVerifyCap(read)), offset: 0, length: 0, transferId: 'via-resolution' });
+        call.on('data', (c: SegmentChunk__Output) => got.push(c));
+        call.on('error', reject);
+        call.on('end', () => resolve(got));
+      });
+      openUeb(chunks[0]!.ueb!, toVerifyCap(read));
+      const plain = Buffer.concat(chunks.slice(1).map((c) => Buffer.from(decryptSegment(read.readKey, Number(c.segment!.index), c.segment!.ciphertext))));
+      expect(plain.equals(data)).toBe(true);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('deregisters when stopped', async () => {
+    await cp!.stop();
+    const left = await gatewayConn.resolve('101').then(
+      (r) => r.contactPoints.map((c) => c.address),
+      () => [] as string[],
+    );
+    expect(left).not.toContain(cp!.address);
+    cp = undefined;
+  });
+});
