@@ -1,0 +1,54 @@
+/** Gateway config loading: defaults, relative paths, clear errors. */
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadGatewayConfig } from '../../../services/gateway/index.js';
+import { ConfigError } from '../../../libs/errors/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'intergrid-gateway-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const base = {
+  listen: '127.0.0.1:0',
+  areaCode: '101',
+  keyFile: './gateway-key.json',
+  certificateFiles: ['./gateway.cert', '/abs/gateway-approval.cert'],
+  gridManager: { address: '127.0.0.1:7000', publicKey: 'ab'.repeat(32) },
+  clearinghouse: { address: '127.0.0.1:7100', publicKey: 'cd'.repeat(32) },
+  priceCeilingUnitsPerGib: 100,
+};
+
+function write(name: string, value: unknown): string {
+  const p = join(dir, name);
+  writeFileSync(p, JSON.stringify(value));
+  return p;
+}
+
+describe('gateway config', () => {
+  it('resolves the key and certificate paths against the config file', () => {
+    const c = loadGatewayConfig(write('a.json', base));
+    expect(c.keyFile).toBe(join(dir, 'gateway-key.json'));
+    expect(c.certificateFiles).toEqual([join(dir, 'gateway.cert'), '/abs/gateway-approval.cert']);
+  });
+
+  it('defaults the resolution cache to 60 s and the contact point timeout to 30 s', () => {
+    const c = loadGatewayConfig(write('b.json', base));
+    expect(c.resolutionCacheMs).toBe(60_000);
+    expect(c.contactPointTimeoutMs).toBe(30_000);
+  });
+
+  it('requires a price ceiling, naming the field', () => {
+    const { priceCeilingUnitsPerGib: _omit, ...rest } = base;
+    expect(() => loadGatewayConfig(write('c.json', rest))).toThrow(/priceCeilingUnitsPerGib/);
+  });
+
+  it('rejects a malformed area code with ConfigError naming the field', () => {
+    expect(() => loadGatewayConfig(write('d.json', { ...base, areaCode: '12' }))).toThrow(ConfigError);
+    expect(() => loadGatewayConfig(write('d.json', { ...base, areaCode: '12' }))).toThrow(/areaCode/);
+  });
+
+  it('rejects unknown fields', () => {
+    expect(() => loadGatewayConfig(write('e.json', { ...base, priceCeiling: 3 }))).toThrow(/priceCeiling/);
+  });
+});
