@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { checkCap, checkGateway, requestRange } from '../../../services/contact-point/index.js';
+import { formatCap, toVerifyCap, withAreaCode, type ReadCap } from '../../../libs/caps/index.js';
+import { generateKeyPair, randomBytes } from '../../../libs/crypto/index.js';
+import { issueCertificate, type Principal } from '../../../libs/auth/index.js';
+import { InvalidArgumentError, NotFoundError, PermissionError } from '../../../libs/errors/index.js';
+
+const read: ReadCap = { kind: 'read', readKey: randomBytes(32), uebHash: randomBytes(32), k: 3, n: 10, size: 10_000, areaCode: '101' };
+const verify = toVerifyCap(read);
+
+function principal(grid: string): Principal {
+  const ch = generateKeyPair();
+  const gw = generateKeyPair();
+  const certificate = issueCertificate(ch, { role: 'gateway-approval', subject: gw.publicKey, grid, notBefore: 0, notAfter: Date.now() + 60_000, limits: {} });
+  return { publicKey: gw.publicKey, certificate, role: 'gateway-approval', grid, certificates: [certificate] };
+}
+
+describe('checkCap', () => {
+  it('accepts a verify-cap of its own area code', () => {
+    const cap = checkCap(formatCap(verify), '101');
+    expect(cap.kind).toBe('verify');
+    expect(Buffer.from(cap.storageIndex).equals(Buffer.from(verify.storageIndex))).toBe(true);
+  });
+
+  it('refuses a read-cap with InvalidArgumentError whose message carries no key', () => {
+    const text = formatCap(read);
+    expect(() => checkCap(text, '101')).toThrow(InvalidArgumentError);
+    try {
+      checkCap(text, '101');
+    } catch (err) {
+      expect((err as Error).message).toMatch(/read-cap/);
+      expect((err as Error).message.includes(text.split(':')[2]!)).toBe(false);
+    }
+  });
+
+  it('refuses a read-cap even with leading whitespace', () => {
+    expect(() => checkCap(` ${formatCap(read)}`, '101')).toThrow(/read-cap/);
+  });
+
+  it('refuses a verify-cap of another area code with NotFoundError naming both areas', () => {
+    expect(() => checkCap(formatCap(withAreaCode(verify, '202')), '101')).toThrow(NotFoundError);
+    expect(() => checkCap(formatCap(withAreaCode(verify, '202')), '101')).toThrow(/area 202.*area 101/);
+  });
+
+  it('refuses a verify-cap without an area code', () => {
+    expect(() => checkCap(formatCap(withAreaCode(verify, undefined)), '101')).toThrow(InvalidArgumentError);
+  });
+
+  it.each(['', 'hello', 'URI:CHK-Verifier:x:y:3:10:5'])('refuses malformed cap text %j with InvalidArgumentError', (text) => {
+    expect(() => checkCap(text, '101')).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('checkGateway', () => {
+  it('refuses a gateway of its own grid with PermissionError', () => {
+    expect(() => checkGateway(principal('101'), '101')).toThrow(PermissionError);
+  });
+
+  it('accepts a gateway of another grid', () => {
+    expect(() => checkGateway(principal('202'), '101')).not.toThrow();
+  });
+});
+
+describe('requestRange', () => {
+  it('reads length 0 as "to the end"', () => {
+    expect(requestRange(100, 0, 1000)).toEqual({ offset: 100, length: 900 });
+    expect(requestRange(1000, 0, 1000)).toEqual({ offset: 1000, length: 0 });
+  });
+
+  it('clamps a range reaching past the end', () => {
+    expect(requestRange(900, 500, 1000)).toEqual({ offset: 900, length: 100 });
+  });
+
+  it.each([
+    [1001, 0],
+    [1001, 5],
+    [-1, 1],
+    [0.5, 1],
+  ])('refuses offset %d length %d of a 1000-byte file', (offset, length) => {
+    expect(() => requestRange(offset, length, 1000)).toThrow(InvalidArgumentError);
+  });
+});
