@@ -163,7 +163,7 @@ async function attempt(input: LongDistanceFetchInput, deps: LongDistanceFetchDep
   // The one check of a received segment stream (libs/format): UEB against the
   // cap, then each segment of the remaining range in order against the tree.
   const checker = new SegmentStreamChecker(input.cap, range);
-  let clean = false;
+  let finished = false;
   try {
     const first = await reader.next();
     if (first === null) throw new AttemptFailed('ended the stream without sending the UEB');
@@ -199,16 +199,17 @@ async function attempt(input: LongDistanceFetchInput, deps: LongDistanceFetchDep
       input.sink.onSegmentForwarded(got.ciphertext.length);
       if (input.signal.aborted) throw cancelled();
     }
-    // Everything the client asked for is forwarded. Let the call end
-    // normally (the contact point meters a completed transfer); anything
-    // else it does now cannot hurt the client and is not waited for.
-    try {
-      clean = (await reader.next()) === null;
-    } catch {
-      clean = false;
-    }
+    // Everything the client asked for is forwarded: the client's stream may
+    // end now. Let the upstream call end normally in the background (the
+    // contact point meters a completed transfer); if it sends more or stalls
+    // instead, it is cancelled — that can no longer affect the client.
+    finished = true;
+    reader.next().then(
+      (extra) => reader.close(extra !== null),
+      () => reader.close(true),
+    );
   } finally {
-    reader.close(!clean);
+    if (!finished) reader.close(true);
   }
 }
 
