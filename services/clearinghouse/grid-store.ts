@@ -143,6 +143,24 @@ export class GridStore {
   async admit(input: AdmitInput, firstAreaCode: number, now: number): Promise<GridRow> {
     assertBytes('grid manager public key', input.gridManagerPublicKey, 32);
     const gmHex = toHex(input.gridManagerPublicKey);
+    // Two admissions racing (PostgreSQL, READ COMMITTED) can both pass the
+    // checks below; the unique constraints stop the second. An assigned
+    // code is then picked again; anything else is reported as taken.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.admitOnce(input, gmHex, firstAreaCode, now);
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        if (input.areaCode === undefined && attempt < 3) continue;
+        throw new AlreadyExistsError(
+          `area code ${input.areaCode ?? '(assigned)'} or grid manager key ${shortKey(input.gridManagerPublicKey)} was admitted concurrently`,
+          { cause: err },
+        );
+      }
+    }
+  }
+
+  private async admitOnce(input: AdmitInput, gmHex: string, firstAreaCode: number, now: number): Promise<GridRow> {
     const row = await this.knex.transaction(async (trx) => {
       const sameKey: GridDbRow | undefined = await trx(GRIDS).where({ gm_key: gmHex }).first();
       if (sameKey) {
@@ -271,3 +289,10 @@ async function nextFreeAreaCode(trx: Knex.Transaction, first: number): Promise<s
   throw new PreconditionError(`no free area code left at or above ${first}`);
 }
 
+/** True for a unique-constraint violation from SQLite or PostgreSQL. */
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  if (e.code === '23505') return true; // PostgreSQL unique_violation
+  return e.code === 'SQLITE_CONSTRAINT' && typeof e.message === 'string' && /UNIQUE|PRIMARY KEY/.test(e.message);
+}
