@@ -167,6 +167,36 @@ describe('clearinghouse contact points and resolution', () => {
     expect(() => openResolution(signed, generateKeyPair().publicKey, Date.now())).toThrow(IntegrityError);
   });
 
+  it('client rejects a resolution when it trusts another clearinghouse key', async () => {
+    const key = generateKeyPair();
+    const cert = await adminConn.approveGateway({ areaCode: '7100', gatewayPublicKey: key.publicKey });
+    const wrong = connectClearinghouse(ch.address, { keyPair: key, certificates: [cert] }, { clearinghousePublicKey: generateKeyPair().publicKey });
+    open.push(wrong);
+    await expect(wrong.resolve('7000')).rejects.toThrow(IntegrityError);
+  });
+
+  it('client rejects a resolution that has expired by its own clock', async () => {
+    const key = generateKeyPair();
+    const cert = await adminConn.approveGateway({ areaCode: '7100', gatewayPublicKey: key.publicKey });
+    const late = connectClearinghouse(ch.address, { keyPair: key, certificates: [cert] }, { clearinghousePublicKey: ch.publicKey, now: () => Date.now() + 3_600_000 });
+    open.push(late);
+    await expect(late.resolve('7000')).rejects.toThrow(PreconditionError);
+  });
+
+  it('client rejects an issued gateway approval when it trusts another clearinghouse key', async () => {
+    const wrong = connectClearinghouse(ch.address, admin.identity, { clearinghousePublicKey: generateKeyPair().publicKey });
+    open.push(wrong);
+    await expect(wrong.approveGateway({ areaCode: '7100', gatewayPublicKey: generateKeyPair().publicKey })).rejects.toThrow(IntegrityError);
+  });
+
+  it('client takes the clearinghouse key from its own gateway-approval certificate when none is given', async () => {
+    const key = generateKeyPair();
+    const cert = await adminConn.approveGateway({ areaCode: '7100', gatewayPublicKey: key.publicKey });
+    const implicit = connectClearinghouse(ch.address, { keyPair: key, certificates: [cert] });
+    open.push(implicit);
+    expect((await implicit.resolve('7000')).areaCode).toBe('7000');
+  });
+
   it('answers NOT_FOUND naming an unknown area code', async () => {
     await expect(gw.resolve('999')).rejects.toThrow(NotFoundError);
     await expect(gw.resolve('999')).rejects.toThrow(/area code 999 is not admitted/);
