@@ -137,15 +137,16 @@ function remainingRange(input: LongDistanceFetchInput, p: Progress): { offset: n
   return { offset, length: end - offset };
 }
 
-/** The generated message as libs/format's checker takes it. */
+/**
+ * The generated message as libs/format's checker takes it. Buffers are
+ * Uint8Arrays: passed through without copying (a segment may be megabytes),
+ * and the same objects are forwarded once verified.
+ */
 function chunkInput(chunk: SegmentChunk__Output): SegmentChunkInput {
   const seg = chunk.segment;
   return {
-    ueb: chunk.part === 'ueb' && chunk.ueb ? new Uint8Array(chunk.ueb) : undefined,
-    segment:
-      chunk.part === 'segment' && seg
-        ? { index: Number(seg.index), ciphertext: new Uint8Array(seg.ciphertext ?? []), proof: (seg.proof ?? []).map((b) => new Uint8Array(b)) }
-        : null,
+    ueb: chunk.part === 'ueb' ? chunk.ueb : undefined,
+    segment: chunk.part === 'segment' && seg ? { index: Number(seg.index), ciphertext: seg.ciphertext ?? new Uint8Array(0), proof: seg.proof ?? [] } : null,
   };
 }
 
@@ -191,7 +192,7 @@ async function attempt(input: LongDistanceFetchInput, deps: LongDistanceFetchDep
         throw new AttemptFailed(`sent bad data: ${(err as Error).message}`);
       }
       if (got.kind !== 'segment') throw new InternalError('segment stream checker accepted a segment chunk as a UEB');
-      await input.sink.forward({ segment: { index: got.index, ciphertext: Buffer.from(got.ciphertext), proof: got.proof.map((b) => Buffer.from(b)) } });
+      await input.sink.forward({ segment: { index: got.index, ciphertext: got.ciphertext, proof: got.proof } });
       p.next = got.index + 1;
       p.bytes += got.ciphertext.length;
       p.segments += 1;
