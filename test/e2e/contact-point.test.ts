@@ -95,12 +95,12 @@ function verifyAndDecrypt(f: Fetched, read: ReadCap, offset: number, length: num
   return all.subarray(offset - start, offset - start + length);
 }
 
-async function upload(bytes: Uint8Array, name: string): Promise<ReadCap> {
+async function upload(bytes: Uint8Array, name: string, segmentSize = SEG): Promise<ReadCap> {
   const path = join(grid.dir, name);
   writeFileSync(path, bytes);
   const conn = await connectGrid(grid.clientConfig);
   try {
-    return (await uploadFile(conn, path, { encoding: { segmentSize: SEG } })).cap;
+    return (await uploadFile(conn, path, { encoding: { segmentSize } })).cap;
   } finally {
     conn.close();
   }
@@ -224,6 +224,44 @@ describe('contact point: serving verified segments', () => {
     const rec = cp.meter.transfer('cancel-me', id)!;
     expect(rec.state).toBe('cancelled');
     expect(rec.segments).toBeLessThan(200);
+  });
+
+  it('stops reading shares while the gateway is not reading (backpressure), then finishes exactly', async () => {
+    const segSize = 64 * 1024;
+    const count = 128;
+    const slow = nodeRandomBytes(count * segSize);
+    const slowCap = await upload(slow, 'slow', segSize);
+    const id = toHex(gateway.keyPair.publicKey);
+    const call = client(gateway).FetchSegments({ verifyCap: vcapText(slowCap), transferId: 'slow-reader', offset: 0, length: 0 });
+    const chunks: SegmentChunk__Output[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      call.on('error', reject);
+      call.on('end', resolve);
+    });
+    await new Promise<void>((resolve) => {
+      call.on('data', (c: SegmentChunk__Output) => {
+        chunks.push(c);
+        if (c.part === 'segment' && chunks.length === 2) {
+          call.pause();
+          resolve();
+        }
+      });
+    });
+    // Wait until the contact point has stopped making progress (it is blocked on 'drain').
+    let last = -1;
+    let stable = 0;
+    for (let i = 0; i < 200 && stable < 10; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const n = cp.meter.transfer('slow-reader', id)?.segments ?? 0;
+      stable = n === last ? stable + 1 : 0;
+      last = n;
+    }
+    expect(cp.meter.transfer('slow-reader', id)?.state).toBe('open');
+    expect(last).toBeLessThan(count / 2);
+    call.resume();
+    await done;
+    expect(verifyAndDecrypt({ chunks }, slowCap, 0, slow.length).equals(slow)).toBe(true);
+    expect(cp.meter.transfer('slow-reader', id)).toMatchObject({ segments: count, bytes: slow.length, state: 'done' });
   });
 
   it('never receives the read key in any request', async () => {
