@@ -92,7 +92,7 @@ export class HomeGrid {
   private open(): Promise<Entry> {
     this.opening ??= (async () => {
       try {
-        const session = await connectGridAs({ ...this.member, identity: this.identity }, { ...this.opts.connect, onCertificateRenewed: this.opts.onCertificateRenewed });
+        const session = await connectGridAs({ ...this.member, identity: this.identity }, { ...this.opts.connect, now: this.opts.now, onCertificateRenewed: this.opts.onCertificateRenewed });
         const entry: Entry = { session, openedAt: (this.opts.now ?? Date.now)(), users: 0, retired: false };
         this.identity = session.identity;
         if (this.closed) {

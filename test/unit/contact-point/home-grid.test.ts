@@ -8,6 +8,7 @@ import { HomeGrid } from '../../../services/contact-point/home-grid.js';
 import { startLocalGrid, type LocalGrid } from '../../e2e/fixtures/local-grid.js';
 import { fromHex, generateKeyPair } from '../../../libs/crypto/index.js';
 import { isIntergridError } from '../../../libs/errors/index.js';
+import { decodeCertificateBase64 } from '../../../libs/auth/index.js';
 import type { GridMember, GridSession } from '../../../libs/client/index.js';
 
 let grid: LocalGrid;
@@ -72,6 +73,22 @@ describe('HomeGrid', () => {
     during.release();
     expect(closes()).toBe(1);
     next.release();
+    home.close();
+  });
+
+  it('renews its certificate in the last quarter of its life, reports it and uses it from then on', async () => {
+    const keyPair = generateKeyPair();
+    const cert = await grid.admin.approve({ role: 'contact-point', subject: keyPair.publicKey, name: 'cp-renew', validityMs: 60_000 });
+    const renewed: string[] = [];
+    // 50 s into a 60 s certificate: within its last quarter.
+    const home = new HomeGrid({ ...member, identity: { keyPair, certificates: [cert] } }, { refreshMs: 60_000, now: () => Date.now() + 50_000, onCertificateRenewed: (b64) => renewed.push(b64) });
+    const lease = await home.acquire();
+    expect(renewed).toHaveLength(1);
+    const fresh = decodeCertificateBase64(renewed[0]!);
+    expect(fresh.notAfter).toBeGreaterThan(cert.notAfter);
+    expect(fresh.role).toBe('contact-point');
+    expect(home.currentIdentity().certificates[0]!.notAfter).toBe(fresh.notAfter);
+    lease.release();
     home.close();
   });
 
