@@ -2,7 +2,8 @@
  * The contact point with a real clearinghouse: it registers (retrying until
  * the clearinghouse is up), a gateway of another admitted grid resolves the
  * area code to it and fetches through it with the gateway-approval
- * certificate the clearinghouse issued, and stopping it deregisters it.
+ * certificate the clearinghouse issued, a second contact point of the grid
+ * is listed next to it, and stopping one deregisters only that one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
@@ -51,6 +52,31 @@ async function until(what: string, cond: () => boolean | Promise<boolean>): Prom
   throw new Error(`timed out waiting for ${what}`);
 }
 
+let chAddress: string;
+let chKey: string;
+let second: RunningContactPoint | undefined;
+
+/** A contact point of grid 101 with its own key and certificate. */
+async function startOne(name: string): Promise<RunningContactPoint> {
+  const dir = join(grid.dir, name);
+  mkdirSync(dir, { recursive: true });
+  const key = generateKeyPair();
+  writeKeyFile(join(dir, 'key.json'), key);
+  writeCertificateFile(join(dir, 'certificate.b64'), await grid.admin.approve({ role: 'contact-point', subject: key.publicKey, name }));
+  return startContactPoint(
+    resolveContactPointConfig({
+      listen: '127.0.0.1:0',
+      areaCode: '101',
+      keyFile: join(dir, 'key.json'),
+      certificateFile: join(dir, 'certificate.b64'),
+      gridManager: { address: grid.gridManagerAddress, publicKey: grid.clientConfig.gridManager.publicKey },
+      clearinghouse: { address: chAddress, publicKey: chKey },
+      registerIntervalMs: 200,
+    }),
+    { logger: pino({ level: 'silent' }) },
+  );
+}
+
 beforeAll(async () => {
   grid = await startLocalGrid({ servers: 10, areaCode: '101' });
   chDir = mkdtempSync(join(tmpdir(), 'intergrid-ch-'));
@@ -58,23 +84,9 @@ beforeAll(async () => {
   const init = initClearinghouse(chDir, { listen: `127.0.0.1:${port}` });
 
   // The contact point starts first: the clearinghouse is not up yet.
-  const dir = join(grid.dir, 'contact-point');
-  mkdirSync(dir, { recursive: true });
-  const key = generateKeyPair();
-  writeKeyFile(join(dir, 'key.json'), key);
-  writeCertificateFile(join(dir, 'certificate.b64'), await grid.admin.approve({ role: 'contact-point', subject: key.publicKey, name: 'cp-1' }));
-  cp = await startContactPoint(
-    resolveContactPointConfig({
-      listen: '127.0.0.1:0',
-      areaCode: '101',
-      keyFile: join(dir, 'key.json'),
-      certificateFile: join(dir, 'certificate.b64'),
-      gridManager: { address: grid.gridManagerAddress, publicKey: grid.clientConfig.gridManager.publicKey },
-      clearinghouse: { address: `127.0.0.1:${port}`, publicKey: toHex(init.publicKey) },
-      registerIntervalMs: 200,
-    }),
-    { logger: pino({ level: 'silent' }) },
-  );
+  chAddress = `127.0.0.1:${port}`;
+  chKey = toHex(init.publicKey);
+  cp = await startOne('cp-1');
 
   ch = await startClearinghouse(loadClearinghouseConfig(init.configPath), { onInternal: () => undefined });
   // The grid is not admitted yet, so registration is refused, but its answer shows the channel is up again
@@ -92,6 +104,7 @@ afterAll(async () => {
   gatewayConn?.close();
   admin?.close();
   await cp?.stop();
+  await second?.stop();
   await ch?.stop();
   await grid?.stop();
   rmSync(chDir, { recursive: true, force: true });
@@ -140,13 +153,20 @@ describe('contact point registration', () => {
     }
   });
 
-  it('deregisters when stopped', async () => {
+  it('lists a second contact point of the same grid next to the first', async () => {
+    second = await startOne('cp-2');
+    await until('the second registration', () => second!.registration.lastSuccessMs !== undefined);
+    const addresses = (await gatewayConn.resolve('101')).contactPoints.map((c) => c.address);
+    expect(addresses).toContain(cp!.address);
+    expect(addresses).toContain(second.address);
+  });
+
+  it('deregisters when stopped, leaving the other contact point listed', async () => {
+    const gone = cp!.address;
     await cp!.stop();
-    const left = await gatewayConn.resolve('101').then(
-      (r) => r.contactPoints.map((c) => c.address),
-      () => [] as string[],
-    );
-    expect(left).not.toContain(cp!.address);
     cp = undefined;
+    const left = (await gatewayConn.resolve('101')).contactPoints.map((c) => c.address);
+    expect(left).not.toContain(gone);
+    expect(left).toContain(second!.address);
   });
 });
