@@ -33,7 +33,7 @@ export const gatewayConfigSchema = z
      * clearinghouse (contact points accept only the latter).
      */
     certificateFiles: z.array(z.string().min(1)).min(1).max(8),
-    /** This grid's manager: the only issuer trusted for callers' client and admin certificates. */
+    /** This grid's manager: the only issuer trusted for callers' client and admin certificates; polled for revocations. */
     gridManager: peer,
     /** The clearinghouse: resolves area codes; its key verifies every resolution. */
     clearinghouse: peer,
@@ -43,6 +43,8 @@ export const gatewayConfigSchema = z
     resolutionCacheMs: z.number().int().min(0).max(24 * 60 * 60_000).default(60_000),
     /** A contact point that sends nothing for this long is abandoned for the next one. */
     contactPointTimeoutMs: z.number().int().positive().max(10 * 60_000).default(30_000),
+    /** Period of ListRevocations polling at the grid manager (revoked clients are refused). */
+    revocationPollMs: z.number().int().positive().max(24 * 60 * 60_000).default(30_000),
     /** Allowed clock difference for signed requests (libs/auth). */
     maxClockSkewMs: z.number().int().positive().default(60_000),
   })

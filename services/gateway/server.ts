@@ -12,6 +12,7 @@ import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/cont
 import type { GatewayConfig } from './config.js';
 import { gatewayHandlers, type GatewayContext } from './handlers.js';
 import { Resolver, type ResolutionSource } from './resolver.js';
+import { RevocationWatch } from './revocation-watch.js';
 import { UsageMeter, type UsageLine } from './usage.js';
 
 export interface StartGatewayOptions {
@@ -21,6 +22,8 @@ export interface StartGatewayOptions {
   resolutionSource?: ResolutionSource;
   /** Called once per finished fetch. */
   onFetched?: GatewayContext['onFetched'];
+  /** A failing revocation poll (once per failure streak). Default: one line on stderr. */
+  onRevocationPollError?(err: unknown): void;
   /** Unexpected errors (sent to callers as INTERNAL without detail). Default: one line on stderr. */
   onInternal?(err: unknown, method: string): void;
 }
@@ -32,6 +35,8 @@ export interface RunningGateway {
   publicKey: Uint8Array;
   /** The in-memory meter: verified bytes per (client, remote area code). */
   usage(): UsageLine[];
+  /** True once the grid manager's revocation list was loaded. */
+  revocationsLoaded(): boolean;
   /** Drops cached resolutions. */
   clearResolutionCache(): void;
   stop(): Promise<void>;
@@ -75,6 +80,15 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
 
   const onInternal =
     opts.onInternal ?? ((err: unknown, method: string) => process.stderr.write(`gateway ${method}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`));
+  const revocations = new RevocationWatch({
+    address: config.gridManager.address,
+    publicKey: gridManagerKey,
+    identity,
+    pollMs: config.revocationPollMs,
+    onError:
+      opts.onRevocationPollError ??
+      ((err) => process.stderr.write(`gateway: revocation poll at grid manager ${config.gridManager.address} failed (will retry): ${err instanceof Error ? err.message : String(err)}\n`)),
+  });
   const impl = gatewayHandlers({
     config,
     resolver,
@@ -87,6 +101,8 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
     methods: GATEWAY_METHOD_ROLES,
     // Only this grid's manager issues the client and admin certificates the gateway accepts.
     issuersFor: () => [gridManagerKey],
+    // A revoked client is refused on every call, not only when its certificate expires.
+    isRevoked: (subject) => revocations.isRevoked(subject),
     maxSkewMs: config.maxClockSkewMs,
     now,
     onInternalError: onInternal,
@@ -99,13 +115,16 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
     bound = await bindServer(server, config.listen);
   } catch (err) {
     clearinghouse?.close();
+    await revocations.stop();
     throw err;
   }
+  revocations.start();
   let stopped = false;
   return {
     address: bound.address,
     publicKey: identity.keyPair.publicKey,
     usage: () => usage.snapshot(),
+    revocationsLoaded: () => revocations.hasLoaded,
     clearResolutionCache: () => resolver.clear(),
     async stop() {
       if (stopped) return;
@@ -113,6 +132,7 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
       await stopServer(server);
       for (const c of channels.values()) c.close();
       clearinghouse?.close();
+      await revocations.stop();
     },
   };
 }

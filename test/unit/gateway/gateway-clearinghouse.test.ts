@@ -20,7 +20,7 @@ import {
   type RunningClearinghouse,
 } from '../../../services/clearinghouse/index.js';
 import { resolveGatewayConfig, startGateway, type RunningGateway } from '../../../services/gateway/index.js';
-import { HOME_AREA, cert, fetchRaw, makeFile, makePrincipals, plaintextOf, startFakeContactPoint, type FakeContactPoint, type Principals, type TestFile } from './fixtures.js';
+import { HOME_AREA, cert, fetchRaw, makeFile, makePrincipals, plaintextOf, startFakeContactPoint, type FakeContactPoint, type Principals, type TestFile, QUIET } from './fixtures.js';
 
 const REMOTE = '202';
 const CEILING = 50;
@@ -73,6 +73,7 @@ beforeAll(async () => {
       resolutionCacheMs: 0,
       contactPointTimeoutMs: 2000,
     }),
+    QUIET,
   );
 });
 

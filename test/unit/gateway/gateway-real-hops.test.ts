@@ -20,7 +20,7 @@ import { resolveContactPointConfig, startContactPoint, type RunningContactPoint 
 import { loadAdminIdentity } from '../../../services/grid-manager/index.js';
 import { resolveGatewayConfig, startGateway, type RunningGateway } from '../../../services/gateway/index.js';
 import { startLocalGrid, type LocalGrid } from '../../e2e/fixtures/local-grid.js';
-import { HOME_AREA, fetchRaw, makePrincipals, plaintextOf, type Principals, type TestFile } from './fixtures.js';
+import { HOME_AREA, fetchRaw, makePrincipals, plaintextOf, type Principals, type TestFile, QUIET } from './fixtures.js';
 
 const REMOTE = '202';
 const SEG = 4096;
@@ -100,6 +100,7 @@ beforeAll(async () => {
       priceCeilingUnitsPerGib: 10,
       contactPointTimeoutMs: 10_000,
     }),
+    QUIET,
   );
 }, 60_000);
 

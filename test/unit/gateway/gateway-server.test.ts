@@ -25,6 +25,7 @@ import {
   type Misbehaviour,
   type Principals,
   type TestFile,
+  QUIET,
 } from './fixtures.js';
 
 const SEG = 1024;
@@ -75,6 +76,7 @@ beforeAll(async () => {
       resolutionCacheMs: 0,
       contactPointTimeoutMs: 1000,
     }),
+    QUIET,
   );
   area('202', [await cp(), await cp()]);
 });
@@ -308,6 +310,7 @@ describe('gateway: usage and cancellation', () => {
         priceCeilingUnitsPerGib: CEILING,
         contactPointTimeoutMs: 600_000,
       }),
+      QUIET,
     );
     try {
       const stalling = await cp({ kind: 'stall', at: 1 });
