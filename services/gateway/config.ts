@@ -43,6 +43,8 @@ export const gatewayConfigSchema = z
     resolutionCacheMs: z.number().int().min(0).max(24 * 60 * 60_000).default(60_000),
     /** A contact point that sends nothing for this long is abandoned for the next one. */
     contactPointTimeoutMs: z.number().int().positive().max(10 * 60_000).default(30_000),
+    /** Most concurrent long-distance fetches; more are refused with UNAVAILABLE (each buffers a few segments). */
+    maxConcurrentFetches: z.number().int().positive().max(10_000).default(64),
     /** Period of ListRevocations polling at the grid manager (revoked clients are refused). */
     revocationPollMs: z.number().int().positive().max(24 * 60 * 60_000).default(30_000),
     /** Allowed clock difference for signed requests (libs/auth). */

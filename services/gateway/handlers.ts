@@ -15,7 +15,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { principalOf } from '../../libs/auth/index.js';
 import { parseCap, redactCap, type VerifyCap } from '../../libs/caps/index.js';
-import { CapParseError, InvalidArgumentError, PreconditionError } from '../../libs/errors/index.js';
+import { CapParseError, InvalidArgumentError, PreconditionError, UnavailableError } from '../../libs/errors/index.js';
 import { serverStream, unary } from '../../libs/rpc/index.js';
 import type { FetchRequest__Output } from '../../libs/rpc/generated/intergrid/gateway/FetchRequest.js';
 import type { GatewayUsage } from '../../libs/rpc/generated/intergrid/gateway/GatewayUsage.js';
@@ -101,6 +101,7 @@ function writeChunk(call: grpc.ServerWritableStream<unknown, SegmentChunk>, chun
 /** The Gateway service implementation. */
 export function gatewayHandlers(ctx: GatewayContext): grpc.UntypedServiceImplementation {
   const { config, resolver, usage } = ctx;
+  let active = 0;
   return {
     Fetch: serverStream<FetchRequest__Output, SegmentChunk>(
       'Fetch',
@@ -116,6 +117,10 @@ export function gatewayHandlers(ctx: GatewayContext): grpc.UntypedServiceImpleme
               `${config.priceCeilingUnitsPerGib} units/GiB: refused before any byte moved`,
           );
         }
+        if (active >= config.maxConcurrentFetches) {
+          throw new UnavailableError(`gateway busy: ${active} long-distance fetches in progress (limit ${config.maxConcurrentFetches}); retry shortly`);
+        }
+        active++;
         const abort = new AbortController();
         const onCancel = (): void => abort.abort();
         call.once('cancelled', onCancel);
@@ -137,6 +142,7 @@ export function gatewayHandlers(ctx: GatewayContext): grpc.UntypedServiceImpleme
           );
           ctx.onFetched?.({ ...result, client: principal.publicKey, areaCode: cap.areaCode });
         } finally {
+          active--;
           call.removeListener('cancelled', onCancel);
         }
       },

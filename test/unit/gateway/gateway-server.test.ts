@@ -326,4 +326,36 @@ describe('gateway: usage and cancellation', () => {
       await patient.stop();
     }
   });
+
+  it('refuses a fetch beyond maxConcurrentFetches with UNAVAILABLE naming the limit', async () => {
+    const busy = await startGateway(
+      resolveGatewayConfig({
+        listen: '127.0.0.1:0',
+        areaCode: HOME_AREA,
+        keyFile: p.gatewayKeyFile,
+        certificateFiles: p.gatewayCertFiles,
+        gridManager: { address: '127.0.0.1:1', publicKey: toHex(p.gm.publicKey) },
+        clearinghouse: { address: ch.address, publicKey: toHex(p.ch.publicKey) },
+        priceCeilingUnitsPerGib: CEILING,
+        contactPointTimeoutMs: 600_000,
+        maxConcurrentFetches: 1,
+      }),
+      QUIET,
+    );
+    const client = gatewayClient(busy.address, p.client);
+    try {
+      const stalling = await cp({ kind: 'stall', at: 1 });
+      area('331', [stalling]);
+      const call = client.Fetch({ verifyCap: formatCap(big.verifyCap('331')), offset: 0, length: 0 });
+      call.on('error', () => undefined);
+      await new Promise<void>((resolve) => call.on('data', (c: { part?: string }) => c.part === 'segment' && resolve()));
+      const second = await fetchRaw(busy.address, p.client, formatCap(big.verifyCap('202')));
+      expect(second.error?.code).toBe(status.UNAVAILABLE);
+      expect(second.error?.details).toContain('limit 1');
+      call.cancel();
+    } finally {
+      client.close();
+      await busy.stop();
+    }
+  });
 });
