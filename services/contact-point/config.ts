@@ -4,7 +4,7 @@
  * directory, so a grid directory can be moved as a whole.
  */
 import { z } from 'zod';
-import { loadJsonConfig, resolveFrom, describeIssues, listenAddress, hexKey } from '../../libs/config/index.js';
+import { loadJsonConfig, resolveFrom, describeIssues, listenAddress, hexKey, writeJsonAtomic } from '../../libs/config/index.js';
 import { ConfigError } from '../../libs/errors/index.js';
 
 const positiveMs = z.number().int().positive().max(365 * 24 * 60 * 60 * 1000);
@@ -73,4 +73,15 @@ function finish(parsed: ContactPointConfig, baseFile?: string): ContactPointConf
  */
 export function loadContactPointConfig(path: string): ContactPointConfig {
   return finish(loadJsonConfig(path, contactPointConfigSchema), path);
+}
+
+/**
+ * Writes a contact point config file (validated first; e.g. by `intergrid up`).
+ * Paths are written as given (relative ones resolve against the file's directory when loaded).
+ * @throws ConfigError naming the offending field.
+ */
+export function writeContactPointConfig(path: string, raw: z.input<typeof contactPointConfigSchema>): void {
+  const parsed = contactPointConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`contact point config: ${describeIssues(parsed.error)}`);
+  writeJsonAtomic(path, parsed.data, 0o600);
 }

@@ -1,5 +1,5 @@
 /** Contact point service: public names (docs/contact-point.md). */
-export { loadContactPointConfig, resolveContactPointConfig, contactPointConfigSchema } from './config.js';
+export { loadContactPointConfig, resolveContactPointConfig, writeContactPointConfig, contactPointConfigSchema } from './config.js';
 export type { ContactPointConfig } from './config.js';
 export { startContactPoint, CONTACT_POINT_METHOD_ROLES, CONTACT_POINT_MESSAGE_LIMIT } from './server.js';
 export type { StartContactPointOptions, RunningContactPoint } from './server.js';

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadContactPointConfig, resolveContactPointConfig } from '../../../services/contact-point/index.js';
+import { loadContactPointConfig, resolveContactPointConfig, writeContactPointConfig } from '../../../services/contact-point/index.js';
 import { ConfigError } from '../../../libs/errors/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cp-config-'));
@@ -44,5 +44,11 @@ describe('contact point config', () => {
 
   it('rejects a malformed area code', () => {
     expect(() => resolveContactPointConfig({ ...base, areaCode: '12' })).toThrow(/areaCode/);
+  });
+
+  it('writes a config that loads back the same', () => {
+    const path = join(dir, 'written.json');
+    writeContactPointConfig(path, { ...base, registerIntervalMs: 5000 });
+    expect(loadContactPointConfig(path)).toEqual({ ...resolveContactPointConfig({ ...base, registerIntervalMs: 5000 }, path) });
   });
 });
