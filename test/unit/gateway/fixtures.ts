@@ -140,6 +140,8 @@ export interface FakeContactPoint {
   callers: string[];
   /** Calls the gateway cancelled. */
   cancelled: number;
+  /** Segment chunks handed to grpc-js so far (all calls). */
+  segmentsWritten: number;
   stop(): Promise<void>;
 }
 
@@ -152,7 +154,7 @@ export interface FakeContactPoint {
 export async function startFakeContactPoint(chKey: Uint8Array, files: TestFile[], misbehaviour?: Misbehaviour): Promise<FakeContactPoint> {
   const key = generateKeyPair();
   const byIndex = new Map(files.map((f) => [toHex(capStorageIndex(f.readCap)), f]));
-  const fake: Omit<FakeContactPoint, 'stop' | 'address'> = { key, requests: [], callers: [], cancelled: 0 };
+  const fake: Omit<FakeContactPoint, 'stop' | 'address'> = { key, requests: [], callers: [], cancelled: 0, segmentsWritten: 0 };
   const impl = {
     FetchSegments: serverStream<FetchSegmentsRequest__Output, SegmentChunk>('FetchSegments', async (call) => {
       fake.requests.push(call.request);
@@ -182,6 +184,8 @@ export async function startFakeContactPoint(chKey: Uint8Array, files: TestFile[]
         if (m?.kind === 'corrupt-ciphertext') ciphertext[0] = ciphertext[0]! ^ 0xff;
         if (m?.kind === 'wrong-proof' && proof[0]) proof[0][0] = proof[0][0]! ^ 1;
         const index = m?.kind === 'wrong-index' ? i + 1 : i;
+        if (call.cancelled) return;
+        fake.segmentsWritten += 1;
         await write(call, { segment: { index, ciphertext: Buffer.from(ciphertext), proof: proof.map((p) => Buffer.from(p)) } });
       }
     }),
@@ -198,7 +202,11 @@ export async function startFakeContactPoint(chKey: Uint8Array, files: TestFile[]
 
 function write(call: grpc.ServerWritableStream<unknown, SegmentChunk>, chunk: SegmentChunk): Promise<void> {
   if (call.write(chunk)) return Promise.resolve();
-  return new Promise((r) => call.once('drain', r));
+  // A cancelled call never drains.
+  return new Promise((r) => {
+    call.once('drain', r);
+    call.once('cancelled', r);
+  });
 }
 
 /** What the fake clearinghouse answers per area code. */
