@@ -5,7 +5,8 @@
  * memory until the billing issue persists them (docs/gateway.md).
  */
 import { z } from 'zod';
-import { loadJsonConfig, resolveFrom, listenAddress, hexKey } from '../../libs/config/index.js';
+import { loadJsonConfig, resolveFrom, describeIssues, listenAddress, hexKey, writeJsonAtomic } from '../../libs/config/index.js';
+import { ConfigError } from '../../libs/errors/index.js';
 
 const peer = z
   .object({
@@ -60,9 +61,27 @@ function finish(parsed: GatewayConfig, baseFile?: string): GatewayConfig {
   return { ...parsed, keyFile: abs(parsed.keyFile), certificateFiles: parsed.certificateFiles.map(abs) };
 }
 
-/** Validates a config object (tests, `intergrid up`); relative paths are resolved against `baseFile`'s directory. */
+function validate(raw: z.input<typeof gatewayConfigSchema>): GatewayConfig {
+  const parsed = gatewayConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`gateway config: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+/**
+ * Validates a config object (tests, `intergrid up`); relative paths are resolved against `baseFile`'s directory.
+ * @throws ConfigError naming the offending field.
+ */
 export function resolveGatewayConfig(raw: z.input<typeof gatewayConfigSchema>, baseFile?: string): GatewayConfig {
-  return finish(gatewayConfigSchema.parse(raw), baseFile);
+  return finish(validate(raw), baseFile);
+}
+
+/**
+ * Writes a gateway config file, validated first (e.g. by `intergrid up`).
+ * Paths are written as given (relative ones resolve against the file's directory when loaded).
+ * @throws ConfigError naming the offending field.
+ */
+export function writeGatewayConfig(path: string, raw: z.input<typeof gatewayConfigSchema>): void {
+  writeJsonAtomic(path, validate(raw), 0o600);
 }
 
 /**

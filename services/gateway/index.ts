@@ -1,7 +1,7 @@
 /** Gateway service: public names (docs/gateway.md). */
 export { startGateway, GATEWAY_METHOD_ROLES } from './server.js';
 export type { StartGatewayOptions, RunningGateway } from './server.js';
-export { loadGatewayConfig, resolveGatewayConfig, gatewayConfigSchema } from './config.js';
+export { loadGatewayConfig, resolveGatewayConfig, writeGatewayConfig, gatewayConfigSchema } from './config.js';
 export type { GatewayConfig } from './config.js';
 export { Resolver } from './resolver.js';
 export type { ResolutionSource, ResolverOptions } from './resolver.js';

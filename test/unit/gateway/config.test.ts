@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadGatewayConfig } from '../../../services/gateway/index.js';
+import { loadGatewayConfig, resolveGatewayConfig, writeGatewayConfig } from '../../../services/gateway/index.js';
 import { ConfigError } from '../../../libs/errors/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'intergrid-gateway-config-'));
@@ -50,5 +50,16 @@ describe('gateway config', () => {
 
   it('rejects unknown fields', () => {
     expect(() => loadGatewayConfig(write('e.json', { ...base, priceCeiling: 3 }))).toThrow(/priceCeiling/);
+  });
+
+  it('writes a config that loads back with its defaults filled in', () => {
+    const path = join(dir, 'written.json');
+    writeGatewayConfig(path, base);
+    expect(loadGatewayConfig(path)).toMatchObject({ areaCode: '101', priceCeilingUnitsPerGib: 100, maxConcurrentFetches: 64 });
+  });
+
+  it('refuses to write or resolve an invalid config, with ConfigError naming the field', () => {
+    expect(() => writeGatewayConfig(join(dir, 'bad.json'), { ...base, listen: 'nowhere' })).toThrow(/listen/);
+    expect(() => resolveGatewayConfig({ ...base, priceCeilingUnitsPerGib: -1 })).toThrow(ConfigError);
   });
 });
