@@ -241,6 +241,8 @@ class ChunkReader {
     let onAbort: (() => void) | undefined;
     const stall = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new AttemptFailed(`sent nothing for ${this.timeoutMs} ms`)), this.timeoutMs);
+      // A lingering upstream call (see attempt's end) must not keep a stopping process alive.
+      timer.unref();
       onAbort = () => reject(cancelled());
       if (this.signal.aborted) onAbort();
       else this.signal.addEventListener('abort', onAbort, { once: true });
