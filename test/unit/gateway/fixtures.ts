@@ -130,7 +130,9 @@ export type Misbehaviour =
   | { kind: 'bad-ueb' }
   | { kind: 'stall'; at: number }
   | { kind: 'error'; at: number }
-  | { kind: 'end-early'; at: number };
+  | { kind: 'end-early'; at: number }
+  /** Sends the whole range correctly, then keeps the call open until cancelled. */
+  | { kind: 'linger' };
 
 export interface FakeContactPoint {
   address: string;
@@ -188,6 +190,7 @@ export async function startFakeContactPoint(chKey: Uint8Array, files: TestFile[]
         fake.segmentsWritten += 1;
         await write(call, { segment: { index, ciphertext: Buffer.from(ciphertext), proof: proof.map((p) => Buffer.from(p)) } });
       }
+      if (misbehaviour?.kind === 'linger' && !call.cancelled) await new Promise((r) => call.once('cancelled', r));
     }),
   };
   const secured = secureService(contactPointProto().intergrid.contactpoint.ContactPoint.service, impl, {

@@ -206,6 +206,15 @@ describe('gateway: failover', () => {
     expect(line?.priceUnitsPerGib).toBe(10);
   });
 
+  it('ends the client stream with every segment when a contact point keeps its call open after the range, and cancels that call', async () => {
+    const lingering = await cp({ kind: 'linger' });
+    area('315', [lingering]);
+    const got = await fetchRaw(gw.address, p.client, formatCap(big.verifyCap('315')));
+    expect(got.error).toBeUndefined();
+    expect(bytesEqual(plaintextOf(big, got, 0, big.plaintext.length), big.plaintext)).toBe(true);
+    await vi.waitFor(() => expect(lingering.cancelled).toBe(1), { timeout: 10_000 });
+  });
+
   it('answers UNAVAILABLE naming every contact point when all are down, without hanging', async () => {
     area('313', [DOWN, { ...DOWN, address: '127.0.0.1:2' }]);
     const got = await fetchRaw(gw.address, p.client, formatCap(big.verifyCap('313')));
