@@ -141,7 +141,7 @@ program
   .command('up')
   .description('run a whole grid on loopback, each service its own process')
   .requiredOption('--dir <dir>', 'state directory (reused across runs)')
-  .option('--grids <n>', 'grids (a, b, … with area codes 101, 102, …)', '1')
+  .option('--grids <n>', 'grids (a, b, … with area codes 101, 102, …)', '2')
   .option('--servers <n>', 'storage servers per grid', '10')
   .action(
     action(async (opts: { dir: string; grids: string; servers: string }) => {

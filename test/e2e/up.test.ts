@@ -1,8 +1,11 @@
 /**
- * `intergrid up` as a user runs it: the built CLI starts a whole grid (grid
- * manager + 10 storage servers, each its own process), then `put`/`get` from
- * other processes; killing 7 storage servers leaves a readable file; SIGTERM
- * stops every child; running `up` again on the same dir reuses keys and data.
+ * `intergrid up` as a user runs it: the built CLI starts a federation (a
+ * clearinghouse and two grids, each a grid manager, 10 storage servers, two
+ * contact points and a gateway, every one its own process), then `put`/`get`
+ * from other processes, locally and long-distance from the other grid;
+ * killing 7 storage servers of the home grid leaves the file readable from
+ * both grids; SIGTERM stops every child; running `up` again on the same dir
+ * reuses keys and data.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, createHash } from 'node:crypto';
@@ -29,7 +32,7 @@ function isAlive(pid: number): boolean {
 
 /** Starts `intergrid up`, resolves with the process and the path it printed after `ready `. */
 async function startUp(dir: string): Promise<{ proc: ChildProcess; federationPath: string }> {
-  const proc = spawn(process.execPath, [builtCli(), 'up', '--dir', dir, '--servers', '10'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [builtCli(), 'up', '--dir', dir, '--grids', '2', '--servers', '10'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const lines = createInterface({ input: proc.stdout! });
@@ -55,15 +58,22 @@ describe('intergrid up', () => {
   const dir = mkdtempSync(join(tmpdir(), 'intergrid-up-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('serves put/get, survives 7 of 10 servers killed, stops cleanly and restarts on the same data', async () => {
+  it('serves put/get locally and long-distance, survives 7 of 10 servers killed, stops cleanly and restarts on the same data', async () => {
     const gridDir = join(dir, 'g');
     const first = await startUp(gridDir);
     const federation = JSON.parse(readFileSync(first.federationPath, 'utf8')) as Federation;
-    const storage = federation.services.filter((s) => s.role === 'storage-server');
-    expect(storage).toHaveLength(10);
-    expect(federation.services.filter((s) => s.role === 'grid-manager')).toHaveLength(1);
+    const count = (role: string, grid?: string) => federation.services.filter((s) => s.role === role && (!grid || s.name.startsWith(grid + '/'))).length;
+    expect(count('clearinghouse')).toBe(1);
+    for (const g of ['a', 'b']) {
+      expect(count('grid-manager', g)).toBe(1);
+      expect(count('storage-server', g)).toBe(10);
+      expect(count('contact-point', g)).toBe(2);
+      expect(count('gateway', g)).toBe(1);
+    }
     for (const s of federation.services) expect(isAlive(s.pid)).toBe(true);
+    const storage = federation.services.filter((s) => s.role === 'storage-server' && s.name.startsWith('a/'));
     const clientConfig = federation.grids[0]!.clientConfig;
+    const remoteClientConfig = federation.grids[1]!.clientConfig;
 
     const data = randomBytes(3 * 1024 * 1024 + 17);
     const input = join(dir, 'in.bin');
@@ -71,18 +81,28 @@ describe('intergrid up', () => {
     const put = await runBuiltCli(['put', input, '--config', clientConfig]);
     expect(put.code, put.stderr).toBe(0);
     const cap = put.stdout.trim();
-    expect(cap).toMatch(/^URI:CHK:[a-z2-7]+:[a-z2-7]+:3:10:3145745:\d{3,8}$/);
+    expect(cap).toMatch(/^URI:CHK:[a-z2-7]+:[a-z2-7]+:3:10:3145745:101$/);
 
     const out1 = join(dir, 'out1.bin');
     const get1 = await runBuiltCli(['get', cap, '--config', clientConfig, '-o', out1]);
     expect(get1.code, get1.stderr).toBe(0);
     expect(sha(readFileSync(out1))).toBe(sha(data));
 
+    // Long distance: grid b's client fetches grid a's file through b's gateway and a's contact points.
+    const outRemote = join(dir, 'out-remote.bin');
+    const getRemote = await runBuiltCli(['get', cap, '--config', remoteClientConfig, '-o', outRemote]);
+    expect(getRemote.code, getRemote.stderr).toBe(0);
+    expect(sha(readFileSync(outRemote))).toBe(sha(data));
+
     for (const s of storage.slice(0, 7)) process.kill(s.pid, 'SIGKILL');
     const out2 = join(dir, 'out2.bin');
     const get2 = await runBuiltCli(['get', cap, '--config', clientConfig, '-o', out2]);
     expect(get2.code, get2.stderr).toBe(0);
     expect(sha(readFileSync(out2))).toBe(sha(data));
+    const outRemote2 = join(dir, 'out-remote2.bin');
+    const getRemote2 = await runBuiltCli(['get', cap, '--config', remoteClientConfig, '-o', outRemote2]);
+    expect(getRemote2.code, getRemote2.stderr).toBe(0);
+    expect(sha(readFileSync(outRemote2))).toBe(sha(data));
 
     expect(await stopUp(first.proc)).toBe(0);
     for (const s of federation.services) expect(isAlive(s.pid)).toBe(false);

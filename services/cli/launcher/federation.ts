@@ -8,6 +8,9 @@ import { resolve } from 'node:path';
 import { InvalidArgumentError } from '../../../libs/errors/index.js';
 import { Supervisor } from './supervisor.js';
 import { launchGrid, type LaunchedGrid } from './grid.js';
+import { launchClearinghouse, admitGrid, type LaunchedClearinghouse } from './clearinghouse.js';
+import { launchLongDistance, CONTACT_POINTS_PER_GRID } from './long-distance.js';
+import { waitFor } from './supervisor.js';
 
 export interface FederationOptions {
   dir: string;
@@ -19,6 +22,7 @@ export interface FederationOptions {
 export interface RunningFederation {
   federationPath: string;
   supervisor: Supervisor;
+  clearinghouse: LaunchedClearinghouse;
   grids: LaunchedGrid[];
   stop(): Promise<void>;
 }
@@ -38,20 +42,40 @@ export async function startFederation(opts: FederationOptions): Promise<RunningF
   mkdirSync(dir, { recursive: true });
   const sup = new Supervisor(dir);
   const grids: LaunchedGrid[] = [];
+  let ch: LaunchedClearinghouse | undefined;
+  const closeAll = (): void => {
+    for (const g of grids) g.manager.close();
+    ch?.admin.close();
+  };
   try {
-    for (let i = 0; i < opts.grids; i++) grids.push(await launchGrid(sup, gridPlan(i, opts.servers)));
+    ch = await launchClearinghouse(sup);
+    for (let i = 0; i < opts.grids; i++) {
+      const grid = await launchGrid(sup, gridPlan(i, opts.servers));
+      grids.push(grid);
+      await admitGrid(ch, { name: grid.plan.name, areaCode: grid.plan.areaCode, gridManagerPublicKey: grid.gridManagerPublicKey });
+      await launchLongDistance(sup, grid, ch);
+    }
+    // Ready when every grid resolves to all its contact points.
+    const admin = ch.admin;
+    await waitFor(
+      async () => (await admin.listGrids()).filter((g) => g.contactPoints >= CONTACT_POINTS_PER_GRID).length >= grids.length,
+      30_000,
+      'every contact point to register at the clearinghouse',
+    );
     const federationPath = sup.writeFederationFile();
+    const launched = ch;
     return {
       federationPath,
       supervisor: sup,
+      clearinghouse: launched,
       grids,
       async stop() {
-        for (const g of grids) g.manager.close();
+        closeAll();
         await sup.stop();
       },
     };
   } catch (err) {
-    for (const g of grids) g.manager.close();
+    closeAll();
     await sup.stop();
     throw err;
   }
