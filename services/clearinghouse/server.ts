@@ -14,6 +14,8 @@ import { clearinghouseMigrations, CLEARINGHOUSE_MIGRATIONS_TABLE } from './migra
 import { GridStore } from './grid-store.js';
 
 export interface StartClearinghouseOptions {
+  /** Extra gRPC server interceptors (e.g. request capture in tests, tracing). */
+  interceptors?: grpc.ServerInterceptor[];
   /** Clock (Unix ms), for tests. */
   now?(): number;
   /** Unexpected errors (sent to callers as INTERNAL without detail). Default: one line on stderr. */
@@ -75,7 +77,7 @@ export async function startClearinghouse(config: ClearinghouseConfig, opts: Star
     };
     const definition = clearinghouseProto().intergrid.clearinghouse.Clearinghouse.service;
     const secured = secureService(definition, impl, policy);
-    const server = new grpc.Server(SERVER_OPTIONS);
+    const server = new grpc.Server({ ...SERVER_OPTIONS, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
     server.addService(secured.definition, secured.implementation);
     const bound = await bindServer(server, config.listen);
     const db = knex;

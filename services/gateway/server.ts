@@ -16,6 +16,8 @@ import { RevocationWatch } from './revocation-watch.js';
 import { UsageMeter, type UsageLine } from './usage.js';
 
 export interface StartGatewayOptions {
+  /** Extra gRPC server interceptors (e.g. request capture in tests, tracing). */
+  interceptors?: grpc.ServerInterceptor[];
   /** Clock (Unix ms), for tests. */
   now?(): number;
   /** Resolutions from somewhere other than the configured clearinghouse (tests). */
@@ -108,7 +110,7 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
     onInternalError: onInternal,
   };
   const secured = secureService(gatewayProto().intergrid.gateway.Gateway.service, impl, policy);
-  const server = new grpc.Server(SERVER_OPTIONS);
+  const server = new grpc.Server({ ...SERVER_OPTIONS, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
   server.addService(secured.definition, secured.implementation);
   let bound;
   try {

@@ -16,6 +16,8 @@ import { PrincipalStore } from './principal-store.js';
 import { UsageStore } from './usage-store.js';
 
 export interface StartGridManagerOptions {
+  /** Extra gRPC server interceptors (e.g. request capture in tests, tracing). */
+  interceptors?: grpc.ServerInterceptor[];
   /** Clock (Unix ms), for tests. */
   now?(): number;
   /** Unexpected errors (sent to callers as INTERNAL without detail). Default: one line on stderr. */
@@ -74,7 +76,7 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
     };
     const definition = gridManagerProto().intergrid.gridmanager.GridManager.service;
     const secured = secureService(definition, impl, policy);
-    const server = new grpc.Server(SERVER_OPTIONS);
+    const server = new grpc.Server({ ...SERVER_OPTIONS, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
     server.addService(secured.definition, secured.implementation);
     const bound = await bindServer(server, config.listen);
     const db = knex;

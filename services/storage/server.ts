@@ -19,6 +19,8 @@ import { collectGarbage, startGc, type GcResult } from './gc.js';
 import { GridLink } from './grid-link.js';
 
 export interface StorageServerOptions {
+  /** Extra gRPC server interceptors (e.g. request capture in tests, tracing). */
+  interceptors?: grpc.ServerInterceptor[];
   /** Logger (default: pino to stderr at info). Tests pass a silent one. */
   logger?: Logger;
   /** Clock, Unix ms (tests). */
@@ -109,7 +111,7 @@ export async function startStorageServer(config: StorageConfig, opts: StorageSer
   };
   const handlers = createStorageHandlers(ctx, (call) => callerFromPrincipal(principalOf(call)));
   const secured = secureService(storageProto().intergrid.storage.Storage.service, handlers, policy);
-  const server = new grpc.Server(SERVER_OPTIONS);
+  const server = new grpc.Server({ ...SERVER_OPTIONS, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
   server.addService(secured.definition, secured.implementation);
   let address: string;
   try {
