@@ -12,9 +12,10 @@ import type * as grpc from '@grpc/grpc-js';
 import { principalOf, type Principal } from '../../libs/auth/index.js';
 import { parseVerifyCap, redactCap, READ_CAP_PREFIX, type VerifyCap } from '../../libs/caps/index.js';
 import { ciphertextSegments, clampRange, type ByteRange, type GridSession } from '../../libs/client/index.js';
-import { shortKey } from '../../libs/crypto/index.js';
+import { fromHex, shortKey } from '../../libs/crypto/index.js';
 import { InvalidArgumentError, NotFoundError, PermissionError, UnavailableError } from '../../libs/errors/index.js';
-import { serverStream } from '../../libs/rpc/index.js';
+import { serverStream, unary } from '../../libs/rpc/index.js';
+import type { ServedUsage } from '../../libs/rpc/generated/intergrid/contactpoint/ServedUsage.js';
 import type { FetchSegmentsRequest__Output } from '../../libs/rpc/generated/intergrid/contactpoint/FetchSegmentsRequest.js';
 import type { SegmentChunk } from '../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
 import type { GridLease } from './home-grid.js';
@@ -56,6 +57,19 @@ export function contactPointHandlers(ctx: ContactPointContext): grpc.UntypedServ
           active--;
         }
       },
+      ctx.onInternal,
+    ),
+    GetUsage: unary<unknown, ServedUsage>(
+      'GetUsage',
+      async () => ({
+        lines: ctx.meter.byGateway().map((g) => ({
+          gateway: fromHex(g.gateway),
+          gatewayAreaCode: g.gatewayGrid,
+          bytes: g.bytes,
+          segments: g.segments,
+          transfers: g.transfers,
+        })),
+      }),
       ctx.onInternal,
     ),
   };

@@ -34,6 +34,7 @@ export const CONTACT_POINT_MESSAGE_LIMIT = MAX_SEGMENT_SIZE + 1024 * 1024;
 /** Which roles may call each method (docs/contact-point.md "Access"). */
 export const CONTACT_POINT_METHOD_ROLES: Record<string, readonly Role[]> = {
   FetchSegments: ['gateway-approval'],
+  GetUsage: ['admin'],
 };
 
 export interface StartContactPointOptions {
@@ -72,6 +73,7 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
   const now = opts.now ?? Date.now;
   const identity: Identity = opts.identity ?? { keyPair: readKeyFile(config.keyFile), certificates: [readCertificateFile(config.certificateFile)] };
   const clearinghouseKey = fromHex(config.clearinghouse.publicKey);
+  const gridManagerKey = fromHex(config.gridManager.publicKey);
 
   const home = new HomeGrid(
     { identity, areaCode: config.areaCode, gridManager: { address: config.gridManager.address, publicKey: fromHex(config.gridManager.publicKey) } },
@@ -107,7 +109,8 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
   const policy: AuthPolicy = {
     methods: CONTACT_POINT_METHOD_ROLES,
     // Only the clearinghouse approves gateways; no grid manager's certificate opens this service.
-    issuersFor: (role) => (role === 'gateway-approval' ? [clearinghouseKey] : []),
+    // Its own grid's admin may read the meter.
+    issuersFor: (role) => (role === 'gateway-approval' ? [clearinghouseKey] : role === 'admin' ? [gridManagerKey] : []),
     maxSkewMs: config.maxClockSkewMs,
     onInternalError: onInternal,
     ...(opts.now ? { now: opts.now } : {}),

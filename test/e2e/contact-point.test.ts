@@ -21,6 +21,8 @@ import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/cont
 import type { FetchSegmentsRequest } from '../../libs/rpc/generated/intergrid/contactpoint/FetchSegmentsRequest.js';
 import type { SegmentChunk__Output } from '../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
 import { startLocalGrid, type LocalGrid } from './fixtures/local-grid.js';
+import { loadAdminIdentity } from '../../services/grid-manager/index.js';
+import type { ServedUsage__Output } from '../../libs/rpc/generated/intergrid/contactpoint/ServedUsage.js';
 import { CONTACT_POINT_MESSAGE_LIMIT, resolveContactPointConfig, startContactPoint, type RunningContactPoint } from '../../services/contact-point/index.js';
 
 const SEG = 4096;
@@ -178,6 +180,21 @@ describe('contact point: serving verified segments', () => {
     expect(rec).toMatchObject({ bytes: data.length, segments: 6, state: 'done', gatewayGrid: REMOTE });
     const after = cp.meter.byGateway().find((g) => g.gateway === toHex(gateway.keyPair.publicKey))!.bytes;
     expect(after - before).toBe(data.length);
+  });
+
+  it("reports bytes served per gateway to its grid's admin (GetUsage), and to no one else", async () => {
+    const admin = loadAdminIdentity(grid.adminIdentityPath).identity;
+    const usage = (identity: Identity) =>
+      new Promise<{ err: grpc.ServiceError | null; res?: ServedUsage__Output }>((resolve) =>
+        client(identity).GetUsage({}, (err: grpc.ServiceError | null, res?: ServedUsage__Output) => resolve({ err, res })),
+      );
+    const { err, res } = await usage(admin);
+    expect(err).toBeNull();
+    const line = res!.lines.find((l) => toHex(l.gateway) === toHex(gateway.keyPair.publicKey))!;
+    const total = cp.meter.byGateway().find((g) => g.gateway === toHex(gateway.keyPair.publicKey))!;
+    expect(line).toMatchObject({ gatewayAreaCode: REMOTE, bytes: total.bytes, transfers: total.transfers });
+    expect(line.bytes).toBeGreaterThanOrEqual(data.length);
+    expect((await usage(gateway)).err?.code).toBe(grpc.status.PERMISSION_DENIED);
   });
 
   it.each([
