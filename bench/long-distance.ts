@@ -62,11 +62,11 @@ export interface HopGrowth {
   peakRatio: number;
 }
 
-/** The gateway of the fetching grid and the contact points of the serving grid, from federation.json. */
+/** The gateway of the fetching grid, the contact points and storage servers of the serving grid, from federation.json. */
 export function hopsOf(fed: FederationView, servingGrid: string, fetchingGrid: string): Hop[] {
   const pick = (role: string, grid: string): Hop[] =>
     fed.services.filter((s) => s.role === role && s.grid === grid).map((s) => ({ role: s.role, name: s.name, pid: s.pid }));
-  const hops = [...pick('gateway', fetchingGrid), ...pick('contact-point', servingGrid)];
+  const hops = [...pick('gateway', fetchingGrid), ...pick('contact-point', servingGrid), ...pick('storage-server', servingGrid)];
   if (!hops.some((h) => h.role === 'gateway') || !hops.some((h) => h.role === 'contact-point')) {
     throw new Error(`bench: federation.json lacks a gateway in grid ${fetchingGrid} or contact points in grid ${servingGrid}`);
   }
@@ -126,8 +126,27 @@ export async function longDistanceGet(opts: {
     getMBps,
     overLocal: getMBps / opts.localGetMBps,
     clientPeakRssMiB: get.maxRssBytes / MiB,
-    hops,
+    hops: collapseStorage(hops),
   };
+}
+
+/** The storage servers of a grid as one row (the largest of each figure): ten near-identical rows say no more. */
+function collapseStorage(hops: HopMemory[]): HopMemory[] {
+  const storage = hops.filter((h) => h.role === 'storage-server');
+  if (storage.length === 0) return hops;
+  const grid = storage[0]!.name.split('/')[0] ?? '?';
+  const max = (f: (h: HopMemory) => number): number => Math.max(...storage.map(f));
+  return [
+    ...hops.filter((h) => h.role !== 'storage-server'),
+    {
+      role: 'storage-server',
+      name: `${grid}/storage (max of ${storage.length})`,
+      rssBeforeMiB: max((h) => h.rssBeforeMiB),
+      peakMiB: max((h) => h.peakMiB),
+      rssAfterMiB: max((h) => h.rssAfterMiB),
+      peakIsLifetime: storage.some((h) => h.peakIsLifetime),
+    },
+  ];
 }
 
 /** Peak growth of the client and of every hop between consecutive sizes. */

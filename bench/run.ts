@@ -88,14 +88,14 @@ function printHopMemory(figures: LongDistanceFigure[]): void {
   const lifetime = figures.some((f) => f.hops.some((h) => h.peakIsLifetime));
   console.log(`memory per hop during the long-distance get (MiB, RSS before → ${lifetime ? 'lifetime VmHWM' : 'peak during'} → RSS after):`);
   const sizesRow = figures.map((f) => `${f.sizeMiB} MiB`.padStart(20)).join('');
-  console.log(`  ${'hop'.padEnd(22)}${sizesRow}`);
-  console.log(`  ${'client (peak)'.padEnd(22)}${figures.map((f) => fmt(f.clientPeakRssMiB, 0).padStart(20)).join('')}`);
+  console.log(`  ${'hop'.padEnd(26)}${sizesRow}`);
+  console.log(`  ${'client (peak)'.padEnd(26)}${figures.map((f) => fmt(f.clientPeakRssMiB, 0).padStart(20)).join('')}`);
   for (const hop of figures[0]!.hops) {
     const cells = figures.map((f) => {
       const h = f.hops.find((x) => x.name === hop.name);
       return (h ? `${fmt(h.rssBeforeMiB, 0)} → ${fmt(h.peakMiB, 0)} → ${fmt(h.rssAfterMiB, 0)}` : '-').padStart(20);
     });
-    console.log(`  ${hop.name.padEnd(22)}${cells.join('')}`);
+    console.log(`  ${hop.name.padEnd(26)}${cells.join('')}`);
   }
 }
 
@@ -104,13 +104,13 @@ function printGrowth(growth: HopGrowth[]): void {
   if (growth.length === 0) return;
   const steps = [...new Set(growth.map((g) => `${g.fromMiB}→${g.toMiB} MiB`))];
   console.log(`memory growth of each hop's peak between sizes (MiB):`);
-  console.log(`  ${'hop'.padEnd(22)}${steps.map((s) => s.padStart(20)).join('')}`);
+  console.log(`  ${'hop'.padEnd(26)}${steps.map((s) => s.padStart(20)).join('')}`);
   for (const name of [...new Set(growth.map((g) => g.name))]) {
     const cells = steps.map((step) => {
       const g = growth.find((x) => x.name === name && `${x.fromMiB}→${x.toMiB} MiB` === step);
       return (g ? `${g.peakGrowthMiB >= 0 ? '+' : ''}${fmt(g.peakGrowthMiB, 0)} (×${fmt(g.peakRatio, 2)})` : '-').padStart(20);
     });
-    console.log(`  ${name.padEnd(22)}${cells.join('')}`);
+    console.log(`  ${name.padEnd(26)}${cells.join('')}`);
   }
 }
 
