@@ -86,3 +86,23 @@ export function clientStream<Req, Res>(
     );
   };
 }
+
+/**
+ * Writes one message of a server stream with backpressure: resolves at once
+ * while grpc-js's buffer has room, otherwise on 'drain' — or when the call is
+ * cancelled or closed, so a vanished peer never leaves the writer waiting.
+ */
+export function writeMessage<Res>(call: grpc.ServerWritableStream<unknown, Res>, message: Res): Promise<void> {
+  if (call.cancelled || call.write(message)) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      call.off('drain', done);
+      call.off('cancelled', done);
+      call.off('close', done);
+      resolve();
+    };
+    call.on('drain', done);
+    call.on('cancelled', done);
+    call.on('close', done);
+  });
+}

@@ -14,7 +14,7 @@ import { parseVerifyCap, redactCap, READ_CAP_PREFIX, type VerifyCap } from '../.
 import { ciphertextSegments, clampRange, type ByteRange, type GridSession } from '../../libs/client/index.js';
 import { fromHex, shortKey } from '../../libs/crypto/index.js';
 import { InvalidArgumentError, NotFoundError, PermissionError, UnavailableError } from '../../libs/errors/index.js';
-import { serverStream, unary } from '../../libs/rpc/index.js';
+import { serverStream, unary, writeMessage } from '../../libs/rpc/index.js';
 import type { ServedUsage } from '../../libs/rpc/generated/intergrid/contactpoint/ServedUsage.js';
 import type { FetchSegmentsRequest__Output } from '../../libs/rpc/generated/intergrid/contactpoint/FetchSegmentsRequest.js';
 import type { SegmentChunk } from '../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
@@ -171,7 +171,7 @@ async function stream(ctx: ContactPointContext, call: FetchCall, session: GridSe
   try {
     for await (const seg of segments) {
       if (call.cancelled) return; // return() on the generator below stops the fetch
-      await send(call, { segment: { index: seg.index, ciphertext: seg.ciphertext, proof: seg.proof } });
+      await writeMessage(call, { segment: { index: seg.index, ciphertext: seg.ciphertext, proof: seg.proof } });
       if (call.cancelled) return;
       ctx.meter.count(rec, seg.ciphertext.length);
     }
@@ -182,18 +182,3 @@ async function stream(ctx: ContactPointContext, call: FetchCall, session: GridSe
   if (!uebSent && !call.cancelled) throw new NotFoundError(`${redactCap(cap)}: no UEB was found`);
 }
 
-/** Writes one message; when grpc-js's buffer is full, waits for 'drain' (or gives up on cancellation). */
-function send(call: FetchCall, chunk: SegmentChunk): Promise<void> {
-  if (call.cancelled || call.write(chunk)) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
-      call.off('drain', done);
-      call.off('cancelled', done);
-      call.off('close', done);
-      resolve();
-    };
-    call.on('drain', done);
-    call.on('cancelled', done);
-    call.on('close', done);
-  });
-}

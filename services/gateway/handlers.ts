@@ -16,7 +16,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { principalOf } from '../../libs/auth/index.js';
 import { parseCap, redactCap, type VerifyCap } from '../../libs/caps/index.js';
 import { CapParseError, InvalidArgumentError, PreconditionError, UnavailableError } from '../../libs/errors/index.js';
-import { serverStream, unary } from '../../libs/rpc/index.js';
+import { serverStream, unary, writeMessage } from '../../libs/rpc/index.js';
 import type { FetchRequest__Output } from '../../libs/rpc/generated/intergrid/gateway/FetchRequest.js';
 import type { GatewayUsage } from '../../libs/rpc/generated/intergrid/gateway/GatewayUsage.js';
 import type { SegmentChunk } from '../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
@@ -84,20 +84,6 @@ export function requestRange(cap: VerifyCap, offset: number, length: number): { 
   return { offset, length: len };
 }
 
-/** Writes one chunk to the client's stream, waiting for 'drain' when grpc-js asks us to (or until the client leaves). */
-function writeChunk(call: grpc.ServerWritableStream<unknown, SegmentChunk>, chunk: SegmentChunk, signal: AbortSignal): Promise<void> {
-  if (call.write(chunk) || signal.aborted) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
-      call.removeListener('drain', done);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    call.once('drain', done);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 /** The Gateway service implementation. */
 export function gatewayHandlers(ctx: GatewayContext): grpc.UntypedServiceImplementation {
   const { config, resolver, usage } = ctx;
@@ -134,7 +120,7 @@ export function gatewayHandlers(ctx: GatewayContext): grpc.UntypedServiceImpleme
               resolution,
               signal: abort.signal,
               sink: {
-                forward: (chunk) => writeChunk(call, chunk, abort.signal),
+                forward: (chunk) => writeMessage(call, chunk),
                 onSegmentForwarded: (bytes) => usage.addVerifiedBytes(principal.publicKey, cap.areaCode, bytes),
               },
             },

@@ -6,7 +6,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { unary, serverStream, clientStream } from '../../libs/rpc/index.js';
+import { unary, serverStream, clientStream, writeMessage } from '../../libs/rpc/index.js';
 import { InvalidArgumentError, NotFoundError, PreconditionError, UnavailableError, InternalError } from '../../libs/errors/index.js';
 import type { AllocateBucketsRequest__Output } from '../../libs/rpc/generated/intergrid/storage/AllocateBucketsRequest.js';
 import type { AllocateBucketsResponse } from '../../libs/rpc/generated/intergrid/storage/AllocateBucketsResponse.js';
@@ -279,7 +279,7 @@ async function readShare(ctx: StorageContext, call: grpc.ServerWritableStream<Re
     for (let i = 0; i < ranges.length; i++) {
       const { offset, length } = ranges[i]!;
       if (length === 0) {
-        await send(call, { rangeIndex: i, offset, data: Buffer.alloc(0) });
+        await writeMessage(call, { rangeIndex: i, offset, data: Buffer.alloc(0) });
         continue;
       }
       for (let pos = offset; pos < offset + length; ) {
@@ -293,7 +293,7 @@ async function readShare(ctx: StorageContext, call: grpc.ServerWritableStream<Re
           if (bytesRead === 0) throw new InternalError(`${label} ended early at offset ${pos + got}`);
           got += bytesRead;
         }
-        await send(call, { rangeIndex: i, offset: pos, data: buf });
+        await writeMessage(call, { rangeIndex: i, offset: pos, data: buf });
         pos += n;
       }
     }
@@ -302,19 +302,3 @@ async function readShare(ctx: StorageContext, call: grpc.ServerWritableStream<Re
   }
 }
 
-/** Writes one message; when grpc-js's buffer is full, waits for 'drain' (or gives up on cancellation). */
-async function send(call: grpc.ServerWritableStream<unknown, ReadShareChunk>, chunk: ReadShareChunk): Promise<void> {
-  if (call.cancelled) return;
-  if (call.write(chunk)) return;
-  await new Promise<void>((resolve) => {
-    const done = (): void => {
-      call.off('drain', done);
-      call.off('cancelled', done);
-      call.off('close', done);
-      resolve();
-    };
-    call.on('drain', done);
-    call.on('cancelled', done);
-    call.on('close', done);
-  });
-}
