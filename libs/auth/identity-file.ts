@@ -10,9 +10,9 @@
  * Certificate file: the certificate's canonical bytes as standard base64 on
  * one line (trailing whitespace ignored on read), mode 0644 (not secret).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { ConfigError } from '../errors/index.js';
-import { bytesEqual, fromHex, keyPairFromSecret, toHex, PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, type KeyPair } from '../crypto/index.js';
+import { bytesEqual, fromHex, generateKeyPair, keyPairFromSecret, toHex, PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, type KeyPair } from '../crypto/index.js';
 import { writeJsonAtomic, writeFileAtomic } from '../config/index.js';
 import { assertKeyPair, decodeCertificateBase64, encodeCertificateBase64 } from './certificate.js';
 import type { Certificate, Identity } from './types.js';
@@ -67,6 +67,14 @@ export function readKeyFile(path: string): KeyPair {
 export function writeKeyFile(path: string, keyPair: KeyPair): void {
   assertKeyPair('keyPair', keyPair);
   writeJsonAtomic(path, { publicKey: toHex(keyPair.publicKey), secretKey: toHex(keyPair.secretKey) }, 0o600);
+}
+
+/** The key pair in `path`, or a new one written there: a node's key is made once and kept. */
+export function loadOrCreateKeyFile(path: string): KeyPair {
+  if (existsSync(path)) return readKeyFile(path);
+  const keyPair = generateKeyPair();
+  writeKeyFile(path, keyPair);
+  return keyPair;
 }
 
 /**

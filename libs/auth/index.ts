@@ -37,4 +37,6 @@ export { authInterceptor } from './client-interceptor.js';
 export type { AuthInterceptorOptions } from './client-interceptor.js';
 export { secureService, principalOf, DEFAULT_MAX_SKEW_MS } from './server-check.js';
 export { NonceCache } from './nonce-cache.js';
-export { readKeyFile, writeKeyFile, readCertificateFile, writeCertificateFile, readIdentity } from './identity-file.js';
+export { readKeyFile, writeKeyFile, loadOrCreateKeyFile, readCertificateFile, writeCertificateFile, readIdentity } from './identity-file.js';
+export { loadOperatorIdentity, writeOperatorIdentity, operatorIdentitySchema } from './operator-identity.js';
+export type { Authority, OperatorIdentity, OperatorIdentityFile } from './operator-identity.js';

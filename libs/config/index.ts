@@ -1,1 +1,1 @@
-export { loadJsonConfig, resolveFrom, writeJsonAtomic, writeFileAtomic, resolveDatabase, describeIssues, listenAddress, hexKey, databaseSchema } from './load-config.js';
+export { loadJsonConfig, readJsonObjectIfPresent, resolveFrom, writeJsonAtomic, writeFileAtomic, resolveDatabase, describeIssues, listenAddress, hexKey, databaseSchema } from './load-config.js';

@@ -3,7 +3,7 @@
  * clear message naming the file and the field, never a stack trace. Relative
  * paths inside a config are resolved against the config file's directory.
  */
-import { readFileSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync, mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors/index.js';
@@ -41,6 +41,21 @@ export function loadJsonConfig<S extends z.ZodType>(path: string, schema: S, ove
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(`config ${path}: ${describeIssues(parsed.error)}`);
   return parsed.data;
+}
+
+/**
+ * The JSON object in `path`, or undefined when there is no such file (or it
+ * holds something else than an object): for init steps that keep what an
+ * operator already wrote. @throws ConfigError when the file is not JSON.
+ */
+export function readJsonObjectIfPresent(path: string): Record<string, unknown> | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    const v: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch (e) {
+    throw new ConfigError(`config ${path} is not valid JSON: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 /** Resolves `p` against the directory of `configPath` unless it is absolute. */

@@ -12,11 +12,10 @@
  * verifies under the clearinghouse key or expires within a quarter of its
  * lifetime.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
-  readKeyFile,
-  writeKeyFile,
+  loadOrCreateKeyFile,
   issueCertificate,
   verifyCertificate,
   validityWindow,
@@ -24,8 +23,8 @@ import {
   encodeCertificateBase64,
   type Certificate,
 } from '../../libs/auth/index.js';
-import { writeJsonAtomic } from '../../libs/config/index.js';
-import { generateKeyPair, toHex, type KeyPair } from '../../libs/crypto/index.js';
+import { writeJsonAtomic, readJsonObjectIfPresent } from '../../libs/config/index.js';
+import { toHex, type KeyPair } from '../../libs/crypto/index.js';
 import { ConfigError } from '../../libs/errors/index.js';
 import { clearinghouseConfigSchema } from './config.js';
 import { clearinghouseAdminSchema, writeClearinghouseAdmin } from './admin-identity.js';
@@ -57,25 +56,8 @@ export const CLEARINGHOUSE_CONFIG_FILE = 'config.json';
  */
 export const CLEARINGHOUSE_GRID = '000';
 
-function loadOrCreateKey(path: string): KeyPair {
-  if (existsSync(path)) return readKeyFile(path);
-  const kp = generateKeyPair();
-  writeKeyFile(path, kp);
-  return kp;
-}
-
-function readJsonIfPresent(path: string): Record<string, unknown> | undefined {
-  if (!existsSync(path)) return undefined;
-  try {
-    const v: unknown = JSON.parse(readFileSync(path, 'utf8'));
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-  } catch (e) {
-    throw new ConfigError(`config ${path} is not valid JSON: ${(e as Error).message}`, { cause: e });
-  }
-}
-
 function reusableAdminCertificate(identityPath: string, chKey: KeyPair, admin: KeyPair, now: number): Certificate | undefined {
-  const parsed = clearinghouseAdminSchema.safeParse(readJsonIfPresent(identityPath));
+  const parsed = clearinghouseAdminSchema.safeParse(readJsonObjectIfPresent(identityPath));
   if (!parsed.success) return undefined;
   try {
     const cert = verifyCertificate(decodeCertificateBase64(parsed.data.certificate), {
@@ -103,10 +85,10 @@ export function initClearinghouse(dir: string, opts: InitClearinghouseOptions): 
   const configPath = join(root, CLEARINGHOUSE_CONFIG_FILE);
   const adminIdentityPath = join(root, CLEARINGHOUSE_ADMIN_FILE);
 
-  const existing = readJsonIfPresent(configPath) ?? {};
+  const existing = readJsonObjectIfPresent(configPath) ?? {};
   const keyPath = typeof existing.keyFile === 'string' ? resolve(root, existing.keyFile) : join(root, CLEARINGHOUSE_KEY_FILE);
-  const chKey = loadOrCreateKey(keyPath);
-  const admin = loadOrCreateKey(join(root, CLEARINGHOUSE_ADMIN_KEY_FILE));
+  const chKey = loadOrCreateKeyFile(keyPath);
+  const admin = loadOrCreateKeyFile(join(root, CLEARINGHOUSE_ADMIN_KEY_FILE));
   const adminHex = toHex(admin.publicKey);
 
   const adminKeys = Array.isArray(existing.adminKeys) ? (existing.adminKeys as unknown[]).filter((k): k is string => typeof k === 'string') : [];

@@ -11,18 +11,17 @@
  * The admin certificate is reissued only when the existing one no longer
  * verifies under the grid key or expires within a quarter of its lifetime.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
-  readKeyFile,
-  writeKeyFile,
+  loadOrCreateKeyFile,
   verifyCertificate,
   decodeCertificateBase64,
   encodeCertificateBase64,
   type Certificate,
 } from '../../libs/auth/index.js';
-import { writeJsonAtomic } from '../../libs/config/index.js';
-import { generateKeyPair, toHex, type KeyPair } from '../../libs/crypto/index.js';
+import { writeJsonAtomic, readJsonObjectIfPresent } from '../../libs/config/index.js';
+import { toHex, type KeyPair } from '../../libs/crypto/index.js';
 import { ConfigError } from '../../libs/errors/index.js';
 import { gridManagerConfigSchema } from './config.js';
 import { adminIdentitySchema, writeAdminIdentity } from './admin-identity.js';
@@ -49,26 +48,9 @@ export const ADMIN_KEY_FILE = 'admin-key.json';
 export const ADMIN_IDENTITY_FILE = 'admin.json';
 export const CONFIG_FILE = 'config.json';
 
-function loadOrCreateKey(path: string): KeyPair {
-  if (existsSync(path)) return readKeyFile(path);
-  const kp = generateKeyPair();
-  writeKeyFile(path, kp);
-  return kp;
-}
-
-function readJsonIfPresent(path: string): Record<string, unknown> | undefined {
-  if (!existsSync(path)) return undefined;
-  try {
-    const v: unknown = JSON.parse(readFileSync(path, 'utf8'));
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-  } catch (e) {
-    throw new ConfigError(`config ${path} is not valid JSON: ${(e as Error).message}`, { cause: e });
-  }
-}
-
 /** The existing admin certificate if it is still good for a while, else undefined. */
 function reusableAdminCertificate(identityPath: string, gridKey: KeyPair, admin: KeyPair, areaCode: string, now: number): Certificate | undefined {
-  const raw = readJsonIfPresent(identityPath);
+  const raw = readJsonObjectIfPresent(identityPath);
   const parsed = adminIdentitySchema.safeParse(raw);
   if (!parsed.success) return undefined;
   try {
@@ -99,14 +81,14 @@ export function initGridManager(dir: string, opts: InitGridManagerOptions): Init
   const configPath = join(root, CONFIG_FILE);
   const adminIdentityPath = join(root, ADMIN_IDENTITY_FILE);
 
-  const existing = readJsonIfPresent(configPath) ?? {};
+  const existing = readJsonObjectIfPresent(configPath) ?? {};
   if (existing.areaCode !== undefined && existing.areaCode !== opts.areaCode) {
     throw new ConfigError(`${configPath}: grid already has area code '${String(existing.areaCode)}', not '${opts.areaCode}'`);
   }
 
   const gridKeyPath = typeof existing.keyFile === 'string' ? resolve(root, existing.keyFile) : join(root, GRID_KEY_FILE);
-  const gridKey = loadOrCreateKey(gridKeyPath);
-  const admin = loadOrCreateKey(join(root, ADMIN_KEY_FILE));
+  const gridKey = loadOrCreateKeyFile(gridKeyPath);
+  const admin = loadOrCreateKeyFile(join(root, ADMIN_KEY_FILE));
   const adminHex = toHex(admin.publicKey);
 
   // Keep anything an operator set (lifetimes, database…), replace listen, make sure the admin is listed.

@@ -4,10 +4,10 @@
  * first client account with its client.json. Everything lives under
  * DIR/<grid name>/.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateKeyPair, toHex, type KeyPair } from '../../../libs/crypto/index.js';
-import { readKeyFile, writeKeyFile, writeCertificateFile, encodeCertificateBase64 } from '../../../libs/auth/index.js';
+import { toHex } from '../../../libs/crypto/index.js';
+import { loadOrCreateKeyFile, writeCertificateFile, encodeCertificateBase64 } from '../../../libs/auth/index.js';
 import { writeJsonAtomic } from '../../../libs/config/index.js';
 import { writeClientConfig, type ClientConfig } from '../../../libs/client/index.js';
 import { DEFAULT_K, DEFAULT_N, DEFAULT_HAPPY, DEFAULT_SEGMENT_SIZE } from '../../../libs/format/index.js';
@@ -32,13 +32,6 @@ export interface LaunchedGrid {
   clientConfigPath: string;
 }
 
-export function loadOrCreateKey(path: string): KeyPair {
-  if (existsSync(path)) return readKeyFile(path);
-  const kp = generateKeyPair();
-  writeKeyFile(path, kp);
-  return kp;
-}
-
 /** Starts the grid manager and storage servers of one grid and writes its client.json. */
 export async function launchGrid(sup: Supervisor, plan: GridPlan): Promise<LaunchedGrid> {
   const gridDir = join(sup.dir, plan.name);
@@ -58,7 +51,7 @@ export async function launchGrid(sup: Supervisor, plan: GridPlan): Promise<Launc
       const name = `storage-${String(i).padStart(2, '0')}`;
       const sDir = join(gridDir, name);
       mkdirSync(sDir, { recursive: true });
-      const key = loadOrCreateKey(join(sDir, 'key.json'));
+      const key = loadOrCreateKeyFile(join(sDir, 'key.json'));
       writeCertificateFile(join(sDir, 'certificate.b64'), await manager.approve({ role: 'storage-server', subject: key.publicKey, name }));
       const configPath = join(sDir, 'config.json');
       writeJsonAtomic(configPath, {
@@ -74,7 +67,7 @@ export async function launchGrid(sup: Supervisor, plan: GridPlan): Promise<Launc
     const storage = await sup.start(planned);
 
     // The grid's first client account.
-    const clientKey = loadOrCreateKey(join(gridDir, 'client-key.json'));
+    const clientKey = loadOrCreateKeyFile(join(gridDir, 'client-key.json'));
     const clientCert = await manager.approve({ role: 'client', subject: clientKey.publicKey, name: 'client' });
     const clientConfigPath = join(gridDir, 'client.json');
     const clientConfig: ClientConfig = {

@@ -6,13 +6,13 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeCertificateFile } from '../../../libs/auth/index.js';
+import { writeCertificateFile, loadOrCreateKeyFile } from '../../../libs/auth/index.js';
 import { writeJsonAtomic } from '../../../libs/config/index.js';
 import { loadClientConfig, writeClientConfig } from '../../../libs/client/index.js';
 import { writeContactPointConfig } from '../../contact-point/index.js';
 import type { LaunchedClearinghouse } from './clearinghouse.js';
 import { LOCAL_PRICE_UNITS_PER_GIB } from './clearinghouse.js';
-import { loadOrCreateKey, type LaunchedGrid } from './grid.js';
+import type { LaunchedGrid } from './grid.js';
 import type { PlannedService, Supervisor, ServiceRecord } from './supervisor.js';
 
 export const CONTACT_POINTS_PER_GRID = 2;
@@ -29,7 +29,7 @@ export async function launchLongDistance(sup: Supervisor, grid: LaunchedGrid, ch
     const name = `contact-point-${j}`;
     const dir = join(grid.dir, name);
     mkdirSync(dir, { recursive: true });
-    const key = loadOrCreateKey(join(dir, 'key.json'));
+    const key = loadOrCreateKeyFile(join(dir, 'key.json'));
     writeCertificateFile(join(dir, 'certificate.b64'), await grid.manager.approve({ role: 'contact-point', subject: key.publicKey, name }));
     const configPath = join(dir, 'config.json');
     writeContactPointConfig(configPath, { name, listen: '127.0.0.1:0', areaCode, keyFile: './key.json', certificateFile: './certificate.b64', gridManager, clearinghouse });
@@ -38,7 +38,7 @@ export async function launchLongDistance(sup: Supervisor, grid: LaunchedGrid, ch
 
   const gwDir = join(grid.dir, 'gateway');
   mkdirSync(gwDir, { recursive: true });
-  const gwKey = loadOrCreateKey(join(gwDir, 'key.json'));
+  const gwKey = loadOrCreateKeyFile(join(gwDir, 'key.json'));
   writeCertificateFile(join(gwDir, 'gateway.b64'), await grid.manager.approve({ role: 'gateway', subject: gwKey.publicKey, name: 'gateway' }));
   writeCertificateFile(join(gwDir, 'approval.b64'), await ch.admin.approveGateway({ areaCode, gatewayPublicKey: gwKey.publicKey }));
   const gwConfig = join(gwDir, 'config.json');

@@ -1,0 +1,62 @@
+/**
+ * An operator's identity file (admin.json): the operator's key file, its
+ * certificate, and the authority it administers — a grid manager or the
+ * clearinghouse:
+ *
+ *   { "<authority>": { "address"?: "host:port", "publicKey": "<hex>" },
+ *     "keyFile": "./admin-key.json",          // relative to admin.json
+ *     "certificate": "<base64 certificate>" }
+ *
+ * Mode 0600: it points at a secret key.
+ */
+import { z } from 'zod';
+import { loadJsonConfig, resolveFrom, hexKey, listenAddress, writeJsonAtomic } from '../config/index.js';
+import { fromHex } from '../crypto/index.js';
+import { ConfigError } from '../errors/index.js';
+import { decodeCertificateBase64 } from './certificate.js';
+import { readKeyFile } from './identity-file.js';
+import type { Identity } from './types.js';
+
+export type Authority = 'gridManager' | 'clearinghouse';
+
+const authoritySchema = z.object({ address: listenAddress.optional(), publicKey: hexKey }).strict();
+
+/** The zod schema of an identity file administering `authority`. */
+export function operatorIdentitySchema<A extends Authority>(authority: A) {
+  return z
+    .object({ [authority]: authoritySchema, keyFile: z.string().min(1), certificate: z.string().min(1) } as {
+      [K in A]: typeof authoritySchema;
+    } & { keyFile: z.ZodString; certificate: z.ZodString })
+    .strict();
+}
+
+export type OperatorIdentityFile<A extends Authority> = { [K in A]: z.infer<typeof authoritySchema> } & { keyFile: string; certificate: string };
+
+export interface OperatorIdentity {
+  identity: Identity;
+  authority: { publicKey: Uint8Array; address?: string };
+}
+
+/**
+ * Reads an identity file, its key file and its certificate.
+ * @throws ConfigError naming the file and field when any part is missing or malformed.
+ */
+export function loadOperatorIdentity(path: string, authority: Authority): OperatorIdentity {
+  const file = loadJsonConfig(path, operatorIdentitySchema(authority)) as unknown as OperatorIdentityFile<Authority>;
+  const keyPair = readKeyFile(resolveFrom(path, file.keyFile));
+  let certificate;
+  try {
+    certificate = decodeCertificateBase64(file.certificate);
+  } catch (e) {
+    throw new ConfigError(`config ${path}: certificate: ${(e as Error).message}`, { cause: e });
+  }
+  const entry = file[authority];
+  const result: OperatorIdentity['authority'] = { publicKey: fromHex(entry.publicKey, `${authority}.publicKey`, 32) };
+  if (entry.address !== undefined) result.address = entry.address;
+  return { identity: { keyPair, certificates: [certificate] }, authority: result };
+}
+
+/** Writes an identity file (validated, atomically, mode 0600). */
+export function writeOperatorIdentity<A extends Authority>(path: string, authority: A, file: OperatorIdentityFile<A>): void {
+  writeJsonAtomic(path, operatorIdentitySchema(authority).parse(file), 0o600);
+}
