@@ -1,61 +1,15 @@
 import { describe, it, expect, beforeEach, afterEach, beforeAll, afterAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Knex } from 'knex';
 import { openDatabase, type DatabaseConfig } from '../../../libs/db/index.js';
 import { bytesEqual, generateKeyPair } from '../../../libs/crypto/index.js';
 import { AlreadyExistsError, NotFoundError, PreconditionError } from '../../../libs/errors/index.js';
 import { clearinghouseMigrations, CLEARINGHOUSE_MIGRATIONS_TABLE } from '../../../services/clearinghouse/migrations.js';
 import { GridStore } from '../../../services/clearinghouse/grid-store.js';
-import { startPostgres, type TestPostgres } from '../grid-manager/postgres-fixture.js';
+import { databaseBackends } from '../../fixtures/database-backends.js';
 
-interface Backend {
-  name: string;
-  setup(): Promise<void>;
-  teardown(): Promise<void>;
-  fresh(): Promise<DatabaseConfig>;
-}
-
-const sqlite: Backend = (() => {
-  let dir = '';
-  return {
-    name: 'SQLite',
-    async setup() {},
-    async teardown() {
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    },
-    async fresh() {
-      if (dir) rmSync(dir, { recursive: true, force: true });
-      dir = mkdtempSync(join(tmpdir(), 'ch-store-'));
-      return { client: 'sqlite3', filename: join(dir, 'ch.sqlite') };
-    },
-  };
-})();
-
-const postgres: Backend = (() => {
-  let pg: TestPostgres | undefined;
-  return {
-    name: 'PostgreSQL',
-    async setup() {
-      pg = await startPostgres();
-    },
-    async teardown() {
-      await pg?.stop();
-    },
-    async fresh() {
-      if (!pg) throw new Error('no PostgreSQL');
-      return pg.createDatabase();
-    },
-  };
-})();
-
-// The PostgreSQL run needs initdb/pg_ctl on PATH; without them it is skipped.
-const havePostgres = spawnSync('sh', ['-c', 'command -v initdb && command -v pg_ctl']).status === 0;
 const T0 = 1_764_000_000_000;
 
-for (const backend of [sqlite, ...(havePostgres ? [postgres] : [])]) {
+for (const backend of databaseBackends('ch-store')) {
   describe(`clearinghouse GridStore on ${backend.name}`, () => {
     let config: DatabaseConfig;
     let knex: Knex;

@@ -1,8 +1,4 @@
 import { describe, it, expect, beforeEach, afterEach, beforeAll, afterAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Knex } from 'knex';
 import { openDatabase, type DatabaseConfig } from '../../../libs/db/index.js';
 import { generateKeyPair, toHex } from '../../../libs/crypto/index.js';
@@ -10,53 +6,10 @@ import { NotFoundError, PermissionError, PreconditionError, InvalidArgumentError
 import { gridManagerMigrations, GRID_MANAGER_MIGRATIONS_TABLE } from '../../../services/grid-manager/migrations.js';
 import { PrincipalStore } from '../../../services/grid-manager/principal-store.js';
 import { UsageStore } from '../../../services/grid-manager/usage-store.js';
-import { startPostgres, type TestPostgres } from './postgres-fixture.js';
+import { databaseBackends } from '../../fixtures/database-backends.js';
 
-/** One backend the contract suite runs on: a fresh database per test. */
-interface Backend {
-  name: string;
-  setup(): Promise<void>;
-  teardown(): Promise<void>;
-  fresh(): Promise<DatabaseConfig>;
-}
 
-const sqlite: Backend = (() => {
-  let dir = '';
-  return {
-    name: 'SQLite',
-    async setup() {},
-    async teardown() {
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    },
-    async fresh() {
-      if (dir) rmSync(dir, { recursive: true, force: true });
-      dir = mkdtempSync(join(tmpdir(), 'gm-stores-'));
-      return { client: 'sqlite3', filename: join(dir, 'gm.sqlite') };
-    },
-  };
-})();
-
-const postgres: Backend = (() => {
-  let pg: TestPostgres | undefined;
-  return {
-    name: 'PostgreSQL',
-    async setup() {
-      pg = await startPostgres();
-    },
-    async teardown() {
-      await pg?.stop();
-    },
-    async fresh() {
-      if (!pg) throw new Error('no PostgreSQL');
-      return pg.createDatabase();
-    },
-  };
-})();
-
-// The PostgreSQL run needs initdb/pg_ctl on PATH; without them it is skipped.
-const havePostgres = spawnSync('sh', ['-c', 'command -v initdb && command -v pg_ctl']).status === 0;
-
-for (const backend of [sqlite, ...(havePostgres ? [postgres] : [])]) {
+for (const backend of databaseBackends('gm-stores')) {
   describe(`grid manager stores on ${backend.name}`, () => {
     let config: DatabaseConfig;
     let knex: Knex;

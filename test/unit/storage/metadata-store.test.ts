@@ -3,51 +3,9 @@
  * pg_ctl are on PATH) a throwaway PostgreSQL (STYLE.md §10).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { DatabaseConfig } from '../../../libs/db/index.js';
 import { MetadataStore } from '../../../services/storage/metadata-store.js';
-import { startPostgres, type TestPostgres } from '../grid-manager/postgres-fixture.js';
+import { databaseBackends } from '../../fixtures/database-backends.js';
 
-interface Backend {
-  name: string;
-  setup(): Promise<void>;
-  teardown(): Promise<void>;
-  fresh(): Promise<DatabaseConfig>;
-}
-
-const dirs: string[] = [];
-const sqlite: Backend = {
-  name: 'SQLite',
-  async setup() {},
-  async teardown() {
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  },
-  async fresh() {
-    const d = mkdtempSync(join(tmpdir(), 'storage-meta-'));
-    dirs.push(d);
-    return { client: 'sqlite3', filename: join(d, 'storage.sqlite') };
-  },
-};
-
-let pg: TestPostgres | undefined;
-const postgres: Backend = {
-  name: 'PostgreSQL',
-  async setup() {
-    pg = await startPostgres();
-  },
-  async teardown() {
-    await pg?.stop();
-  },
-  async fresh() {
-    if (!pg) throw new Error('no PostgreSQL');
-    return pg.createDatabase();
-  },
-};
-
-const havePostgres = spawnSync('sh', ['-c', 'command -v initdb && command -v pg_ctl']).status === 0;
 
 const SI = 'a'.repeat(32);
 const SI2 = 'b'.repeat(32);
@@ -57,7 +15,7 @@ const T = 1_700_000_000_000;
 const LEASE = 1000;
 const TTL = 500;
 
-for (const backend of [sqlite, ...(havePostgres ? [postgres] : [])]) {
+for (const backend of databaseBackends('storage-meta')) {
   describe(`storage metadata store on ${backend.name}`, () => {
     let store: MetadataStore;
     beforeAll(() => backend.setup());
