@@ -73,8 +73,19 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
   const Ctor = contactPointProto().intergrid.contactpoint.ContactPoint;
   const contactPoint = (address: string): ContactPointClient => {
     let c = channels.get(address);
+    // A channel whose last connection attempt failed sits in gRPC's reconnect backoff and fails every call
+    // at once, even after the contact point is back on that address: start afresh instead. Its own
+    // subchannel pool keeps the backoff state from being shared with (and revived by) the new channel.
+    if (c && c.getChannel().getConnectivityState(false) === grpc.connectivityState.TRANSIENT_FAILURE) {
+      c.close();
+      c = undefined;
+    }
     if (!c) {
-      c = new Ctor(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: [authInterceptor(identity)] }) as ContactPointClient;
+      c = new Ctor(address, grpc.credentials.createInsecure(), {
+        ...CHANNEL_OPTIONS,
+        'grpc.use_local_subchannel_pool': 1,
+        interceptors: [authInterceptor(identity)],
+      }) as ContactPointClient;
       channels.set(address, c);
     }
     return c;
