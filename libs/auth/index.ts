@@ -36,6 +36,8 @@ export type { SignedDocument } from './signed-document.js';
 export { authInterceptor } from './client-interceptor.js';
 export type { AuthInterceptorOptions } from './client-interceptor.js';
 export { secureService, principalOf, DEFAULT_MAX_SKEW_MS } from './server-check.js';
+export { securedServer } from './secured-server.js';
+export type { SecuredServerOptions } from './secured-server.js';
 export { NonceCache } from './nonce-cache.js';
 export { readKeyFile, writeKeyFile, loadOrCreateKeyFile, readCertificateFile, writeCertificateFile, readIdentity } from './identity-file.js';
 export { loadOperatorIdentity, writeOperatorIdentity, operatorIdentitySchema } from './operator-identity.js';

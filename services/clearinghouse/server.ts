@@ -5,9 +5,9 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Knex } from 'knex';
-import { readKeyFile, secureService, type AuthPolicy, type Role } from '../../libs/auth/index.js';
+import { readKeyFile, securedServer, type AuthPolicy, type Role } from '../../libs/auth/index.js';
 import { openDatabase } from '../../libs/db/index.js';
-import { bindServer, stopServer, clearinghouseProto, SERVER_OPTIONS } from '../../libs/rpc/index.js';
+import { bindServer, stopServer, clearinghouseProto } from '../../libs/rpc/index.js';
 import type { ClearinghouseConfig } from './config.js';
 import { clearinghouseHandlers } from './handlers.js';
 import { clearinghouseMigrations, CLEARINGHOUSE_MIGRATIONS_TABLE } from './migrations.js';
@@ -76,9 +76,7 @@ export async function startClearinghouse(config: ClearinghouseConfig, opts: Star
       onInternalError: onInternal,
     };
     const definition = clearinghouseProto().intergrid.clearinghouse.Clearinghouse.service;
-    const secured = secureService(definition, impl, policy);
-    const server = new grpc.Server({ ...SERVER_OPTIONS, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
-    server.addService(secured.definition, secured.implementation);
+    const server = securedServer(definition, impl, policy, opts.interceptors ? { interceptors: opts.interceptors } : {});
     const bound = await bindServer(server, config.listen);
     const db = knex;
     let stopped = false;

@@ -10,14 +10,13 @@ import {
   readCertificateFile,
   writeCertificateFile,
   decodeCertificateBase64,
-  secureService,
-  type AuthPolicy,
+  securedServer, type AuthPolicy,
   type Identity,
   type Role,
 } from '../../libs/auth/index.js';
 import { fromHex, toHex } from '../../libs/crypto/index.js';
 import { MAX_SEGMENT_SIZE } from '../../libs/format/index.js';
-import { bindServer, stopServer, contactPointProto, SERVER_OPTIONS } from '../../libs/rpc/index.js';
+import { bindServer, stopServer, contactPointProto } from '../../libs/rpc/index.js';
 import type { ContactPointConfig } from './config.js';
 import { contactPointHandlers } from './handlers.js';
 import { HomeGrid } from './home-grid.js';
@@ -115,13 +114,10 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
     onInternalError: onInternal,
     ...(opts.now ? { now: opts.now } : {}),
   };
-  const secured = secureService(contactPointProto().intergrid.contactpoint.ContactPoint.service, handlers, policy);
-  const server = new grpc.Server({
-    ...SERVER_OPTIONS,
-    'grpc.max_send_message_length': CONTACT_POINT_MESSAGE_LIMIT,
+  const server = securedServer(contactPointProto().intergrid.contactpoint.ContactPoint.service, handlers, policy, {
+    options: { 'grpc.max_send_message_length': CONTACT_POINT_MESSAGE_LIMIT },
     ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
   });
-  server.addService(secured.definition, secured.implementation);
   let address: string;
   try {
     address = (await bindServer(server, config.listen)).address;

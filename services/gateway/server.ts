@@ -4,10 +4,10 @@
  * rules live in handlers.ts and long-distance-fetch.ts.
  */
 import * as grpc from '@grpc/grpc-js';
-import { authInterceptor, readIdentity, secureService, type AuthPolicy, type Identity, type Role } from '../../libs/auth/index.js';
+import { authInterceptor, readIdentity, securedServer, type AuthPolicy, type Identity, type Role } from '../../libs/auth/index.js';
 import { fromHex } from '../../libs/crypto/index.js';
 import { connectClearinghouse, type ClearinghouseConnection } from '../../libs/federation/index.js';
-import { bindServer, stopServer, gatewayProto, contactPointProto, CHANNEL_OPTIONS, SERVER_OPTIONS } from '../../libs/rpc/index.js';
+import { bindServer, stopServer, gatewayProto, contactPointProto, CHANNEL_OPTIONS } from '../../libs/rpc/index.js';
 import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
 import type { GatewayConfig } from './config.js';
 import { gatewayHandlers, type GatewayContext } from './handlers.js';
@@ -120,9 +120,7 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
     now,
     onInternalError: onInternal,
   };
-  const secured = secureService(gatewayProto().intergrid.gateway.Gateway.service, impl, policy);
-  const server = new grpc.Server({ ...SERVER_OPTIONS, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
-  server.addService(secured.definition, secured.implementation);
+  const server = securedServer(gatewayProto().intergrid.gateway.Gateway.service, impl, policy, opts.interceptors ? { interceptors: opts.interceptors } : {});
   let bound;
   try {
     bound = await bindServer(server, config.listen);

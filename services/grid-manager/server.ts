@@ -4,10 +4,10 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Knex } from 'knex';
-import { readKeyFile, secureService, type AuthPolicy, type Role } from '../../libs/auth/index.js';
+import { readKeyFile, securedServer, type AuthPolicy, type Role } from '../../libs/auth/index.js';
 import { fromHex } from '../../libs/crypto/index.js';
 import { openDatabase } from '../../libs/db/index.js';
-import { bindServer, stopServer, gridManagerProto, SERVER_OPTIONS } from '../../libs/rpc/index.js';
+import { bindServer, stopServer, gridManagerProto } from '../../libs/rpc/index.js';
 import type { GridManagerConfig } from './config.js';
 import { gridManagerHandlers } from './handlers.js';
 import { gridManagerMigrations, GRID_MANAGER_MIGRATIONS_TABLE } from './migrations.js';
@@ -75,9 +75,7 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
       onInternalError: onInternal,
     };
     const definition = gridManagerProto().intergrid.gridmanager.GridManager.service;
-    const secured = secureService(definition, impl, policy);
-    const server = new grpc.Server({ ...SERVER_OPTIONS, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
-    server.addService(secured.definition, secured.implementation);
+    const server = securedServer(definition, impl, policy, opts.interceptors ? { interceptors: opts.interceptors } : {});
     const bound = await bindServer(server, config.listen);
     const db = knex;
     let stopped = false;

@@ -5,8 +5,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
-import { storageProto, bindServer, stopServer, SERVER_OPTIONS } from '../../libs/rpc/index.js';
-import { secureService, principalOf, readKeyFile, readCertificateFile, type AuthPolicy, type Identity, type Principal, type Role } from '../../libs/auth/index.js';
+import { storageProto, bindServer, stopServer } from '../../libs/rpc/index.js';
+import { securedServer, principalOf, readKeyFile, readCertificateFile, type AuthPolicy, type Identity, type Principal, type Role } from '../../libs/auth/index.js';
 import { fromHex, toHex } from '../../libs/crypto/index.js';
 import { isGridRole } from '../../libs/grid/index.js';
 import type { StorageConfig } from './config.js';
@@ -110,9 +110,7 @@ export async function startStorageServer(config: StorageConfig, opts: StorageSer
     // Auth keeps the real clock (skew is against the caller's clock); `now` only drives leases.
   };
   const handlers = createStorageHandlers(ctx, (call) => callerFromPrincipal(principalOf(call)));
-  const secured = secureService(storageProto().intergrid.storage.Storage.service, handlers, policy);
-  const server = new grpc.Server({ ...SERVER_OPTIONS, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
-  server.addService(secured.definition, secured.implementation);
+  const server = securedServer(storageProto().intergrid.storage.Storage.service, handlers, policy, opts.interceptors ? { interceptors: opts.interceptors } : {});
   let address: string;
   try {
     address = (await bindServer(server, config.listen)).address;

@@ -1,0 +1,28 @@
+/**
+ * A gRPC server for one service behind the one auth check: how every
+ * Intergrid service is served (shared server options, optional interceptors,
+ * `secureService` around the handlers). Binding stays with the caller.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { SERVER_OPTIONS } from '../rpc/index.js';
+import { secureService } from './server-check.js';
+import type { AuthPolicy } from './types.js';
+
+export interface SecuredServerOptions {
+  /** Server interceptors (tests record requests with them). */
+  interceptors?: grpc.ServerInterceptor[];
+  /** Extra server options over the shared ones (e.g. a larger send limit). */
+  options?: grpc.ServerOptions;
+}
+
+export function securedServer(
+  definition: grpc.ServiceDefinition,
+  implementation: grpc.UntypedServiceImplementation,
+  policy: AuthPolicy,
+  opts: SecuredServerOptions = {},
+): grpc.Server {
+  const secured = secureService(definition, implementation, policy);
+  const server = new grpc.Server({ ...SERVER_OPTIONS, ...opts.options, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
+  server.addService(secured.definition, secured.implementation);
+  return server;
+}
