@@ -42,6 +42,7 @@ import type { FetchSegmentsRequest__Output } from '../../../libs/rpc/generated/i
 import type { ResolveRequest__Output } from '../../../libs/rpc/generated/intergrid/clearinghouse/ResolveRequest.js';
 import type { SignedResolution } from '../../../libs/rpc/generated/intergrid/clearinghouse/SignedResolution.js';
 import { encodeFile } from '../format/helpers.js';
+import { resolveGatewayConfig, type GatewayConfig } from '../../../services/gateway/index.js';
 
 export const HOME_AREA = '101';
 
@@ -302,4 +303,25 @@ export function plaintextOf(file: TestFile, outcome: FetchOutcome, offset: numbe
   const first = outcome.segments[0]?.index ?? 0;
   const start = offset - first * file.layout.segmentSize;
   return new Uint8Array(all.subarray(start, start + length));
+}
+
+/**
+ * A gateway config for these tests: home area HOME_AREA, the test principals'
+ * gateway key and certificates, a grid manager nobody listens on (override
+ * `gridManager` to poll a real one), and the given clearinghouse and fields.
+ */
+export function gatewayTestConfig(
+  p: Principals,
+  clearinghouse: { address: string; publicKey: Uint8Array },
+  fields: Omit<Partial<Parameters<typeof resolveGatewayConfig>[0]>, 'clearinghouse'> & { priceCeilingUnitsPerGib: number },
+): GatewayConfig {
+  return resolveGatewayConfig({
+    listen: '127.0.0.1:0',
+    areaCode: HOME_AREA,
+    keyFile: p.gatewayKeyFile,
+    certificateFiles: p.gatewayCertFiles,
+    gridManager: { address: '127.0.0.1:1', publicKey: toHex(p.gm.publicKey) },
+    clearinghouse: { address: clearinghouse.address, publicKey: toHex(clearinghouse.publicKey) },
+    ...fields,
+  });
 }

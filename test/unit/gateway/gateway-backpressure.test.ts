@@ -5,10 +5,9 @@
  */
 import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import { formatCap } from '../../../libs/caps/index.js';
-import { toHex } from '../../../libs/crypto/index.js';
-import { resolveGatewayConfig, startGateway, type RunningGateway } from '../../../services/gateway/index.js';
+import { startGateway, type RunningGateway } from '../../../services/gateway/index.js';
 import {
-  HOME_AREA,
+  gatewayTestConfig,
   QUIET,
   gatewayClient,
   makeFile,
@@ -37,13 +36,7 @@ beforeAll(async () => {
   contactPoint = await startFakeContactPoint(p.ch.publicKey, [file]);
   ch.areas.set('202', { price: 1, contactPoints: [{ address: contactPoint.address, publicKey: contactPoint.key.publicKey }] });
   gw = await startGateway(
-    resolveGatewayConfig({
-      listen: '127.0.0.1:0',
-      areaCode: HOME_AREA,
-      keyFile: p.gatewayKeyFile,
-      certificateFiles: p.gatewayCertFiles,
-      gridManager: { address: '127.0.0.1:1', publicKey: toHex(p.gm.publicKey) },
-      clearinghouse: { address: ch.address, publicKey: toHex(p.ch.publicKey) },
+    gatewayTestConfig(p, { address: ch.address, publicKey: p.ch.publicKey }, {
       priceCeilingUnitsPerGib: 10,
       contactPointTimeoutMs: 600_000,
     }),

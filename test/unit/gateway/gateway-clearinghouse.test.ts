@@ -10,7 +10,7 @@ import { status } from '@grpc/grpc-js';
 import { join } from 'node:path';
 import { writeCertificateFile } from '../../../libs/auth/index.js';
 import { formatCap } from '../../../libs/caps/index.js';
-import { bytesEqual, generateKeyPair, toHex, type KeyPair } from '../../../libs/crypto/index.js';
+import { bytesEqual, generateKeyPair, type KeyPair } from '../../../libs/crypto/index.js';
 import { connectClearinghouse, type ClearinghouseConnection } from '../../../libs/federation/index.js';
 import {
   initClearinghouse,
@@ -19,8 +19,8 @@ import {
   startClearinghouse,
   type RunningClearinghouse,
 } from '../../../services/clearinghouse/index.js';
-import { resolveGatewayConfig, startGateway, type RunningGateway } from '../../../services/gateway/index.js';
-import { HOME_AREA, cert, fetchRaw, makeFile, makePrincipals, plaintextOf, startFakeContactPoint, type FakeContactPoint, type Principals, type TestFile, QUIET } from './fixtures.js';
+import { startGateway, type RunningGateway } from '../../../services/gateway/index.js';
+import { gatewayTestConfig, HOME_AREA, cert, fetchRaw, makeFile, makePrincipals, plaintextOf, startFakeContactPoint, type FakeContactPoint, type Principals, type TestFile, QUIET } from './fixtures.js';
 
 const REMOTE = '202';
 const CEILING = 50;
@@ -62,13 +62,8 @@ beforeAll(async () => {
   const approvalFile = join(p.dir, 'real-approval.cert');
   writeCertificateFile(approvalFile, approval);
   gw = await startGateway(
-    resolveGatewayConfig({
-      listen: '127.0.0.1:0',
-      areaCode: HOME_AREA,
-      keyFile: p.gatewayKeyFile,
+    gatewayTestConfig(p, ch, {
       certificateFiles: [p.gatewayCertFiles[0]!, approvalFile],
-      gridManager: { address: '127.0.0.1:1', publicKey: toHex(p.gm.publicKey) },
-      clearinghouse: { address: ch.address, publicKey: toHex(ch.publicKey) },
       priceCeilingUnitsPerGib: CEILING,
       resolutionCacheMs: 0,
       contactPointTimeoutMs: 2000,

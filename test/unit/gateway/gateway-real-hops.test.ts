@@ -18,9 +18,9 @@ import { planFile } from '../../../libs/format/index.js';
 import { initClearinghouse, loadClearinghouseAdmin, loadClearinghouseConfig, startClearinghouse, type RunningClearinghouse } from '../../../services/clearinghouse/index.js';
 import { resolveContactPointConfig, startContactPoint, type RunningContactPoint } from '../../../services/contact-point/index.js';
 import { loadAdminIdentity } from '../../../services/grid-manager/index.js';
-import { resolveGatewayConfig, startGateway, type RunningGateway } from '../../../services/gateway/index.js';
+import { startGateway, type RunningGateway } from '../../../services/gateway/index.js';
 import { startLocalGrid, type LocalGrid } from '../../e2e/fixtures/local-grid.js';
-import { HOME_AREA, fetchRaw, makePrincipals, plaintextOf, type Principals, type TestFile, QUIET } from './fixtures.js';
+import { gatewayTestConfig, HOME_AREA, fetchRaw, makePrincipals, plaintextOf, type Principals, type TestFile, QUIET } from './fixtures.js';
 
 const REMOTE = '202';
 const SEG = 4096;
@@ -90,13 +90,8 @@ beforeAll(async () => {
   const approval = await admin.approveGateway({ areaCode: HOME_AREA, gatewayPublicKey: p.gateway.publicKey });
   writeCertificateFile(join(p.dir, 'real-approval.cert'), approval);
   gw = await startGateway(
-    resolveGatewayConfig({
-      listen: '127.0.0.1:0',
-      areaCode: HOME_AREA,
-      keyFile: p.gatewayKeyFile,
+    gatewayTestConfig(p, ch, {
       certificateFiles: [p.gatewayCertFiles[0]!, join(p.dir, 'real-approval.cert')],
-      gridManager: { address: '127.0.0.1:1', publicKey: toHex(p.gm.publicKey) },
-      clearinghouse: { address: ch.address, publicKey: toHex(ch.publicKey) },
       priceCeilingUnitsPerGib: 10,
       contactPointTimeoutMs: 10_000,
     }),

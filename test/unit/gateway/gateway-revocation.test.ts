@@ -11,8 +11,9 @@ import { formatCap } from '../../../libs/caps/index.js';
 import { generateKeyPair, toHex } from '../../../libs/crypto/index.js';
 import { connectGridManager, type GridManagerConnection } from '../../../libs/grid/index.js';
 import { initGridManager, loadAdminIdentity, loadGridManagerConfig, startGridManager, type RunningGridManager } from '../../../services/grid-manager/index.js';
-import { resolveGatewayConfig, startGateway, type RunningGateway } from '../../../services/gateway/index.js';
+import { startGateway, type RunningGateway } from '../../../services/gateway/index.js';
 import {
+  gatewayTestConfig,
   HOME_AREA,
   cert,
   fetchRaw,
@@ -58,13 +59,9 @@ beforeAll(async () => {
   ch.areas.set('202', { price: 1, contactPoints: [{ address: contactPoint.address, publicKey: contactPoint.key.publicKey }] });
 
   gw = await startGateway(
-    resolveGatewayConfig({
-      listen: '127.0.0.1:0',
-      areaCode: HOME_AREA,
-      keyFile: p.gatewayKeyFile,
+    gatewayTestConfig(p, { address: ch.address, publicKey: p.ch.publicKey }, {
       certificateFiles: [join(p.dir, 'gm-gateway.cert'), join(p.dir, 'approval.cert')],
       gridManager: { address: gm.address, publicKey: toHex(gm.publicKey) },
-      clearinghouse: { address: ch.address, publicKey: toHex(p.ch.publicKey) },
       priceCeilingUnitsPerGib: 10,
       revocationPollMs: 100,
     }),

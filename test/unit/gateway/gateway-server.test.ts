@@ -9,8 +9,9 @@ import { formatCap } from '../../../libs/caps/index.js';
 import { bytesEqual, toHex } from '../../../libs/crypto/index.js';
 import { gatewaySegments } from '../../../libs/client/gateway-segments.js';
 import { decryptSegment } from '../../../libs/format/index.js';
-import { resolveGatewayConfig, startGateway, type RunningGateway } from '../../../services/gateway/index.js';
+import { startGateway, type RunningGateway } from '../../../services/gateway/index.js';
 import {
+  gatewayTestConfig,
   HOME_AREA,
   fetchRaw,
   gatewayClient,
@@ -65,13 +66,7 @@ beforeAll(async () => {
   for (const size of [0, 1, SEG - 1, SEG, SEG + 1]) small.push(makeFile(size, SEG));
   ch = await startFakeClearinghouse(p.ch);
   gw = await startGateway(
-    resolveGatewayConfig({
-      listen: '127.0.0.1:0',
-      areaCode: HOME_AREA,
-      keyFile: p.gatewayKeyFile,
-      certificateFiles: p.gatewayCertFiles,
-      gridManager: { address: '127.0.0.1:1', publicKey: toHex(p.gm.publicKey) },
-      clearinghouse: { address: ch.address, publicKey: toHex(p.ch.publicKey) },
+    gatewayTestConfig(p, { address: ch.address, publicKey: p.ch.publicKey }, {
       priceCeilingUnitsPerGib: CEILING,
       resolutionCacheMs: 0,
       contactPointTimeoutMs: 1000,
@@ -309,13 +304,7 @@ describe('gateway: usage and cancellation', () => {
 
   it('cancels the upstream call when the client cancels', async () => {
     const patient = await startGateway(
-      resolveGatewayConfig({
-        listen: '127.0.0.1:0',
-        areaCode: HOME_AREA,
-        keyFile: p.gatewayKeyFile,
-        certificateFiles: p.gatewayCertFiles,
-        gridManager: { address: '127.0.0.1:1', publicKey: toHex(p.gm.publicKey) },
-        clearinghouse: { address: ch.address, publicKey: toHex(p.ch.publicKey) },
+      gatewayTestConfig(p, { address: ch.address, publicKey: p.ch.publicKey }, {
         priceCeilingUnitsPerGib: CEILING,
         contactPointTimeoutMs: 600_000,
       }),
@@ -338,13 +327,7 @@ describe('gateway: usage and cancellation', () => {
 
   it('refuses a fetch beyond maxConcurrentFetches with UNAVAILABLE naming the limit', async () => {
     const busy = await startGateway(
-      resolveGatewayConfig({
-        listen: '127.0.0.1:0',
-        areaCode: HOME_AREA,
-        keyFile: p.gatewayKeyFile,
-        certificateFiles: p.gatewayCertFiles,
-        gridManager: { address: '127.0.0.1:1', publicKey: toHex(p.gm.publicKey) },
-        clearinghouse: { address: ch.address, publicKey: toHex(p.ch.publicKey) },
+      gatewayTestConfig(p, { address: ch.address, publicKey: p.ch.publicKey }, {
         priceCeilingUnitsPerGib: CEILING,
         contactPointTimeoutMs: 600_000,
         maxConcurrentFetches: 1,
