@@ -1,5 +1,5 @@
 export { LOADER_OPTIONS, protoDir, loadProto, storageProto, gridManagerProto, clearinghouseProto, contactPointProto, gatewayProto } from './proto.js';
-export { toStatus, fromServiceError, isServiceError, grpcCodeOf, ERROR_CODE_KEY } from './status.js';
+export { toStatus, fromServiceError, isServiceError, grpcCodeOf, stderrInternalLogger, ERROR_CODE_KEY } from './status.js';
 export type { StatusObject } from './status.js';
 export { bindServer, stopServer, unary, serverStream, clientStream, writeMessage, SERVER_OPTIONS } from './server.js';
 export type { StartedServer } from './server.js';

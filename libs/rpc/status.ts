@@ -122,3 +122,12 @@ export function grpcCodeOf(err: unknown): Status | undefined {
   if (err instanceof Error && isServiceError(err.cause)) return err.cause.code;
   return undefined;
 }
+
+/**
+ * The default for a service's `onInternal`: an unexpected error (mapped to
+ * INTERNAL for the caller) written to stderr with its stack, named by
+ * service and method, for the operator's log.
+ */
+export function stderrInternalLogger(service: string): (err: unknown, method: string) => void {
+  return (err, method) => void process.stderr.write(`${service} ${method}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+}

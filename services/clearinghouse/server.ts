@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Knex } from 'knex';
 import { readKeyFile, securedServer, type AuthPolicy, type Role } from '../../libs/auth/index.js';
 import { openDatabase } from '../../libs/db/index.js';
-import { bindServer, stopServer, clearinghouseProto } from '../../libs/rpc/index.js';
+import { bindServer, stopServer, clearinghouseProto, stderrInternalLogger } from '../../libs/rpc/index.js';
 import type { ClearinghouseConfig } from './config.js';
 import { clearinghouseHandlers } from './handlers.js';
 import { clearinghouseMigrations, CLEARINGHOUSE_MIGRATIONS_TABLE } from './migrations.js';
@@ -58,8 +58,7 @@ export async function startClearinghouse(config: ClearinghouseConfig, opts: Star
     knex = await openDatabase(config.database, clearinghouseMigrations, CLEARINGHOUSE_MIGRATIONS_TABLE);
     const grids = await GridStore.open(knex);
     const onInternal =
-      opts.onInternal ??
-      ((err: unknown, method: string) => process.stderr.write(`clearinghouse ${method}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`));
+      opts.onInternal ?? stderrInternalLogger('clearinghouse');
     const impl = clearinghouseHandlers({ config, key, grids, now, onInternal });
     const policy: AuthPolicy = {
       methods: CLEARINGHOUSE_METHOD_ROLES,

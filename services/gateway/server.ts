@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { authInterceptor, readIdentity, securedServer, type AuthPolicy, type Identity, type Role } from '../../libs/auth/index.js';
 import { fromHex } from '../../libs/crypto/index.js';
 import { connectClearinghouse, type ClearinghouseConnection } from '../../libs/federation/index.js';
-import { bindServer, stopServer, gatewayProto, contactPointProto, CHANNEL_OPTIONS } from '../../libs/rpc/index.js';
+import { bindServer, stopServer, gatewayProto, contactPointProto, CHANNEL_OPTIONS, stderrInternalLogger } from '../../libs/rpc/index.js';
 import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
 import type { GatewayConfig } from './config.js';
 import { gatewayHandlers, type GatewayContext } from './handlers.js';
@@ -92,7 +92,7 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
   };
 
   const onInternal =
-    opts.onInternal ?? ((err: unknown, method: string) => process.stderr.write(`gateway ${method}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`));
+    opts.onInternal ?? stderrInternalLogger('gateway');
   const revocations = new RevocationWatch({
     address: config.gridManager.address,
     publicKey: gridManagerKey,

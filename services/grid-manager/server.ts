@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import { readKeyFile, securedServer, type AuthPolicy, type Role } from '../../libs/auth/index.js';
 import { fromHex } from '../../libs/crypto/index.js';
 import { openDatabase } from '../../libs/db/index.js';
-import { bindServer, stopServer, gridManagerProto } from '../../libs/rpc/index.js';
+import { bindServer, stopServer, gridManagerProto, stderrInternalLogger } from '../../libs/rpc/index.js';
 import type { GridManagerConfig } from './config.js';
 import { gridManagerHandlers } from './handlers.js';
 import { gridManagerMigrations, GRID_MANAGER_MIGRATIONS_TABLE } from './migrations.js';
@@ -62,7 +62,7 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
     const usage = new UsageStore(knex);
 
     const onInternal =
-      opts.onInternal ?? ((err: unknown, method: string) => process.stderr.write(`grid-manager ${method}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`));
+      opts.onInternal ?? stderrInternalLogger('grid-manager');
     const impl = gridManagerHandlers({ config, gridKey, principals, usage, now, onInternal });
     const policy: AuthPolicy = {
       methods: GRID_MANAGER_METHOD_ROLES,
