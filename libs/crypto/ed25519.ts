@@ -9,7 +9,7 @@
  * for noble (docs/architecture.md). The tests cross-check the two.
  */
 import * as ed from '@noble/ed25519';
-import { createPublicKey, verify as nodeVerify } from 'node:crypto';
+import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { sha512 } from '@noble/hashes/sha2.js';
 import { assertBytes } from '../errors/index.js';
 
@@ -52,12 +52,31 @@ export function verify(signature: Uint8Array, message: Uint8Array, publicKey: Ui
   if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_BYTES) return false;
   if (!(publicKey instanceof Uint8Array) || publicKey.length !== PUBLIC_KEY_BYTES) return false;
   try {
-    const key = createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, publicKey]), format: 'der', type: 'spki' });
-    return nodeVerify(null, message, key, signature);
+    return nodeVerify(null, message, publicKeyObject(publicKey), signature);
   } catch {
     // Not a point on the curve, or otherwise unusable as a key.
     return false;
   }
+}
+
+/**
+ * OpenSSL key objects of recently used public keys. Building one costs about
+ * as much as the verification itself (measured: 173 µs create+verify vs
+ * 81 µs with a cached key), and servers verify the same few keys (callers,
+ * gateways, the clearinghouse) over and over. Bounded: cleared when full.
+ */
+const keyObjects = new Map<string, KeyObject>();
+const MAX_KEY_OBJECTS = 4096;
+
+function publicKeyObject(publicKey: Uint8Array): KeyObject {
+  const id = Buffer.from(publicKey).toString('hex');
+  let key = keyObjects.get(id);
+  if (!key) {
+    key = createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, publicKey]), format: 'der', type: 'spki' });
+    if (keyObjects.size >= MAX_KEY_OBJECTS) keyObjects.clear();
+    keyObjects.set(id, key);
+  }
+  return key;
 }
 
 /** DER SubjectPublicKeyInfo header for a raw Ed25519 key (RFC 8410 §4): the 32 key bytes follow. */
