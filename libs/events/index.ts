@@ -1,0 +1,22 @@
+/**
+ * libs/events: usage events inside one grid over NATS JetStream
+ * (DESIGN.md "Events inside a grid", docs/events.md): config section,
+ * stream and subject names, the per-client usage event, the EventBus
+ * (publish with msgID dedupe, durable consumers with ack after handling)
+ * and the send function of a NATS outbox channel.
+ */
+export { natsConfigSchema } from './config.js';
+export type { NatsConfig } from './config.js';
+export { USAGE_STREAM, USAGE_SUBJECTS, CLIENT_USAGE_SUBJECT, GRID_MANAGER_CONSUMER } from './subjects.js';
+export {
+  encodeClientUsageEvent,
+  parseClientUsageEvent,
+  clientUsageEventId,
+  CLIENT_USAGE_EVENT_VERSION,
+  MAX_EVENT_ID_LENGTH,
+} from './client-usage-event.js';
+export type { ClientUsageEvent } from './client-usage-event.js';
+export { EventBus } from './event-bus.js';
+export type { EventBusOptions, EventHandler, DeliveredMessage, ConsumeOptions, RunningConsumer } from './event-bus.js';
+export { natsOutboxSender } from './outbox-sender.js';
+export type { OutboxRowLike, OutboxSendResult } from './outbox-sender.js';
