@@ -19,4 +19,3 @@ export type { ClientUsageEvent } from './client-usage-event.js';
 export { EventBus } from './event-bus.js';
 export type { EventBusOptions, EventHandler, DeliveredMessage, ConsumeOptions, RunningConsumer } from './event-bus.js';
 export { natsOutboxSender } from './outbox-sender.js';
-export type { OutboxRowLike, OutboxSendResult } from './outbox-sender.js';

@@ -6,20 +6,8 @@
  * processed table.
  */
 import { UnavailableError } from '../errors/index.js';
+import type { SendFn } from '../outbox/index.js';
 import type { EventBus } from './event-bus.js';
-
-/** The outbox row fields the sender reads (libs/outbox pending row). */
-export interface OutboxRowLike {
-  id: string;
-  channel: string;
-  payload: string;
-}
-
-/** What a send function returns to the pump: ids acked (marked sent), and rows that can never be sent. */
-export interface OutboxSendResult {
-  done: string[];
-  rejected?: { id: string; reason: string }[];
-}
 
 /**
  * Returns `send(rows)` for `startOutboxPump(outbox, channel, send, opts)`.
@@ -32,7 +20,7 @@ export interface OutboxSendResult {
 export function natsOutboxSender(
   bus: EventBus | (() => EventBus | undefined),
   subject: string,
-): (rows: OutboxRowLike[]) => Promise<OutboxSendResult> {
+): SendFn {
   const encoder = new TextEncoder();
   return async (rows) => {
     const b = typeof bus === 'function' ? bus() : bus;

@@ -154,8 +154,8 @@ describe('EventBus on a real nats-server', () => {
     const { subject, durable } = fresh();
     const send = natsOutboxSender(bus, subject);
     const rows = [
-      { id: `${subject}-r1`, channel: 'nats', payload: 'p1' },
-      { id: `${subject}-r2`, channel: 'nats', payload: 'p2' },
+      { id: `${subject}-r1`, channel: 'nats', payload: 'p1', createdAtMs: 0, attempts: 0, lastError: null },
+      { id: `${subject}-r2`, channel: 'nats', payload: 'p2', createdAtMs: 0, attempts: 0, lastError: null },
     ];
     expect(await send(rows)).toEqual({ done: rows.map((r) => r.id) });
     // Sent again (a crash before "mark sent"): acked again, stored once.
