@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { loadJsonConfig, resolveFrom, resolveDatabase, listenAddress, hexKey, databaseSchema } from '../../libs/config/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
 import type { GridRole } from '../../libs/grid/index.js';
+import { natsConfigSchema } from '../../libs/events/index.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const lifetime = (days: number) => z.number().int().positive().max(100 * 365 * DAY_MS).default(days * DAY_MS);
@@ -58,6 +59,11 @@ export const gridManagerConfigSchema = z
     directoryFreshnessMs: z.number().int().positive().default(5 * 60_000),
     /** Allowed clock difference for signed requests (libs/auth). */
     maxClockSkewMs: z.number().int().positive().default(60_000),
+    /**
+     * The grid's NATS (docs/events.md): when present, per-client usage events
+     * are consumed and tallied (GetUsage `transfers`); absent → not consumed.
+     */
+    nats: natsConfigSchema.optional(),
   })
   .strict();
 

@@ -26,6 +26,7 @@ import { issueGridCertificate, type GridIssuer } from './grid-certificate.js';
 import { signDirectory, isGridRole, GRID_ROLES, type GridRole } from '../../libs/grid/index.js';
 import type { PrincipalStore } from './principal-store.js';
 import type { UsageStore } from './usage-store.js';
+import type { TransferTallyStore } from './transfer-tally-store.js';
 
 /** What the handlers need; built by server.ts. */
 export interface GridManagerContext {
@@ -33,6 +34,8 @@ export interface GridManagerContext {
   gridKey: KeyPair;
   principals: PrincipalStore;
   usage: UsageStore;
+  /** Long-distance transfers per (account, remote area), from NATS usage events. */
+  transfers: TransferTallyStore;
   now(): number;
   /** Called with unexpected errors (sent to the caller as INTERNAL without detail). */
   onInternal?(err: unknown, method: string): void;
@@ -203,7 +206,7 @@ export function gridManagerHandlers(ctx: GridManagerContext): grpc.UntypedServic
     GetUsage: unary<Empty, UsageSummary>(
       'GetUsage',
       async () => {
-        const [tally, clients] = await Promise.all([ctx.usage.tally(), ctx.principals.clients()]);
+        const [tally, clients, transferLines] = await Promise.all([ctx.usage.tally(), ctx.principals.clients(), ctx.transfers.list()]);
         const byAccount = new Map(clients.map((c) => [toHex(c.subject), c]));
         const seen = new Set<string>();
         const accounts = tally.map((t) => {
@@ -218,7 +221,15 @@ export function gridManagerHandlers(ctx: GridManagerContext): grpc.UntypedServic
             accounts.push({ account: Buffer.from(c.subject), name: c.name, bytesStored: 0, shares: 0, quotaBytes: c.quotaBytes });
           }
         }
-        return { accounts };
+        const transfers = transferLines.map((t) => ({
+          account: Buffer.from(t.account),
+          name: byAccount.get(toHex(t.account))?.name ?? '',
+          remoteAreaCode: t.remoteAreaCode,
+          bytes: t.bytes,
+          transfers: t.transfers,
+          units: t.units,
+        }));
+        return { accounts, transfers };
       },
       log,
     ),

@@ -56,4 +56,25 @@ export const gridManagerMigrations: Migration[] = [
       });
     },
   },
+  {
+    name: '002-transfer-tallies',
+    async up(knex: Knex): Promise<void> {
+      // Usage events consumed from NATS (docs/events.md): an event id is
+      // inserted in the same transaction as its tally update, so a redelivered
+      // or republished event is counted once.
+      await knex.schema.createTable('gm_processed_events', (t) => {
+        t.string('event_id', 220).notNullable().primary();
+        t.bigInteger('processed_at_ms').notNullable();
+      });
+      // Long-distance transfers received per (client account, remote area code).
+      await knex.schema.createTable('gm_transfer_tallies', (t) => {
+        t.string('account', 64).notNullable();
+        t.string('remote_area_code', 8).notNullable();
+        t.bigInteger('bytes').notNullable();
+        t.bigInteger('transfers').notNullable();
+        t.bigInteger('units').notNullable();
+        t.primary(['account', 'remote_area_code']);
+      });
+    },
+  },
 ];

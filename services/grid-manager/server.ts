@@ -14,6 +14,8 @@ import { gridManagerMigrations, GRID_MANAGER_MIGRATIONS_TABLE } from './migratio
 import { GRID_ROLES } from '../../libs/grid/index.js';
 import { PrincipalStore } from './principal-store.js';
 import { UsageStore } from './usage-store.js';
+import { TransferTallyStore } from './transfer-tally-store.js';
+import { startUsageEventConsumer, type RunningUsageEventConsumer } from './usage-events.js';
 
 export interface StartGridManagerOptions {
   /** Extra gRPC server interceptors (e.g. request capture in tests, tracing). */
@@ -22,6 +24,10 @@ export interface StartGridManagerOptions {
   now?(): number;
   /** Unexpected errors (sent to callers as INTERNAL without detail). Default: one line on stderr. */
   onInternal?(err: unknown, method: string): void;
+  /** Recovered problems of the NATS usage-event consumer (default: one stderr line each). */
+  onEventsLog?(message: string): void;
+  /** Called after each usage event was handled (tests). */
+  onUsageEvent?(outcome: 'applied' | 'duplicate' | 'malformed'): void;
 }
 
 export interface RunningGridManager {
@@ -60,10 +66,11 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
     const principals = await PrincipalStore.open(knex);
     await principals.ensureAdmins(config.adminKeys.map((k) => fromHex(k, 'adminKeys entry', 32)), now());
     const usage = new UsageStore(knex);
+    const transfers = new TransferTallyStore(knex, now);
 
     const onInternal =
       opts.onInternal ?? stderrInternalLogger('grid-manager');
-    const impl = gridManagerHandlers({ config, gridKey, principals, usage, now, onInternal });
+    const impl = gridManagerHandlers({ config, gridKey, principals, usage, transfers, now, onInternal });
     const policy: AuthPolicy = {
       methods: GRID_MANAGER_METHOD_ROLES,
       // Only this grid's key issues certificates this service accepts.
@@ -78,6 +85,16 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
     const server = securedServer(definition, impl, policy, opts.interceptors ? { interceptors: opts.interceptors } : {});
     const bound = await bindServer(server, config.listen);
     const db = knex;
+    // Consumed in the background: NATS down at start delays the tallies, it does not stop the grid manager.
+    const events: RunningUsageEventConsumer | undefined = config.nats
+      ? startUsageEventConsumer({
+          nats: config.nats,
+          tallies: transfers,
+          name: `grid-manager ${config.areaCode}`,
+          log: opts.onEventsLog ?? ((m) => process.stderr.write(`grid-manager: ${m}\n`)),
+          ...(opts.onUsageEvent ? { onEvent: opts.onUsageEvent } : {}),
+        })
+      : undefined;
     let stopped = false;
     return {
       address: bound.address,
@@ -85,6 +102,8 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
       async stop() {
         if (stopped) return;
         stopped = true;
+        // The event in progress commits and is acked before the database closes.
+        await events?.stop();
         await stopServer(server);
         await db.destroy();
       },
