@@ -8,3 +8,5 @@ export { RESOLUTION_TAG, RESOLUTION_VERSION, signResolution, openResolution } fr
 export type { Resolution, ResolutionBody, ResolutionContactPoint } from './resolution.js';
 export { connectClearinghouse } from './clearinghouse-client.js';
 export type { ClearinghouseConnection, ConnectClearinghouseOptions, GridInfo, AdmitGridInput, ApproveGatewayInput } from './clearinghouse-client.js';
+export { clearinghouseUsageSender, clearinghouseRpcClient, usageRecordPayload, CLEARINGHOUSE_CHANNEL, MAX_RECORDS_PER_REPORT } from './usage-sender.js';
+export type { UsageRecordPayload, UsageSenderOptions } from './usage-sender.js';
