@@ -61,6 +61,16 @@ export interface AccountTallyInfo {
   quotaBytes: number;
 }
 
+/** Long-distance transfers a client of this grid received from one remote grid (NATS usage events). */
+export interface TransferTallyInfo {
+  account: Uint8Array;
+  name: string;
+  remoteAreaCode: string;
+  bytes: number;
+  transfers: number;
+  units: number;
+}
+
 export interface RevocationInfo {
   seq: number;
   subject: Uint8Array;
@@ -86,6 +96,8 @@ export interface GridManagerConnection {
   revoke(subject: Uint8Array): Promise<void>;
   listPrincipals(): Promise<PrincipalInfo[]>;
   getUsage(): Promise<AccountTallyInfo[]>;
+  /** Storage per account and long-distance transfers per (account, remote area). */
+  getUsageSummary(): Promise<{ accounts: AccountTallyInfo[]; transfers: TransferTallyInfo[] }>;
   close(): void;
 }
 
@@ -199,14 +211,27 @@ export function connectGridManager(
       }));
     },
     async getUsage() {
+      return (await this.getUsageSummary()).accounts;
+    },
+    async getUsageSummary() {
       const res = await call<Empty, UsageSummary__Output>(client, client.getUsage, {}, o);
-      return (res.accounts ?? []).map((a) => ({
-        account: bytes(a.account),
-        name: a.name,
-        bytesStored: Number(a.bytesStored),
-        shares: Number(a.shares),
-        quotaBytes: Number(a.quotaBytes),
-      }));
+      return {
+        accounts: (res.accounts ?? []).map((a) => ({
+          account: bytes(a.account),
+          name: a.name,
+          bytesStored: Number(a.bytesStored),
+          shares: Number(a.shares),
+          quotaBytes: Number(a.quotaBytes),
+        })),
+        transfers: (res.transfers ?? []).map((t) => ({
+          account: bytes(t.account),
+          name: t.name,
+          remoteAreaCode: t.remoteAreaCode,
+          bytes: Number(t.bytes),
+          transfers: Number(t.transfers),
+          units: Number(t.units),
+        })),
+      };
     },
     close() {
       client.close();

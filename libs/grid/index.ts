@@ -16,5 +16,6 @@ export type {
   ApproveInput,
   PrincipalInfo,
   AccountTallyInfo,
+  TransferTallyInfo,
   RevocationInfo,
 } from './grid-manager-client.js';
