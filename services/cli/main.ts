@@ -77,7 +77,7 @@ adminOpts(grid.command('list').description('list principals'))
   .option('--json', 'machine-readable output')
   .action(action(async (opts: { admin: string; gridManager?: string; json?: boolean }) => gridListCommand(opts)));
 
-adminOpts(grid.command('usage').description('bytes stored per account'))
+adminOpts(grid.command('usage').description('bytes stored per account and long-distance transfers per account and remote grid'))
   .option('--json', 'machine-readable output')
   .action(action(async (opts: { admin: string; gridManager?: string; json?: boolean }) => gridUsageCommand(opts)));
 

@@ -123,10 +123,12 @@ describe('intergrid put/get/check', () => {
     expect(res.stderr).toMatch(/wizard/);
   });
 
-  it('grid usage --json prints one row per account', async () => {
+  it('grid usage --json prints storage per account and long-distance transfer tallies', async () => {
     const res = await runBuiltCli(['grid', 'usage', '--admin', grid.adminIdentityPath, '--grid-manager', grid.gridManagerAddress, '--json']);
     expect(res.code).toBe(0);
-    expect(Array.isArray(JSON.parse(res.stdout))).toBe(true);
+    const usage = JSON.parse(res.stdout) as { accounts: unknown[]; transfers: unknown[] };
+    expect(Array.isArray(usage.accounts)).toBe(true);
+    expect(usage.transfers).toEqual([]);
   });
 
   it('grid list shows the approved servers and client', async () => {

@@ -86,14 +86,35 @@ export async function gridListCommand(opts: AdminOptions & { json?: boolean }): 
   }
 }
 
+/**
+ * Prints per-account storage (from the storage servers' reports) and
+ * long-distance transfers per (account, remote grid) (from the gateway's NATS
+ * usage events). --json: `{ accounts: [...], transfers: [...] }`.
+ */
 export async function gridUsageCommand(opts: AdminOptions & { json?: boolean }): Promise<void> {
-  const usage = await withManager(opts, (gm) => gm.getUsage());
-  const rows = usage.map((a) => ({ account: toHex(a.account), name: a.name, bytesStored: a.bytesStored, shares: a.shares, quotaBytes: a.quotaBytes }));
+  const usage = await withManager(opts, (gm) => gm.getUsageSummary());
+  const accounts = usage.accounts.map((a) => ({ account: toHex(a.account), name: a.name, bytesStored: a.bytesStored, shares: a.shares, quotaBytes: a.quotaBytes }));
+  const transfers = usage.transfers.map((t) => ({
+    account: toHex(t.account),
+    name: t.name,
+    remoteAreaCode: t.remoteAreaCode,
+    bytes: t.bytes,
+    transfers: t.transfers,
+    units: t.units,
+  }));
   if (opts.json) {
-    process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ accounts, transfers }, null, 2) + '\n');
     return;
   }
-  for (const r of rows) {
-    process.stdout.write(`${r.name.padEnd(20)}  ${r.account}  ${r.bytesStored} bytes  ${r.shares} shares  quota=${r.quotaBytes || 'unlimited'}\n`);
+  process.stdout.write('storage per account\n');
+  for (const r of accounts) {
+    process.stdout.write(`  ${r.name.padEnd(20)}  ${r.account}  ${r.bytesStored} bytes  ${r.shares} shares  quota=${r.quotaBytes || 'unlimited'}\n`);
+  }
+  process.stdout.write('long-distance transfers per account and remote grid\n');
+  if (transfers.length === 0) process.stdout.write('  (none)\n');
+  for (const t of transfers) {
+    process.stdout.write(
+      `  ${(t.name || t.account.slice(0, 16)).padEnd(20)}  ${t.account}  from ${t.remoteAreaCode.padEnd(8)}  ${t.bytes} bytes  ${t.transfers} transfers  ${t.units} units\n`,
+    );
   }
 }
