@@ -4,7 +4,8 @@
  * directory, so a grid directory can be moved as a whole.
  */
 import { z } from 'zod';
-import { loadJsonConfig, resolveFrom, describeIssues, listenAddress, hexKey, writeJsonAtomic } from '../../libs/config/index.js';
+import { loadJsonConfig, resolveFrom, resolveDatabase, describeIssues, listenAddress, hexKey, writeJsonAtomic, databaseSchema } from '../../libs/config/index.js';
+import type { DatabaseConfig } from '../../libs/db/index.js';
 import { ConfigError } from '../../libs/errors/index.js';
 
 const positiveMs = z.number().int().positive().max(365 * 24 * 60 * 60 * 1000);
@@ -20,6 +21,10 @@ export const contactPointConfigSchema = z
     advertiseAddress: listenAddress.optional(),
     /** This grid's area code: only verify-caps ending in it are served, and gateways of this grid are refused. */
     areaCode: z.string().regex(/^[0-9]{3,8}$/, 'expected 3-8 decimal digits'),
+    /** Directory holding (by default) contact-point.sqlite: transfers served, receipts, outbox. */
+    dataDir: z.string().min(1),
+    /** Database; default SQLite file `<dataDir>/contact-point.sqlite`. */
+    database: databaseSchema.optional(),
     /** This contact point's key pair file (libs/auth writeKeyFile format). */
     keyFile: z.string().min(1),
     /** Its 'contact-point' certificate from its grid manager (libs/auth writeCertificateFile format); renewals are written back. */
@@ -46,11 +51,13 @@ export const contactPointConfigSchema = z
     maxClockSkewMs: positiveMs.default(60_000),
     /** Most concurrent FetchSegments calls; more are refused with UNAVAILABLE (each holds ~3 segments in memory). */
     maxConcurrentFetches: z.number().int().positive().max(10_000).default(64),
+    /** A finished transfer whose gateway sent no receipt within this long is reported without one (the clearinghouse disputes it). */
+    receiptWaitMs: positiveMs.default(120_000),
   })
   .strict();
 
-/** A validated config with absolute paths. */
-export type ContactPointConfig = z.infer<typeof contactPointConfigSchema>;
+/** A validated config with absolute paths and a concrete database. */
+export type ContactPointConfig = Omit<z.infer<typeof contactPointConfigSchema>, 'database'> & { database: DatabaseConfig };
 
 /**
  * Validates an in-memory config (tests, `intergrid up`).
@@ -62,9 +69,11 @@ export function resolveContactPointConfig(raw: z.input<typeof contactPointConfig
   return finish(parsed.data, baseFile);
 }
 
-function finish(parsed: ContactPointConfig, baseFile?: string): ContactPointConfig {
+function finish(parsed: z.infer<typeof contactPointConfigSchema>, baseFile?: string): ContactPointConfig {
   const abs = (p: string): string => (baseFile ? resolveFrom(baseFile, p) : p);
-  return { ...parsed, keyFile: abs(parsed.keyFile), certificateFile: abs(parsed.certificateFile) };
+  const dataDir = abs(parsed.dataDir);
+  const database = resolveDatabase(parsed.database, dataDir, 'contact-point.sqlite', abs);
+  return { ...parsed, dataDir, database, keyFile: abs(parsed.keyFile), certificateFile: abs(parsed.certificateFile) };
 }
 
 /**

@@ -1,12 +1,14 @@
 /**
  * Gateway configuration: a JSON file validated with zod at the edge
  * (STYLE.md §13). Relative paths are resolved against the config file's
- * directory. The gateway keeps no database: its usage counters live in
- * memory until the billing issue persists them (docs/gateway.md).
+ * directory. The gateway keeps its transfers, signed receipts and outbox in
+ * a database under `dataDir` (docs/gateway.md "Receipts and usage").
  */
 import { z } from 'zod';
-import { loadJsonConfig, resolveFrom, describeIssues, listenAddress, hexKey, writeJsonAtomic } from '../../libs/config/index.js';
+import { loadJsonConfig, resolveFrom, resolveDatabase, describeIssues, listenAddress, hexKey, writeJsonAtomic, databaseSchema } from '../../libs/config/index.js';
+import type { DatabaseConfig } from '../../libs/db/index.js';
 import { ConfigError } from '../../libs/errors/index.js';
+import { natsConfigSchema } from '../../libs/events/index.js';
 
 const peer = z
   .object({
@@ -26,6 +28,10 @@ export const gatewayConfigSchema = z
     listen: listenAddress,
     /** This grid's area code: caps carrying it are local and never routed through the clearinghouse. */
     areaCode: z.string().regex(/^[0-9]{3,8}$/, 'expected 3-8 decimal digits'),
+    /** Directory holding (by default) gateway.sqlite: transfers, signed receipts, outbox. */
+    dataDir: z.string().min(1),
+    /** Database; default SQLite file `<dataDir>/gateway.sqlite`. */
+    database: databaseSchema.optional(),
     /** The gateway's key pair file (libs/auth writeKeyFile format). */
     keyFile: z.string().min(1),
     /**
@@ -50,18 +56,24 @@ export const gatewayConfigSchema = z
     revocationPollMs: z.number().int().positive().max(24 * 60 * 60_000).default(30_000),
     /** Allowed clock difference for signed requests (libs/auth). */
     maxClockSkewMs: z.number().int().positive().default(60_000),
+    /** A receipt not yet delivered to its contact point (SubmitReceipt) is given up after this long. */
+    receiptDeliveryMaxAgeMs: z.number().int().positive().max(365 * 24 * 60 * 60_000).default(60 * 60_000),
+    /** This grid's NATS: per-client usage events are published there. Absent = no events. */
+    nats: natsConfigSchema.optional(),
   })
   .strict();
 
-/** A validated gateway config with absolute paths. */
-export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+/** A validated gateway config with absolute paths and a concrete database. */
+export type GatewayConfig = Omit<z.infer<typeof gatewayConfigSchema>, 'database'> & { database: DatabaseConfig };
 
-function finish(parsed: GatewayConfig, baseFile?: string): GatewayConfig {
+function finish(parsed: z.infer<typeof gatewayConfigSchema>, baseFile?: string): GatewayConfig {
   const abs = (p: string): string => (baseFile ? resolveFrom(baseFile, p) : p);
-  return { ...parsed, keyFile: abs(parsed.keyFile), certificateFiles: parsed.certificateFiles.map(abs) };
+  const dataDir = abs(parsed.dataDir);
+  const database = resolveDatabase(parsed.database, dataDir, 'gateway.sqlite', abs);
+  return { ...parsed, dataDir, database, keyFile: abs(parsed.keyFile), certificateFiles: parsed.certificateFiles.map(abs) };
 }
 
-function validate(raw: z.input<typeof gatewayConfigSchema>): GatewayConfig {
+function validate(raw: z.input<typeof gatewayConfigSchema>): z.infer<typeof gatewayConfigSchema> {
   const parsed = gatewayConfigSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(`gateway config: ${describeIssues(parsed.error)}`);
   return parsed.data;

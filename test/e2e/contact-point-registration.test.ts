@@ -67,6 +67,7 @@ async function startOne(name: string): Promise<RunningContactPoint> {
     resolveContactPointConfig({
       listen: '127.0.0.1:0',
       areaCode: '101',
+      dataDir: dir,
       keyFile: join(dir, 'key.json'),
       certificateFile: join(dir, 'certificate.b64'),
       gridManager: { address: grid.gridManagerAddress, publicKey: grid.clientConfig.gridManager.publicKey },

@@ -130,6 +130,7 @@ beforeAll(async () => {
   const config = resolveContactPointConfig({
     listen: '127.0.0.1:0',
     areaCode: HOME,
+    dataDir: dir,
     keyFile: join(dir, 'key.json'),
     certificateFile: join(dir, 'certificate.b64'),
     gridManager: { address: grid.gridManagerAddress, publicKey: grid.clientConfig.gridManager.publicKey },

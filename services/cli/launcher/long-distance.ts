@@ -32,7 +32,7 @@ export async function launchLongDistance(sup: Supervisor, grid: LaunchedGrid, ch
     const key = loadOrCreateKeyFile(join(dir, 'key.json'));
     writeCertificateFile(join(dir, 'certificate.b64'), await grid.manager.approve({ role: 'contact-point', subject: key.publicKey, name }));
     const configPath = join(dir, 'config.json');
-    writeContactPointConfig(configPath, { name, listen: '127.0.0.1:0', areaCode, keyFile: './key.json', certificateFile: './certificate.b64', gridManager, clearinghouse });
+    writeContactPointConfig(configPath, { name, listen: '127.0.0.1:0', areaCode, dataDir: '.', keyFile: './key.json', certificateFile: './certificate.b64', gridManager, clearinghouse });
     planned.push({ role: 'contact-point', name: `${gridName}/${name}`, service: 'contact-point', grid: gridName, areaCode, configPath, dataDir: dir });
   }
 
@@ -46,6 +46,7 @@ export async function launchLongDistance(sup: Supervisor, grid: LaunchedGrid, ch
     name: 'gateway',
     listen: '127.0.0.1:0',
     areaCode,
+    dataDir: '.',
     keyFile: './key.json',
     certificateFiles: ['./gateway.b64', './approval.b64'],
     gridManager,

@@ -12,6 +12,7 @@ const key = 'ab'.repeat(32);
 const base = {
   listen: '127.0.0.1:0',
   areaCode: '101',
+  dataDir: 'data',
   keyFile: 'key.json',
   certificateFile: 'certificate.b64',
   gridManager: { address: '127.0.0.1:7000', publicKey: key },
@@ -23,6 +24,8 @@ describe('contact point config', () => {
     const c = resolveContactPointConfig(base);
     expect(c).toMatchObject({ registerIntervalMs: 60_000, directoryRefreshMs: 60_000, maxClockSkewMs: 60_000, maxConcurrentFetches: 64 });
     expect(c.advertiseAddress).toBeUndefined();
+    expect(c.receiptWaitMs).toBe(120_000);
+    expect(c.database).toEqual({ client: 'sqlite3', filename: join('data', 'contact-point.sqlite') });
   });
 
   it('resolves key and certificate paths against the config file', () => {
@@ -31,6 +34,8 @@ describe('contact point config', () => {
     const c = loadContactPointConfig(path);
     expect(c.keyFile).toBe(join(dir, 'key.json'));
     expect(c.certificateFile).toBe(join(dir, 'certificate.b64'));
+    expect(c.dataDir).toBe(join(dir, 'data'));
+    expect(c.database).toEqual({ client: 'sqlite3', filename: join(dir, 'data', 'contact-point.sqlite') });
   });
 
   it('rejects an unknown field with a ConfigError naming it', () => {
@@ -40,6 +45,11 @@ describe('contact point config', () => {
 
   it('rejects a bad clearinghouse key with a ConfigError naming the field', () => {
     expect(() => resolveContactPointConfig({ ...base, clearinghouse: { ...base.clearinghouse, publicKey: 'xyz' } })).toThrow(/clearinghouse\.publicKey/);
+  });
+
+  it('requires dataDir, naming the field', () => {
+    const { dataDir: _omit, ...rest } = base;
+    expect(() => resolveContactPointConfig(rest as typeof base)).toThrow(/dataDir/);
   });
 
   it('rejects a malformed area code', () => {

@@ -12,6 +12,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const base = {
   listen: '127.0.0.1:0',
   areaCode: '101',
+  dataDir: './gw-data',
   keyFile: './gateway-key.json',
   certificateFiles: ['./gateway.cert', '/abs/gateway-approval.cert'],
   gridManager: { address: '127.0.0.1:7000', publicKey: 'ab'.repeat(32) },
@@ -36,6 +37,21 @@ describe('gateway config', () => {
     const c = loadGatewayConfig(write('b.json', base));
     expect(c.resolutionCacheMs).toBe(60_000);
     expect(c.contactPointTimeoutMs).toBe(30_000);
+  });
+
+  it('puts the database in dataDir by default and delivers receipts for an hour', () => {
+    const c = loadGatewayConfig(write('f.json', base));
+    expect(c.dataDir).toBe(join(dir, 'gw-data'));
+    expect(c.database).toEqual({ client: 'sqlite3', filename: join(dir, 'gw-data', 'gateway.sqlite') });
+    expect(c.receiptDeliveryMaxAgeMs).toBe(60 * 60_000);
+    expect(c.nats).toBeUndefined();
+  });
+
+  it('requires dataDir and validates the nats section, naming the field', () => {
+    const { dataDir: _omit, ...rest } = base;
+    expect(() => loadGatewayConfig(write('g.json', rest))).toThrow(/dataDir/);
+    expect(() => loadGatewayConfig(write('h.json', { ...base, nats: { servers: ['http://x'] } }))).toThrow(/nats\.servers/);
+    expect(loadGatewayConfig(write('i.json', { ...base, nats: { servers: ['nats://127.0.0.1:4222'] } })).nats?.servers).toEqual(['nats://127.0.0.1:4222']);
   });
 
   it('requires a price ceiling, naming the field', () => {

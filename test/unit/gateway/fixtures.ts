@@ -318,6 +318,8 @@ export function gatewayTestConfig(
   return resolveGatewayConfig({
     listen: '127.0.0.1:0',
     areaCode: HOME_AREA,
+    // A fresh database per gateway unless the test passes one (e.g. to restart on the same data).
+    dataDir: mkdtempSync(join(p.dir, 'gateway-data-')),
     keyFile: p.gatewayKeyFile,
     certificateFiles: p.gatewayCertFiles,
     gridManager: { address: '127.0.0.1:1', publicKey: toHex(p.gm.publicKey) },

@@ -53,6 +53,7 @@ beforeAll(async () => {
     resolveContactPointConfig({
       listen: '127.0.0.1:0',
       areaCode: REMOTE,
+      dataDir: join(p.dir, 'contact-point'),
       keyFile: join(p.dir, 'cp-key.json'),
       certificateFile: join(p.dir, 'cp.cert'),
       gridManager: { address: remote.gridManagerAddress, publicKey: toHex(remoteGm) },
