@@ -10,27 +10,35 @@
  *     fetched from the grid's own storage servers, not through the clearinghouse);
  *  3. the range must lie inside the file;
  *  4. the area code is resolved (cached) and its price checked against the ceiling;
- *  5. the transfer is metered and fetched (long-distance-fetch.ts).
+ *  5. the transfer is fetched (long-distance-fetch.ts); when it ends — done,
+ *     all contact points failed, or the client cancelled — each attempt's
+ *     verified bytes are signed into a receipt and stored with their outbox
+ *     messages (receipts.ts, transfer-store.ts) before the call ends.
  */
 import type * as grpc from '@grpc/grpc-js';
 import { principalOf } from '../../libs/auth/index.js';
 import { parseCap, redactCap, type VerifyCap } from '../../libs/caps/index.js';
 import { CapParseError, InvalidArgumentError, PreconditionError, UnavailableError } from '../../libs/errors/index.js';
+import { randomBytes, toHex } from '../../libs/crypto/index.js';
 import { serverStream, unary, writeMessage } from '../../libs/rpc/index.js';
 import type { FetchRequest__Output } from '../../libs/rpc/generated/intergrid/gateway/FetchRequest.js';
 import type { GatewayUsage } from '../../libs/rpc/generated/intergrid/gateway/GatewayUsage.js';
 import type { SegmentChunk } from '../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
 import type { Empty__Output } from '../../libs/rpc/generated/intergrid/Empty.js';
 import type { GatewayConfig } from './config.js';
-import { fetchLongDistance, type LongDistanceFetchDeps, type LongDistanceFetchResult } from './long-distance-fetch.js';
+import { fetchLongDistance, type AttemptReport, type LongDistanceFetchDeps, type LongDistanceFetchResult } from './long-distance-fetch.js';
+import type { FinishedFetch } from './receipts.js';
 import type { Resolver } from './resolver.js';
-import type { UsageMeter } from './usage.js';
+import type { UsageLine } from './transfer-store.js';
 
 /** What the handlers need; built by server.ts. */
 export interface GatewayContext {
   config: GatewayConfig;
   resolver: Resolver;
-  usage: UsageMeter;
+  /** Signs and stores the receipts of a finished fetch (with their outbox messages). */
+  recordFetch(f: Omit<FinishedFetch, 'gatewayKey' | 'nats' | 'atMs' | 'ownAreaCode'>): Promise<void>;
+  /** GetUsage lines (from the store). */
+  usage(): Promise<UsageLine[]>;
   fetchDeps: LongDistanceFetchDeps;
   /** Called once per finished fetch (logs, tests). */
   onFetched?(result: LongDistanceFetchResult & { client: Uint8Array; areaCode: string }): void;
@@ -86,7 +94,7 @@ export function requestRange(cap: VerifyCap, offset: number, length: number): { 
 
 /** The Gateway service implementation. */
 export function gatewayHandlers(ctx: GatewayContext): grpc.UntypedServiceImplementation {
-  const { config, resolver, usage } = ctx;
+  const { config, resolver } = ctx;
   let active = 0;
   return {
     Fetch: serverStream<FetchRequest__Output, SegmentChunk>(
@@ -111,25 +119,31 @@ export function gatewayHandlers(ctx: GatewayContext): grpc.UntypedServiceImpleme
         const onCancel = (): void => abort.abort();
         call.once('cancelled', onCancel);
         if (call.cancelled) abort.abort();
-        usage.startTransfer(principal.publicKey, cap.areaCode, resolution.priceUnitsPerGib);
+        const attempts: AttemptReport[] = [];
         try {
           const result = await fetchLongDistance(
-            {
-              cap,
-              ...range,
-              resolution,
-              signal: abort.signal,
-              sink: {
-                forward: (chunk) => writeMessage(call, chunk),
-                onSegmentForwarded: (bytes) => usage.addVerifiedBytes(principal.publicKey, cap.areaCode, bytes),
-              },
-            },
+            { cap, ...range, resolution, signal: abort.signal, attempts, sink: { forward: (chunk) => writeMessage(call, chunk) } },
             ctx.fetchDeps,
           );
           ctx.onFetched?.({ ...result, client: principal.publicKey, areaCode: cap.areaCode });
         } finally {
           active--;
           call.removeListener('cancelled', onCancel);
+          // Whatever the outcome, the verified bytes each contact point delivered are receipted
+          // (before the client's call ends, so GetUsage already shows them). A store failure must
+          // not turn a delivered fetch into an error: it is reported as internal.
+          try {
+            await ctx.recordFetch({
+              fetchId: toHex(randomBytes(16)),
+              client: principal.publicKey,
+              remoteAreaCode: cap.areaCode,
+              storageIndex: cap.storageIndex,
+              resolution,
+              attempts,
+            });
+          } catch (err) {
+            ctx.onInternal?.(err, 'Fetch (recording receipts)');
+          }
         }
       },
       ctx.onInternal,
@@ -137,7 +151,7 @@ export function gatewayHandlers(ctx: GatewayContext): grpc.UntypedServiceImpleme
     GetUsage: unary<Empty__Output, GatewayUsage>(
       'GetUsage',
       async () => ({
-        lines: usage.snapshot().map((l) => ({
+        lines: (await ctx.usage()).map((l) => ({
           client: Buffer.from(l.client),
           remoteAreaCode: l.remoteAreaCode,
           verifiedBytes: l.verifiedBytes,

@@ -5,8 +5,13 @@ export { loadGatewayConfig, resolveGatewayConfig, writeGatewayConfig, gatewayCon
 export type { GatewayConfig } from './config.js';
 export { Resolver } from './resolver.js';
 export type { ResolutionSource, ResolverOptions } from './resolver.js';
-export { UsageMeter } from './usage.js';
-export type { UsageLine } from './usage.js';
+export { GatewayStore } from './transfer-store.js';
+export type { GatewayTransfer, UsageLine } from './transfer-store.js';
+export { gatewayMigrations, GATEWAY_MIGRATIONS_TABLE, GATEWAY_TRANSFERS_TABLE, GATEWAY_OUTBOX_TABLE } from './migrations.js';
+export { receiptsForFetch, receiptDeliveryId, RECEIPT_DELIVERY_CHANNEL, NATS_CHANNEL } from './receipts.js';
+export type { FinishedFetch, ReceiptDeliveryPayload } from './receipts.js';
+export { startGatewayPumps, receiptDeliverySender } from './outbox-pumps.js';
+export type { GatewayPumps, PumpTiming } from './outbox-pumps.js';
 export { fetchLongDistance } from './long-distance-fetch.js';
-export type { ChunkSink, LongDistanceFetchInput, LongDistanceFetchDeps, LongDistanceFetchResult, AttemptReport } from './long-distance-fetch.js';
+export type { ChunkSink, LongDistanceFetchInput, LongDistanceFetchDeps, LongDistanceFetchResult, AttemptReport, CiphertextRange } from './long-distance-fetch.js';
 export { longDistanceCap, requestRange } from './handlers.js';

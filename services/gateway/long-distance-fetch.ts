@@ -35,7 +35,7 @@ export interface ChunkSink {
   /** Forwards one chunk; resolves when the sink can take the next (backpressure). */
   forward(chunk: SegmentChunk): Promise<void>;
   /** Called after a verified segment was forwarded, with its ciphertext length (the metered bytes). */
-  onSegmentForwarded(bytes: number): void;
+  onSegmentForwarded?(bytes: number): void;
 }
 
 export interface LongDistanceFetchInput {
@@ -48,6 +48,12 @@ export interface LongDistanceFetchInput {
   sink: ChunkSink;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
+  /**
+   * Receives one report per contact point tried, as each starts (so the
+   * caller has them also when the fetch throws: all failed, or cancelled).
+   * Default: a private array, returned in the result.
+   */
+  attempts?: AttemptReport[];
 }
 
 export interface LongDistanceFetchDeps {
@@ -59,12 +65,24 @@ export interface LongDistanceFetchDeps {
   transferId?(): string;
 }
 
-/** What each contact point did, for the final report or error. */
+/** A ciphertext byte range [offset, offset + length). */
+export interface CiphertextRange {
+  offset: number;
+  length: number;
+}
+
+/** What each contact point did, for the final report, the error and the receipt. */
 export interface AttemptReport {
   address: string;
+  /** The contact point's public key, hex (from the resolution). */
+  contactPoint: string;
   transferId: string;
   /** Segments verified and forwarded from this contact point. */
   segments: number;
+  /** Ciphertext bytes of those segments (what the receipt for this attempt covers). */
+  bytes: number;
+  /** Their ciphertext byte ranges (segment index × segment size), contiguous runs merged. */
+  ranges: CiphertextRange[];
   /** Why it was abandoned; undefined when it finished the range. */
   failure?: string;
 }
@@ -102,11 +120,18 @@ export async function fetchLongDistance(input: LongDistanceFetchInput, deps: Lon
     throw new UnavailableError(`area code ${area} has no registered contact point`);
   }
   const progress: Progress = { next: -1, bytes: 0, segments: 0 };
-  const attempts: AttemptReport[] = [];
+  const attempts: AttemptReport[] = input.attempts ?? [];
   const capText = formatCap(input.cap);
   for (const cp of resolution.contactPoints) {
     if (signal.aborted) throw cancelled();
-    const report: AttemptReport = { address: cp.address, transferId: (deps.transferId ?? newTransferId)(), segments: 0 };
+    const report: AttemptReport = {
+      address: cp.address,
+      contactPoint: toHex(cp.publicKey),
+      transferId: (deps.transferId ?? newTransferId)(),
+      segments: 0,
+      bytes: 0,
+      ranges: [],
+    };
     attempts.push(report);
     try {
       await attempt(input, deps, capText, progress, report);
@@ -119,6 +144,16 @@ export async function fetchLongDistance(input: LongDistanceFetchInput, deps: Lon
   }
   const what = attempts.map((a) => `${a.address}: ${a.failure ?? 'unknown'}${a.segments ? ` (after ${a.segments} good segments)` : ''}`).join('; ');
   throw new UnavailableError(`all ${attempts.length} contact points of area code ${area} failed: ${what}`);
+}
+
+/** Adds a verified, forwarded segment to an attempt's bytes and ranges. */
+function countSegment(report: AttemptReport, offset: number, length: number): void {
+  report.segments += 1;
+  report.bytes += length;
+  if (length === 0) return;
+  const last = report.ranges[report.ranges.length - 1];
+  if (last && last.offset + last.length === offset) last.length += length;
+  else report.ranges.push({ offset, length });
 }
 
 function newTransferId(): string {
@@ -192,12 +227,14 @@ async function attempt(input: LongDistanceFetchInput, deps: LongDistanceFetchDep
         throw new AttemptFailed(`sent bad data: ${(err as Error).message}`);
       }
       if (got.kind !== 'segment') throw new InternalError('segment stream checker accepted a segment chunk as a UEB');
+      // A client already gone is not handed (nor billed) another segment.
+      if (input.signal.aborted) throw cancelled();
       await input.sink.forward({ segment: { index: got.index, ciphertext: got.ciphertext, proof: got.proof } });
       p.next = got.index + 1;
       p.bytes += got.ciphertext.length;
       p.segments += 1;
-      report.segments += 1;
-      input.sink.onSegmentForwarded(got.ciphertext.length);
+      countSegment(report, got.index * opened.layout.segmentSize, got.ciphertext.length);
+      input.sink.onSegmentForwarded?.(got.ciphertext.length);
       if (input.signal.aborted) throw cancelled();
     }
     // Everything the client asked for is forwarded: the client's stream may

@@ -1,19 +1,25 @@
 /**
- * Gateway wiring: identity, clearinghouse client, resolver, contact-point
- * channels, usage meter, the auth policy and the gRPC server. The fetch
- * rules live in handlers.ts and long-distance-fetch.ts.
+ * Gateway wiring: identity, store (transfers, receipts, outbox) and its
+ * pumps, clearinghouse client, resolver, contact-point channels, the auth
+ * policy and the gRPC server. The fetch rules live in handlers.ts and
+ * long-distance-fetch.ts; receipts in receipts.ts.
  */
 import * as grpc from '@grpc/grpc-js';
 import { authInterceptor, readIdentity, securedServer, type AuthPolicy, type Identity, type Role } from '../../libs/auth/index.js';
+import type { Knex } from 'knex';
 import { fromHex } from '../../libs/crypto/index.js';
-import { connectClearinghouse, type ClearinghouseConnection } from '../../libs/federation/index.js';
+import { openDatabase } from '../../libs/db/index.js';
+import { clearinghouseRpcClient, connectClearinghouse, type ClearinghouseConnection } from '../../libs/federation/index.js';
 import { bindServer, stopServer, gatewayProto, contactPointProto, CHANNEL_OPTIONS, stderrInternalLogger } from '../../libs/rpc/index.js';
 import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
 import type { GatewayConfig } from './config.js';
 import { gatewayHandlers, type GatewayContext } from './handlers.js';
 import { Resolver, type ResolutionSource } from './resolver.js';
+import { GATEWAY_MIGRATIONS_TABLE, gatewayMigrations } from './migrations.js';
+import { startGatewayPumps, type GatewayPumps, type PumpTiming } from './outbox-pumps.js';
+import { receiptsForFetch } from './receipts.js';
 import { RevocationWatch } from './revocation-watch.js';
-import { UsageMeter, type UsageLine } from './usage.js';
+import { GatewayStore, type UsageLine } from './transfer-store.js';
 
 export interface StartGatewayOptions {
   /** Extra gRPC server interceptors (e.g. request capture in tests, tracing). */
@@ -28,6 +34,10 @@ export interface StartGatewayOptions {
   onRevocationPollError?(err: unknown): void;
   /** Unexpected errors (sent to callers as INTERNAL without detail). Default: one line on stderr. */
   onInternal?(err: unknown, method: string): void;
+  /** Outbox pump timing (tests shorten the backoff). */
+  pumpTiming?: PumpTiming;
+  /** Outbox problems (a channel's failure streak, a dropped message). Default: one line on stderr. */
+  onOutboxLog?(line: string): void;
 }
 
 export interface RunningGateway {
@@ -35,8 +45,12 @@ export interface RunningGateway {
   address: string;
   /** The gateway key's public half. */
   publicKey: Uint8Array;
-  /** The in-memory meter: verified bytes per (client, remote area code). */
-  usage(): UsageLine[];
+  /** Verified bytes per (client, remote area code), from the store (what GetUsage returns). */
+  usage(): Promise<UsageLine[]>;
+  /** Transfers, receipts and the outbox. */
+  store: GatewayStore;
+  /** Resolves once every outbox channel has nothing pending (tests, demo). Never resolves while a receiver stays down. */
+  drainOutboxes(): Promise<void>;
   /** True once the grid manager's revocation list was loaded. */
   revocationsLoaded(): boolean;
   /** Drops cached resolutions. */
@@ -65,7 +79,6 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
     opts.resolutionSource ??
     (clearinghouse = connectClearinghouse(config.clearinghouse.address, identity, { clearinghousePublicKey: clearinghouseKey, now }));
   const resolver = new Resolver(source, { cacheMs: config.resolutionCacheMs, now });
-  const usage = new UsageMeter();
 
   // One channel per contact point address, signing as the gateway (its
   // gateway-approval certificate is what contact points accept).
@@ -102,10 +115,48 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
       opts.onRevocationPollError ??
       ((err) => process.stderr.write(`gateway: revocation poll at grid manager ${config.gridManager.address} failed (will retry): ${err instanceof Error ? err.message : String(err)}\n`)),
   });
+  let knex: Knex;
+  try {
+    knex = await openDatabase(config.database, gatewayMigrations, GATEWAY_MIGRATIONS_TABLE);
+  } catch (err) {
+    clearinghouse?.close();
+    throw err;
+  }
+  const store = new GatewayStore(knex);
+  const reporter = clearinghouseRpcClient(config.clearinghouse.address, identity);
+  const log = opts.onOutboxLog ?? ((line: string) => void process.stderr.write(`gateway: ${line}\n`));
+  const pumps: GatewayPumps = startGatewayPumps({
+    outbox: store.outbox,
+    clearinghouse: () => reporter,
+    contactPoint,
+    receiptDeliveryMaxAgeMs: config.receiptDeliveryMaxAgeMs,
+    ...(config.nats ? { nats: config.nats } : {}),
+    ...(opts.pumpTiming ? { timing: opts.pumpTiming } : {}),
+    log,
+  });
+  const recordFetch: GatewayContext['recordFetch'] = async (f) => {
+    const { transfers, messages } = receiptsForFetch({
+      ...f,
+      ownAreaCode: config.areaCode,
+      gatewayKey: identity.keyPair,
+      nats: config.nats !== undefined,
+      atMs: now(),
+    });
+    if (transfers.length === 0) return;
+    await store.recordTransfers(transfers, messages);
+    pumps.wake();
+  };
+  const shutdownStore = async (): Promise<void> => {
+    await pumps.stop();
+    reporter.close();
+    await knex.destroy();
+  };
+
   const impl = gatewayHandlers({
     config,
     resolver,
-    usage,
+    recordFetch,
+    usage: () => store.usage(),
     fetchDeps: { contactPoint, timeoutMs: config.contactPointTimeoutMs },
     onFetched: opts.onFetched,
     onInternal,
@@ -127,6 +178,7 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
   } catch (err) {
     clearinghouse?.close();
     await revocations.stop();
+    await shutdownStore();
     throw err;
   }
   revocations.start();
@@ -134,13 +186,16 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
   return {
     address: bound.address,
     publicKey: identity.keyPair.publicKey,
-    usage: () => usage.snapshot(),
+    usage: () => store.usage(),
+    store,
+    drainOutboxes: () => pumps.drained(),
     revocationsLoaded: () => revocations.hasLoaded,
     clearResolutionCache: () => resolver.clear(),
     async stop() {
       if (stopped) return;
       stopped = true;
       await stopServer(server);
+      await shutdownStore();
       for (const c of channels.values()) c.close();
       clearinghouse?.close();
       await revocations.stop();

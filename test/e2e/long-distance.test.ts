@@ -258,7 +258,7 @@ describe('a contact point that corrupts what it sends', () => {
       expect(report.attempts[0]!.failure).toBeDefined();
       expect(report.attempts[0]!.segments).toBe(TAMPER_AT);
       expect(report.attempts[1]!.failure).toBeUndefined();
-      const line = home.gateway.usage().find((l) => toHex(l.client) === client.config.publicKey && l.remoteAreaCode === A)!;
+      const line = (await home.gateway.usage()).find((l) => toHex(l.client) === client.config.publicKey && l.remoteAreaCode === A)!;
       expect(received).toBe(data.length);
       expect(line.verifiedBytes).toBe(received);
     });

@@ -47,7 +47,7 @@ import { resolveGatewayConfig, type GatewayConfig } from '../../../services/gate
 export const HOME_AREA = '101';
 
 /** startGateway options for tests whose grid manager address is a placeholder (the revocation poll cannot reach it). */
-export const QUIET = { onRevocationPollError: (): void => undefined };
+export const QUIET = { onRevocationPollError: (): void => undefined, onOutboxLog: (): void => undefined };
 const DAY = 24 * 60 * 60 * 1000;
 
 /** Issues a certificate valid for a day. */

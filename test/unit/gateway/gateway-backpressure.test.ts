@@ -72,7 +72,7 @@ describe('gateway backpressure', () => {
     );
     expect(contactPoint.segmentsWritten).toBeLessThan(SEGMENTS);
     // Only verified and forwarded segments are metered: the gateway is not far ahead of the client either.
-    const metered = gw.usage().find((l) => l.remoteAreaCode === '202')?.verifiedBytes ?? 0;
+    const metered = (await gw.usage()).find((l) => l.remoteAreaCode === '202')?.verifiedBytes ?? 0;
     expect(metered).toBeLessThan(SEGMENTS * SEG);
     call.cancel();
     client.close();

@@ -85,7 +85,7 @@ describe('gateway with the real clearinghouse', () => {
     const got = await fetchRaw(gw.address, p.client, formatCap(file.verifyCap(REMOTE)));
     expect(got.error).toBeUndefined();
     expect(bytesEqual(plaintextOf(file, got, 0, file.plaintext.length), file.plaintext)).toBe(true);
-    const line = gw.usage().find((l) => bytesEqual(l.client, p.client.keyPair.publicKey) && l.remoteAreaCode === REMOTE);
+    const line = (await gw.usage()).find((l) => bytesEqual(l.client, p.client.keyPair.publicKey) && l.remoteAreaCode === REMOTE);
     expect(line).toMatchObject({ verifiedBytes: file.plaintext.length, priceUnitsPerGib: 10 });
   });
 

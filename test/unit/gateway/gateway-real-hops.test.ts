@@ -129,7 +129,7 @@ describe('gateway → real clearinghouse → real contact point → real storage
     const client = p.otherClient;
     const got = await fetchRaw(gw.address, client, formatCap(file.verifyCap(REMOTE)), 2 * SEG, 0);
     const received = got.segments.reduce((n, s) => n + s.ciphertext.length, 0);
-    const line = gw.usage().find((l) => bytesEqual(l.client, client.keyPair.publicKey) && l.remoteAreaCode === REMOTE);
+    const line = (await gw.usage()).find((l) => bytesEqual(l.client, client.keyPair.publicKey) && l.remoteAreaCode === REMOTE);
     expect(line).toMatchObject({ verifiedBytes: received, transfers: 1, priceUnitsPerGib: 3 });
     expect(received).toBe(file.plaintext.length - 2 * SEG);
   });

@@ -56,8 +56,8 @@ function ciphertextBytes(segments: { ciphertext: Uint8Array }[]): number {
   return segments.reduce((n, s) => n + s.ciphertext.length, 0);
 }
 
-function usageOf(client: Uint8Array, code: string) {
-  return gw.usage().find((l) => bytesEqual(l.client, client) && l.remoteAreaCode === code);
+async function usageOf(client: Uint8Array, code: string) {
+  return (await gw.usage()).find((l) => bytesEqual(l.client, client) && l.remoteAreaCode === code);
 }
 
 beforeAll(async () => {
@@ -194,7 +194,7 @@ describe('gateway: failover', () => {
     area('312', [bad, good]);
     const got = await fetchRaw(gw.address, p.otherClient, formatCap(big.verifyCap('312')));
     expect(got.error).toBeUndefined();
-    const line = usageOf(p.otherClient.keyPair.publicKey, '312');
+    const line = await usageOf(p.otherClient.keyPair.publicKey, '312');
     expect(line?.verifiedBytes).toBe(ciphertextBytes(got.segments));
     expect(line?.verifiedBytes).toBe(big.plaintext.length);
     expect(line?.transfers).toBe(1);
