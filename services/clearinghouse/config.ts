@@ -36,8 +36,15 @@ export const clearinghouseConfigSchema = z
     contactPointFreshnessMs: z.number().int().positive().default(3 * 60_000),
     /** First area code tried when AdmitGrid asks for none (then upwards). */
     firstAreaCode: z.number().int().min(100).max(99_999_999).default(101),
-    /** Allowed clock difference for signed requests (libs/auth). */
+    /** Allowed clock difference for signed requests (libs/auth); also the slack on gateway-approval windows for receipts. */
     maxClockSkewMs: z.number().int().positive().default(60_000),
+    /**
+     * Billing: a transfer reported by one side only for longer than this
+     * becomes a 'missing-side' dispute at the next ClosePeriod.
+     */
+    unmatchedGraceMs: z.number().int().min(0).max(MAX_LIFETIME_MS).default(10 * 60_000),
+    /** Billing: worker threads verifying reported records' signatures (0 = in the request thread). */
+    verifyWorkers: z.number().int().min(0).max(16).default(0),
   })
   .strict();
 

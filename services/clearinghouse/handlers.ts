@@ -8,7 +8,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { issueCertificate, principalOf, validityWindow, type Principal } from '../../libs/auth/index.js';
 import { isAreaCode } from '../../libs/caps/index.js';
-import { bytesEqual, shortKey, type KeyPair } from '../../libs/crypto/index.js';
+import { bytesEqual, shortKey, toHex, type KeyPair } from '../../libs/crypto/index.js';
 import { assertBytes, InvalidArgumentError, PermissionError, PreconditionError, UnavailableError } from '../../libs/errors/index.js';
 import { signResolution } from '../../libs/federation/index.js';
 import { unary } from '../../libs/rpc/index.js';
@@ -25,12 +25,22 @@ import type { Certificate as CertificateMessage } from '../../libs/rpc/generated
 import type { Empty } from '../../libs/rpc/generated/intergrid/Empty.js';
 import type { ClearinghouseConfig } from './config.js';
 import type { GridRow, GridStore } from './grid-store.js';
+import type { LedgerStore } from './ledger-store.js';
+import type { PeriodStore } from './period-store.js';
+import type { RecordOpener } from './verify-pool.js';
+import { ledgerHandlers } from './ledger-handlers.js';
 
 /** What the handlers need; built by server.ts. */
 export interface ClearinghouseContext {
   config: ClearinghouseConfig;
   key: KeyPair;
   grids: GridStore;
+  /** Billing: usage records, transfers, postings, disputes. */
+  ledger: LedgerStore;
+  /** Billing: periods and signed statements. */
+  periods: PeriodStore;
+  /** Billing: verifies reported records. */
+  opener: RecordOpener;
   now(): number;
   /** Called with unexpected errors (sent to the caller as INTERNAL without detail). */
   onInternal?(err: unknown, method: string): void;
@@ -61,18 +71,19 @@ function addressArg(value: string | undefined): string {
 }
 
 /**
- * The grid a contact-point caller belongs to. The auth check already
- * verified the certificate under the key of some admitted, unsuspended grid;
- * this checks that it is the key of the grid the certificate names, so one
- * grid manager cannot register contact points for another grid.
+ * The grid a caller with a grid-issued certificate (contact-point, or a
+ * grid's 'admin') belongs to. The auth check already verified the
+ * certificate under the key of some admitted, unsuspended grid; this checks
+ * that it is the key of the grid the certificate names, so one grid manager
+ * cannot act for another grid.
  */
-async function callerGrid(ctx: ClearinghouseContext, p: Principal): Promise<GridRow> {
+async function callerGrid(ctx: ClearinghouseContext, p: Principal, what = 'contact point'): Promise<GridRow> {
   const cert = p.certificate;
   const grid = await ctx.grids.get(cert.grid);
-  if (!grid) throw new PermissionError(`contact point ${shortKey(p.publicKey)} claims area code ${cert.grid}, which is not admitted`);
+  if (!grid) throw new PermissionError(`${what} ${shortKey(p.publicKey)} claims area code ${cert.grid}, which is not admitted`);
   if (!bytesEqual(grid.gridManagerPublicKey, cert.issuer)) {
     throw new PermissionError(
-      `contact point ${shortKey(p.publicKey)}: its certificate for area code ${cert.grid} is issued by ${shortKey(cert.issuer)}, ` +
+      `${what} ${shortKey(p.publicKey)}: its certificate for area code ${cert.grid} is issued by ${shortKey(cert.issuer)}, ` +
         `not by that grid's manager ${shortKey(grid.gridManagerPublicKey)}`,
     );
   }
@@ -99,6 +110,7 @@ export function clearinghouseHandlers(ctx: ClearinghouseContext): grpc.UntypedSe
   }
 
   return {
+    ...ledgerHandlers({ ...ctx, callerGrid: (p, what) => callerGrid(ctx, p, what) }),
     AdmitGrid: unary<AdmitGridRequest__Output, GridRecord>(
       'AdmitGrid',
       async (call) => {
@@ -135,13 +147,16 @@ export function clearinghouseHandlers(ctx: ClearinghouseContext): grpc.UntypedSe
         const validityMs = uintArg('validity_ms', call.request.validityMs, MAX_VALIDITY_MS);
         const grid = await ctx.grids.require(areaCode);
         if (grid.suspended) throw new PreconditionError(`area code ${areaCode} is suspended: reinstate it before approving its gateways`);
+        const now = ctx.now();
         const cert = issueCertificate(ctx.key, {
           role: 'gateway-approval',
           subject,
           grid: areaCode,
-          ...validityWindow(ctx.now(), validityMs > 0 ? validityMs : ctx.config.gatewayApprovalLifetimeMs),
+          ...validityWindow(now, validityMs > 0 ? validityMs : ctx.config.gatewayApprovalLifetimeMs),
           limits: {},
         });
+        // Billing: receipts signed by this key are accepted for this area code within the window.
+        await ctx.ledger.recordApproval(toHex(subject), areaCode, cert.notBefore, cert.notAfter, now);
         return { encoded: Buffer.from(cert.encoded) };
       },
       log,

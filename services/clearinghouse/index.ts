@@ -16,3 +16,8 @@ export { startClearinghouse, CLEARINGHOUSE_METHOD_ROLES } from './server.js';
 export type { StartClearinghouseOptions, RunningClearinghouse } from './server.js';
 export { GridStore } from './grid-store.js';
 export type { GridRow, PriceRecord, ContactPointRecord } from './grid-store.js';
+export { LedgerStore, DISPUTE_RESOLUTIONS } from './ledger-store.js';
+export type { IngestRecord, IngestOutcome, DisputeResolution, LedgerSnapshot } from './ledger-store.js';
+export { PeriodStore } from './period-store.js';
+export { connectLedger } from './ledger-client.js';
+export type { LedgerConnection, UsageRecordInput, RecordOutcome, DisputeInfo, PeriodSummaryInfo, LedgerSnapshotInfo, SignedStatements } from './ledger-client.js';

@@ -6,6 +6,7 @@
  */
 import type { Knex } from 'knex';
 import type { Migration } from '../../libs/db/index.js';
+import { createLedgerTables } from './ledger-schema.js';
 
 export const CLEARINGHOUSE_MIGRATIONS_TABLE = 'clearinghouse_migrations';
 
@@ -46,5 +47,11 @@ export const clearinghouseMigrations: Migration[] = [
         t.index(['area_code', 'last_seen_ms']);
       });
     },
+  },
+  {
+    name: '002-ledger',
+    // Billing (docs/billing.md): approved gateways, usage records, transfers,
+    // postings, disputes, periods, statements.
+    up: createLedgerTables,
   },
 ];

@@ -12,6 +12,9 @@ import type { ClearinghouseConfig } from './config.js';
 import { clearinghouseHandlers } from './handlers.js';
 import { clearinghouseMigrations, CLEARINGHOUSE_MIGRATIONS_TABLE } from './migrations.js';
 import { GridStore } from './grid-store.js';
+import { LedgerStore } from './ledger-store.js';
+import { PeriodStore } from './period-store.js';
+import { startRecordOpener, type RecordOpener } from './verify-pool.js';
 
 export interface StartClearinghouseOptions {
   /** Extra gRPC server interceptors (e.g. request capture in tests, tracing). */
@@ -29,6 +32,8 @@ export interface RunningClearinghouse {
   publicKey: Uint8Array;
   /** The store (price history for billing, tests). */
   grids: GridStore;
+  /** The billing ledger (tests, bench). */
+  ledger: LedgerStore;
   stop(): Promise<void>;
 }
 
@@ -42,6 +47,13 @@ export const CLEARINGHOUSE_METHOD_ROLES: Record<string, readonly Role[]> = {
   RegisterContactPoint: ['contact-point'],
   DeregisterContactPoint: ['contact-point'],
   Resolve: ['gateway-approval'],
+  ReportUsage: ['contact-point', 'gateway-approval'],
+  ListDisputes: ['clearinghouse-admin'],
+  ResolveDispute: ['clearinghouse-admin'],
+  ClosePeriod: ['clearinghouse-admin'],
+  GetLedger: ['clearinghouse-admin'],
+  ListPeriods: ['clearinghouse-admin', 'admin'],
+  GetStatements: ['clearinghouse-admin', 'admin'],
 };
 
 /**
@@ -54,12 +66,16 @@ export async function startClearinghouse(config: ClearinghouseConfig, opts: Star
   const now = opts.now ?? Date.now;
   const key = readKeyFile(config.keyFile);
   let knex: Knex | undefined;
+  let opener: RecordOpener | undefined;
   try {
     knex = await openDatabase(config.database, clearinghouseMigrations, CLEARINGHOUSE_MIGRATIONS_TABLE);
     const grids = await GridStore.open(knex);
+    const ledger = await LedgerStore.open(knex);
+    const periods = new PeriodStore(ledger, key);
+    opener = await startRecordOpener(config.verifyWorkers);
     const onInternal =
       opts.onInternal ?? stderrInternalLogger('clearinghouse');
-    const impl = clearinghouseHandlers({ config, key, grids, now, onInternal });
+    const impl = clearinghouseHandlers({ config, key, grids, ledger, periods, opener, now, onInternal });
     const policy: AuthPolicy = {
       methods: CLEARINGHOUSE_METHOD_ROLES,
       issuersFor: (role) => {
@@ -67,7 +83,8 @@ export async function startClearinghouse(config: ClearinghouseConfig, opts: Star
         // the managers of admitted, unsuspended grids (the handler then checks
         // the certificate's area code is that manager's grid).
         if (role === 'clearinghouse-admin' || role === 'gateway-approval') return [key.publicKey];
-        if (role === 'contact-point') return grids.activeGridManagerKeys();
+        // A grid's 'admin' (statements): likewise issued by an active grid's manager.
+        if (role === 'contact-point' || role === 'admin') return grids.activeGridManagerKeys();
         return [];
       },
       maxSkewMs: config.maxClockSkewMs,
@@ -78,19 +95,23 @@ export async function startClearinghouse(config: ClearinghouseConfig, opts: Star
     const server = securedServer(definition, impl, policy, opts.interceptors ? { interceptors: opts.interceptors } : {});
     const bound = await bindServer(server, config.listen);
     const db = knex;
+    const verifier = opener;
     let stopped = false;
     return {
       address: bound.address,
       publicKey: key.publicKey,
       grids,
+      ledger,
       async stop() {
         if (stopped) return;
         stopped = true;
         await stopServer(server);
+        await verifier.close();
         await db.destroy();
       },
     };
   } catch (err) {
+    await opener?.close();
     await knex?.destroy();
     throw err;
   }

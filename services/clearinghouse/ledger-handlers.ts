@@ -1,0 +1,195 @@
+/**
+ * Billing RPC handlers (proto/clearinghouse.proto "metering", "disputes and
+ * periods"; docs/billing.md): ReportUsage, ListDisputes, ResolveDispute,
+ * ClosePeriod, GetLedger, ListPeriods, GetStatements.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { principalOf, type Principal } from '../../libs/auth/index.js';
+import { toHex } from '../../libs/crypto/index.js';
+import { InvalidArgumentError, PermissionError } from '../../libs/errors/index.js';
+import { unary } from '../../libs/rpc/index.js';
+import type { ClosePeriodRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/ClosePeriodRequest.js';
+import type { Dispute } from '../../libs/rpc/generated/intergrid/clearinghouse/Dispute.js';
+import type { GetStatementsRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/GetStatementsRequest.js';
+import type { LedgerSnapshot } from '../../libs/rpc/generated/intergrid/clearinghouse/LedgerSnapshot.js';
+import type { ListDisputesRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/ListDisputesRequest.js';
+import type { ListDisputesResponse } from '../../libs/rpc/generated/intergrid/clearinghouse/ListDisputesResponse.js';
+import type { ListPeriodsResponse } from '../../libs/rpc/generated/intergrid/clearinghouse/ListPeriodsResponse.js';
+import type { PeriodInfo } from '../../libs/rpc/generated/intergrid/clearinghouse/PeriodInfo.js';
+import type { PeriodStatements } from '../../libs/rpc/generated/intergrid/clearinghouse/PeriodStatements.js';
+import type { RecordResult } from '../../libs/rpc/generated/intergrid/clearinghouse/RecordResult.js';
+import type { ReportUsageRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/ReportUsageRequest.js';
+import type { ReportUsageResponse } from '../../libs/rpc/generated/intergrid/clearinghouse/ReportUsageResponse.js';
+import type { ResolveDisputeRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/ResolveDisputeRequest.js';
+import type { Empty } from '../../libs/rpc/generated/intergrid/Empty.js';
+import type { ClearinghouseConfig } from './config.js';
+import type { GridRow } from './grid-store.js';
+import type { LedgerStore, IngestRecord, DisputeResolution } from './ledger-store.js';
+import { DISPUTE_RESOLUTIONS } from './ledger-store.js';
+import type { DisputeRow, PeriodRow } from './ledger-rows.js';
+import type { PeriodStore } from './period-store.js';
+import type { RecordOpener } from './verify-pool.js';
+import { recordProblem, type Reporter } from './usage-check.js';
+
+/** Most records in one ReportUsage request. */
+export const MAX_RECORDS_PER_REPORT = 1000;
+
+export interface LedgerContext {
+  config: ClearinghouseConfig;
+  ledger: LedgerStore;
+  periods: PeriodStore;
+  opener: RecordOpener;
+  now(): number;
+  /** The caller's grid for grid-certified roles (contact-point, admin): issuer must be that grid's manager. */
+  callerGrid(p: Principal, what: string): Promise<GridRow>;
+  onInternal?(err: unknown, method: string): void;
+}
+
+function disputeMessage(d: DisputeRow): Dispute {
+  return {
+    id: d.id,
+    transferId: d.transfer_id,
+    exporter: d.exporter,
+    importer: d.importer,
+    reason: d.reason,
+    detail: d.detail,
+    hasServed: d.served_bytes !== null,
+    servedBytes: d.served_bytes ?? 0,
+    hasReceipt: d.receipt_bytes !== null,
+    receiptBytes: d.receipt_bytes ?? 0,
+    priceUnitsPerGib: d.price_units_per_gib,
+    openedAtMs: d.opened_at_ms,
+    state: d.state,
+    resolution: d.resolution ?? '',
+    postedUnits: d.posted_units ?? 0,
+    resolvedAtMs: d.resolved_at_ms ?? 0,
+    note: d.note ?? '',
+  };
+}
+
+function periodMessage(p: PeriodRow): PeriodInfo {
+  return { id: p.id, fromMs: p.from_ms, toMs: p.to_ms, closedAtMs: p.closed_at_ms, grids: p.grids, transfers: p.transfers };
+}
+
+/** The billing handlers, keyed by proto method name (merged into the service by handlers.ts). */
+export function ledgerHandlers(ctx: LedgerContext): grpc.UntypedServiceImplementation {
+  const log = (err: unknown, method: string) => ctx.onInternal?.(err, method);
+
+  async function reporterOf(p: Principal, now: number): Promise<Reporter> {
+    const key = toHex(p.publicKey);
+    if (p.role === 'contact-point') {
+      const grid = await ctx.callerGrid(p, 'contact point');
+      return { role: 'contact-point', key, areaCode: grid.areaCode };
+    }
+    if (p.role === 'gateway-approval') {
+      // The approval the gateway presents is itself proof: remember it (covers approvals issued before billing existed).
+      await ctx.ledger.recordApproval(key, p.grid, p.certificate.notBefore, p.certificate.notAfter, now);
+      return { role: 'gateway', key, areaCode: p.grid };
+    }
+    throw new PermissionError(`role '${p.role}' may not report usage`);
+  }
+
+  return {
+    ReportUsage: unary<ReportUsageRequest__Output, ReportUsageResponse>(
+      'ReportUsage',
+      async (call) => {
+        const now = ctx.now();
+        const reporter = await reporterOf(principalOf(call), now);
+        const raws = call.request.records ?? [];
+        if (raws.length > MAX_RECORDS_PER_REPORT) throw new InvalidArgumentError(`${raws.length} records in one report, at most ${MAX_RECORDS_PER_REPORT}`);
+        const opened = await ctx.opener.openAll(
+          raws.map((r) => ({ kind: r.kind ?? '', body: new Uint8Array(r.body ?? []), signature: new Uint8Array(r.signature ?? []) })),
+        );
+        const results: RecordResult[] = new Array<RecordResult>(raws.length);
+        const valid: IngestRecord[] = [];
+        const validIndex: number[] = [];
+        const slack = ctx.config.maxClockSkewMs;
+        const approved = (gw: string, area: string, at: number) => ctx.ledger.isApproved(gw, area, at, slack);
+        opened.forEach((o, index) => {
+          if (!o.ok) {
+            results[index] = { index, recordId: o.recordId, outcome: 'REJECTED', message: o.message };
+            return;
+          }
+          const problem = recordProblem(o.record, reporter, approved);
+          if (problem) {
+            results[index] = { index, recordId: o.record.recordId, outcome: 'REJECTED', message: problem };
+            return;
+          }
+          const raw = raws[index]!;
+          valid.push({ ...o.record, body: new Uint8Array(raw.body ?? []), signature: new Uint8Array(raw.signature ?? []), reporterKey: reporter.key });
+          validIndex.push(index);
+        });
+        const outcomes = await ctx.ledger.ingest(valid, now);
+        outcomes.forEach((o, j) => {
+          const index = validIndex[j]!;
+          results[index] = { index, recordId: valid[j]!.recordId, outcome: o.outcome, message: o.outcome === 'REJECTED' ? o.message : '' };
+        });
+        return { results };
+      },
+      log,
+    ),
+
+    ListDisputes: unary<ListDisputesRequest__Output, ListDisputesResponse>(
+      'ListDisputes',
+      async (call) => ({ disputes: (await ctx.ledger.listDisputes(Boolean(call.request.includeResolved))).map(disputeMessage) }),
+      log,
+    ),
+
+    ResolveDispute: unary<ResolveDisputeRequest__Output, Dispute>(
+      'ResolveDispute',
+      async (call) => {
+        const id = Number(call.request.id ?? 0);
+        if (!Number.isSafeInteger(id) || id <= 0) throw new InvalidArgumentError(`dispute id ${String(call.request.id)} is not a positive integer`);
+        const resolution = call.request.resolution ?? '';
+        if (!DISPUTE_RESOLUTIONS.includes(resolution as DisputeResolution)) {
+          throw new InvalidArgumentError(`resolution '${resolution.slice(0, 30)}' is not one of ${DISPUTE_RESOLUTIONS.join(', ')}`);
+        }
+        const note = (call.request.note ?? '').slice(0, 1000);
+        return disputeMessage(await ctx.ledger.resolveDispute(id, resolution as DisputeResolution, note, ctx.now()));
+      },
+      log,
+    ),
+
+    ClosePeriod: unary<ClosePeriodRequest__Output, PeriodInfo>(
+      'ClosePeriod',
+      async (call) => {
+        const requested = call.request.periodId ?? '';
+        const p = await ctx.periods.close(requested === '' ? undefined : requested, ctx.now(), ctx.config.unmatchedGraceMs);
+        return periodMessage(p);
+      },
+      log,
+    ),
+
+    GetLedger: unary<Empty, LedgerSnapshot>(
+      'GetLedger',
+      async () => {
+        const s = await ctx.ledger.snapshot();
+        return { openFromMs: s.openFromMs, pairs: s.pairs, pendingRecords: s.pendingRecords, openDisputes: s.openDisputes, records: s.records };
+      },
+      log,
+    ),
+
+    ListPeriods: unary<Empty, ListPeriodsResponse>(
+      'ListPeriods',
+      async (call) => {
+        const p = principalOf(call);
+        if (p.role === 'admin') await ctx.callerGrid(p, 'grid admin');
+        return { periods: (await ctx.periods.list()).map(periodMessage) };
+      },
+      log,
+    ),
+
+    GetStatements: unary<GetStatementsRequest__Output, PeriodStatements>(
+      'GetStatements',
+      async (call) => {
+        const p = principalOf(call);
+        const onlyArea = p.role === 'admin' ? (await ctx.callerGrid(p, 'grid admin')).areaCode : undefined;
+        const requested = call.request.periodId ?? '';
+        const s = await ctx.periods.statements(requested === '' ? undefined : requested, onlyArea);
+        const signed = (x: { body: Uint8Array; signature: Uint8Array }) => ({ body: Buffer.from(x.body), signature: Buffer.from(x.signature) });
+        return { period: periodMessage(s.period), summary: signed(s.summary), statements: s.statements.map(signed) };
+      },
+      log,
+    ),
+  };
+}

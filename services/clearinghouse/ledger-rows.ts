@@ -1,0 +1,181 @@
+/**
+ * Row shapes of the ledger tables (ledger-schema.ts) and the small helpers
+ * the ledger store uses on both SQLite and PostgreSQL: bigint columns come
+ * back as numbers (SQLite) or strings (PostgreSQL) and are read with Number()
+ * (all below 2^53); bulk writes are split to stay under the bind-variable limits.
+ */
+import type { Knex } from 'knex';
+import type { Posting } from '../../libs/ledger/index.js';
+
+export type TransferState = 'pending' | 'posted' | 'disputed' | 'void';
+
+/** A ch_transfers row as the store handles it (numbers already converted). */
+export interface TransferRow {
+  transfer_id: string;
+  exporter: string;
+  importer: string;
+  gateway_key: string;
+  contact_point_key: string;
+  storage_index: string;
+  transfer_at_ms: number;
+  served_bytes: number | null;
+  served_receipt_sha256: string | null;
+  served_price_as_of_ms: number | null;
+  receipt_bytes: number | null;
+  receipt_sha256: string | null;
+  receipt_price_units_per_gib: number | null;
+  receipt_price_as_of_ms: number | null;
+  price_units_per_gib: number | null;
+  price_as_of_ms: number | null;
+  state: TransferState;
+  first_seen_ms: number;
+  posted_at_ms: number | null;
+}
+
+/** A ch_disputes row (numbers converted). */
+export interface DisputeRow {
+  id: number;
+  transfer_id: string;
+  exporter: string;
+  importer: string;
+  reason: string;
+  detail: string;
+  served_bytes: number | null;
+  receipt_bytes: number | null;
+  price_units_per_gib: number;
+  opened_at_ms: number;
+  state: 'open' | 'resolved';
+  resolution: string | null;
+  posted_units: number | null;
+  resolved_at_ms: number | null;
+  note: string | null;
+}
+
+/** A ch_periods row (numbers converted). */
+export interface PeriodRow {
+  seq: number;
+  id: string;
+  from_ms: number;
+  to_ms: number;
+  closed_at_ms: number;
+  grids: number;
+  transfers: number;
+}
+
+const num = (v: unknown): number => Number(v);
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+export function toTransferRow(r: Record<string, unknown>): TransferRow {
+  return {
+    transfer_id: String(r.transfer_id),
+    exporter: String(r.exporter),
+    importer: String(r.importer),
+    gateway_key: String(r.gateway_key),
+    contact_point_key: String(r.contact_point_key),
+    storage_index: String(r.storage_index),
+    transfer_at_ms: num(r.transfer_at_ms),
+    served_bytes: numOrNull(r.served_bytes),
+    served_receipt_sha256: (r.served_receipt_sha256 as string | null) ?? null,
+    served_price_as_of_ms: numOrNull(r.served_price_as_of_ms),
+    receipt_bytes: numOrNull(r.receipt_bytes),
+    receipt_sha256: (r.receipt_sha256 as string | null) ?? null,
+    receipt_price_units_per_gib: numOrNull(r.receipt_price_units_per_gib),
+    receipt_price_as_of_ms: numOrNull(r.receipt_price_as_of_ms),
+    price_units_per_gib: numOrNull(r.price_units_per_gib),
+    price_as_of_ms: numOrNull(r.price_as_of_ms),
+    state: String(r.state) as TransferState,
+    first_seen_ms: num(r.first_seen_ms),
+    posted_at_ms: numOrNull(r.posted_at_ms),
+  };
+}
+
+export function toDisputeRow(r: Record<string, unknown>): DisputeRow {
+  return {
+    id: num(r.id),
+    transfer_id: String(r.transfer_id),
+    exporter: String(r.exporter),
+    importer: String(r.importer),
+    reason: String(r.reason),
+    detail: String(r.detail),
+    served_bytes: numOrNull(r.served_bytes),
+    receipt_bytes: numOrNull(r.receipt_bytes),
+    price_units_per_gib: num(r.price_units_per_gib),
+    opened_at_ms: num(r.opened_at_ms),
+    state: String(r.state) as 'open' | 'resolved',
+    resolution: (r.resolution as string | null) ?? null,
+    posted_units: numOrNull(r.posted_units),
+    resolved_at_ms: numOrNull(r.resolved_at_ms),
+    note: (r.note as string | null) ?? null,
+  };
+}
+
+export function toPeriodRow(r: Record<string, unknown>): PeriodRow {
+  return {
+    seq: num(r.seq),
+    id: String(r.id),
+    from_ms: num(r.from_ms),
+    to_ms: num(r.to_ms),
+    closed_at_ms: num(r.closed_at_ms),
+    grids: num(r.grids),
+    transfers: num(r.transfers),
+  };
+}
+
+export function toPosting(r: Record<string, unknown>): Posting {
+  return {
+    transferId: String(r.transfer_id),
+    account: String(r.account),
+    counterpart: String(r.counterpart),
+    role: String(r.role) as 'exporter' | 'importer',
+    bytes: num(r.bytes),
+    priceUnitsPerGib: num(r.price_units_per_gib),
+    amountUnits: num(r.amount_units),
+    atMs: num(r.at_ms),
+  };
+}
+
+/** The ch_postings row of a posting (open period). */
+export function postingRow(p: Posting): Record<string, unknown> {
+  return {
+    transfer_id: p.transferId,
+    role: p.role,
+    account: p.account,
+    counterpart: p.counterpart,
+    bytes: p.bytes,
+    price_units_per_gib: p.priceUnitsPerGib,
+    amount_units: p.amountUnits,
+    at_ms: p.atMs,
+    period_id: null,
+  };
+}
+
+/** Bind variables per statement we allow ourselves (SQLite ≥ 3.32: 32766; PostgreSQL: 65535). */
+const MAX_VARS = 30_000;
+/** Values per IN (...) list. */
+const MAX_IN = 900;
+
+/** Inserts `rows` in as few statements as the variable limit allows; `upsertOn` merges on that key. */
+export async function insertChunked(trx: Knex.Transaction, table: string, rows: Record<string, unknown>[], upsertOn?: string): Promise<void> {
+  if (rows.length === 0) return;
+  const per = Math.max(1, Math.floor(MAX_VARS / Object.keys(rows[0]!).length));
+  for (let i = 0; i < rows.length; i += per) {
+    const q = trx(table).insert(rows.slice(i, i + per));
+    await (upsertOn ? q.onConflict(upsertOn).merge() : q);
+  }
+}
+
+/** SELECT … WHERE column IN (values), in chunks. */
+export async function selectIn(
+  trx: Knex.Transaction,
+  table: string,
+  column: string,
+  values: string[],
+  columns: string[] = ['*'],
+): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  for (let i = 0; i < values.length; i += MAX_IN) {
+    const rows = (await trx(table).select(columns).whereIn(column, values.slice(i, i + MAX_IN))) as Record<string, unknown>[];
+    out.push(...rows);
+  }
+  return out;
+}
