@@ -7,19 +7,26 @@
  * (with its ciphertext-tree proof) of the range, from libs/client's
  * ciphertextSegments over this grid's storage servers: bad or missing
  * shares switch servers there, so a wrong byte never leaves.
+ *
+ * SubmitReceipt: the gateway's signed receipt for a transfer it fetched
+ * here; checked against the caller and this contact point, then stored
+ * (served-store.ts), which reports the served record with it.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { principalOf, type Principal } from '../../libs/auth/index.js';
+import { principalOf, type Principal, type SignedDocument } from '../../libs/auth/index.js';
 import { parseVerifyCap, redactCap, READ_CAP_PREFIX, type VerifyCap } from '../../libs/caps/index.js';
 import { ciphertextSegments, clampRange, type ByteRange, type GridSession } from '../../libs/client/index.js';
-import { fromHex, shortKey } from '../../libs/crypto/index.js';
-import { InvalidArgumentError, NotFoundError, PermissionError, UnavailableError } from '../../libs/errors/index.js';
+import { fromHex, shortKey, toHex } from '../../libs/crypto/index.js';
+import { IntegrityError, InvalidArgumentError, LayoutInvalidError, NotFoundError, PermissionError, UnavailableError } from '../../libs/errors/index.js';
 import { serverStream, unary, writeMessage } from '../../libs/rpc/index.js';
 import type { ServedUsage } from '../../libs/rpc/generated/intergrid/contactpoint/ServedUsage.js';
 import type { FetchSegmentsRequest__Output } from '../../libs/rpc/generated/intergrid/contactpoint/FetchSegmentsRequest.js';
 import type { SegmentChunk } from '../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
+import type { SignedReceipt__Output } from '../../libs/rpc/generated/intergrid/contactpoint/SignedReceipt.js';
+import type { Empty } from '../../libs/rpc/generated/intergrid/Empty.js';
+import { openReceipt, type ReceiptBody } from '../../libs/usage/index.js';
 import type { GridLease } from './home-grid.js';
-import type { TransferMeter, TransferRecord } from './transfer-meter.js';
+import type { ReceiptOutcome, ServedStore, TransferRecord } from './served-store.js';
 
 /** Longest transfer id accepted (it is stored in metering records). */
 export const MAX_TRANSFER_ID_LENGTH = 128;
@@ -30,8 +37,12 @@ export interface ContactPointContext {
   areaCode: string;
   /** A session on this grid's storage servers for one transfer. */
   acquireGrid(): Promise<GridLease>;
-  meter: TransferMeter;
+  /** This contact point's public key (receipts must name it). */
+  publicKey: Uint8Array;
+  store: ServedStore;
   maxConcurrentFetches: number;
+  /** A receipt was stored (logs, tests). */
+  onReceipt?(info: { receipt: ReceiptBody; outcome: ReceiptOutcome }): void;
   /** Log line for a finished or failed transfer (never contains a cap's secret fields: there are none in a verify-cap). */
   onTransfer?(info: { transfer: TransferRecord; cap: string; error?: unknown }): void;
   /** Unexpected errors (sent to the caller as INTERNAL without detail). */
@@ -59,10 +70,23 @@ export function contactPointHandlers(ctx: ContactPointContext): grpc.UntypedServ
       },
       ctx.onInternal,
     ),
+    SubmitReceipt: unary<SignedReceipt__Output, Empty>(
+      'SubmitReceipt',
+      async (call) => {
+        const caller = principalOf(call);
+        checkGateway(caller, ctx.areaCode);
+        const signed: SignedDocument = { body: new Uint8Array(call.request.body ?? []), signature: new Uint8Array(call.request.signature ?? []) };
+        const receipt = checkReceipt(signed, caller, ctx.publicKey, ctx.areaCode);
+        const outcome = await ctx.store.submitReceipt(receipt, signed);
+        ctx.onReceipt?.({ receipt, outcome });
+        return {};
+      },
+      ctx.onInternal,
+    ),
     GetUsage: unary<unknown, ServedUsage>(
       'GetUsage',
       async () => ({
-        lines: ctx.meter.byGateway().map((g) => ({
+        lines: (await ctx.store.byGateway()).map((g) => ({
           gateway: fromHex(g.gateway),
           gatewayAreaCode: g.gatewayGrid,
           bytes: g.bytes,
@@ -87,6 +111,45 @@ export function checkGateway(p: Principal, areaCode: string): void {
       `gateway ${shortKey(p.publicKey)} is approved for area ${p.grid}, this contact point's own grid: contact points serve only gateways of other grids`,
     );
   }
+}
+
+/**
+ * Opens a receipt a gateway submitted and checks it is about a transfer this
+ * contact point served to that very gateway: signed by the caller's key,
+ * naming this contact point, exported by this grid, imported by the
+ * caller's grid (its gateway-approval certificate's).
+ * @throws InvalidArgumentError (malformed, bad signature, another contact point or grid),
+ *   PermissionError (signed by or for another gateway or grid than the caller's).
+ */
+export function checkReceipt(signed: SignedDocument, caller: Principal, ownKey: Uint8Array, areaCode: string): ReceiptBody {
+  let receipt: ReceiptBody;
+  try {
+    receipt = openReceipt(signed);
+  } catch (err) {
+    if (err instanceof IntegrityError || err instanceof LayoutInvalidError) throw new InvalidArgumentError(`receipt rejected: ${err.message}`, { cause: err });
+    throw err;
+  }
+  const callerHex = toHex(caller.publicKey);
+  if (receipt.gateway !== callerHex) {
+    throw new PermissionError(
+      `receipt for transfer '${receipt.transferId}' is signed by gateway ${receipt.gateway.slice(0, 16)}…, not by the caller ${callerHex.slice(0, 16)}…: a gateway submits only its own receipts`,
+    );
+  }
+  const own = toHex(ownKey);
+  if (receipt.contactPoint !== own) {
+    throw new InvalidArgumentError(
+      `receipt for transfer '${receipt.transferId}' names contact point ${receipt.contactPoint.slice(0, 16)}…, this is ${own.slice(0, 16)}…: send it to the contact point that served the bytes`,
+    );
+  }
+  if (receipt.exporter !== areaCode) {
+    throw new InvalidArgumentError(`receipt for transfer '${receipt.transferId}' names exporter ${receipt.exporter}; this contact point serves area ${areaCode}`);
+  }
+  if (receipt.importer !== caller.grid) {
+    throw new PermissionError(
+      `receipt for transfer '${receipt.transferId}' names importer ${receipt.importer}, but the caller is approved for area ${caller.grid}`,
+    );
+  }
+  return receipt;
 }
 
 /**
@@ -143,19 +206,30 @@ async function fetchSegments(ctx: ContactPointContext, call: FetchCall): Promise
   const range = requestRange(Number(req.offset), Number(req.length), cap.size);
 
   const lease = await ctx.acquireGrid();
-  const rec = ctx.meter.begin({ transferId, gateway: caller.publicKey, gatewayGrid: caller.grid, storageIndex: cap.storageIndex });
+  let rec: TransferRecord;
+  try {
+    rec = await ctx.store.begin({ transferId, gateway: caller.publicKey, gatewayGrid: caller.grid, storageIndex: cap.storageIndex });
+  } catch (err) {
+    lease.release();
+    throw err;
+  }
   let error: unknown;
   try {
     await stream(ctx, call, lease.session, cap, range, rec);
-    ctx.meter.end(rec, call.cancelled ? 'cancelled' : 'done');
   } catch (err) {
     error = err;
-    ctx.meter.end(rec, call.cancelled ? 'cancelled' : 'failed');
-    throw err;
   } finally {
     lease.release();
-    ctx.onTransfer?.({ transfer: { ...rec }, cap: redactCap(cap), ...(error === undefined ? {} : { error }) });
   }
+  const state = call.cancelled ? 'cancelled' : error === undefined ? 'done' : 'failed';
+  try {
+    await ctx.store.end(rec, state);
+  } catch (err) {
+    // The bytes were served; a store failure is ours, not the gateway's problem.
+    ctx.onInternal?.(err, 'FetchSegments (recording the transfer)');
+  }
+  ctx.onTransfer?.({ transfer: { ...rec }, cap: redactCap(cap), ...(error === undefined ? {} : { error }) });
+  if (error !== undefined) throw error;
 }
 
 /** UEB first, then each segment with its proof; counts each segment once gRPC has taken it. */
@@ -173,7 +247,7 @@ async function stream(ctx: ContactPointContext, call: FetchCall, session: GridSe
       if (call.cancelled) return; // return() on the generator below stops the fetch
       await writeMessage(call, { segment: { index: seg.index, ciphertext: seg.ciphertext, proof: seg.proof } });
       if (call.cancelled) return;
-      ctx.meter.count(rec, seg.ciphertext.length);
+      ctx.store.count(rec, seg.ciphertext.length);
     }
   } finally {
     // Ends the generator early on cancel or error (its prefetches are awaited-or-ignored there).

@@ -1,9 +1,12 @@
 /**
  * Contact point wiring: its identity, the shared connection to its own grid,
- * the auth policy (gateway-approval certificates from the clearinghouse
- * only), the gRPC server, and registration at the clearinghouse.
+ * its store (transfers served, receipts, outbox) with the 'clearinghouse'
+ * pump and the no-receipt sweep, the auth policy (gateway-approval
+ * certificates from the clearinghouse only), the gRPC server, and
+ * registration at the clearinghouse.
  */
 import * as grpc from '@grpc/grpc-js';
+import type { Knex } from 'knex';
 import { pino, type Logger } from 'pino';
 import {
   readKeyFile,
@@ -15,12 +18,16 @@ import {
   type Role,
 } from '../../libs/auth/index.js';
 import { fromHex, toHex } from '../../libs/crypto/index.js';
+import { openDatabase } from '../../libs/db/index.js';
+import { CLEARINGHOUSE_CHANNEL, clearinghouseRpcClient, clearinghouseUsageSender } from '../../libs/federation/index.js';
+import { startOutboxPump, type PumpOptions } from '../../libs/outbox/index.js';
 import { MAX_SEGMENT_SIZE } from '../../libs/format/index.js';
 import { bindServer, stopServer, contactPointProto } from '../../libs/rpc/index.js';
 import type { ContactPointConfig } from './config.js';
 import { contactPointHandlers } from './handlers.js';
 import { HomeGrid } from './home-grid.js';
-import { TransferMeter } from './transfer-meter.js';
+import { CONTACT_POINT_MIGRATIONS_TABLE, contactPointMigrations } from './migrations.js';
+import { ServedStore } from './served-store.js';
 import { startRegistration, type Registration } from './registration.js';
 
 /**
@@ -33,6 +40,7 @@ export const CONTACT_POINT_MESSAGE_LIMIT = MAX_SEGMENT_SIZE + 1024 * 1024;
 /** Which roles may call each method (docs/contact-point.md "Access"). */
 export const CONTACT_POINT_METHOD_ROLES: Record<string, readonly Role[]> = {
   FetchSegments: ['gateway-approval'],
+  SubmitReceipt: ['gateway-approval'],
   GetUsage: ['admin'],
 };
 
@@ -45,6 +53,10 @@ export interface StartContactPointOptions {
   interceptors?: grpc.ServerInterceptor[];
   /** Clock (Unix ms), for tests. */
   now?(): number;
+  /** Outbox pump timing (tests shorten the backoff). */
+  pumpTiming?: Pick<PumpOptions, 'pollMs' | 'minBackoffMs' | 'maxBackoffMs' | 'batchSize'>;
+  /** How often the no-receipt sweep runs (default receiptWaitMs / 4, between 50 ms and 30 s). */
+  sweepIntervalMs?: number;
 }
 
 export interface RunningContactPoint {
@@ -54,8 +66,12 @@ export interface RunningContactPoint {
   advertisedAddress: string;
   /** The contact point's public key. */
   publicKey: Uint8Array;
-  /** Bytes served per transfer and per gateway (for the billing issue). */
-  meter: TransferMeter;
+  /** Transfers served, receipts and the outbox of served records. */
+  store: ServedStore;
+  /** Resolves once the 'clearinghouse' outbox has nothing pending (tests, demo). */
+  drainOutboxes(): Promise<void>;
+  /** Runs the no-receipt sweep now; resolves with the number of transfers reported. */
+  sweepNow(): Promise<number>;
   /** Registration at the clearinghouse (last success / error). */
   registration: Registration;
   stop(): Promise<void>;
@@ -91,14 +107,59 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
       onRefreshError: (err) => logger.warn({ err }, 'directory refresh failed; still using the previous server list'),
     },
   );
-  const meter = new TransferMeter(100_000, now);
   const onInternal = (err: unknown, method: string): void => logger.error({ err, method }, 'internal error');
+  let knex: Knex;
+  try {
+    knex = await openDatabase(config.database, contactPointMigrations, CONTACT_POINT_MIGRATIONS_TABLE);
+  } catch (err) {
+    home.close();
+    throw err;
+  }
+  let wake = (): void => undefined;
+  const store = await ServedStore.open(knex, { key: identity.keyPair, areaCode: config.areaCode, now, onQueued: () => wake() });
+  const reporter = clearinghouseRpcClient(config.clearinghouse.address, () => home.currentIdentity());
+  let lastPumpError = '';
+  const pump = startOutboxPump(store.outbox, CLEARINGHOUSE_CHANNEL, clearinghouseUsageSender(() => reporter), {
+    ...opts.pumpTiming,
+    onError: (err) => {
+      const msg = err instanceof Error ? err.message : String(err);
+      if (msg !== lastPumpError) logger.warn({ err: msg }, 'reporting served records to the clearinghouse failed (will retry)');
+      lastPumpError = msg;
+    },
+    onDropped: (row, state, reason) => logger.error({ recordId: row.id, state, reason }, 'served record dropped'),
+  });
+  wake = () => pump.wake();
+  const sweep = async (): Promise<number> => {
+    try {
+      return await store.sweepUnreceipted(config.receiptWaitMs);
+    } catch (err) {
+      logger.warn({ err }, 'no-receipt sweep failed (will retry)');
+      return 0;
+    }
+  };
+  const sweepEvery = opts.sweepIntervalMs ?? Math.max(50, Math.min(30_000, Math.floor(config.receiptWaitMs / 4)));
+  let sweeping: Promise<number> | undefined;
+  const sweepTimer = setInterval(() => {
+    sweeping ??= sweep().finally(() => (sweeping = undefined));
+  }, sweepEvery);
+  sweepTimer.unref();
+  const closeStore = async (): Promise<void> => {
+    clearInterval(sweepTimer);
+    await sweeping;
+    await pump.stop();
+    reporter.close();
+    await knex.destroy();
+  };
+
   const handlers = contactPointHandlers({
     areaCode: config.areaCode,
     acquireGrid: () => home.acquire(),
-    meter,
+    publicKey: identity.keyPair.publicKey,
+    store,
     maxConcurrentFetches: config.maxConcurrentFetches,
     onInternal,
+    onReceipt: ({ receipt, outcome }) =>
+      logger.info({ transferId: receipt.transferId, gateway: receipt.gateway.slice(0, 16), bytes: receipt.bytes, outcome }, 'receipt received'),
     onTransfer: ({ transfer, cap, error }) => {
       const line = { transferId: transfer.transferId, gateway: transfer.gateway.slice(0, 16), gatewayGrid: transfer.gatewayGrid, cap, bytes: transfer.bytes, state: transfer.state };
       if (error === undefined) logger.info(line, 'transfer finished');
@@ -124,6 +185,7 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
   } catch (err) {
     server.forceShutdown();
     home.close();
+    await closeStore();
     throw err;
   }
   const advertisedAddress = config.advertiseAddress ?? address;
@@ -141,12 +203,15 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
     address,
     advertisedAddress,
     publicKey: identity.keyPair.publicKey,
-    meter,
+    store,
+    drainOutboxes: () => pump.drained(),
+    sweepNow: sweep,
     registration,
     stop() {
       stopping ??= (async () => {
         await registration.stop();
         await stopServer(server);
+        await closeStore();
         home.close();
         logger.info({ address }, 'contact point stopped');
       })();

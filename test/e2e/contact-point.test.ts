@@ -174,12 +174,12 @@ describe('contact point: serving verified segments', () => {
   });
 
   it('counts the ciphertext bytes served per transfer and per gateway', async () => {
-    const before = cp.meter.byGateway().find((g) => g.gateway === toHex(gateway.keyPair.publicKey))?.bytes ?? 0;
+    const before = (await cp.store.byGateway()).find((g) => g.gateway === toHex(gateway.keyPair.publicKey))?.bytes ?? 0;
     const f = await fetch({ verifyCap: vcapText(read), transferId: 'metered-1' });
     expect(f.error).toBeUndefined();
-    const rec = cp.meter.transfer('metered-1', toHex(gateway.keyPair.publicKey));
+    const rec = await cp.store.transfer('metered-1', toHex(gateway.keyPair.publicKey));
     expect(rec).toMatchObject({ bytes: data.length, segments: 6, state: 'done', gatewayGrid: REMOTE });
-    const after = cp.meter.byGateway().find((g) => g.gateway === toHex(gateway.keyPair.publicKey))!.bytes;
+    const after = (await cp.store.byGateway()).find((g) => g.gateway === toHex(gateway.keyPair.publicKey))!.bytes;
     expect(after - before).toBe(data.length);
   });
 
@@ -192,7 +192,7 @@ describe('contact point: serving verified segments', () => {
     const { err, res } = await usage(admin);
     expect(err).toBeNull();
     const line = res!.lines.find((l) => toHex(l.gateway) === toHex(gateway.keyPair.publicKey))!;
-    const total = cp.meter.byGateway().find((g) => g.gateway === toHex(gateway.keyPair.publicKey))!;
+    const total = (await cp.store.byGateway()).find((g) => g.gateway === toHex(gateway.keyPair.publicKey))!;
     expect(line).toMatchObject({ gatewayAreaCode: REMOTE, bytes: total.bytes, transfers: total.transfers });
     expect(line.bytes).toBeGreaterThanOrEqual(data.length);
     expect((await usage(gateway)).err?.code).toBe(grpc.status.PERMISSION_DENIED);
@@ -244,8 +244,8 @@ describe('contact point: serving verified segments', () => {
     });
     call.on('error', () => undefined);
     const id = toHex(gateway.keyPair.publicKey);
-    for (let i = 0; i < 200 && cp.meter.transfer('cancel-me', id)?.state === 'open'; i++) await new Promise((r) => setTimeout(r, 50));
-    const rec = cp.meter.transfer('cancel-me', id)!;
+    for (let i = 0; i < 200 && (await cp.store.transfer('cancel-me', id))?.state === 'open'; i++) await new Promise((r) => setTimeout(r, 50));
+    const rec = (await cp.store.transfer('cancel-me', id))!;
     expect(rec.state).toBe('cancelled');
     expect(rec.segments).toBeLessThan(200);
   });
@@ -276,16 +276,16 @@ describe('contact point: serving verified segments', () => {
     let stable = 0;
     for (let i = 0; i < 200 && stable < 10; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      const n = cp.meter.transfer('slow-reader', id)?.segments ?? 0;
+      const n = (await cp.store.transfer('slow-reader', id))?.segments ?? 0;
       stable = n === last ? stable + 1 : 0;
       last = n;
     }
-    expect(cp.meter.transfer('slow-reader', id)?.state).toBe('open');
+    expect((await cp.store.transfer('slow-reader', id))?.state).toBe('open');
     expect(last).toBeLessThan(count / 2);
     call.resume();
     await done;
     expect(verifyAndDecrypt({ chunks }, slowCap, 0, slow.length).equals(slow)).toBe(true);
-    expect(cp.meter.transfer('slow-reader', id)).toMatchObject({ segments: count, bytes: slow.length, state: 'done' });
+    expect(await cp.store.transfer('slow-reader', id)).toMatchObject({ segments: count, bytes: slow.length, state: 'done' });
   });
 
   it('still serves exact bytes when the shares on 7 of 10 servers are corrupt', async () => {

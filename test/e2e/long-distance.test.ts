@@ -172,7 +172,11 @@ async function failureOf(p: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a failure');
 }
 
-const remoteMetered = (g: FederationGrid): number => g.contactPoints.reduce((n, c) => n + (c.running?.meter.totalBytes() ?? 0), 0);
+const remoteMetered = async (g: FederationGrid): Promise<number> => {
+  let n = 0;
+  for (const c of g.contactPoints) n += (await c.running?.store.totalBytes()) ?? 0;
+  return n;
+};
 
 beforeAll(async () => {
   fed = await startFederation({
@@ -291,7 +295,7 @@ describe('refusals', () => {
   it('a price above the gateway’s ceiling → FAILED_PRECONDITION naming the price, before any byte moves', async () => {
     const cap = await put(fed.grid(A), randomBytes(2 * SEG));
     const remote = fed.grid(A);
-    const meteredBefore = remoteMetered(remote);
+    const meteredBefore = await remoteMetered(remote);
     await fed.admin.setPrice(A, 1001);
     try {
       const err = await failureOf(get(fed.grid(B), cap));
@@ -300,7 +304,7 @@ describe('refusals', () => {
     } finally {
       await fed.admin.setPrice(A, 1);
     }
-    expect(remoteMetered(remote)).toBe(meteredBefore);
+    expect(await remoteMetered(remote)).toBe(meteredBefore);
   });
 
   describe('a gateway the clearinghouse did not approve is rejected by the contact point', () => {
