@@ -22,6 +22,7 @@ import {
   clearinghousePriceSetCommand,
   clearinghousePriceListCommand,
   clearinghouseGridsCommand,
+  registerClearinghouseBillingCommands,
   type OperatorOptions,
 } from './commands/clearinghouse.js';
 
@@ -129,6 +130,8 @@ operatorOpts(prices.command('list').description('current price of every grid'))
 operatorOpts(clearinghouse.command('grids').description('list admitted grids'))
   .option('--json', 'machine-readable output')
   .action(action(async (opts: OperatorOptions & { json?: boolean }) => clearinghouseGridsCommand(opts)));
+
+registerClearinghouseBillingCommands(clearinghouse, operatorOpts);
 
 program
   .command('serve')

@@ -9,7 +9,10 @@ import { isAreaCode } from '../../../libs/caps/index.js';
 import { fromHex, toHex } from '../../../libs/crypto/index.js';
 import { ConfigError, InvalidArgumentError } from '../../../libs/errors/index.js';
 import { connectClearinghouse, type ClearinghouseConnection, type GridInfo } from '../../../libs/federation/index.js';
-import { initClearinghouse, loadClearinghouseAdmin } from '../../clearinghouse/index.js';
+import { initClearinghouse, loadClearinghouseAdmin, connectLedger, type LedgerConnection, type DisputeInfo } from '../../clearinghouse/index.js';
+import { openStatement, type GridStatementBody, type SummaryBody } from '../../../libs/ledger/index.js';
+import type { Command } from 'commander';
+import { action } from '../output.js';
 
 export interface OperatorOptions {
   admin: string;
@@ -25,6 +28,18 @@ async function withClearinghouse<T>(opts: OperatorOptions, fn: (ch: Clearinghous
     return await fn(ch);
   } finally {
     ch.close();
+  }
+}
+
+async function withLedger<T>(opts: OperatorOptions, fn: (l: LedgerConnection, chKey: Uint8Array) => Promise<T>): Promise<T> {
+  const admin = loadClearinghouseAdmin(opts.admin);
+  const address = opts.clearinghouse ?? admin.clearinghouse.address;
+  if (!address) throw new ConfigError(`${opts.admin} has no clearinghouse.address: pass --clearinghouse HOST:PORT`);
+  const l = connectLedger(address, admin.identity);
+  try {
+    return await fn(l, admin.clearinghouse.publicKey);
+  } finally {
+    l.close();
   }
 }
 
@@ -118,4 +133,106 @@ export async function clearinghouseGridsCommand(opts: OperatorOptions & { json?:
       [r.areaCode.padEnd(8), r.name.padEnd(20), r.gridManagerKey, r.suspended ? 'SUSPENDED' : 'active', `${r.priceUnitsPerGib} units/GiB`, `${r.contactPoints} contact points`].join('  ') + '\n',
     );
   }
+}
+
+const iso = (ms: number): string => (ms > 0 ? new Date(ms).toISOString() : '-');
+
+function disputeLine(d: DisputeInfo): string {
+  const side = (b: number | null) => (b === null ? 'none' : String(b));
+  const head = `#${d.id}  ${d.state.padEnd(8)}  ${d.reason.padEnd(17)}  ${d.exporter}→${d.importer}  served ${side(d.servedBytes)}  received ${side(d.receiptBytes)}  ${d.priceUnitsPerGib} units/GiB  ${d.transferId}`;
+  const res = d.state === 'resolved' ? `\n      ${d.resolution} (${d.postedUnits} units) at ${iso(d.resolvedAtMs)}${d.note ? `: ${d.note}` : ''}` : '';
+  return `${head}\n      ${d.detail}${res}`;
+}
+
+/** `clearinghouse disputes [--all] [--json]`: open disputes (all with --all). */
+export async function clearinghouseDisputesCommand(opts: OperatorOptions & { all?: boolean; json?: boolean }): Promise<void> {
+  const disputes = await withLedger(opts, (l) => l.listDisputes(Boolean(opts.all)));
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(disputes, null, 2) + '\n');
+    return;
+  }
+  if (disputes.length === 0) process.stdout.write(opts.all ? 'no disputes\n' : 'no open disputes\n');
+  for (const d of disputes) process.stdout.write(disputeLine(d) + '\n');
+}
+
+/** `clearinghouse resolve-dispute ID (--accept served|receipt | --void) [--note TEXT]`. */
+export async function clearinghouseResolveDisputeCommand(id: string, opts: OperatorOptions & { accept?: string; void?: boolean; note?: string }): Promise<void> {
+  const n = parseCount('dispute id', id);
+  if (n === 0) throw new InvalidArgumentError(`dispute id '${id}' is not a positive integer`);
+  if ((opts.accept === undefined) === !opts.void) throw new InvalidArgumentError('give exactly one of --accept served|receipt or --void');
+  if (opts.accept !== undefined && opts.accept !== 'served' && opts.accept !== 'receipt') {
+    throw new InvalidArgumentError(`--accept '${opts.accept}' must be 'served' or 'receipt'`);
+  }
+  const resolution = opts.void ? 'void' : opts.accept === 'served' ? 'accept-served' : 'accept-receipt';
+  const d = await withLedger(opts, (l) => l.resolveDispute(n, resolution, opts.note ?? ''));
+  process.stdout.write(`dispute ${d.id} resolved: ${d.resolution}, ${d.postedUnits} units posted\n`);
+}
+
+/** `clearinghouse close-period [--id P]`: prints the closed period. */
+export async function clearinghouseClosePeriodCommand(opts: OperatorOptions & { id?: string }): Promise<void> {
+  const p = await withLedger(opts, (l) => l.closePeriod(opts.id ?? ''));
+  process.stdout.write(`period ${p.id} closed: [${iso(p.fromMs)}, ${iso(p.toMs)}), ${p.transfers} transfers, ${p.grids} grid statements\n`);
+}
+
+/** `clearinghouse statement [--period P] [--json]`: the summary and every grid's statement, verified with the clearinghouse key. */
+export async function clearinghouseStatementCommand(opts: OperatorOptions & { period?: string; json?: boolean }): Promise<void> {
+  const { period, summary, statements } = await withLedger(opts, async (l, chKey) => {
+    const s = await l.getStatements(opts.period ?? '');
+    return {
+      period: s.period,
+      summary: openStatement(s.summary, chKey) as SummaryBody,
+      statements: s.statements.map((x) => openStatement(x, chKey) as GridStatementBody),
+    };
+  });
+  if (opts.json) {
+    process.stdout.write(JSON.stringify({ period, summary, statements }, null, 2) + '\n');
+    return;
+  }
+  process.stdout.write(`period ${period.id}: [${iso(period.fromMs)}, ${iso(period.toMs)}), ${period.transfers} transfers (signatures verified)\n`);
+  process.stdout.write('summary (units; + is owed, − owes):\n');
+  for (const b of summary.balances) process.stdout.write(`  ${b.areaCode.padEnd(8)} ${String(b.netUnits).padStart(16)}\n`);
+  process.stdout.write(`  ${'total'.padEnd(8)} ${String(summary.totalUnits).padStart(16)}\n`);
+  for (const s of statements) {
+    process.stdout.write(`grid ${s.areaCode}: net ${s.netUnits} units\n`);
+    for (const l of s.lines) {
+      process.stdout.write(
+        `  with ${l.counterpart.padEnd(8)} exported ${l.bytesExported} B (+${l.unitsCredited})  imported ${l.bytesImported} B (−${l.unitsDebited})  net ${l.netUnits}\n`,
+      );
+    }
+  }
+}
+
+/** `clearinghouse ledger [--json]`: the open period's running totals. */
+export async function clearinghouseLedgerCommand(opts: OperatorOptions & { json?: boolean }): Promise<void> {
+  const s = await withLedger(opts, (l) => l.getLedger());
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(s, null, 2) + '\n');
+    return;
+  }
+  process.stdout.write(`open period since ${iso(s.openFromMs)}: ${s.records} records stored, ${s.pendingRecords} pending the other side, ${s.openDisputes} open disputes\n`);
+  for (const p of s.pairs) process.stdout.write(`  ${p.exporter} → ${p.importer}  ${p.transfers} transfers  ${p.bytes} B  ${p.units} units owed to ${p.exporter}\n`);
+}
+
+/** Registers the billing subcommands under `clearinghouse` (operatorOpts adds --admin/--clearinghouse). */
+export function registerClearinghouseBillingCommands(clearinghouse: Command, operatorOpts: (c: Command) => Command): void {
+  operatorOpts(clearinghouse.command('disputes').description('list open billing disputes'))
+    .option('--all', 'include resolved disputes')
+    .option('--json', 'machine-readable output')
+    .action(action(async (opts: OperatorOptions & { all?: boolean; json?: boolean }) => clearinghouseDisputesCommand(opts)));
+  operatorOpts(clearinghouse.command('resolve-dispute').description('resolve a dispute: post one side, or void it'))
+    .argument('<id>', 'dispute id')
+    .option('--accept <side>', "post the 'served' or 'receipt' side's bytes at the exporter's price")
+    .option('--void', 'post nothing')
+    .option('--note <text>', 'why (kept with the dispute)')
+    .action(action(async (id: string, opts: OperatorOptions & { accept?: string; void?: boolean; note?: string }) => clearinghouseResolveDisputeCommand(id, opts)));
+  operatorOpts(clearinghouse.command('close-period').description('close the open billing period and sign its statements'))
+    .option('--id <period>', 'period id (default: the next number)')
+    .action(action(async (opts: OperatorOptions & { id?: string }) => clearinghouseClosePeriodCommand(opts)));
+  operatorOpts(clearinghouse.command('statement').description("a closed period's signed statements (verified)"))
+    .option('--period <id>', 'period id (default: the latest closed)')
+    .option('--json', 'machine-readable output: {period, summary, statements}')
+    .action(action(async (opts: OperatorOptions & { period?: string; json?: boolean }) => clearinghouseStatementCommand(opts)));
+  operatorOpts(clearinghouse.command('ledger').description("the open period's running totals"))
+    .option('--json', 'machine-readable output')
+    .action(action(async (opts: OperatorOptions & { json?: boolean }) => clearinghouseLedgerCommand(opts)));
 }
