@@ -351,6 +351,11 @@ export class ServedStore {
     return [...totals.values()];
   }
 
+  /** Transfers being served right now (FetchSegments still running). */
+  openTransfers(): number {
+    return this.live.size;
+  }
+
   /** Bytes served to all gateways. */
   async totalBytes(): Promise<number> {
     return (await this.byGateway()).reduce((n, g) => n + g.bytes, 0);

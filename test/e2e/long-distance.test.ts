@@ -331,11 +331,11 @@ describe('refusals', () => {
       const cap = await put(fed.grid(A), randomBytes(SEG));
       const key = generateKeyPair();
       const cert = await fed.grid(B).grid.admin.approve({ role: 'gateway', subject: key.publicKey, name: 'unapproved-gateway' });
-      const before = remoteMetered(fed.grid(A));
+      const before = await remoteMetered(fed.grid(A));
       const err = await fetchAsGateway({ keyPair: key, certificates: [cert] }, cap);
       expect(err?.code).toBe(grpc.status.UNAUTHENTICATED);
       expect(err?.details).toMatch(/not trusted for role gateway/);
-      expect(remoteMetered(fed.grid(A))).toBe(before);
+      expect(await remoteMetered(fed.grid(A))).toBe(before);
     });
 
     it('with a gateway-approval certificate signed by a key other than the clearinghouse’s', async () => {
@@ -343,11 +343,11 @@ describe('refusals', () => {
       const key = generateKeyPair();
       const now = Date.now();
       const forged = issueCertificate(generateKeyPair(), { role: 'gateway-approval', subject: key.publicKey, grid: B, notBefore: now - 60_000, notAfter: now + 3_600_000, limits: {} });
-      const before = remoteMetered(fed.grid(A));
+      const before = await remoteMetered(fed.grid(A));
       const err = await fetchAsGateway({ keyPair: key, certificates: [forged] }, cap);
       expect(err?.code).toBe(grpc.status.UNAUTHENTICATED);
       expect(err?.details).toMatch(/not trusted for role gateway-approval/);
-      expect(remoteMetered(fed.grid(A))).toBe(before);
+      expect(await remoteMetered(fed.grid(A))).toBe(before);
     });
 
     it('while the approved gateway of B is served (the same call, the clearinghouse’s approval)', async () => {
