@@ -42,6 +42,12 @@ export interface LedgerContext {
   now(): number;
   /** The caller's grid for grid-certified roles (contact-point, admin): issuer must be that grid's manager. */
   callerGrid(p: Principal, what: string): Promise<GridRow>;
+  /**
+   * Test hook (crash tests): wait this long between the commit and the
+   * reply, so a kill lands between storing a record and acknowledging it.
+   * Set by the environment variable INTERGRID_TEST_ACK_DELAY_MS; 0 otherwise.
+   */
+  ackDelayMs?: number;
   onInternal?(err: unknown, method: string): void;
 }
 
@@ -120,6 +126,7 @@ export function ledgerHandlers(ctx: LedgerContext): grpc.UntypedServiceImplement
           validIndex.push(index);
         });
         const outcomes = await ctx.ledger.ingest(valid, now);
+        if (ctx.ackDelayMs) await new Promise((resolve) => setTimeout(resolve, ctx.ackDelayMs));
         outcomes.forEach((o, j) => {
           const index = validIndex[j]!;
           results[index] = { index, recordId: valid[j]!.recordId, outcome: o.outcome, message: o.outcome === 'REJECTED' ? o.message : '' };
