@@ -64,7 +64,11 @@ export interface ConsumeOptions {
   batch?: number;
   /** Redelivery delay after a failed handler, ms (default 1000). */
   nakDelayMs?: number;
-  /** How long the server waits for an ack before redelivering, ms (default 30 s). */
+  /**
+   * How long the server waits for an ack before redelivering, ms (default
+   * 10 s). A handler running longer keeps its message (working() every third
+   * of it); the wait bounds the delay after a consumer died holding messages.
+   */
   ackWaitMs?: number;
 }
 
@@ -186,7 +190,7 @@ export class EventBus {
     if (!DURABLE_PATTERN.test(durable)) throw new InvalidArgumentError(`durable name '${durable.slice(0, 40)}' must be 1-64 of [A-Za-z0-9_-]`);
     const batch = opts.batch ?? 100;
     const nakDelayMs = opts.nakDelayMs ?? 1000;
-    const ackWaitMs = opts.ackWaitMs ?? 30_000;
+    const ackWaitMs = opts.ackWaitMs ?? 10_000;
     const abort = new AbortController();
     let current: ConsumerMessages | undefined;
     const loop = (async () => {
@@ -197,14 +201,24 @@ export class EventBus {
           if (abort.signal.aborted) break;
           current = await consumer.consume({ max_messages: batch });
           for await (const m of current) {
+            // After stop(), the messages already pulled are still yielded:
+            // hand them back at once (nak) instead of leaving them to ack_wait.
+            if (abort.signal.aborted) {
+              m.nak();
+              continue;
+            }
+            // A slow handler (database busy) tells the server it is still working,
+            // so the message is not redelivered to someone else meanwhile.
+            const working = setInterval(() => m.working(), Math.max(100, Math.floor(ackWaitMs / 3)));
             try {
               await handler(m.data, { subject: m.subject, seq: m.seq, redelivered: m.redelivered });
               m.ack();
             } catch (err) {
               this.opts.onError(err, `${durable}: handling message ${m.seq} (redelivered later)`);
               m.nak(nakDelayMs);
+            } finally {
+              clearInterval(working);
             }
-            if (abort.signal.aborted) break;
           }
         } catch (err) {
           if (!abort.signal.aborted) this.opts.onError(err, `${durable}: consumer stopped (restarting)`);
