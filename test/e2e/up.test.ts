@@ -17,7 +17,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runBuiltCli, builtCli } from './fixtures/built-cli.js';
 
 interface Federation {
-  grids: { name: string; areaCode: string; gridManagerPublicKey: string; clientConfig: string }[];
+  grids: { name: string; areaCode: string; natsUrl: string; gridManagerPublicKey: string; clientConfig: string; adminIdentity: string }[];
   services: { role: string; name: string; address: string; pid: number; dataDir: string }[];
 }
 
@@ -69,7 +69,10 @@ describe('intergrid up', () => {
       expect(count('storage-server', g)).toBe(10);
       expect(count('contact-point', g)).toBe(2);
       expect(count('gateway', g)).toBe(1);
+      expect(count('nats', g)).toBe(1);
     }
+    const natsAddresses = federation.services.filter((s) => s.role === 'nats').map((s) => s.address);
+    expect(federation.grids.map((g) => g.natsUrl)).toEqual(natsAddresses.map((a) => `nats://${a}`));
     for (const s of federation.services) expect(isAlive(s.pid)).toBe(true);
     const storage = federation.services.filter((s) => s.role === 'storage-server' && s.name.startsWith('a/'));
     const clientConfig = federation.grids[0]!.clientConfig;
@@ -94,6 +97,19 @@ describe('intergrid up', () => {
     expect(getRemote.code, getRemote.stderr).toBe(0);
     expect(sha(readFileSync(outRemote))).toBe(sha(data));
 
+    // Grid b's gateway published the client's usage event on b's nats-server; b's grid manager tallied it.
+    const gmB = federation.services.find((s) => s.role === 'grid-manager' && s.name.startsWith('b/'))!;
+    let transfers: { remoteAreaCode: string; bytes: number; transfers: number; units: number }[] = [];
+    for (let i = 0; i < 60 && transfers.length === 0; i++) {
+      const usage = await runBuiltCli(['grid', 'usage', '--admin', federation.grids[1]!.adminIdentity, '--grid-manager', gmB.address, '--json']);
+      expect(usage.code, usage.stderr).toBe(0);
+      transfers = (JSON.parse(usage.stdout) as { transfers: typeof transfers }).transfers;
+      if (transfers.length === 0) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(transfers).toHaveLength(1);
+    expect(transfers[0]).toMatchObject({ remoteAreaCode: '101', transfers: 1 });
+    expect(transfers[0]!.bytes).toBeGreaterThanOrEqual(data.length);
+
     for (const s of storage.slice(0, 7)) process.kill(s.pid, 'SIGKILL');
     const out2 = join(dir, 'out2.bin');
     const get2 = await runBuiltCli(['get', cap, '--config', clientConfig, '-o', out2]);
@@ -112,6 +128,8 @@ describe('intergrid up', () => {
     try {
       const again = JSON.parse(readFileSync(second.federationPath, 'utf8')) as Federation;
       expect(again.grids[0]!.gridManagerPublicKey).toBe(federation.grids[0]!.gridManagerPublicKey);
+      // Each grid's nats-server is back on the port chosen at the first start.
+      expect(again.grids.map((g) => g.natsUrl)).toEqual(federation.grids.map((g) => g.natsUrl));
       const out3 = join(dir, 'out3.bin');
       const get3 = await runBuiltCli(['get', cap, '--config', again.grids[0]!.clientConfig, '-o', out3]);
       expect(get3.code, get3.stderr).toBe(0);

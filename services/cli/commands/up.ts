@@ -1,7 +1,9 @@
 /**
  * `intergrid up --dir DIR [--grids N] [--servers N]`: a local federation on
  * loopback, each service its own process started exactly as an operator
- * would (`intergrid serve …`). Keys and data under DIR are reused on the next
+ * would (`intergrid serve …`), plus one nats-server per grid for usage events
+ * (installed with apt-get when missing and running as root; else one line
+ * saying how). Keys and data under DIR are reused on the next
  * run; addresses (port 0) are fresh each run, so configs are rewritten.
  * Prints `ready <federation.json>` once everything answers and runs until
  * SIGINT/SIGTERM, then stops every child.

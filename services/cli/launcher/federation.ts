@@ -11,6 +11,7 @@ import { launchGrid, type LaunchedGrid } from './grid.js';
 import { launchClearinghouse, admitGrid, type LaunchedClearinghouse } from './clearinghouse.js';
 import { launchLongDistance, CONTACT_POINTS_PER_GRID } from './long-distance.js';
 import { waitFor } from './supervisor.js';
+import { requireNatsServer } from './nats-binary.js';
 
 export interface FederationOptions {
   dir: string;
@@ -38,6 +39,8 @@ export async function startFederation(opts: FederationOptions): Promise<RunningF
   if (!Number.isInteger(opts.grids) || opts.grids < 1 || opts.grids > MAX_GRIDS) {
     throw new InvalidArgumentError(`grids must be an integer in [1, ${MAX_GRIDS}], got ${opts.grids}`);
   }
+  // Before anything starts: nats-server installed (root + apt) or one line saying how.
+  const natsBin = requireNatsServer();
   const dir = resolve(opts.dir);
   mkdirSync(dir, { recursive: true });
   const sup = new Supervisor(dir);
@@ -50,7 +53,7 @@ export async function startFederation(opts: FederationOptions): Promise<RunningF
   try {
     ch = await launchClearinghouse(sup);
     for (let i = 0; i < opts.grids; i++) {
-      const grid = await launchGrid(sup, gridPlan(i, opts.servers));
+      const grid = await launchGrid(sup, gridPlan(i, opts.servers), natsBin);
       grids.push(grid);
       await admitGrid(ch, { name: grid.plan.name, areaCode: grid.plan.areaCode, gridManagerPublicKey: grid.gridManagerPublicKey });
       await launchLongDistance(sup, grid, ch);

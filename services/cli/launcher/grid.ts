@@ -8,12 +8,13 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { toHex } from '../../../libs/crypto/index.js';
 import { loadOrCreateKeyFile, writeCertificateFile, encodeCertificateBase64 } from '../../../libs/auth/index.js';
-import { writeJsonAtomic } from '../../../libs/config/index.js';
+import { writeJsonAtomic, readJsonObjectIfPresent } from '../../../libs/config/index.js';
 import { writeClientConfig, type ClientConfig } from '../../../libs/client/index.js';
 import { DEFAULT_K, DEFAULT_N, DEFAULT_HAPPY, DEFAULT_SEGMENT_SIZE } from '../../../libs/format/index.js';
 import { connectGridManager, type GridManagerConnection } from '../../../libs/grid/index.js';
 import { initGridManager, loadAdminIdentity, type AdminIdentity } from '../../grid-manager/index.js';
 import { waitFor, type Supervisor } from './supervisor.js';
+import { launchNats } from './nats.js';
 
 export interface GridPlan {
   name: string;
@@ -27,17 +28,25 @@ export interface LaunchedGrid {
   gridManagerAddress: string;
   gridManagerPublicKey: string;
   admin: AdminIdentity;
+  /** The grid's nats-server, nats://127.0.0.1:PORT (grid manager and gateway configs' `nats`). */
+  natsUrl: string;
   /** Admin connection to the grid manager; closed by the caller. */
   manager: GridManagerConnection;
   clientConfigPath: string;
 }
 
-/** Starts the grid manager and storage servers of one grid and writes its client.json. */
-export async function launchGrid(sup: Supervisor, plan: GridPlan): Promise<LaunchedGrid> {
+/**
+ * Starts the nats-server, grid manager and storage servers of one grid and
+ * writes its client.json. `natsBin`: the nats-server path (requireNatsServer).
+ */
+export async function launchGrid(sup: Supervisor, plan: GridPlan, natsBin: string): Promise<LaunchedGrid> {
   const gridDir = join(sup.dir, plan.name);
   mkdirSync(gridDir, { recursive: true });
+  const nats = await launchNats(sup, natsBin, { name: plan.name, areaCode: plan.areaCode, dir: gridDir });
   const gmDir = join(gridDir, 'grid-manager');
   const init = initGridManager(gmDir, { areaCode: plan.areaCode, listen: '127.0.0.1:0' });
+  // The grid manager consumes this grid's usage events (docs/events.md).
+  writeJsonAtomic(init.configPath, { ...readJsonObjectIfPresent(init.configPath), nats: { servers: [nats.url] } });
   const [gm] = await sup.start([
     { role: 'grid-manager', name: `${plan.name}/grid-manager`, service: 'grid-manager', grid: plan.name, areaCode: plan.areaCode, configPath: init.configPath, dataDir: gmDir },
   ]);
@@ -90,8 +99,8 @@ export async function launchGrid(sup: Supervisor, plan: GridPlan): Promise<Launc
       30_000,
       `the storage servers of grid ${plan.name} to announce`,
     );
-    sup.grids.push({ name: plan.name, areaCode: plan.areaCode, gridManagerPublicKey, clientConfig: clientConfigPath, adminIdentity: init.adminIdentityPath });
-    return { plan, dir: gridDir, gridManagerAddress: gm!.address, gridManagerPublicKey, admin, manager, clientConfigPath };
+    sup.grids.push({ name: plan.name, areaCode: plan.areaCode, natsUrl: nats.url, gridManagerPublicKey, clientConfig: clientConfigPath, adminIdentity: init.adminIdentityPath });
+    return { plan, dir: gridDir, gridManagerAddress: gm!.address, gridManagerPublicKey, natsUrl: nats.url, admin, manager, clientConfigPath };
   } catch (err) {
     manager.close();
     throw err;

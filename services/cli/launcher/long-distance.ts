@@ -52,6 +52,8 @@ export async function launchLongDistance(sup: Supervisor, grid: LaunchedGrid, ch
     gridManager,
     clearinghouse,
     priceCeilingUnitsPerGib: LOCAL_PRICE_CEILING,
+    // Per-client usage events to the grid's nats-server (docs/events.md).
+    nats: { servers: [grid.natsUrl] },
   });
   planned.push({ role: 'gateway', name: `${gridName}/gateway`, service: 'gateway', grid: gridName, areaCode, configPath: gwConfig, dataDir: gwDir });
 

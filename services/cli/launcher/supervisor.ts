@@ -22,6 +22,8 @@ export interface ServiceRecord {
 export interface GridRecord {
   name: string;
   areaCode: string;
+  /** The grid's nats-server (usage events): nats://127.0.0.1:PORT. */
+  natsUrl: string;
   gridManagerPublicKey: string;
   clientConfig: string;
   adminIdentity: string;
@@ -82,6 +84,20 @@ export class Supervisor {
     const failed = started.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
     return records;
+  }
+
+  /**
+   * Registers a child started by other means (nats-server is not an
+   * `intergrid serve` process), so it is recorded and stopped like the others.
+   */
+  adopt(child: ServiceChild, p: Omit<PlannedService, 'service'>): ServiceRecord {
+    this.children.push(child);
+    const record: ServiceRecord = {
+      role: p.role, name: p.name, grid: p.grid, areaCode: p.areaCode, address: child.address,
+      pid: child.pid, dataDir: p.dataDir, config: p.configPath, log: child.logFile,
+    };
+    this.services.push(record);
+    return record;
   }
 
   /** Writes DIR/federation.json (world-readable: it holds no secrets) and returns its path. */
