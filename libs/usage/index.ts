@@ -6,6 +6,6 @@
 export { RECEIPT_TAG, RECEIPT_RECORD_PREFIX, MAX_RECEIPT_RANGES, receiptRecordId, signReceipt, openReceipt } from './receipt.js';
 export type { ReceiptBody } from './receipt.js';
 export { SERVED_TAG, SERVED_RECORD_PREFIX, servedRecordId, embedReceipt, embeddedReceipt, signServedRecord, openServedRecord } from './served-record.js';
-export type { ServedRecordBody, OpenedServedRecord } from './served-record.js';
+export type { ServedRecordBody, OpenedServedRecord, OpenServedOptions } from './served-record.js';
 export { openUsageRecord, USAGE_RECORD_KINDS } from './usage-record.js';
 export type { UsageRecordKind, UsageRecordMessage, OpenedUsageRecord } from './usage-record.js';

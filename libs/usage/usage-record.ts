@@ -7,7 +7,7 @@
 import type { SignedDocument } from '../auth/index.js';
 import { LayoutInvalidError } from '../errors/index.js';
 import { openReceipt, type ReceiptBody } from './receipt.js';
-import { openServedRecord, type OpenedServedRecord } from './served-record.js';
+import { openServedRecord, type OpenedServedRecord, type OpenServedOptions } from './served-record.js';
 
 export type UsageRecordKind = 'receipt' | 'served';
 export const USAGE_RECORD_KINDS: readonly UsageRecordKind[] = ['receipt', 'served'];
@@ -22,17 +22,18 @@ export type OpenedUsageRecord = { kind: 'receipt'; recordId: string; receipt: Re
 
 /**
  * Opens a usage record of either kind (signatures verified with the keys the
- * documents name; the caller checks those keys are allowed).
+ * documents name; the caller checks those keys are allowed). `opts` is
+ * passed to openServedRecord (e.g. a cache of verified receipts).
  * @throws LayoutInvalidError for an unknown kind or a malformed body;
  *   IntegrityError when a signature does not verify.
  */
-export function openUsageRecord(record: UsageRecordMessage): OpenedUsageRecord {
+export function openUsageRecord(record: UsageRecordMessage, opts: OpenServedOptions = {}): OpenedUsageRecord {
   if (record.kind === 'receipt') {
     const receipt = openReceipt(record);
     return { kind: 'receipt', recordId: receipt.recordId, receipt };
   }
   if (record.kind === 'served') {
-    const opened = openServedRecord(record);
+    const opened = openServedRecord(record, opts);
     return { kind: 'served', recordId: opened.served.recordId, ...opened };
   }
   throw new LayoutInvalidError(`usage record kind '${String(record.kind).slice(0, 20)}' is not one of ${USAGE_RECORD_KINDS.join(', ')}`);
