@@ -154,13 +154,30 @@ const MAX_VARS = 30_000;
 /** Values per IN (...) list. */
 const MAX_IN = 900;
 
-/** Inserts `rows` in as few statements as the variable limit allows; `upsertOn` merges on that key. */
+/**
+ * Inserts `rows` (all with the same keys) as multi-row `INSERT … VALUES`
+ * statements, as few as the variable limit allows; `upsertOn` turns it into
+ * `ON CONFLICT (key) DO UPDATE` of every other column (SQLite ≥ 3.24 and
+ * PostgreSQL). Raw SQL because knex writes SQLite multi-row inserts as
+ * `SELECT … UNION ALL`, limited to 500 terms and slower.
+ */
 export async function insertChunked(trx: Knex.Transaction, table: string, rows: Record<string, unknown>[], upsertOn?: string): Promise<void> {
   if (rows.length === 0) return;
-  const per = Math.max(1, Math.floor(MAX_VARS / Object.keys(rows[0]!).length));
+  const cols = Object.keys(rows[0]!);
+  const per = Math.max(1, Math.floor(MAX_VARS / cols.length));
+  const quoted = cols.map((c) => `"${c}"`).join(', ');
+  const tuple = `(${cols.map(() => '?').join(', ')})`;
+  const conflict = upsertOn
+    ? ` on conflict ("${upsertOn}") do update set ${cols
+        .filter((c) => c !== upsertOn)
+        .map((c) => `"${c}" = excluded."${c}"`)
+        .join(', ')}`
+    : '';
   for (let i = 0; i < rows.length; i += per) {
-    const q = trx(table).insert(rows.slice(i, i + per));
-    await (upsertOn ? q.onConflict(upsertOn).merge() : q);
+    const chunk = rows.slice(i, i + per);
+    const bindings: Knex.Value[] = [];
+    for (const r of chunk) for (const c of cols) bindings.push((r[c] ?? null) as Knex.Value);
+    await trx.raw(`insert into "${table}" (${quoted}) values ${chunk.map(() => tuple).join(', ')}${conflict}`, bindings);
   }
 }
 

@@ -6,7 +6,8 @@
  * are allowed is decided afterwards (usage-check.ts).
  */
 import { createHash } from 'node:crypto';
-import { openUsageRecord, type UsageRecordKind } from '../../libs/usage/index.js';
+import type { SignedDocument } from '../../libs/auth/index.js';
+import { openReceipt, openUsageRecord, type ReceiptBody, type UsageRecordKind } from '../../libs/usage/index.js';
 
 /** A record as received (proto UsageRecord). */
 export interface RawRecord {
@@ -53,10 +54,48 @@ function claimedId(body: Uint8Array): string {
   }
 }
 
-/** Verifies and reduces one record; never throws. */
-export function openRecord(raw: RawRecord): OpenResult {
+/**
+ * Receipts already verified, by their exact bytes: each transfer's receipt
+ * arrives twice (the gateway's 'receipt' record and embedded in the contact
+ * point's 'served' record), byte-identical. The second copy is not verified
+ * again — it is the same signed document (same body, same signature), so
+ * verifying it again can only give the same answer. Bounded (oldest evicted).
+ */
+export class ReceiptCache {
+  private readonly verified = new Map<string, ReceiptBody>();
+
+  constructor(private readonly max = 20_000) {}
+
+  private static key(signed: SignedDocument): string {
+    return createHash('sha256').update(signed.body).update(signed.signature).digest('base64');
+  }
+
+  /** openReceipt, answered from the cache for a byte-identical receipt verified before. */
+  readonly open = (signed: SignedDocument): ReceiptBody => {
+    const key = ReceiptCache.key(signed);
+    const hit = this.verified.get(key);
+    if (hit) return hit;
+    const body = openReceipt(signed);
+    this.verified.set(key, body);
+    if (this.verified.size > this.max) this.verified.delete(this.verified.keys().next().value!);
+    return body;
+  };
+
+  get size(): number {
+    return this.verified.size;
+  }
+}
+
+/** Verifies and reduces one record; never throws. `cache` skips re-verifying a receipt seen before. */
+export function openRecord(raw: RawRecord, cache?: ReceiptCache): OpenResult {
   try {
-    const opened = openUsageRecord({ kind: raw.kind, body: raw.body, signature: raw.signature });
+    const opened =
+      raw.kind === 'receipt' && cache
+        ? (() => {
+            const receipt = cache.open({ body: raw.body, signature: raw.signature });
+            return { kind: 'receipt' as const, recordId: receipt.recordId, receipt };
+          })()
+        : openUsageRecord({ kind: raw.kind, body: raw.body, signature: raw.signature }, cache ? { openReceipt: cache.open } : {});
     if (opened.kind === 'receipt') {
       const r = opened.receipt;
       return {

@@ -1,7 +1,9 @@
 /**
  * Verifying reported records (record-opener.ts) for ReportUsage. Ed25519
  * verification is the largest CPU cost of ingest (docs/billing.md
- * "Performance"), so a batch can be spread over worker threads; with 0
+ * "Performance"), so a batch can be spread over worker threads (each
+ * transfer's records to the same worker, whose receipt cache then verifies
+ * its receipt once, not twice); with 0
  * workers (or when the compiled worker script is absent, e.g. tests running
  * the TypeScript sources) it runs in the calling thread.
  */
@@ -9,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { UnavailableError } from '../../libs/errors/index.js';
-import { openRecord, type OpenResult, type RawRecord } from './record-opener.js';
+import { openRecord, ReceiptCache, type OpenResult, type RawRecord } from './record-opener.js';
 
 /** Opens batches of records. */
 export interface RecordOpener {
@@ -17,12 +19,29 @@ export interface RecordOpener {
   close(): Promise<void>;
 }
 
-/** Verification in the calling thread. */
+/** Verification in the calling thread (with its own receipt cache). */
 export function inlineOpener(): RecordOpener {
+  const cache = new ReceiptCache();
   return {
-    openAll: (records) => Promise.resolve(records.map(openRecord)),
+    openAll: (records) => Promise.resolve(records.map((r) => openRecord(r, cache))),
     close: () => Promise.resolve(),
   };
+}
+
+const TRANSFER_ID = /"transferId":"([^"]{1,200})"/;
+
+/**
+ * Which worker opens a record: by its transfer id (read with a regex, not
+ * parsed; canonical JSON puts it there once, outside the base64 receipt), so
+ * both records of a transfer meet the same worker's receipt cache. A record
+ * the regex cannot read goes to worker 0 (it is verified all the same).
+ */
+function workerFor(r: RawRecord, n: number): number {
+  const m = TRANSFER_ID.exec(Buffer.from(r.body.buffer, r.body.byteOffset, Math.min(r.body.byteLength, 4096)).toString('latin1'));
+  if (!m) return 0;
+  let h = 0;
+  for (let i = 0; i < m[1]!.length; i++) h = (h * 31 + m[1]!.charCodeAt(i)) | 0;
+  return Math.abs(h) % n;
 }
 
 interface Pending {
@@ -71,12 +90,21 @@ export async function startRecordOpener(workers: number): Promise<RecordOpener> 
   return {
     async openAll(records) {
       if (closed) throw new UnavailableError('record verification is shut down');
-      // Small batches are not worth a round trip to a thread.
-      if (records.length < 8) return records.map(openRecord);
-      const per = Math.ceil(records.length / pool.length);
-      const parts: Promise<OpenResult[]>[] = [];
-      for (let i = 0, w = 0; i < records.length; i += per, w++) parts.push(run(pool[w]!, records.slice(i, i + per)));
-      return (await Promise.all(parts)).flat();
+      const groups: { index: number[]; records: RawRecord[] }[] = pool.map(() => ({ index: [], records: [] }));
+      records.forEach((r, i) => {
+        const g = groups[workerFor(r, pool.length)]!;
+        g.index.push(i);
+        g.records.push(r);
+      });
+      const out = new Array<OpenResult>(records.length);
+      await Promise.all(
+        groups.map(async (g, w) => {
+          if (g.records.length === 0) return;
+          const results = await run(pool[w]!, g.records);
+          results.forEach((res, j) => (out[g.index[j]!] = res));
+        }),
+      );
+      return out;
     },
     async close() {
       closed = true;

@@ -140,6 +140,16 @@ for (const backend of databaseBackends('ch-ledger')) {
       expect((await LedgerStore.open(knex)).openFromMs).toBe(T0 + 300);
     });
 
+    it('takes a full batch of 1000 records (past SQLite\'s 500-term compound select) in one call', async () => {
+      const batch: IngestRecord[] = [];
+      for (let i = 0; i < 500; i++) batch.push(rec('receipt', `big-${i}`, i + 1), rec('served', `big-${i}`, i + 1));
+      const out = await ledger.ingest(batch, T0 + 20);
+      expect(out.every((o) => o.outcome === 'ACCEPTED')).toBe(true);
+      const s = await ledger.snapshot();
+      expect(s.pairs).toEqual([{ exporter: '101', importer: '102', bytes: (500 * 501) / 2, units: 500, transfers: 500 }]);
+      expect((await ledger.ingest(batch, T0 + 30)).every((o) => o.outcome === 'DUPLICATE')).toBe(true);
+    });
+
     it('remembers gateway approvals across reopen', async () => {
       await ledger.recordApproval(GW, '102', T0, T0 + 1000, T0);
       expect(ledger.isApproved(GW, '102', T0 + 500)).toBe(true);

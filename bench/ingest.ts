@@ -1,0 +1,247 @@
+/**
+ * Clearinghouse ingest rate (issue 5 "Performance"): signed usage records per
+ * second, verified and posted, on SQLite. A real clearinghouse (gRPC on
+ * loopback, SQLite in a temp dir) receives N transfers = 2N pre-signed
+ * records (a gateway's receipts and a contact point's served records, each
+ * carrying its receipt) in batches over gRPC, both reporters at once. Every
+ * record must come back ACCEPTED and every transfer posted.
+ *
+ * What limits it is measured by taking the pipeline apart:
+ *   verify  — record-opener on every record in one thread (Ed25519 + JSON + zod)
+ *   store   — LedgerStore.ingest of already-verified records (knex + SQLite), no gRPC
+ *   end to end, with verification in the request thread and in worker threads
+ * gRPC and the rest ≈ end to end (1 thread) − verify − store.
+ *
+ * Run alone: `node dist/bench/ingest.js` (BENCH_INGEST_TRANSFERS, default 20000),
+ * or as part of `npm run bench` (bench/run.ts).
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { issueCertificate, validityWindow, type Identity } from '../libs/auth/index.js';
+import { generateKeyPair, toHex, type KeyPair } from '../libs/crypto/index.js';
+import { openDatabase } from '../libs/db/index.js';
+import { connectClearinghouse } from '../libs/federation/index.js';
+import { embedReceipt, receiptRecordId, servedRecordId, signReceipt, signServedRecord } from '../libs/usage/index.js';
+import { initClearinghouse, loadClearinghouseAdmin, loadClearinghouseConfig, startClearinghouse, connectLedger, type UsageRecordInput } from '../services/clearinghouse/index.js';
+import { clearinghouseMigrations, CLEARINGHOUSE_MIGRATIONS_TABLE } from '../services/clearinghouse/migrations.js';
+import { GridStore } from '../services/clearinghouse/grid-store.js';
+import { LedgerStore, type IngestRecord } from '../services/clearinghouse/ledger-store.js';
+import { openRecord, ReceiptCache } from '../services/clearinghouse/record-opener.js';
+
+export interface IngestFigure {
+  transfers: number;
+  records: number;
+  batch: number;
+  /** End to end over gRPC, records/s, verification in worker threads. */
+  recordsPerSecond: number;
+  workers: number;
+  /** End to end over gRPC, records/s, verification in the request thread. */
+  recordsPerSecondOneThread: number;
+  /** µs per record, one thread: signature verification + parsing (record-opener). */
+  verifyUsPerRecord: number;
+  /** µs per record: LedgerStore.ingest (knex + SQLite) of verified records. */
+  storeUsPerRecord: number;
+  /** µs per record end to end in one thread, minus verify and store: gRPC, protobuf, auth, checks. */
+  restUsPerRecord: number;
+}
+
+const PRICE = 1000;
+
+interface Parties {
+  gwKey: KeyPair;
+  cpKey: KeyPair;
+  gw: Identity;
+  cp: Identity;
+}
+
+/** 2 × transfers signed records: [receipts, served records] (served embeds the same signed receipt). */
+function signRecords(p: Parties, transfers: number, asOf: number): { receipts: UsageRecordInput[]; served: UsageRecordInput[] } {
+  const receipts: UsageRecordInput[] = [];
+  const served: UsageRecordInput[] = [];
+  const gateway = toHex(p.gwKey.publicKey);
+  const contactPoint = toHex(p.cpKey.publicKey);
+  const storageIndex = '00112233445566778899aabbccddeeff';
+  for (let i = 0; i < transfers; i++) {
+    const transferId = `bench-${i}`;
+    const bytes = 1 + ((i * 104_729) % 8_388_608);
+    const receipt = signReceipt(
+      {
+        version: 1,
+        recordId: receiptRecordId(transferId),
+        transferId,
+        storageIndex,
+        ranges: [{ offset: 0, length: bytes }],
+        bytes,
+        priceUnitsPerGib: PRICE,
+        priceAsOfMs: asOf,
+        exporter: '101',
+        importer: '102',
+        gateway,
+        contactPoint,
+        atMs: asOf,
+      },
+      p.gwKey,
+    );
+    receipts.push({ kind: 'receipt', ...receipt });
+    const s = signServedRecord(
+      {
+        version: 1,
+        recordId: servedRecordId(transferId),
+        transferId,
+        storageIndex,
+        bytes,
+        exporter: '101',
+        importer: '102',
+        gateway,
+        contactPoint,
+        atMs: asOf,
+        receipt: embedReceipt(receipt),
+      },
+      p.cpKey,
+    );
+    served.push({ kind: 'served', ...s });
+  }
+  return { receipts, served };
+}
+
+async function endToEnd(transfers: number, batch: number, workers: number): Promise<{ seconds: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'intergrid-ingest-'));
+  try {
+    const { configPath } = initClearinghouse(dir, { listen: '127.0.0.1:0' });
+    const config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+    writeFileSync(configPath, JSON.stringify({ ...config, verifyWorkers: workers }));
+    const ch = await startClearinghouse(loadClearinghouseConfig(configPath));
+    try {
+      const admin = loadClearinghouseAdmin(join(dir, 'admin.json'));
+      const adminConn = connectClearinghouse(ch.address, admin.identity, { clearinghousePublicKey: ch.publicKey });
+      const gm = generateKeyPair();
+      await adminConn.admitGrid({ gridManagerPublicKey: gm.publicKey, name: 'exporter', areaCode: '101', priceUnitsPerGib: PRICE });
+      await adminConn.admitGrid({ gridManagerPublicKey: generateKeyPair().publicKey, name: 'importer', areaCode: '102', priceUnitsPerGib: 1 });
+      const cpKey = generateKeyPair();
+      const gwKey = generateKeyPair();
+      const parties: Parties = {
+        cpKey,
+        gwKey,
+        cp: { keyPair: cpKey, certificates: [issueCertificate(gm, { role: 'contact-point', subject: cpKey.publicKey, grid: '101', ...validityWindow(Date.now(), 3_600_000), limits: {} })] },
+        gw: { keyPair: gwKey, certificates: [await adminConn.approveGateway({ areaCode: '102', gatewayPublicKey: gwKey.publicKey })] },
+      };
+      adminConn.close();
+      const { receipts, served } = signRecords(parties, transfers, Date.now());
+      const gwConn = connectLedger(ch.address, parties.gw, { deadlineMs: 120_000 });
+      const cpConn = connectLedger(ch.address, parties.cp, { deadlineMs: 120_000 });
+      const op = connectLedger(ch.address, admin.identity);
+      // Warm-up: connections, JIT, worker start (not counted; a separate transfer range).
+      const send = async (conn: typeof gwConn, records: UsageRecordInput[]) => {
+        const res = await conn.reportUsage(records);
+        const bad = res.find((r) => r.outcome !== 'ACCEPTED');
+        if (bad) throw new Error(`bench: record ${bad.recordId} ${bad.outcome}: ${bad.message}`);
+      };
+      // Both reporters at once, the contact point one batch behind the gateway (as in a grid: the
+      // contact point reports a transfer after the gateway's receipt reached it).
+      const t0 = performance.now();
+      let gwDone = Promise.resolve();
+      let cpDone = Promise.resolve();
+      for (let i = 0; i < transfers; i += batch) {
+        const gwBatch = receipts.slice(i, i + batch);
+        const cpBatch = served.slice(i, i + batch);
+        const gwNow = gwDone.then(() => send(gwConn, gwBatch));
+        cpDone = Promise.all([cpDone, gwNow]).then(() => send(cpConn, cpBatch));
+        gwDone = gwNow;
+      }
+      await Promise.all([gwDone, cpDone]);
+      const seconds = (performance.now() - t0) / 1000;
+      const l = await op.getLedger();
+      const posted = l.pairs.reduce((a, p) => a + p.transfers, 0);
+      if (posted !== transfers || l.records !== 2 * transfers) throw new Error(`bench: ${posted} transfers posted, ${l.records} records stored; expected ${transfers}, ${2 * transfers}`);
+      for (const c of [gwConn, cpConn, op]) c.close();
+      return { seconds };
+    } finally {
+      await ch.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** µs per record of verification alone (one thread) and of the store alone (SQLite). */
+async function parts(transfers: number, batch: number): Promise<{ verifyUs: number; storeUs: number }> {
+  const cpKey = generateKeyPair();
+  const gwKey = generateKeyPair();
+  const { receipts, served } = signRecords({ cpKey, gwKey, cp: { keyPair: cpKey, certificates: [] }, gw: { keyPair: gwKey, certificates: [] } }, transfers, Date.now());
+  const all = [...receipts, ...served];
+  const t0 = performance.now();
+  const cache = new ReceiptCache(4 * transfers);
+  const opened = all.map((r) => openRecord(r, cache));
+  const verifyUs = ((performance.now() - t0) * 1000) / all.length;
+  const dir = mkdtempSync(join(tmpdir(), 'intergrid-ingest-store-'));
+  try {
+    const knex = await openDatabase({ client: 'sqlite3', filename: join(dir, 'ch.sqlite') }, clearinghouseMigrations, CLEARINGHOUSE_MIGRATIONS_TABLE);
+    try {
+      const grids = await GridStore.open(knex);
+      await grids.admit({ gridManagerPublicKey: generateKeyPair().publicKey, name: 'e', areaCode: '101', priceUnitsPerGib: PRICE }, 101, 0);
+      await grids.admit({ gridManagerPublicKey: generateKeyPair().publicKey, name: 'i', areaCode: '102', priceUnitsPerGib: 1 }, 101, 0);
+      const ledger = await LedgerStore.open(knex);
+      const records: IngestRecord[] = opened.map((o, i) => {
+        if (!o.ok) throw new Error(o.message);
+        return { ...o.record, body: all[i]!.body, signature: all[i]!.signature, reporterKey: o.record.signer };
+      });
+      const t1 = performance.now();
+      for (let i = 0; i < records.length; i += batch) {
+        const out = await ledger.ingest(records.slice(i, i + batch), Date.now());
+        if (out.some((o) => o.outcome !== 'ACCEPTED')) throw new Error('bench: store refused a record');
+      }
+      const storeUs = ((performance.now() - t1) * 1000) / records.length;
+      return { verifyUs, storeUs };
+    } finally {
+      await knex.destroy();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Measures ingest; returns the figures (the caller prints). */
+export async function benchIngest(opts: { transfers?: number; batch?: number; workers?: number } = {}): Promise<IngestFigure> {
+  const transfers = opts.transfers ?? 20_000;
+  const batch = opts.batch ?? 500;
+  const workers = opts.workers ?? Math.max(1, Math.min(4, cpus().length));
+  await endToEnd(Math.min(2000, transfers), batch, workers); // warm-up (JIT, SQLite, workers)
+  const { verifyUs, storeUs } = await parts(transfers, batch);
+  const one = await endToEnd(transfers, batch, 0);
+  const pooled = await endToEnd(transfers, batch, workers);
+  const records = 2 * transfers;
+  const oneUs = (one.seconds * 1e6) / records;
+  return {
+    transfers,
+    records,
+    batch,
+    workers,
+    recordsPerSecond: records / pooled.seconds,
+    recordsPerSecondOneThread: records / one.seconds,
+    verifyUsPerRecord: verifyUs,
+    storeUsPerRecord: storeUs,
+    restUsPerRecord: Math.max(0, oneUs - verifyUs - storeUs),
+  };
+}
+
+/** Prints a figure (bench/run.ts and the stand-alone run). */
+export function printIngest(f: IngestFigure): void {
+  const r = (x: number) => Math.round(x).toLocaleString('en-US');
+  console.log(`clearinghouse ingest (${r(f.transfers)} transfers = ${r(f.records)} signed records, batches of ${f.batch}, SQLite, gRPC loopback):`);
+  console.log(`  verified and posted: ${r(f.recordsPerSecond)} records/s with ${f.workers} verification workers, ${r(f.recordsPerSecondOneThread)} records/s in one thread`);
+  console.log(
+    `  per record in one thread: verify ${f.verifyUsPerRecord.toFixed(1)} µs, store (knex+SQLite) ${f.storeUsPerRecord.toFixed(1)} µs, ` +
+      `gRPC/protobuf/auth/checks ${f.restUsPerRecord.toFixed(1)} µs`,
+  );
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const transfers = Number(process.env.BENCH_INGEST_TRANSFERS ?? 20_000);
+  benchIngest({ transfers }).then(printIngest, (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  });
+}
