@@ -35,11 +35,13 @@ export function findNatsServer(pathEnv: string | undefined = process.env.PATH): 
 
 /**
  * Returns the nats-server path; when missing and running as root with
- * apt-get available, installs the Debian package quietly first.
+ * apt-get available, installs the Debian package quietly first
+ * (`install: false` never installs; `find` replaces the lookup, for tests).
  * @throws PreconditionError with NATS_SERVER_MISSING otherwise (or when the install failed).
  */
-export function requireNatsServer(opts: { install?: boolean } = {}): string {
-  const found = findNatsServer();
+export function requireNatsServer(opts: { install?: boolean; find?: () => string | undefined } = {}): string {
+  const find = opts.find ?? (() => findNatsServer());
+  const found = find();
   if (found) return found;
   const asRoot = process.getuid?.() === 0;
   const apt = spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
@@ -51,7 +53,7 @@ export function requireNatsServer(opts: { install?: boolean } = {}): string {
       spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
       install();
     }
-    const after = findNatsServer();
+    const after = find();
     if (after) return after;
   }
   throw new PreconditionError(NATS_SERVER_MISSING);
