@@ -1,23 +1,22 @@
 /**
- * The contact point's store on a real SQLite file: counting, receipts,
+ * The contact point's store on SQLite and a throwaway PostgreSQL
+ * (test/fixtures/database-backends.ts): counting, receipts,
  * served records queued in the outbox (with the receipt, without one after
  * the wait, from the receipt alone after a restart), persistence.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Knex } from 'knex';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { generateKeyPair, randomBytes, toHex, type KeyPair } from '../../../libs/crypto/index.js';
-import { openDatabase } from '../../../libs/db/index.js';
+import { openDatabase, type DatabaseConfig } from '../../../libs/db/index.js';
 import { AlreadyExistsError, InvalidArgumentError } from '../../../libs/errors/index.js';
 import type { UsageRecordPayload } from '../../../libs/federation/index.js';
 import { openServedRecord, openReceipt, receiptRecordId, signReceipt, type ReceiptBody } from '../../../libs/usage/index.js';
 import { CONTACT_POINT_MIGRATIONS_TABLE, contactPointMigrations, ServedStore } from '../../../services/contact-point/index.js';
+import { databaseBackends } from '../../fixtures/database-backends.js';
 
 const AREA = '102';
 const GW_AREA = '101';
-let dir: string;
+let config: DatabaseConfig;
 let knex: Knex;
 let store: ServedStore;
 let cpKey: KeyPair;
@@ -27,23 +26,9 @@ let queued: number;
 const si = randomBytes(16);
 
 async function open(): Promise<void> {
-  knex = await openDatabase({ client: 'sqlite3', filename: join(dir, 'cp.sqlite') }, contactPointMigrations, CONTACT_POINT_MIGRATIONS_TABLE);
+  knex = await openDatabase(config, contactPointMigrations, CONTACT_POINT_MIGRATIONS_TABLE);
   store = await ServedStore.open(knex, { key: cpKey, areaCode: AREA, now: () => clock, onQueued: () => (queued += 1) });
 }
-
-beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'cp-store-'));
-  cpKey = generateKeyPair();
-  gwKey = generateKeyPair();
-  clock = 1_000_000;
-  queued = 0;
-  await open();
-});
-
-afterEach(async () => {
-  await knex.destroy();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 function receipt(transferId: string, bytes: number, extra: Partial<ReceiptBody> = {}): { body: ReceiptBody; signed: ReturnType<typeof signReceipt> } {
   const body: ReceiptBody = {
@@ -80,7 +65,21 @@ async function serve(transferId: string, segments: number[], state: 'done' | 'ca
   return { rec, end: () => store.end(rec, state) };
 }
 
-describe('ServedStore', () => {
+for (const backend of databaseBackends('cp-store')) describe(`ServedStore on ${backend.name}`, () => {
+  beforeAll(() => backend.setup(), 60_000);
+  afterAll(() => backend.teardown());
+  beforeEach(async () => {
+    config = await backend.fresh();
+    cpKey = generateKeyPair();
+    gwKey = generateKeyPair();
+    clock = 1_000_000;
+    queued = 0;
+    await open();
+  });
+  afterEach(async () => {
+    await knex.destroy();
+  });
+
   it('writes the row at the start, counts live, and stores the final count at the end', async () => {
     const { rec, end } = await serve('t1', [100, 50]);
     expect(await store.transfer('t1', toHex(gwKey.publicKey))).toMatchObject({ state: 'open', bytes: 150, segments: 2 });
