@@ -9,6 +9,7 @@ import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Knex } from 'knex';
 import { generateKeyPair, toHex } from '../../libs/crypto/index.js';
 import { costOf } from '../../libs/ledger/index.js';
@@ -32,6 +33,8 @@ import {
   type GridManagerConfig,
   type RunningGridManager,
 } from '../../services/grid-manager/index.js';
+import { readJsonObjectIfPresent, writeJsonAtomic } from '../../libs/config/index.js';
+import { builtCli } from './fixtures/built-cli.js';
 import { startNatsServer, type TestNatsServer } from '../fixtures/nats-server.js';
 
 const quiet = { onError: () => {} };
@@ -64,6 +67,7 @@ describe('usage events: gateway → NATS JetStream → grid manager tallies', ()
   let nats: TestNatsServer;
   let dir: string;
   let config: GridManagerConfig;
+  let configPath: string;
   let gm: RunningGridManager | undefined;
   let admin: GridManagerConnection;
   const outcomes = { applied: 0, duplicate: 0, malformed: 0 };
@@ -96,9 +100,13 @@ describe('usage events: gateway → NATS JetStream → grid manager tallies', ()
         outcomes[o]++;
       },
     });
+    connectAdmin(gm.address);
+  }
+
+  function connectAdmin(address: string): void {
     admin?.close();
     const identity = loadAdminIdentity(join(dir, 'admin.json'));
-    admin = connectGridManager(gm.address, identity.identity, { gridManagerPublicKey: identity.gridManager.publicKey });
+    admin = connectGridManager(address, identity.identity, { gridManagerPublicKey: identity.gridManager.publicKey });
   }
 
   async function expectTallies(events: ClientUsageEvent[], ms = 60_000): Promise<void> {
@@ -124,6 +132,7 @@ describe('usage events: gateway → NATS JetStream → grid manager tallies', ()
     nats = await startNatsServer();
     dir = mkdtempSync(join(tmpdir(), 'usage-events-'));
     const init = initGridManager(dir, { areaCode: '101', listen: '127.0.0.1:0' });
+    configPath = init.configPath;
     config = { ...loadGridManagerConfig(init.configPath), nats: { servers: [nats.url], stream: USAGE_STREAM } };
     outcomes.applied = outcomes.duplicate = outcomes.malformed = 0;
     await startGm();
@@ -222,5 +231,58 @@ describe('usage events: gateway → NATS JetStream → grid manager tallies', ()
     await publisher;
     await bus.close();
     await expectTallies(events);
+  }, 120_000);
+
+  it('loses and doubles nothing when the grid manager process is killed (SIGKILL) mid-stream', async () => {
+    // The real service process of the built CLI, as `intergrid up` runs it.
+    const { startServiceChild, stopChildren } = (await import(
+      new URL('./child-process.js', pathToFileURL(builtCli())).href
+    )) as typeof import('../../services/cli/child-process.js');
+    await gm!.stop();
+    gm = undefined;
+    writeJsonAtomic(configPath, { ...readJsonObjectIfPresent(configPath), nats: config.nats });
+    const spawnGm = (n: number) =>
+      startServiceChild({ role: 'grid-manager', name: `gm-${n}`, service: 'grid-manager', configPath, logFile: join(dir, `gm-${n}.log`) });
+    const first = await spawnGm(1);
+    connectAdmin(first.address);
+    const tallied = async () => (await admin.getUsageSummary()).transfers.reduce((n, t) => n + t.transfers, 0);
+
+    const bus = await EventBus.connect(config.nats!, quiet);
+    const events: ClientUsageEvent[] = [];
+    let publishing = true;
+    const publisher = (async () => {
+      while (publishing) {
+        const e = newEvent();
+        events.push(e);
+        await bus.publish(CLIENT_USAGE_SUBJECT, encodeClientUsageEvent(e), e.eventId);
+        if (events.length % 10 === 0) await sleep(5);
+      }
+    })();
+    const second = await (async () => {
+      try {
+        await until(async () => (await tallied()) >= 100, 30_000, 'the first events to be tallied');
+        // Killed while consuming: some events committed but not acked, some pulled and not handled.
+        first.process.kill('SIGKILL');
+        await first.exited;
+        await sleep(300);
+        return await spawnGm(2);
+      } catch (err) {
+        await stopChildren([first]);
+        throw err;
+      }
+    })();
+    try {
+      connectAdmin(second.address);
+      await until(async () => events.length >= 800, 30_000, 'more events');
+      publishing = false;
+      await publisher;
+      await bus.close();
+      // Unacked messages come back after the ack wait (10 s); the processed table skips those already counted.
+      await expectTallies(events, 60_000);
+    } finally {
+      publishing = false;
+      admin.close();
+      await stopChildren([second]);
+    }
   }, 120_000);
 });
