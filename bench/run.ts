@@ -9,7 +9,8 @@
  * Options (environment, for quick runs): BENCH_SIZES_MIB="1,64,512",
  * BENCH_SEGMENT_SIZES_KIB="256,1024,4096" (the segment-size sweep at 64 MiB),
  * BENCH_LONG_DISTANCE_SIZES_MIB="8,64" (default 8, 64 and every size of
- * BENCH_SIZES_MIB above 64).
+ * BENCH_SIZES_MIB above 64), BENCH_INGEST_TRANSFERS=20000 (clearinghouse
+ * ingest, bench/ingest.ts, run last on its own; 0 skips it).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
@@ -20,6 +21,7 @@ import { runCli, writeRandomFile, sha256File } from './cli-run.js';
 import { startFederation } from '../services/cli/launcher/federation.js';
 import { DEFAULT_SEGMENT_SIZE } from '../libs/format/index.js';
 import { hopGrowth, hopsOf, longDistanceGet, type FederationView, type HopGrowth, type LongDistanceFigure } from './long-distance.js';
+import { benchIngest, printIngest, type IngestFigure } from './ingest.js';
 
 const MiB = 1024 * 1024;
 
@@ -207,10 +209,18 @@ async function main(): Promise<void> {
     console.log(`put at ${last.sizeMiB} MiB reaches ${fmt(100 * ratios.putOverPrimitiveBound, 0)} % of the primitive bound`);
   }
 
+  // Clearinghouse ingest (signed usage records/s, verified and posted), after the federation is gone.
+  let clearinghouseIngest: IngestFigure | undefined;
+  const ingestTransfers = Number(process.env.BENCH_INGEST_TRANSFERS ?? 20_000);
+  if (ingestTransfers > 0) {
+    clearinghouseIngest = await benchIngest({ transfers: ingestTransfers });
+    printIngest(clearinghouseIngest);
+  }
+
   const out = fileURLToPath(new URL('../../bench/results.json', import.meta.url));
   writeFileSync(
     out,
-    JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: cpus().length, primitives, ...results, longDistance: { gets: longDistance, peakGrowth: growth }, ratios }, null, 2) + '\n',
+    JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: cpus().length, primitives, ...results, longDistance: { gets: longDistance, peakGrowth: growth }, clearinghouseIngest, ratios }, null, 2) + '\n',
   );
   console.log(`wrote ${out}`);
 }
