@@ -103,6 +103,7 @@ function isApiError(err: unknown, code: number): boolean {
 export class EventBus {
   private readonly consumers = new Set<RunningConsumer>();
   private closed = false;
+  private connected = true;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -111,7 +112,15 @@ export class EventBus {
     /** The stream name in use. */
     readonly stream: string,
     private readonly opts: Required<Omit<EventBusOptions, 'signal' | 'name'>>,
-  ) {}
+  ) {
+    // Track the connection for isConnected(); the client reconnects by itself.
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect') this.connected = false;
+        else if (s.type === 'reconnect') this.connected = true;
+      }
+    })().catch(() => {});
+  }
 
   /**
    * Connects to the grid's NATS servers and ensures the usage stream exists
@@ -243,7 +252,7 @@ export class EventBus {
 
   /** True while connected (false while the client reconnects). */
   isConnected(): boolean {
-    return !this.nc.isClosed() && this.nc.info !== undefined && !this.closed;
+    return this.connected && !this.closed && !this.nc.isClosed();
   }
 
   /** Stops every consumer, flushes pending acks (briefly) and closes the connection. */

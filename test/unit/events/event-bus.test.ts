@@ -121,6 +121,7 @@ describe('EventBus on a real nats-server', () => {
     await bus.publish(subject, enc('before'), `${subject}-before`);
     await until(() => got.length === 1);
     await nats.kill();
+    await until(() => !bus.isConnected());
     await expect(bus.publish(subject, enc('lost?'), `${subject}-down`)).rejects.toBeInstanceOf(UnavailableError);
     await nats.start();
     // The stream and the durable consumer were on disk; the same loop resumes.
