@@ -4,7 +4,7 @@
  * Grid i is named a, b, c … with area code 101, 102, 103 …
  */
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from '../../../libs/errors/index.js';
 import { Supervisor } from './supervisor.js';
 import { launchGrid, type LaunchedGrid } from './grid.js';
@@ -12,6 +12,7 @@ import { launchClearinghouse, admitGrid, type LaunchedClearinghouse } from './cl
 import { launchLongDistance, CONTACT_POINTS_PER_GRID } from './long-distance.js';
 import { waitFor } from './supervisor.js';
 import { requireNatsServer } from './nats-binary.js';
+import { launchNats } from './nats.js';
 
 export interface FederationOptions {
   dir: string;
@@ -51,9 +52,15 @@ export async function startFederation(opts: FederationOptions): Promise<RunningF
     ch?.admin.close();
   };
   try {
+    // Every grid's nats-server first, before any port-0 service could take the port a grid recorded.
+    const natsUrls: string[] = [];
+    for (let i = 0; i < opts.grids; i++) {
+      const plan = gridPlan(i, opts.servers);
+      natsUrls.push((await launchNats(sup, natsBin, { name: plan.name, areaCode: plan.areaCode, dir: join(dir, plan.name) })).url);
+    }
     ch = await launchClearinghouse(sup);
     for (let i = 0; i < opts.grids; i++) {
-      const grid = await launchGrid(sup, gridPlan(i, opts.servers), natsBin);
+      const grid = await launchGrid(sup, gridPlan(i, opts.servers), natsUrls[i]!);
       grids.push(grid);
       await admitGrid(ch, { name: grid.plan.name, areaCode: grid.plan.areaCode, gridManagerPublicKey: grid.gridManagerPublicKey });
       await launchLongDistance(sup, grid, ch);

@@ -14,7 +14,6 @@ import { DEFAULT_K, DEFAULT_N, DEFAULT_HAPPY, DEFAULT_SEGMENT_SIZE } from '../..
 import { connectGridManager, type GridManagerConnection } from '../../../libs/grid/index.js';
 import { initGridManager, loadAdminIdentity, type AdminIdentity } from '../../grid-manager/index.js';
 import { waitFor, type Supervisor } from './supervisor.js';
-import { launchNats } from './nats.js';
 
 export interface GridPlan {
   name: string;
@@ -36,13 +35,13 @@ export interface LaunchedGrid {
 }
 
 /**
- * Starts the nats-server, grid manager and storage servers of one grid and
- * writes its client.json. `natsBin`: the nats-server path (requireNatsServer).
+ * Starts the grid manager and storage servers of one grid and writes its
+ * client.json. `natsUrl`: the grid's nats-server, already running (launchNats).
  */
-export async function launchGrid(sup: Supervisor, plan: GridPlan, natsBin: string): Promise<LaunchedGrid> {
+export async function launchGrid(sup: Supervisor, plan: GridPlan, natsUrl: string): Promise<LaunchedGrid> {
   const gridDir = join(sup.dir, plan.name);
   mkdirSync(gridDir, { recursive: true });
-  const nats = await launchNats(sup, natsBin, { name: plan.name, areaCode: plan.areaCode, dir: gridDir });
+  const nats = { url: natsUrl };
   const gmDir = join(gridDir, 'grid-manager');
   const init = initGridManager(gmDir, { areaCode: plan.areaCode, listen: '127.0.0.1:0' });
   // The grid manager consumes this grid's usage events (docs/events.md).
