@@ -150,6 +150,8 @@ export class EventBus {
           maxReconnectAttempts: -1,
           reconnectTimeWait: 250,
           waitOnFirstConnect: false,
+          // Bounded, so stop() during an outage (a host that drops packets) does not wait 20 s.
+          timeout: 5000,
         });
         const jsm = await jetstreamManager(nc);
         await ensureStream(jsm, stream, full.duplicateWindowMs);
