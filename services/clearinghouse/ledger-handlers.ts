@@ -103,9 +103,9 @@ export function ledgerHandlers(ctx: LedgerContext): grpc.UntypedServiceImplement
         const reporter = await reporterOf(principalOf(call), now);
         const raws = call.request.records ?? [];
         if (raws.length > MAX_RECORDS_PER_REPORT) throw new InvalidArgumentError(`${raws.length} records in one report, at most ${MAX_RECORDS_PER_REPORT}`);
-        const opened = await ctx.opener.openAll(
-          raws.map((r) => ({ kind: r.kind ?? '', body: new Uint8Array(r.body ?? []), signature: new Uint8Array(r.signature ?? []) })),
-        );
+        const empty = new Uint8Array(0);
+        const records = raws.map((r) => ({ kind: r.kind ?? '', body: r.body ?? empty, signature: r.signature ?? empty }));
+        const opened = await ctx.opener.openAll(records);
         const results: RecordResult[] = new Array<RecordResult>(raws.length);
         const valid: IngestRecord[] = [];
         const validIndex: number[] = [];
@@ -121,8 +121,8 @@ export function ledgerHandlers(ctx: LedgerContext): grpc.UntypedServiceImplement
             results[index] = { index, recordId: o.record.recordId, outcome: 'REJECTED', message: problem };
             return;
           }
-          const raw = raws[index]!;
-          valid.push({ ...o.record, body: new Uint8Array(raw.body ?? []), signature: new Uint8Array(raw.signature ?? []), reporterKey: reporter.key });
+          const raw = records[index]!;
+          valid.push({ ...o.record, body: raw.body, signature: raw.signature, reporterKey: reporter.key });
           validIndex.push(index);
         });
         const outcomes = await ctx.ledger.ingest(valid, now);

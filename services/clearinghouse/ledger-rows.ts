@@ -134,7 +134,7 @@ export function toPosting(r: Record<string, unknown>): Posting {
   };
 }
 
-/** The ch_postings row of a posting (open period). */
+/** The ch_postings row of a posting (period_id left NULL: the open period). */
 export function postingRow(p: Posting): Record<string, unknown> {
   return {
     transfer_id: p.transferId,
@@ -145,7 +145,6 @@ export function postingRow(p: Posting): Record<string, unknown> {
     price_units_per_gib: p.priceUnitsPerGib,
     amount_units: p.amountUnits,
     at_ms: p.atMs,
-    period_id: null,
   };
 }
 

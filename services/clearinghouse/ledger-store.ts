@@ -247,8 +247,8 @@ export class LedgerStore {
         kind: r.kind,
         transfer_id: r.transferId,
         reporter_key: r.reporterKey,
-        body: Buffer.from(r.body),
-        signature: Buffer.from(r.signature),
+        body: Buffer.isBuffer(r.body) ? r.body : Buffer.from(r.body),
+        signature: Buffer.isBuffer(r.signature) ? r.signature : Buffer.from(r.signature),
         received_at_ms: now,
       });
       out[i] = { outcome: 'ACCEPTED' };
