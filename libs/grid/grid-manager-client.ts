@@ -19,6 +19,7 @@ import type { UsageReport } from '../rpc/generated/intergrid/gridmanager/UsageRe
 import type { ApproveRequest } from '../rpc/generated/intergrid/gridmanager/ApproveRequest.js';
 import type { RevokeRequest } from '../rpc/generated/intergrid/gridmanager/RevokeRequest.js';
 import type { ListPrincipalsResponse__Output } from '../rpc/generated/intergrid/gridmanager/ListPrincipalsResponse.js';
+import type { ListStatementsResponse__Output } from '../rpc/generated/intergrid/gridmanager/ListStatementsResponse.js';
 import type { UsageSummary__Output } from '../rpc/generated/intergrid/gridmanager/UsageSummary.js';
 import { openDirectory, type Directory } from './directory.js';
 import type { GridRole } from './grid-roles.js';
@@ -98,6 +99,8 @@ export interface GridManagerConnection {
   getUsage(): Promise<AccountTallyInfo[]>;
   /** Storage per account and long-distance transfers per (account, remote area). */
   getUsageSummary(): Promise<{ accounts: AccountTallyInfo[]; transfers: TransferTallyInfo[] }>;
+  /** Settlement statements the grid manager fetched and verified, oldest period first (body empty = no traffic). */
+  listStatements(): Promise<{ periodId: string; body: Uint8Array; signature: Uint8Array; netUnits: number; fetchedAtMs: number }[]>;
   close(): void;
 }
 
@@ -232,6 +235,16 @@ export function connectGridManager(
           units: Number(t.units),
         })),
       };
+    },
+    async listStatements() {
+      const res = await call<Empty, ListStatementsResponse__Output>(client, client.listStatements, {}, o);
+      return (res.statements ?? []).map((st) => ({
+        periodId: st.periodId,
+        body: bytes(st.body),
+        signature: bytes(st.signature),
+        netUnits: Number(st.netUnits),
+        fetchedAtMs: Number(st.fetchedAtMs),
+      }));
     },
     close() {
       client.close();

@@ -10,7 +10,7 @@ import { action } from './output.js';
 import { putCommand } from './commands/put.js';
 import { getCommand } from './commands/get.js';
 import { checkCommand } from './commands/check.js';
-import { gridApproveCommand, gridRevokeCommand, gridListCommand, gridUsageCommand } from './commands/grid.js';
+import { gridApproveCommand, gridRevokeCommand, gridListCommand, gridUsageCommand, gridStatementsCommand } from './commands/grid.js';
 import { serveCommand, SERVICE_NAMES } from './commands/serve.js';
 import { upCommand } from './commands/up.js';
 import { demoCommand } from './commands/demo.js';
@@ -81,6 +81,10 @@ adminOpts(grid.command('list').description('list principals'))
 adminOpts(grid.command('usage').description('bytes stored per account and long-distance transfers per account and remote grid'))
   .option('--json', 'machine-readable output')
   .action(action(async (opts: { admin: string; gridManager?: string; json?: boolean }) => gridUsageCommand(opts)));
+
+adminOpts(grid.command('statements').description("this grid's settlement statements, fetched from the clearinghouse and verified by the grid manager"))
+  .option('--json', 'machine-readable output')
+  .action(action(async (opts: { admin: string; gridManager?: string; json?: boolean }) => gridStatementsCommand(opts)));
 
 const clearinghouse = program.command('clearinghouse').description('clearinghouse operation (needs the operator identity)');
 const operatorOpts = (c: Command) =>

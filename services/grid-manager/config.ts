@@ -64,6 +64,14 @@ export const gridManagerConfigSchema = z
      * are consumed and tallied (GetUsage `transfers`); absent → not consumed.
      */
     nats: natsConfigSchema.optional(),
+    /**
+     * The clearinghouse (docs/billing.md "Statements"): when present, the
+     * grid manager fetches this grid's settlement statements and verifies
+     * them with this key before storing them (ListStatements).
+     */
+    clearinghouse: z.object({ address: listenAddress, publicKey: hexKey }).strict().optional(),
+    /** How often closed periods are looked for at the clearinghouse. */
+    statementPollMs: z.number().int().positive().max(24 * 60 * 60_000).default(60_000),
   })
   .strict();
 

@@ -27,6 +27,8 @@ import { signDirectory, isGridRole, GRID_ROLES, type GridRole } from '../../libs
 import type { PrincipalStore } from './principal-store.js';
 import type { UsageStore } from './usage-store.js';
 import type { TransferTallyStore } from './transfer-tally-store.js';
+import type { StatementStore } from './statement-store.js';
+import type { ListStatementsResponse } from '../../libs/rpc/generated/intergrid/gridmanager/ListStatementsResponse.js';
 
 /** What the handlers need; built by server.ts. */
 export interface GridManagerContext {
@@ -36,6 +38,8 @@ export interface GridManagerContext {
   usage: UsageStore;
   /** Long-distance transfers per (account, remote area), from NATS usage events. */
   transfers: TransferTallyStore;
+  /** Settlement statements fetched from the clearinghouse and verified (statement-sync.ts). */
+  statements: StatementStore;
   now(): number;
   /** Called with unexpected errors (sent to the caller as INTERNAL without detail). */
   onInternal?(err: unknown, method: string): void;
@@ -231,6 +235,20 @@ export function gridManagerHandlers(ctx: GridManagerContext): grpc.UntypedServic
         }));
         return { accounts, transfers };
       },
+      log,
+    ),
+
+    ListStatements: unary<Empty, ListStatementsResponse>(
+      'ListStatements',
+      async () => ({
+        statements: (await ctx.statements.list()).map((st) => ({
+          periodId: st.periodId,
+          body: Buffer.from(st.body),
+          signature: Buffer.from(st.signature),
+          netUnits: st.netUnits,
+          fetchedAtMs: st.fetchedAtMs,
+        })),
+      }),
       log,
     ),
   };

@@ -6,6 +6,7 @@
  */
 import type { Knex } from 'knex';
 import type { Migration } from '../../libs/db/index.js';
+import { createStatementTable } from './statement-store.js';
 
 export const GRID_MANAGER_MIGRATIONS_TABLE = 'grid_manager_migrations';
 
@@ -75,6 +76,13 @@ export const gridManagerMigrations: Migration[] = [
         t.bigInteger('units').notNullable();
         t.primary(['account', 'remote_area_code']);
       });
+    },
+  },
+  {
+    name: '003-statements',
+    async up(knex: Knex): Promise<void> {
+      // Settlement statements fetched from the clearinghouse and verified (statement-sync.ts).
+      await createStatementTable(knex);
     },
   },
 ];

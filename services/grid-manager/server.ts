@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Knex } from 'knex';
 import { readKeyFile, securedServer, type AuthPolicy, type Role } from '../../libs/auth/index.js';
 import { fromHex } from '../../libs/crypto/index.js';
+import { PreconditionError } from '../../libs/errors/index.js';
 import { openDatabase } from '../../libs/db/index.js';
 import { bindServer, stopServer, gridManagerProto, stderrInternalLogger } from '../../libs/rpc/index.js';
 import type { GridManagerConfig } from './config.js';
@@ -16,6 +17,9 @@ import { PrincipalStore } from './principal-store.js';
 import { UsageStore } from './usage-store.js';
 import { TransferTallyStore } from './transfer-tally-store.js';
 import { startUsageEventConsumer, type RunningUsageEventConsumer } from './usage-events.js';
+import { StatementStore } from './statement-store.js';
+import { startStatementPoller, type StatementPoller } from './statement-poller.js';
+import type { StatementSyncResult } from './statement-sync.js';
 
 export interface StartGridManagerOptions {
   /** Extra gRPC server interceptors (e.g. request capture in tests, tracing). */
@@ -28,6 +32,8 @@ export interface StartGridManagerOptions {
   onEventsLog?(message: string): void;
   /** Called after each usage event was handled (tests). */
   onUsageEvent?(outcome: 'applied' | 'duplicate' | 'malformed'): void;
+  /** Called after each statement poll (tests); refused statements are also logged. */
+  onStatementSync?(result: StatementSyncResult): void;
 }
 
 export interface RunningGridManager {
@@ -35,6 +41,11 @@ export interface RunningGridManager {
   address: string;
   /** The grid key's public half. */
   publicKey: Uint8Array;
+  /**
+   * Fetches and verifies new settlement statements now (config.clearinghouse
+   * set); otherwise rejects. The poller does this every statementPollMs.
+   */
+  syncStatements(): Promise<StatementSyncResult>;
   stop(): Promise<void>;
 }
 
@@ -49,6 +60,7 @@ export const GRID_MANAGER_METHOD_ROLES: Record<string, readonly Role[]> = {
   Revoke: ['admin'],
   ListPrincipals: ['admin'],
   GetUsage: ['admin'],
+  ListStatements: ['admin'],
 };
 
 /**
@@ -67,10 +79,11 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
     await principals.ensureAdmins(config.adminKeys.map((k) => fromHex(k, 'adminKeys entry', 32)), now());
     const usage = new UsageStore(knex);
     const transfers = new TransferTallyStore(knex, now);
+    const statements = new StatementStore(knex);
 
     const onInternal =
       opts.onInternal ?? stderrInternalLogger('grid-manager');
-    const impl = gridManagerHandlers({ config, gridKey, principals, usage, transfers, now, onInternal });
+    const impl = gridManagerHandlers({ config, gridKey, principals, usage, transfers, statements, now, onInternal });
     const policy: AuthPolicy = {
       methods: GRID_MANAGER_METHOD_ROLES,
       // Only this grid's key issues certificates this service accepts.
@@ -95,15 +108,30 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
           ...(opts.onUsageEvent ? { onEvent: opts.onUsageEvent } : {}),
         })
       : undefined;
+    const poller: StatementPoller | undefined = config.clearinghouse
+      ? startStatementPoller({
+          config: { ...config, clearinghouse: config.clearinghouse },
+          gridKey,
+          store: statements,
+          now,
+          log: opts.onEventsLog ?? ((m) => process.stderr.write(`grid-manager: ${m}\n`)),
+          ...(opts.onStatementSync ? { onSync: opts.onStatementSync } : {}),
+        })
+      : undefined;
     let stopped = false;
     return {
       address: bound.address,
       publicKey: gridKey.publicKey,
+      async syncStatements() {
+        if (!poller) throw new PreconditionError('this grid manager has no clearinghouse in its config: it does not fetch statements');
+        return poller.syncNow();
+      },
       async stop() {
         if (stopped) return;
         stopped = true;
         // The event in progress commits and is acked before the database closes.
         await events?.stop();
+        await poller?.stop();
         await stopServer(server);
         await db.destroy();
       },

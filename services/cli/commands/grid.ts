@@ -4,6 +4,7 @@
  * initGridManager. The grid manager's address comes from admin.json, or
  * from --grid-manager when admin.json has none (a port-0 grid).
  */
+import type { GridStatementBody } from '../../../libs/ledger/index.js';
 import { fromHex, toHex } from '../../../libs/crypto/index.js';
 import { encodeCertificateBase64 } from '../../../libs/auth/index.js';
 import { ConfigError, InvalidArgumentError } from '../../../libs/errors/index.js';
@@ -116,5 +117,35 @@ export async function gridUsageCommand(opts: AdminOptions & { json?: boolean }):
     process.stdout.write(
       `  ${(t.name || t.account.slice(0, 16)).padEnd(20)}  ${t.account}  from ${t.remoteAreaCode.padEnd(8)}  ${t.bytes} bytes  ${t.transfers} transfers  ${t.units} units\n`,
     );
+  }
+}
+
+/**
+ * Prints the settlement statements the grid manager fetched from the
+ * clearinghouse and verified under the clearinghouse key in its config: per
+ * period, each counterpart grid's line and the net balance (+ owed to this
+ * grid, − owed by it). --json: `[{ periodId, netUnits, fetchedAtMs, statement }]`
+ * with the signed statement body parsed (null when the grid had no traffic).
+ */
+export async function gridStatementsCommand(opts: AdminOptions & { json?: boolean }): Promise<void> {
+  const list = await withManager(opts, (gm) => gm.listStatements());
+  const rows = list.map((s) => ({
+    periodId: s.periodId,
+    netUnits: s.netUnits,
+    fetchedAtMs: s.fetchedAtMs,
+    statement: s.body.length > 0 ? (JSON.parse(new TextDecoder().decode(s.body)) as GridStatementBody) : null,
+  }));
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    return;
+  }
+  if (rows.length === 0) process.stdout.write('no statements yet (the clearinghouse has closed no period, or the grid manager has no clearinghouse in its config)\n');
+  for (const r of rows) {
+    process.stdout.write(`period ${r.periodId}: net ${r.netUnits > 0 ? '+' : ''}${r.netUnits} units (${r.netUnits > 0 ? 'owed to this grid' : r.netUnits < 0 ? 'owed by this grid' : 'settled'})\n`);
+    for (const l of r.statement?.lines ?? []) {
+      process.stdout.write(
+        `  with ${l.counterpart.padEnd(8)}  exported ${l.bytesExported} bytes (+${l.unitsCredited})  imported ${l.bytesImported} bytes (-${l.unitsDebited})  net ${l.netUnits}\n`,
+      );
+    }
   }
 }

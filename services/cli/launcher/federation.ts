@@ -60,7 +60,7 @@ export async function startFederation(opts: FederationOptions): Promise<RunningF
     }
     ch = await launchClearinghouse(sup);
     for (let i = 0; i < opts.grids; i++) {
-      const grid = await launchGrid(sup, gridPlan(i, opts.servers), natsUrls[i]!);
+      const grid = await launchGrid(sup, gridPlan(i, opts.servers), natsUrls[i]!, ch);
       grids.push(grid);
       await admitGrid(ch, { name: grid.plan.name, areaCode: grid.plan.areaCode, gridManagerPublicKey: grid.gridManagerPublicKey });
       await launchLongDistance(sup, grid, ch);

@@ -34,18 +34,29 @@ export interface LaunchedGrid {
   clientConfigPath: string;
 }
 
+/** How often a local grid manager asks the clearinghouse for closed periods. */
+export const LOCAL_STATEMENT_POLL_MS = 2_000;
+
 /**
  * Starts the grid manager and storage servers of one grid and writes its
- * client.json. `natsUrl`: the grid's nats-server, already running (launchNats).
+ * client.json. `natsUrl`: the grid's nats-server, already running (launchNats);
+ * `clearinghouse`: where its statements come from.
  */
-export async function launchGrid(sup: Supervisor, plan: GridPlan, natsUrl: string): Promise<LaunchedGrid> {
+export async function launchGrid(sup: Supervisor, plan: GridPlan, natsUrl: string, clearinghouse: { address: string; publicKey: string }): Promise<LaunchedGrid> {
   const gridDir = join(sup.dir, plan.name);
   mkdirSync(gridDir, { recursive: true });
   const nats = { url: natsUrl };
   const gmDir = join(gridDir, 'grid-manager');
   const init = initGridManager(gmDir, { areaCode: plan.areaCode, listen: '127.0.0.1:0' });
-  // The grid manager consumes this grid's usage events (docs/events.md).
-  writeJsonAtomic(init.configPath, { ...readJsonObjectIfPresent(init.configPath), nats: { servers: [nats.url] } });
+  // The grid manager consumes this grid's usage events (docs/events.md) and
+  // fetches its settlement statements from the clearinghouse (docs/billing.md);
+  // locally it looks for closed periods every 2 s rather than every minute.
+  writeJsonAtomic(init.configPath, {
+    ...readJsonObjectIfPresent(init.configPath),
+    nats: { servers: [nats.url] },
+    clearinghouse: { address: clearinghouse.address, publicKey: clearinghouse.publicKey },
+    statementPollMs: LOCAL_STATEMENT_POLL_MS,
+  });
   const [gm] = await sup.start([
     { role: 'grid-manager', name: `${plan.name}/grid-manager`, service: 'grid-manager', grid: plan.name, areaCode: plan.areaCode, configPath: init.configPath, dataDir: gmDir },
   ]);
