@@ -4,7 +4,10 @@
  * ten storage servers, two contact points and a gateway, each its own process,
  * started exactly as `intergrid up` does — uploads a sample file in grid A,
  * fetches it from grid B by its long-distance cap, prints both sha256 sums,
- * the hops the bytes took and what each hop counted, and stops everything.
+ * the hops the bytes took and what each hop counted, then the bill: the
+ * transfer posted at the clearinghouse at grid A's price, the period closed
+ * into signed statements (what grid B owes grid A, a zero sum), and grid B's
+ * manager's verified copy and per-account tally; then it stops everything.
  * Nothing is left behind unless --keep is given.
  */
 import * as grpc from '@grpc/grpc-js';
@@ -23,7 +26,11 @@ import type { GatewayClient } from '../../../libs/rpc/generated/intergrid/gatewa
 import type { ServedUsage__Output } from '../../../libs/rpc/generated/intergrid/contactpoint/ServedUsage.js';
 import type { GatewayUsage__Output } from '../../../libs/rpc/generated/intergrid/gateway/GatewayUsage.js';
 import type { Empty } from '../../../libs/rpc/generated/intergrid/Empty.js';
-import { startFederation } from '../launcher/federation.js';
+import { startFederation, type RunningFederation } from '../launcher/federation.js';
+import { connectGridManager } from '../../../libs/grid/index.js';
+import { costOf, openStatement, type GridStatementBody, type SummaryBody } from '../../../libs/ledger/index.js';
+import { connectLedger, loadClearinghouseAdmin, type LedgerSnapshotInfo } from '../../clearinghouse/index.js';
+import { fromHex } from '../../../libs/crypto/index.js';
 
 export interface DemoOptions {
   /** Sample size in bytes (default 5 MiB + 123, so the last segment is partial). */
@@ -101,6 +108,7 @@ export async function demoCommand(opts: DemoOptions = {}): Promise<void> {
     const gw = byRole(b.plan.name, 'gateway')[0]!;
     const gwUsage = await usageOf<GatewayClient, GatewayUsage__Output>(
       gatewayProto().intergrid.gateway.Gateway, (c) => c.GetUsage, gw.address, b.admin.identity);
+    const verifiedBytes = gwUsage.lines.filter((l) => l.remoteAreaCode === a.plan.areaCode).reduce((n, l) => n + Number(l.verifiedBytes), 0);
     for (const l of gwUsage.lines) {
       say(`   gateway ${gw.address.padEnd(16)} (grid ${b.plan.name})  verified and forwarded ${l.verifiedBytes} bytes from area ${l.remoteAreaCode} ` +
         `for client ${shortKey(l.client)} at ${l.priceUnitsPerGib} units/GiB`);
@@ -118,11 +126,83 @@ export async function demoCommand(opts: DemoOptions = {}): Promise<void> {
     say(`   sha256 fetched from grid ${b.plan.name}    ${sha256(back)}`);
     if (!back.equals(sample)) throw new IntegrityError('demo: the fetched bytes differ from the uploaded ones');
     say('   identical.');
+
+    await printBill({ fed, a, b, verifiedBytes });
     failed = false;
   } finally {
     await fed.stop();
     if (opts.keep || failed) say(`\nkept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
     say('stopped every service.');
+  }
+}
+
+/** Polls `probe` every 250 ms until it returns a value, for at most `ms`. */
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const got = await probe();
+    if (got !== undefined) return got;
+    if (Date.now() > end) throw new IntegrityError(`demo: timed out after ${ms / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+type Grid = RunningFederation['grids'][number];
+
+/**
+ * Step 5: the bill. Both sides' usage records reach the clearinghouse through
+ * their outboxes (the gateway's receipt; the contact point's served record
+ * carrying it), the transfer is posted at grid A's price, the operator closes
+ * the period, and grid B's manager fetches and verifies its statement.
+ */
+async function printBill(input: { fed: RunningFederation; a: Grid; b: Grid; verifiedBytes: number }): Promise<void> {
+  const { fed, a, b } = input;
+  const operator = loadClearinghouseAdmin(fed.clearinghouse.adminIdentityPath);
+  const chKey = fromHex(fed.clearinghouse.publicKey, 'clearinghouse key', 32);
+  const ledger = connectLedger(fed.clearinghouse.address, operator.identity);
+  const gmB = connectGridManager(b.gridManagerAddress, b.admin.identity);
+  try {
+    say('\n5. the bill:');
+    say('   the gateway signed a receipt for the bytes it verified; both it and grid ' + a.plan.name + "'s contact point reported to the clearinghouse …");
+    const pair = await waitFor('the transfer to be posted at the clearinghouse', async () => {
+      const snap: LedgerSnapshotInfo = await ledger.getLedger();
+      const p = snap.pairs.find((x) => x.exporter === a.plan.areaCode && x.importer === b.plan.areaCode);
+      return p && snap.pendingRecords === 0 ? { p, snap } : undefined;
+    });
+    const price = (await fed.clearinghouse.admin.listGrids()).find((g) => g.areaCode === a.plan.areaCode)!.priceUnitsPerGib;
+    say(`   posted: ${pair.p.bytes} bytes from area ${a.plan.areaCode} to area ${b.plan.areaCode} in ${pair.p.transfers} transfer(s) ` +
+      `at ${price} units/GiB → ${pair.p.units} units (ceil(${pair.p.bytes} × ${price} / 2^30) = ${costOf(pair.p.bytes, price)}); ` +
+      `open disputes: ${pair.snap.openDisputes}`);
+    if (pair.p.bytes !== input.verifiedBytes) {
+      throw new IntegrityError(`demo: the clearinghouse billed ${pair.p.bytes} bytes, the gateway verified ${input.verifiedBytes}`);
+    }
+    const period = await ledger.closePeriod();
+    const signed = await ledger.getStatements(period.id);
+    const summary = openStatement(signed.summary, chKey) as SummaryBody;
+    const statements = signed.statements.map((x) => openStatement(x, chKey) as GridStatementBody);
+    say(`   the operator closed period ${period.id}; statements signed by the clearinghouse and verified with its key:`);
+    for (const st of statements) {
+      for (const l of st.lines) {
+        say(`     grid ${st.areaCode}: with ${l.counterpart} exported ${l.bytesExported} bytes (+${l.unitsCredited}), imported ${l.bytesImported} bytes (−${l.unitsDebited})`);
+      }
+    }
+    const owed = summary.balances.find((x) => x.areaCode === a.plan.areaCode)?.netUnits ?? 0;
+    say(`   grid ${b.plan.name} (area ${b.plan.areaCode}) owes grid ${a.plan.name} (area ${a.plan.areaCode}) ${owed} units`);
+    say(`   summary balances: ${summary.balances.map((x) => `${x.areaCode} ${x.netUnits > 0 ? '+' : ''}${x.netUnits}`).join(', ')}  → sum ${summary.totalUnits}`);
+    const verified = await waitFor(`grid ${b.plan.name}'s manager to fetch its statement`, async () =>
+      (await gmB.listStatements()).find((x) => x.periodId === period.id),
+    );
+    say(`   grid ${b.plan.name}'s manager fetched and verified its statement: net ${verified.netUnits} units`);
+    const usage = await waitFor(`grid ${b.plan.name}'s manager to tally the client's usage (NATS)`, async () => {
+      const u = await gmB.getUsageSummary();
+      return u.transfers.length > 0 ? u.transfers : undefined;
+    });
+    for (const t of usage) {
+      say(`   grid ${b.plan.name}'s account ${t.name || shortKey(t.account)}: ${t.bytes} bytes from area ${t.remoteAreaCode}, ${t.units} units (tallied from NATS usage events)`);
+    }
+  } finally {
+    ledger.close();
+    gmB.close();
   }
 }
