@@ -39,6 +39,8 @@ export interface IngestFigure {
   /** End to end over gRPC, records/s, verification in worker threads. */
   recordsPerSecond: number;
   workers: number;
+  /** Requests in flight per reporter. */
+  inFlight: number;
   /** End to end over gRPC, records/s, verification in the request thread. */
   recordsPerSecondOneThread: number;
   /** CPU µs per record (all threads, including the reporting clients in this process), with workers. */
@@ -114,7 +116,31 @@ function signRecords(p: Parties, transfers: number, asOf: number): { receipts: U
   return { receipts, served };
 }
 
-async function endToEnd(transfers: number, batch: number, workers: number): Promise<{ seconds: number; cpuSeconds: number }> {
+/** Runs at most `n` tasks at once; `free()` resolves when a slot is available. */
+function slots(n: number): ((task: () => Promise<void>) => Promise<void>) & { free(): Promise<void> } {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  const release = () => {
+    running--;
+    waiting.shift()?.();
+  };
+  const run = async (task: () => Promise<void>) => {
+    while (running >= n) await new Promise<void>((r) => waiting.push(r));
+    running++;
+    try {
+      await task();
+    } finally {
+      release();
+    }
+  };
+  return Object.assign(run, {
+    async free() {
+      while (running >= n) await new Promise<void>((r) => waiting.push(r));
+    },
+  });
+}
+
+async function endToEnd(transfers: number, batch: number, workers: number, inFlight: number): Promise<{ seconds: number; cpuSeconds: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'intergrid-ingest-'));
   try {
     const { configPath } = initClearinghouse(dir, { listen: '127.0.0.1:0' });
@@ -146,20 +172,22 @@ async function endToEnd(transfers: number, batch: number, workers: number): Prom
         const bad = res.find((r) => r.outcome !== 'ACCEPTED');
         if (bad) throw new Error(`bench: record ${bad.recordId} ${bad.outcome}: ${bad.message}`);
       };
-      // Both reporters at once, the contact point one batch behind the gateway (as in a grid: the
-      // contact point reports a transfer after the gateway's receipt reached it).
+      // Both reporters at once, up to `inFlight` batches each (as many gateways and contact points
+      // report at once in a federation); a transfer's served record goes after its receipt was
+      // acknowledged (as in a grid: the contact point reports after the gateway's receipt reached it).
       const t0 = performance.now();
       const c0 = process.cpuUsage();
-      let gwDone = Promise.resolve();
-      let cpDone = Promise.resolve();
+      const gwSlots = slots(inFlight);
+      const cpSlots = slots(inFlight);
+      const all: Promise<void>[] = [];
       for (let i = 0; i < transfers; i += batch) {
         const gwBatch = receipts.slice(i, i + batch);
         const cpBatch = served.slice(i, i + batch);
-        const gwNow = gwDone.then(() => send(gwConn, gwBatch));
-        cpDone = Promise.all([cpDone, gwNow]).then(() => send(cpConn, cpBatch));
-        gwDone = gwNow;
+        const gwDone = gwSlots(() => send(gwConn, gwBatch));
+        all.push(gwDone.then(() => cpSlots(() => send(cpConn, cpBatch))));
+        await gwSlots.free();
       }
-      await Promise.all([gwDone, cpDone]);
+      await Promise.all(all);
       const seconds = (performance.now() - t0) / 1000;
       const c = process.cpuUsage(c0);
       const cpuSeconds = (c.user + c.system) / 1e6;
@@ -215,15 +243,16 @@ async function parts(transfers: number, batch: number): Promise<{ verifyUs: numb
 }
 
 /** Measures ingest; returns the figures (the caller prints). */
-export async function benchIngest(opts: { transfers?: number; batch?: number; workers?: number } = {}): Promise<IngestFigure> {
+export async function benchIngest(opts: { transfers?: number; batch?: number; workers?: number; inFlight?: number } = {}): Promise<IngestFigure> {
+  const inFlight = opts.inFlight ?? 4;
   const transfers = opts.transfers ?? 20_000;
   const batch = opts.batch ?? 500;
   const workers = opts.workers ?? Math.max(1, Math.min(4, cpus().length));
   const loadAverage = loadavg()[0] ?? 0;
-  await endToEnd(Math.min(2000, transfers), batch, workers); // warm-up (JIT, SQLite, workers)
+  await endToEnd(Math.min(2000, transfers), batch, workers, inFlight); // warm-up (JIT, SQLite, workers)
   const { verifyUs, storeUs } = await parts(transfers, batch);
-  const one = await endToEnd(transfers, batch, 0);
-  const pooled = await endToEnd(transfers, batch, workers);
+  const one = await endToEnd(transfers, batch, 0, inFlight);
+  const pooled = await endToEnd(transfers, batch, workers, inFlight);
   const records = 2 * transfers;
   const oneUs = (one.cpuSeconds * 1e6) / records;
   return {
@@ -234,6 +263,7 @@ export async function benchIngest(opts: { transfers?: number; batch?: number; wo
     records,
     batch,
     workers,
+    inFlight,
     recordsPerSecond: records / pooled.seconds,
     recordsPerSecondOneThread: records / one.seconds,
     verifyUsPerRecord: verifyUs,
@@ -245,7 +275,7 @@ export async function benchIngest(opts: { transfers?: number; batch?: number; wo
 /** Prints a figure (bench/run.ts and the stand-alone run). */
 export function printIngest(f: IngestFigure): void {
   const r = (x: number) => Math.round(x).toLocaleString('en-US');
-  console.log(`clearinghouse ingest (${r(f.transfers)} transfers = ${r(f.records)} signed records, batches of ${f.batch}, SQLite, gRPC loopback):`);
+  console.log(`clearinghouse ingest (${r(f.transfers)} transfers = ${r(f.records)} signed records, batches of ${f.batch}, ${f.inFlight} in flight per reporter, SQLite, gRPC loopback):`);
   console.log(`  verified and posted: ${r(f.recordsPerSecond)} records/s with ${f.workers} verification workers, ${r(f.recordsPerSecondOneThread)} records/s in one thread`);
   console.log(
     `  CPU per record: ${f.cpuUsPerRecordOneThread.toFixed(1)} µs in one thread = verify ${f.verifyUsPerRecord.toFixed(1)} + store (knex+SQLite) ${f.storeUsPerRecord.toFixed(1)} + ` +
@@ -256,7 +286,8 @@ export function printIngest(f: IngestFigure): void {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const transfers = Number(process.env.BENCH_INGEST_TRANSFERS ?? 20_000);
-  benchIngest({ transfers }).then(printIngest, (err: unknown) => {
+  const inFlight = Number(process.env.BENCH_INGEST_IN_FLIGHT ?? 4);
+  benchIngest({ transfers, inFlight }).then(printIngest, (err: unknown) => {
     console.error(err instanceof Error ? err.message : err);
     process.exitCode = 1;
   });
