@@ -33,7 +33,7 @@ export interface StatementPoller {
   stop(): Promise<void>;
 }
 
-/** Starts polling (the first poll runs at once). */
+/** Starts polling (the first poll after one interval; syncNow() polls at once). */
 export function startStatementPoller(deps: StatementPollerDeps): StatementPoller {
   const { config, gridKey } = deps;
   const identity = (): Identity => ({
@@ -68,7 +68,8 @@ export function startStatementPoller(deps: StatementPollerDeps): StatementPoller
     if (stopped) return;
     running = syncNow().catch((err: unknown) => deps.log(`statements: cannot ask the clearinghouse at ${config.clearinghouse.address}: ${(err as Error).message}`));
   };
-  tick();
+  // The first poll waits one interval: a grid manager usually starts before
+  // its grid is admitted, and asking at once would only log a refusal.
   const timer = setInterval(tick, config.statementPollMs);
   timer.unref();
 
