@@ -43,8 +43,11 @@ export const clearinghouseConfigSchema = z
      * becomes a 'missing-side' dispute at the next ClosePeriod.
      */
     unmatchedGraceMs: z.number().int().min(0).max(MAX_LIFETIME_MS).default(10 * 60_000),
-    /** Billing: worker threads verifying reported records' signatures (0 = in the request thread). */
-    verifyWorkers: z.number().int().min(0).max(16).default(0),
+    /**
+     * Billing: worker threads verifying reported records' signatures (0 = in
+     * the request thread). 2 roughly doubles ingest on 2 cores (docs/billing.md "Performance").
+     */
+    verifyWorkers: z.number().int().min(0).max(16).default(2),
   })
   .strict();
 
