@@ -56,8 +56,9 @@ function workerScript(): URL | undefined {
 }
 
 /**
- * `workers` verification threads (a batch is split evenly over them), or
- * the calling thread when `workers` is 0 or the worker script is absent.
+ * `workers` verification threads (a batch is split over them by transfer
+ * id), or the calling thread when `workers` is 0, the worker script is
+ * absent or a worker fails to start; after a worker dies, the calling thread.
  */
 export async function startRecordOpener(workers: number): Promise<RecordOpener> {
   const script = workers > 0 ? workerScript() : undefined;
@@ -66,6 +67,8 @@ export async function startRecordOpener(workers: number): Promise<RecordOpener> 
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let closed = false;
+  let broken = false;
+  const fallback = inlineOpener();
   for (let i = 0; i < workers; i++) {
     const w = new Worker(script);
     w.on('message', (m: { id: number; results: OpenResult[] }) => {
@@ -77,10 +80,21 @@ export async function startRecordOpener(workers: number): Promise<RecordOpener> 
       for (const p of pending.values()) p.reject(err);
       pending.clear();
     });
+    // A worker that died (it should not) is not waited for again: the rest runs in this thread.
+    w.on('exit', () => {
+      broken = true;
+      for (const p of pending.values()) p.reject(new UnavailableError('a record verification worker exited'));
+      pending.clear();
+    });
     w.unref();
     pool.push(w);
   }
-  await Promise.all(pool.map((w) => new Promise<void>((resolve, reject) => w.once('online', resolve).once('error', reject))));
+  try {
+    await Promise.all(pool.map((w) => new Promise<void>((resolve, reject) => w.once('online', resolve).once('error', reject))));
+  } catch {
+    await Promise.all(pool.map((w) => w.terminate()));
+    return fallback;
+  }
   const run = (w: Worker, records: RawRecord[]): Promise<OpenResult[]> =>
     new Promise((resolve, reject) => {
       const id = nextId++;
@@ -90,6 +104,7 @@ export async function startRecordOpener(workers: number): Promise<RecordOpener> 
   return {
     async openAll(records) {
       if (closed) throw new UnavailableError('record verification is shut down');
+      if (broken) return fallback.openAll(records);
       const groups: { index: number[]; records: RawRecord[] }[] = pool.map(() => ({ index: [], records: [] }));
       records.forEach((r, i) => {
         const g = groups[workerFor(r, pool.length)]!;
@@ -108,6 +123,7 @@ export async function startRecordOpener(workers: number): Promise<RecordOpener> 
     },
     async close() {
       closed = true;
+      broken = true;
       await Promise.all(pool.map((w) => w.terminate()));
     },
   };
