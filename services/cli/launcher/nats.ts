@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { freePort, portAccepts, portFree } from '../../../libs/net/index.js';
 import { join } from 'node:path';
 import { readJsonObjectIfPresent, writeJsonAtomic } from '../../../libs/config/index.js';
 import { UnavailableError } from '../../../libs/errors/index.js';
@@ -20,34 +20,8 @@ export interface LaunchedNats {
   record: ServiceRecord;
 }
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ port, host: '127.0.0.1' }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 /** The port recorded by an earlier run when it is still free, else a new free one (recorded). */
 async function choosePort(statePath: string): Promise<number> {
@@ -99,7 +73,7 @@ export async function launchNats(sup: Supervisor, bin: string, grid: { name: str
   const serviceChild: ServiceChild = { role: 'nats', name, address, pid: child.pid!, process: child, logFile, exited };
   const record = sup.adopt(serviceChild, { role: 'nats', name, grid: grid.name, areaCode: grid.areaCode, configPath, dataDir: storeDir });
   const until = Date.now() + timeoutMs;
-  while (!recent.includes('Server is ready') || !(await accepts(port))) {
+  while (!recent.includes('Server is ready') || !(await portAccepts(port))) {
     if (child.exitCode !== null) throw new UnavailableError(`${name} exited with code ${child.exitCode} before it was ready (log: ${logFile})`);
     if (Date.now() > until) throw new UnavailableError(`${name} did not start within ${timeoutMs} ms (log: ${logFile})`);
     await new Promise((r) => setTimeout(r, 50));

@@ -1,0 +1,2 @@
+/** libs/net: loopback port helpers. */
+export { freePort, portAccepts, portFree } from './ports.js';
