@@ -4,7 +4,6 @@
  * real signed records reported by a gateway and a contact point.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,11 +13,11 @@ import { costOf } from '../../libs/ledger/index.js';
 import { connectClearinghouse } from '../../libs/federation/index.js';
 import { initClearinghouse, loadClearinghouseAdmin, connectLedger } from '../../services/clearinghouse/index.js';
 import { transferRecords, type TransferSpec } from '../unit/clearinghouse/billing-fixture.js';
-import { builtCli, runBuiltCli } from './fixtures/built-cli.js';
+import { runBuiltCli, serveBuilt, type ServedProcess } from './fixtures/built-cli.js';
 
 let dir: string;
 let admin: string;
-let server: ChildProcess | undefined;
+let server: ServedProcess | undefined;
 let address: string;
 
 function ch(...args: string[]) {
@@ -29,18 +28,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'intergrid-ch-billing-cli-'));
   const { configPath, adminIdentityPath } = initClearinghouse(dir, { listen: '127.0.0.1:0' });
   admin = adminIdentityPath;
-  server = spawn(process.execPath, [builtCli(), 'serve', 'clearinghouse', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-  address = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    let err = '';
-    server!.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const m = /^listening (\S+)$/m.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    server!.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-    server!.once('exit', (code) => reject(new Error(`serve clearinghouse exited ${code}: ${err}`)));
-  });
+  server = await serveBuilt('clearinghouse', configPath);
+  address = server.address;
   // Two grids, a contact point of 101 and a gateway of 102; one good transfer and one over-reported.
   const op = loadClearinghouseAdmin(admin);
   const adminConn = connectClearinghouse(address, op.identity, { clearinghousePublicKey: op.clearinghouse.publicKey });
@@ -60,11 +49,7 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  if (server && server.exitCode === null) {
-    const exited = new Promise((resolve) => server!.once('exit', resolve));
-    server.kill('SIGTERM');
-    await exited;
-  }
+  await server?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -5,17 +5,16 @@
  * stderr line with the documented exit code.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeCertificateBase64 } from '../../libs/auth/index.js';
 import { generateKeyPair, toHex } from '../../libs/crypto/index.js';
-import { builtCli, runBuiltCli } from './fixtures/built-cli.js';
+import { runBuiltCli, serveBuilt, type ServedProcess } from './fixtures/built-cli.js';
 
 let dir: string;
 let admin: string;
-let server: ChildProcess | undefined;
+let server: ServedProcess | undefined;
 let address: string;
 
 /** Runs `intergrid clearinghouse <args> --admin admin.json --clearinghouse <address>`. */
@@ -29,26 +28,12 @@ beforeAll(async () => {
   expect(init.code).toBe(0);
   const [configPath, adminPath] = init.stdout.trim().split('\n');
   admin = adminPath!;
-  server = spawn(process.execPath, [builtCli(), 'serve', 'clearinghouse', '--config', configPath!], { stdio: ['ignore', 'pipe', 'pipe'] });
-  address = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    let err = '';
-    server!.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const m = /^listening (\S+)$/m.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    server!.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-    server!.once('exit', (code) => reject(new Error(`serve clearinghouse exited ${code}: ${err}`)));
-  });
+  server = await serveBuilt('clearinghouse', configPath!);
+  address = server.address;
 }, 30_000);
 
 afterAll(async () => {
-  if (server && server.exitCode === null) {
-    const exited = new Promise((resolve) => server!.once('exit', resolve));
-    server.kill('SIGTERM');
-    await exited;
-  }
+  await server?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -9,7 +9,6 @@
  * is posted exactly once and the postings sum to zero.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +19,7 @@ import { costOf } from '../../libs/ledger/index.js';
 import { connectClearinghouse } from '../../libs/federation/index.js';
 import { initClearinghouse, loadClearinghouseAdmin, connectLedger, type UsageRecordInput } from '../../services/clearinghouse/index.js';
 import { transferRecords, type TransferSpec } from '../unit/clearinghouse/billing-fixture.js';
-import { builtCli } from './fixtures/built-cli.js';
+import { serveBuilt, type ServedProcess } from './fixtures/built-cli.js';
 
 const PRICES: Record<string, number> = { '101': 1000, '102': 3000 };
 const TRANSFERS = 400;
@@ -30,35 +29,17 @@ const KILLS = 6;
 let dir: string;
 let configPath: string;
 let address = '';
-let child: ChildProcess | undefined;
-let stderr = '';
+let server: ServedProcess | undefined;
 
 /** Starts `intergrid serve clearinghouse` and waits for its "listening" line. */
 async function startServer(): Promise<void> {
   // Answers wait 150 ms after the commit, so many kills land between storing and acknowledging.
-  child = spawn(process.execPath, [builtCli(), 'serve', 'clearinghouse', '--config', configPath], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, INTERGRID_TEST_ACK_DELAY_MS: '150' },
-  });
-  const c = child;
-  address = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    c.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const m = /^listening (\S+)$/m.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    c.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    c.once('exit', (code, signal) => reject(new Error(`serve clearinghouse exited ${code ?? signal}: ${stderr}`)));
-  });
+  server = await serveBuilt('clearinghouse', configPath, { env: { INTERGRID_TEST_ACK_DELAY_MS: '150' } });
+  address = server.address;
 }
 
 async function kill(): Promise<void> {
-  const c = child!;
-  if (c.exitCode !== null || c.signalCode !== null) return;
-  const exited = new Promise((resolve) => c.once('exit', resolve));
-  c.kill('SIGKILL');
-  await exited;
+  await server?.stop('SIGKILL');
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -74,7 +55,7 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  if (child) await kill();
+  await kill();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
