@@ -31,7 +31,7 @@ export {
   MAX_PRESENTED_CERTIFICATES,
 } from './request-signature.js';
 export type { RequestCredentials } from './request-signature.js';
-export { signDocument, openDocument, signJson, openJson, canonicalJson, DOCUMENT_TAG_PREFIX, DIRECTORY_TAG } from './signed-document.js';
+export { signDocument, openDocument, signJson, openJson, openJsonSignedBy, canonicalJson, DOCUMENT_TAG_PREFIX, DIRECTORY_TAG } from './signed-document.js';
 export type { SignedDocument } from './signed-document.js';
 export { authInterceptor } from './client-interceptor.js';
 export type { AuthInterceptorOptions } from './client-interceptor.js';

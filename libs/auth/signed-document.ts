@@ -133,14 +133,44 @@ export function openJson<T = unknown>(
   parse?: (value: unknown) => T,
 ): T {
   openDocument(tag, body, signature, issuer);
-  let text: string;
-  let value: unknown;
+  const { text, value } = readJson(tag, body);
+  return canonicalAndParsed(tag, text, value, parse);
+}
+
+/**
+ * openJson for a document that names its own issuer: the body is parsed once,
+ * `issuerOf` finds the key in it (and throws when there is none), the
+ * signature is verified with that key, then the canonical form and `parse`
+ * are checked as openJson does. The caller still decides whether it trusts
+ * that key.
+ * @throws LayoutInvalidError when the body is not (canonical) UTF-8 JSON.
+ * @throws IntegrityError when the signature does not verify.
+ */
+export function openJsonSignedBy<T = unknown>(
+  tag: string,
+  body: Uint8Array,
+  signature: Uint8Array,
+  issuerOf: (value: unknown) => Uint8Array,
+  parse?: (value: unknown) => T,
+): T {
+  const { text, value } = readJson(tag, body);
+  openDocument(tag, body, signature, issuerOf(value));
+  return canonicalAndParsed(tag, text, value, parse);
+}
+
+/** One decoder for all documents (decode() without streaming keeps no state between calls). */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function readJson(tag: string, body: Uint8Array): { text: string; value: unknown } {
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(body);
-    value = JSON.parse(text);
+    const text = utf8.decode(body);
+    return { text, value: JSON.parse(text) as unknown };
   } catch (e) {
     throw new LayoutInvalidError(`'${tag}' document is not UTF-8 JSON: ${(e as Error).message}`, { cause: e });
   }
+}
+
+function canonicalAndParsed<T>(tag: string, text: string, value: unknown, parse?: (value: unknown) => T): T {
   if (canonicalJson(value) !== text) {
     throw new LayoutInvalidError(`'${tag}' document is not canonical JSON`);
   }

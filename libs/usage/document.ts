@@ -4,7 +4,7 @@
  * it trusts that key for that grid).
  */
 import { z } from 'zod';
-import { openJson, type SignedDocument } from '../auth/index.js';
+import { openJsonSignedBy, type SignedDocument } from '../auth/index.js';
 import { AREA_CODE_PATTERN } from '../caps/index.js';
 import { fromHex } from '../crypto/index.js';
 import { LayoutInvalidError } from '../errors/index.js';
@@ -32,15 +32,12 @@ export function parseShape<T>(what: string, schema: z.ZodType<T>, value: unknown
  *   IntegrityError when the signature does not verify with that key.
  */
 export function openSelfSigned<T>(tag: string, signed: SignedDocument, signerField: string, parse: (v: unknown) => T): T {
-  let claimed: unknown;
-  try {
-    claimed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(signed.body));
-  } catch (err) {
-    throw new LayoutInvalidError(`'${tag}' document is not UTF-8 JSON: ${(err as Error).message}`, { cause: err });
-  }
-  const signer = typeof claimed === 'object' && claimed !== null ? (claimed as Record<string, unknown>)[signerField] : undefined;
-  if (typeof signer !== 'string' || !/^[0-9a-f]{64}$/.test(signer)) {
-    throw new LayoutInvalidError(`'${tag}' document names no ${signerField} key`);
-  }
-  return openJson(tag, signed.body, signed.signature, fromHex(signer, signerField, 32), parse);
+  const signerOf = (claimed: unknown): Uint8Array => {
+    const signer = typeof claimed === 'object' && claimed !== null ? (claimed as Record<string, unknown>)[signerField] : undefined;
+    if (typeof signer !== 'string' || !/^[0-9a-f]{64}$/.test(signer)) {
+      throw new LayoutInvalidError(`'${tag}' document names no ${signerField} key`);
+    }
+    return fromHex(signer, signerField, 32);
+  };
+  return openJsonSignedBy(tag, signed.body, signed.signature, signerOf, parse);
 }

@@ -11,6 +11,7 @@ import {
   canonicalJson,
   openDocument,
   openJson,
+  openJsonSignedBy,
   signDocument,
   signJson,
   verifyCertificate,
@@ -125,5 +126,26 @@ describe('canonical JSON documents', () => {
   it('rejects a correctly signed body that is not JSON with LayoutInvalidError', () => {
     const doc = signDocument(DIRECTORY_TAG, Uint8Array.of(0xff, 0xfe), issuer);
     expect(() => openJson(DIRECTORY_TAG, doc.body, doc.signature, issuer.publicKey)).toThrow(LayoutInvalidError);
+  });
+});
+
+describe('openJsonSignedBy (a document naming its own issuer)', () => {
+  const keyOf = (v: unknown) => fromHex(String((v as { issuer?: unknown }).issuer), 'issuer', 32);
+  const value = { issuer: toHex(issuer.publicKey), n: 1 };
+
+  it('opens like openJson with the key the body names', () => {
+    const doc = signJson(DIRECTORY_TAG, value, issuer);
+    expect(openJsonSignedBy(DIRECTORY_TAG, doc.body, doc.signature, keyOf)).toEqual(value);
+    expect(openJsonSignedBy(DIRECTORY_TAG, doc.body, doc.signature, keyOf)).toEqual(openJson(DIRECTORY_TAG, doc.body, doc.signature, issuer.publicKey));
+  });
+
+  it('rejects a signature by another key, a non-canonical body and a non-JSON body', () => {
+    const other = generateKeyPair();
+    const forged = signJson(DIRECTORY_TAG, value, other);
+    expect(() => openJsonSignedBy(DIRECTORY_TAG, forged.body, forged.signature, keyOf)).toThrow(IntegrityError);
+    const loose = signDocument(DIRECTORY_TAG, new TextEncoder().encode(JSON.stringify({ n: 1, issuer: value.issuer })), issuer);
+    expect(() => openJsonSignedBy(DIRECTORY_TAG, loose.body, loose.signature, keyOf)).toThrow(LayoutInvalidError);
+    const junk = signDocument(DIRECTORY_TAG, Uint8Array.of(0xff), issuer);
+    expect(() => openJsonSignedBy(DIRECTORY_TAG, junk.body, junk.signature, keyOf)).toThrow(LayoutInvalidError);
   });
 });
