@@ -44,6 +44,48 @@ function workerFor(r: RawRecord, n: number): number {
   return Math.abs(h) % n;
 }
 
+/**
+ * A batch as sent to a worker: the records' bodies and signatures copied into
+ * one buffer that is transferred, not cloned (a decoded request's bodies are
+ * views of the whole request, which structured clone would copy per worker).
+ */
+export interface PackedBatch {
+  id: number;
+  kinds: string[];
+  bytes: ArrayBuffer;
+  /** Per record: body length, signature length (in `bytes`, one after the other). */
+  lengths: Uint32Array;
+}
+
+function packRecords(id: number, records: RawRecord[]): PackedBatch {
+  let total = 0;
+  for (const r of records) total += r.body.byteLength + r.signature.byteLength;
+  const bytes = new Uint8Array(total);
+  const lengths = new Uint32Array(2 * records.length);
+  let at = 0;
+  records.forEach((r, i) => {
+    bytes.set(r.body, at);
+    at += r.body.byteLength;
+    bytes.set(r.signature, at);
+    at += r.signature.byteLength;
+    lengths[2 * i] = r.body.byteLength;
+    lengths[2 * i + 1] = r.signature.byteLength;
+  });
+  return { id, kinds: records.map((r) => r.kind), bytes: bytes.buffer, lengths };
+}
+
+/** The records of a packed batch (views of its buffer). */
+export function unpackRecords(b: PackedBatch): RawRecord[] {
+  let at = 0;
+  return b.kinds.map((kind, i) => {
+    const body = Buffer.from(b.bytes, at, b.lengths[2 * i]);
+    at += body.byteLength;
+    const signature = Buffer.from(b.bytes, at, b.lengths[2 * i + 1]);
+    at += signature.byteLength;
+    return { kind, body, signature };
+  });
+}
+
 interface Pending {
   resolve(results: OpenResult[]): void;
   reject(err: Error): void;
@@ -99,7 +141,8 @@ export async function startRecordOpener(workers: number): Promise<RecordOpener> 
     new Promise((resolve, reject) => {
       const id = nextId++;
       pending.set(id, { resolve, reject });
-      w.postMessage({ id, records });
+      const batch = packRecords(id, records);
+      w.postMessage(batch, [batch.bytes]);
     });
   return {
     async openAll(records) {

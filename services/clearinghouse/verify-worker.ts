@@ -3,10 +3,11 @@
  * it is sent and posts the results back, keyed by the batch id.
  */
 import { parentPort } from 'node:worker_threads';
-import { openRecord, ReceiptCache, type RawRecord } from './record-opener.js';
+import { openRecord, ReceiptCache } from './record-opener.js';
+import { unpackRecords, type PackedBatch } from './verify-pool.js';
 
 const cache = new ReceiptCache();
 
-parentPort?.on('message', (m: { id: number; records: RawRecord[] }) => {
-  parentPort?.postMessage({ id: m.id, results: m.records.map((r) => openRecord(r, cache)) });
+parentPort?.on('message', (m: PackedBatch) => {
+  parentPort?.postMessage({ id: m.id, results: unpackRecords(m).map((r) => openRecord(r, cache)) });
 });
