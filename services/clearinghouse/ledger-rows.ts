@@ -172,18 +172,55 @@ export async function insertChunked(trx: Knex.Transaction, table: string, rows: 
         .map((c) => `"${c}" = excluded."${c}"`)
         .join(', ')}`
     : '';
-  const sqlite = sqliteConnection(trx);
   for (let i = 0; i < rows.length; i += per) {
     const chunk = rows.slice(i, i + per);
     const bindings: Knex.Value[] = [];
     for (const r of chunk) for (const c of cols) bindings.push((r[c] ?? null) as Knex.Value);
-    const sql = `insert into "${table}" (${quoted}) values ${chunk.map(() => tuple).join(', ')}${conflict}`;
-    if (sqlite) {
-      const conn = await sqlite;
-      await new Promise<void>((resolve, reject) => conn.run(sql, bindings, (err) => (err ? reject(err) : resolve())));
-    } else {
-      await trx.raw(sql, bindings);
-    }
+    await run(trx, `insert into "${table}" (${quoted}) values ${chunk.map(() => tuple).join(', ')}${conflict}`, bindings);
+  }
+}
+
+/** SQL type of a column written by updateChunked. */
+export type ColumnType = 'text' | 'bigint';
+
+/**
+ * Sets `columns` (name → type) of existing rows, found by `key` (text), to
+ * the values in `rows`, in as few statements as the variable limit allows:
+ * `WITH v AS (VALUES …) UPDATE … FROM v` (SQLite ≥ 3.33 and PostgreSQL).
+ * Each value is cast to its column's type (PostgreSQL would type parameters
+ * in VALUES as text). Only the named columns are bound, not the whole row.
+ */
+export async function updateChunked(
+  trx: Knex.Transaction,
+  table: string,
+  key: string,
+  columns: Record<string, ColumnType>,
+  rows: Record<string, unknown>[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  const cols = Object.keys(columns);
+  const all = [key, ...cols];
+  const per = Math.max(1, Math.floor(MAX_VARS / all.length));
+  const tuple = `(cast(? as text), ${cols.map((c) => `cast(? as ${columns[c]!})`).join(', ')})`;
+  const set = cols.map((c) => `"${c}" = v."${c}"`).join(', ');
+  const head = `with v (${all.map((c) => `"${c}"`).join(', ')}) as (values `;
+  const tail = `) update "${table}" set ${set} from v where "${table}"."${key}" = v."${key}"`;
+  for (let i = 0; i < rows.length; i += per) {
+    const chunk = rows.slice(i, i + per);
+    const bindings: Knex.Value[] = [];
+    for (const r of chunk) for (const c of all) bindings.push((r[c] ?? null) as Knex.Value);
+    await run(trx, `${head}${chunk.map(() => tuple).join(', ')}${tail}`, bindings);
+  }
+}
+
+/** Runs one write statement in the transaction (on SQLite straight on its connection: sqliteConnection). */
+async function run(trx: Knex.Transaction, sql: string, bindings: Knex.Value[]): Promise<void> {
+  const sqlite = sqliteConnection(trx);
+  if (sqlite) {
+    const conn = await sqlite;
+    await new Promise<void>((resolve, reject) => conn.run(sql, bindings, (err) => (err ? reject(err) : resolve())));
+  } else {
+    await trx.raw(sql, bindings);
   }
 }
 

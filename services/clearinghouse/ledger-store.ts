@@ -13,7 +13,7 @@ import type { Knex } from 'knex';
 import { postingsForTransfer, type Posting } from '../../libs/ledger/index.js';
 import { NotFoundError, PreconditionError, InvalidArgumentError } from '../../libs/errors/index.js';
 import { LEDGER_TABLES as T } from './ledger-schema.js';
-import { insertChunked, postingRow, selectIn, toDisputeRow, toTransferRow, type DisputeRow, type TransferRow } from './ledger-rows.js';
+import { insertChunked, postingRow, selectIn, updateChunked, type ColumnType, toDisputeRow, toTransferRow, type DisputeRow, type TransferRow } from './ledger-rows.js';
 import { PriceBook } from './price-book.js';
 import { decide, type Decision } from './transfer-matching.js';
 import type { OpenedRecord } from './record-opener.js';
@@ -56,6 +56,23 @@ const PARTY_FIELDS = [
   ['contact_point_key', 'contactPoint'],
   ['storage_index', 'storageIndex'],
 ] as const;
+
+/**
+ * The columns a stored transfer's other side changes (addSide, then the
+ * decision): only these are written back, with their types (updateChunked).
+ */
+const DECISION_COLUMNS = { state: 'text', price_units_per_gib: 'bigint', price_as_of_ms: 'bigint', posted_at_ms: 'bigint' } as const;
+const SIDE_UPDATE: Record<'served' | 'receipt', Record<string, ColumnType>> = {
+  served: { served_bytes: 'bigint', served_receipt_sha256: 'text', served_price_as_of_ms: 'bigint', ...DECISION_COLUMNS },
+  receipt: {
+    receipt_bytes: 'bigint',
+    receipt_sha256: 'text',
+    receipt_price_units_per_gib: 'bigint',
+    receipt_price_as_of_ms: 'bigint',
+    transfer_at_ms: 'bigint',
+    ...DECISION_COLUMNS,
+  },
+};
 
 function newTransfer(r: IngestRecord, now: number): TransferRow {
   return {
@@ -202,6 +219,7 @@ export class LedgerStore {
     }
     const transfers = new Map<string, TransferRow>();
     for (const r of await selectIn(trx, T.transfers, 'transfer_id', tids)) transfers.set(String(r.transfer_id), toTransferRow(r));
+    const known = new Set(transfers.keys());
     const disputed = [...transfers.values()].filter((t) => t.state === 'disputed').map((t) => t.transfer_id);
     const openDisputes = new Map<string, DisputeRow>();
     for (const r of await selectIn(trx, T.disputes, 'transfer_id', disputed)) {
@@ -211,7 +229,9 @@ export class LedgerStore {
     const prices = await PriceBook.load(trx, records.map((r) => r.exporter));
 
     const newRecords: Record<string, unknown>[] = [];
-    const dirty = new Map<string, TransferRow>();
+    /** Transfers first seen in this batch (inserted), and stored ones that got their other side (updated). */
+    const inserted = new Map<string, TransferRow>();
+    const completed = { served: new Map<string, TransferRow>(), receipt: new Map<string, TransferRow>() };
     const postings: Posting[] = [];
     const newDisputes: Record<string, unknown>[] = [];
     const changedDisputes: DisputeRow[] = [];
@@ -267,7 +287,7 @@ export class LedgerStore {
         }
       }
       addSide(t, r);
-      dirty.set(t.transfer_id, t);
+      (known.has(t.transfer_id) ? completed[r.kind] : inserted).set(t.transfer_id, t);
       const both = t.served_bytes !== null && t.receipt_bytes !== null;
       if (!both) return;
       const open = openDisputes.get(t.transfer_id);
@@ -301,7 +321,10 @@ export class LedgerStore {
     });
 
     await insertChunked(trx, T.records, newRecords);
-    await insertChunked(trx, T.transfers, [...dirty.values()] as unknown as Record<string, unknown>[], 'transfer_id');
+    await insertChunked(trx, T.transfers, [...inserted.values()] as unknown as Record<string, unknown>[]);
+    for (const kind of ['served', 'receipt'] as const) {
+      await updateChunked(trx, T.transfers, 'transfer_id', SIDE_UPDATE[kind], [...completed[kind].values()] as unknown as Record<string, unknown>[]);
+    }
     await insertChunked(trx, T.postings, postings.map(postingRow));
     await insertChunked(trx, T.disputes, newDisputes);
     for (const d of changedDisputes) {
