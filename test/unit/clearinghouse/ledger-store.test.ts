@@ -11,6 +11,7 @@ import { costOf, openStatement, type GridStatementBody, type SummaryBody } from 
 import { AlreadyExistsError, NotFoundError, PreconditionError } from '../../../libs/errors/index.js';
 import { clearinghouseMigrations, CLEARINGHOUSE_MIGRATIONS_TABLE } from '../../../services/clearinghouse/migrations.js';
 import { GridStore } from '../../../services/clearinghouse/grid-store.js';
+import { toTransferRow } from '../../../services/clearinghouse/ledger-rows.js';
 import { LedgerStore, type IngestRecord } from '../../../services/clearinghouse/ledger-store.js';
 import { PeriodStore } from '../../../services/clearinghouse/period-store.js';
 import { databaseBackends } from '../../fixtures/database-backends.js';
@@ -81,6 +82,17 @@ for (const backend of databaseBackends('ch-ledger')) {
       expect(s).toMatchObject({ pendingRecords: 0, openDisputes: 0, records: 2 });
       const t = (await knex('ch_transfers').where({ transfer_id: 't1' }).first()) as Record<string, unknown>;
       expect([t.state, Number(t.transfer_at_ms), Number(t.posted_at_ms), Number(t.price_as_of_ms)]).toEqual(['posted', T0 + 10, T0 + 30, T0 + 5]);
+    });
+
+    it('completes a stored transfer from either side in a later batch, writing every column the second side brings', async () => {
+      await ledger.ingest([rec('served', 'late-r', 100), rec('receipt', 'late-s', 100)], T0 + 20);
+      const out = await ledger.ingest([rec('receipt', 'late-r', 90, { atMs: T0 + 12 }), rec('served', 'late-s', 100)], T0 + 30);
+      expect(out.map((o) => o.outcome)).toEqual(['ACCEPTED', 'ACCEPTED']);
+      const rows = (await knex('ch_transfers').whereIn('transfer_id', ['late-r', 'late-s']).orderBy('transfer_id')) as Record<string, unknown>[];
+      const t = rows.map(toTransferRow);
+      expect(t[0]).toMatchObject({ state: 'disputed', served_bytes: 100, receipt_bytes: 90, receipt_sha256: 'sha-late-r', receipt_price_units_per_gib: 1000, receipt_price_as_of_ms: T0 + 5, transfer_at_ms: T0 + 12, price_units_per_gib: 1000, first_seen_ms: T0 + 20 });
+      expect(t[1]).toMatchObject({ state: 'posted', served_bytes: 100, served_receipt_sha256: 'sha-late-s', served_price_as_of_ms: T0 + 5, receipt_bytes: 100, posted_at_ms: T0 + 30, price_as_of_ms: T0 + 5, first_seen_ms: T0 + 20 });
+      expect((await ledger.listDisputes(false)).map((d) => [d.transfer_id, d.reason])).toEqual([['late-r', 'bytes-mismatch']]);
     });
 
     it('matches both sides arriving in one batch; answers DUPLICATE for the same record and REJECTED for a different one with the same id', async () => {
