@@ -131,15 +131,34 @@ describe('clearinghouse killed while records are reported', () => {
 
     let reporting = true;
     const reporters = Promise.all([...queues.values()].map((q) => reporter(q.identity, q.records))).finally(() => (reporting = false));
+    // Kills aim at the window the issue names: a batch committed (on disk)
+    // but not yet acknowledged (its records not answered). The server holds
+    // each answer 150 ms after its commit, so the window is usually open; a
+    // kill goes ahead after 2 s of looking either way.
+    const watcher = knexFactory({ client: 'sqlite3', connection: { filename: join(dir, 'data', 'clearinghouse.sqlite') }, useNullAsDefault: true });
+    const stored = async (): Promise<number> => {
+      try {
+        const rows = (await watcher.raw('select count(*) as n from ch_usage_records')) as { n: number }[];
+        return Number(rows[0]?.n ?? 0);
+      } catch {
+        return -1; // the file is being created or locked: look again
+      }
+    };
+    const committedNotAcknowledged = async (): Promise<void> => {
+      const end = Date.now() + 2_000;
+      while (Date.now() < end && reporting && (await stored()) <= outcomes.size) await sleep(5);
+    };
     let kills = 0;
     while (reporting && kills < KILLS) {
-      await sleep(100 + Math.random() * 400);
+      await sleep(100 + Math.random() * 300);
+      await committedNotAcknowledged();
       if (!reporting) break;
       await kill();
       kills++;
       await startServer();
     }
     await reporters;
+    await watcher.destroy();
     expect(kills).toBeGreaterThanOrEqual(2);
     expect(failures).toBeGreaterThan(0); // some batches were really cut off
     const duplicates = [...outcomes.values()].filter((seen) => seen.includes('DUPLICATE')).length;
