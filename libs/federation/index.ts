@@ -10,3 +10,5 @@ export { connectClearinghouse } from './clearinghouse-client.js';
 export type { ClearinghouseConnection, ConnectClearinghouseOptions, GridInfo, AdmitGridInput, ApproveGatewayInput } from './clearinghouse-client.js';
 export { clearinghouseUsageSender, clearinghouseRpcClient, usageRecordPayload, CLEARINGHOUSE_CHANNEL, MAX_RECORDS_PER_REPORT } from './usage-sender.js';
 export type { UsageRecordPayload, UsageSenderOptions } from './usage-sender.js';
+export { connectLedger } from './ledger-client.js';
+export type { LedgerConnection, UsageRecordInput, RecordOutcome, DisputeInfo, PeriodSummaryInfo, LedgerSnapshotInfo, SignedStatements } from './ledger-client.js';

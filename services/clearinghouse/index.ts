@@ -19,5 +19,6 @@ export type { GridRow, PriceRecord, ContactPointRecord } from './grid-store.js';
 export { LedgerStore, DISPUTE_RESOLUTIONS } from './ledger-store.js';
 export type { IngestRecord, IngestOutcome, DisputeResolution, LedgerSnapshot } from './ledger-store.js';
 export { PeriodStore } from './period-store.js';
-export { connectLedger } from './ledger-client.js';
-export type { LedgerConnection, UsageRecordInput, RecordOutcome, DisputeInfo, PeriodSummaryInfo, LedgerSnapshotInfo, SignedStatements } from './ledger-client.js';
+// The typed client of the billing RPCs lives in libs/federation (grid managers use it too).
+export { connectLedger } from '../../libs/federation/index.js';
+export type { LedgerConnection, UsageRecordInput, RecordOutcome, DisputeInfo, PeriodSummaryInfo, LedgerSnapshotInfo, SignedStatements } from '../../libs/federation/index.js';

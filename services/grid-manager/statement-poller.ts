@@ -9,7 +9,7 @@
  */
 import type { Identity } from '../../libs/auth/index.js';
 import { fromHex, type KeyPair } from '../../libs/crypto/index.js';
-import { connectLedger } from '../clearinghouse/ledger-client.js';
+import { connectLedger } from '../../libs/federation/index.js';
 import type { GridManagerConfig } from './config.js';
 import { issueGridCertificate } from './grid-certificate.js';
 import type { StatementStore } from './statement-store.js';

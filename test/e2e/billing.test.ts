@@ -25,7 +25,7 @@ import { decryptSegment } from '../../libs/format/index.js';
 import { costOf, openStatement, type GridStatementBody, type SummaryBody } from '../../libs/ledger/index.js';
 import type { SegmentChunk } from '../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
 import { embedReceipt, openReceipt, openServedRecord, receiptRecordId, servedRecordId, signReceipt, signServedRecord, type ReceiptBody } from '../../libs/usage/index.js';
-import { connectLedger, type LedgerConnection, type LedgerSnapshotInfo, type UsageRecordInput } from '../../services/clearinghouse/ledger-client.js';
+import { connectLedger, type LedgerConnection, type LedgerSnapshotInfo, type UsageRecordInput } from '../../libs/federation/index.js';
 import { startFederation, type FetchReport, type Federation, type FederationContactPoint, type FederationGrid } from './fixtures/federation.js';
 
 const SEG = 4096;

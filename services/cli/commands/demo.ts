@@ -29,7 +29,8 @@ import type { Empty } from '../../../libs/rpc/generated/intergrid/Empty.js';
 import { startFederation, type RunningFederation } from '../launcher/federation.js';
 import { connectGridManager } from '../../../libs/grid/index.js';
 import { costOf, openStatement, type GridStatementBody, type SummaryBody } from '../../../libs/ledger/index.js';
-import { connectLedger, loadClearinghouseAdmin, type LedgerSnapshotInfo } from '../../clearinghouse/index.js';
+import { loadClearinghouseAdmin } from '../../clearinghouse/index.js';
+import { connectLedger, type LedgerSnapshotInfo } from '../../../libs/federation/index.js';
 import { fromHex } from '../../../libs/crypto/index.js';
 
 export interface DemoOptions {

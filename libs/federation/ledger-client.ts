@@ -6,16 +6,16 @@
  * caller trusts.
  */
 import * as grpc from '@grpc/grpc-js';
-import { authInterceptor, type Identity, type SignedDocument } from '../../libs/auth/index.js';
-import { call, clearinghouseProto, CHANNEL_OPTIONS } from '../../libs/rpc/index.js';
-import type { ClearinghouseClient } from '../../libs/rpc/generated/intergrid/clearinghouse/Clearinghouse.js';
-import type { Dispute__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/Dispute.js';
-import type { PeriodInfo__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/PeriodInfo.js';
-import type { ReportUsageResponse__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/ReportUsageResponse.js';
-import type { ListDisputesResponse__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/ListDisputesResponse.js';
-import type { LedgerSnapshot__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/LedgerSnapshot.js';
-import type { ListPeriodsResponse__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/ListPeriodsResponse.js';
-import type { PeriodStatements__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/PeriodStatements.js';
+import { authInterceptor, type Identity, type SignedDocument } from '../auth/index.js';
+import { call, clearinghouseProto, CHANNEL_OPTIONS } from '../rpc/index.js';
+import type { ClearinghouseClient } from '../rpc/generated/intergrid/clearinghouse/Clearinghouse.js';
+import type { Dispute__Output } from '../rpc/generated/intergrid/clearinghouse/Dispute.js';
+import type { PeriodInfo__Output } from '../rpc/generated/intergrid/clearinghouse/PeriodInfo.js';
+import type { ReportUsageResponse__Output } from '../rpc/generated/intergrid/clearinghouse/ReportUsageResponse.js';
+import type { ListDisputesResponse__Output } from '../rpc/generated/intergrid/clearinghouse/ListDisputesResponse.js';
+import type { LedgerSnapshot__Output } from '../rpc/generated/intergrid/clearinghouse/LedgerSnapshot.js';
+import type { ListPeriodsResponse__Output } from '../rpc/generated/intergrid/clearinghouse/ListPeriodsResponse.js';
+import type { PeriodStatements__Output } from '../rpc/generated/intergrid/clearinghouse/PeriodStatements.js';
 
 /** A usage record to report (libs/usage signed document + its kind). */
 export interface UsageRecordInput extends SignedDocument {
