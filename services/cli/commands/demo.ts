@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { authInterceptor, type Identity } from '../../../libs/auth/index.js';
 import { parseReadCap, redactCap, toVerifyCap, formatCap } from '../../../libs/caps/index.js';
 import { shortKey } from '../../../libs/crypto/index.js';
-import { IntegrityError } from '../../../libs/errors/index.js';
+import { IntegrityError, UnavailableError } from '../../../libs/errors/index.js';
 import { loadClientConfig, connectGrid, uploadFile, downloadFile } from '../../../libs/client/index.js';
 import { CHANNEL_OPTIONS, call, contactPointProto, gatewayProto } from '../../../libs/rpc/index.js';
 import type { ContactPointClient } from '../../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
@@ -144,7 +144,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms 
   for (;;) {
     const got = await probe();
     if (got !== undefined) return got;
-    if (Date.now() > end) throw new IntegrityError(`demo: timed out after ${ms / 1000} s waiting for ${what}`);
+    if (Date.now() > end) throw new UnavailableError(`demo: timed out after ${ms / 1000} s waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
