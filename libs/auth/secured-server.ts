@@ -1,10 +1,11 @@
 /**
  * A gRPC server for one service behind the one auth check: how every
  * Intergrid service is served (shared server options, optional interceptors,
- * `secureService` around the handlers). Binding stays with the caller.
+ * `secureService` around the handlers), plus grpc.health.v1 and server
+ * reflection, which require no signature. Binding stays with the caller.
  */
 import * as grpc from '@grpc/grpc-js';
-import { SERVER_OPTIONS } from '../rpc/index.js';
+import { SERVER_OPTIONS, operableServer } from '../rpc/index.js';
 import { secureService } from './server-check.js';
 import type { AuthPolicy } from './types.js';
 
@@ -22,7 +23,8 @@ export function securedServer(
   opts: SecuredServerOptions = {},
 ): grpc.Server {
   const secured = secureService(definition, implementation, policy);
-  const server = new grpc.Server({ ...SERVER_OPTIONS, ...opts.options, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
+  // Health, reflection and the drain interceptor (libs/rpc/operations.ts) are added here, outside secureService: unauthenticated.
+  const server = operableServer(definition, { ...SERVER_OPTIONS, ...opts.options, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
   server.addService(secured.definition, secured.implementation);
   return server;
 }

@@ -35,12 +35,21 @@ export function protoDir(): string {
 }
 
 const cache = new Map<string, unknown>();
+/** The proto-loader package definitions loaded so far, by file (reflection serves them). */
+const definitions = new Map<string, protoLoader.PackageDefinition>();
+
+/** The loaded package definition that defines the service `fullName` (e.g. 'intergrid.storage.Storage'), if any. */
+export function packageDefinitionOf(fullName: string): protoLoader.PackageDefinition | undefined {
+  for (const def of definitions.values()) if (fullName in def) return def;
+  return undefined;
+}
 
 /** Loads one .proto file (relative to proto/) as a grpc package object. */
 export function loadProto<T>(file: string): T {
   let pkg = cache.get(file);
   if (!pkg) {
     const def = protoLoader.loadSync(file, { ...LOADER_OPTIONS, includeDirs: [protoDir()] });
+    definitions.set(file, def);
     pkg = grpc.loadPackageDefinition(def);
     cache.set(file, pkg);
   }

@@ -4,6 +4,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { toStatus } from './status.js';
+import { beginDrain, setServing } from './operations.js';
 
 export interface StartedServer {
   server: grpc.Server;
@@ -18,22 +19,50 @@ export const SERVER_OPTIONS: grpc.ServerOptions = {
   'grpc.max_send_message_length': 16 * 1024 * 1024,
 };
 
-/** Binds `server` to `address` (e.g. "127.0.0.1:0") without TLS; resolves the bound port. */
+/**
+ * Binds `server` to `address` (e.g. "127.0.0.1:0") without TLS; resolves the
+ * bound port. A server built by `operableServer` reports SERVING from here on.
+ */
 export async function bindServer(server: grpc.Server, address: string): Promise<StartedServer> {
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });
   const host = address.slice(0, address.lastIndexOf(':'));
+  setServing(server, true);
   return { server, address: `${host}:${port}`, port };
 }
 
-/** Graceful shutdown with a deadline, after which remaining calls are cancelled. */
-export async function stopServer(server: grpc.Server, graceMs = 5000): Promise<void> {
+let defaultDrainMs = 5000;
+
+/**
+ * The bound `stopServer` waits for in-flight calls when not given one: 5 s by
+ * default (in-process tests), `intergrid serve` sets 30 s.
+ */
+export function setDefaultDrainMs(ms: number): void {
+  defaultDrainMs = ms;
+}
+
+/**
+ * Drains, then shuts down: health turns NOT_SERVING and new calls are refused
+ * (UNAVAILABLE 'draining') while in-flight calls and streams finish, up to
+ * `graceMs`; then the listeners close (tryShutdown) and whatever is still
+ * running is cancelled (forceShutdown) when the bound is reached.
+ */
+export async function stopServer(server: grpc.Server, graceMs = defaultDrainMs): Promise<void> {
+  const deadline = Date.now() + graceMs;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, graceMs);
+    timer.unref();
+    void beginDrain(server).then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
   await new Promise<void>((resolve) => {
     const timer = setTimeout(() => {
       server.forceShutdown();
       resolve();
-    }, graceMs);
+    }, Math.max(0, deadline - Date.now()));
     timer.unref();
     server.tryShutdown(() => {
       clearTimeout(timer);

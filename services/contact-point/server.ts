@@ -22,7 +22,7 @@ import { openDatabase } from '../../libs/db/index.js';
 import { CLEARINGHOUSE_CHANNEL, clearinghouseRpcClient, clearinghouseUsageSender } from '../../libs/federation/index.js';
 import { startOutboxPump, type PumpOptions } from '../../libs/outbox/index.js';
 import { MAX_SEGMENT_SIZE } from '../../libs/format/index.js';
-import { bindServer, stopServer, contactPointProto } from '../../libs/rpc/index.js';
+import { bindServer, stopServer, setServing, contactPointProto } from '../../libs/rpc/index.js';
 import type { ContactPointConfig } from './config.js';
 import { contactPointHandlers } from './handlers.js';
 import { HomeGrid } from './home-grid.js';
@@ -209,6 +209,7 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
     registration,
     stop() {
       stopping ??= (async () => {
+        setServing(server, false); // NOT_SERVING from the first moment of stop; stopServer drains
         await registration.stop();
         await stopServer(server);
         await closeStore();

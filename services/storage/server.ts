@@ -5,7 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
-import { storageProto, bindServer, stopServer } from '../../libs/rpc/index.js';
+import { storageProto, bindServer, stopServer, setServing } from '../../libs/rpc/index.js';
 import { securedServer, principalOf, readKeyFile, readCertificateFile, type AuthPolicy, type Identity, type Principal, type Role } from '../../libs/auth/index.js';
 import { fromHex, toHex } from '../../libs/crypto/index.js';
 import { isGridRole } from '../../libs/grid/index.js';
@@ -134,6 +134,7 @@ export async function startStorageServer(config: StorageConfig, opts: StorageSer
     collectGarbage: () => collectGarbage(ctx),
     stop() {
       stopping ??= (async () => {
+        setServing(server, false); // NOT_SERVING from the first moment of stop; stopServer drains
         await gridLink.stop();
         await gc.stop();
         await stopServer(server);

@@ -2,9 +2,16 @@
  * `intergrid serve <service> --config FILE`: runs one service in the
  * foreground. Prints exactly one line `listening <address>` on stdout once the
  * service answers (the supervisor in `intergrid up` waits for it); logs go to
- * stderr. SIGINT/SIGTERM stop it cleanly.
+ * stderr. SIGINT/SIGTERM drain it: health turns NOT_SERVING, new calls are
+ * refused (UNAVAILABLE 'draining'), in-flight calls and streams finish (up to
+ * DRAIN_MS, then they are cancelled), and the process exits 0. A second signal
+ * during the drain kills it (the default action: the handlers are one-shot).
  */
 import { InvalidArgumentError } from '../../../libs/errors/index.js';
+import { setDefaultDrainMs } from '../../../libs/rpc/index.js';
+
+/** How long a SIGTERM waits for in-flight calls before cancelling them. */
+export const DRAIN_MS = 30_000;
 
 interface Running {
   address: string;
@@ -41,6 +48,7 @@ export async function serveCommand(service: string, configPath: string): Promise
   if (!start) {
     throw new InvalidArgumentError(`unknown service '${service}', expected one of: ${SERVICE_NAMES.join(', ')}`);
   }
+  setDefaultDrainMs(DRAIN_MS);
   const running = await start(configPath);
   process.stdout.write(`listening ${running.address}\n`);
   await new Promise<void>((resolve) => {
