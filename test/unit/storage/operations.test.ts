@@ -112,6 +112,7 @@ describe('operations: health, reflection, drain', () => {
       stream.on('error', reject);
       stream.on('end', resolve);
     });
+    ended.catch(() => undefined); // reported where it is awaited, not as an unhandled rejection
     await new Promise<void>((resolve) =>
       stream.once('data', (c: ReadChunk) => {
         chunks.push(c);
