@@ -1,1 +1,2 @@
-export { loadJsonConfig, readJsonObjectIfPresent, resolveFrom, writeJsonAtomic, writeFileAtomic, resolveDatabase, describeIssues, listenAddress, hexKey, databaseSchema } from './load-config.js';
+export { loadJsonConfig, requireReadableFiles, readJsonObjectIfPresent, resolveFrom, writeJsonAtomic, writeFileAtomic, resolveDatabase, describeIssues, listenAddress, hexKey, databaseSchema } from './load-config.js';
+export { applyEnvOverrides, parseEnvValue, closestName, fieldNamesAt, ENV_PREFIX, type AppliedOverride } from './env-overrides.js';

@@ -3,28 +3,47 @@
  * clear message naming the file and the field, never a stack trace. Relative
  * paths inside a config are resolved against the config file's directory.
  */
-import { existsSync, readFileSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync, mkdirSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, readFileSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync, mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors/index.js';
 import type { DatabaseConfig } from '../db/index.js';
+import { applyEnvOverrides, closestName, fieldNamesAt, type AppliedOverride } from './env-overrides.js';
 
-/** Formats zod issues as "field.path: message" lines. */
-export function describeIssues(error: z.ZodError): string {
+/**
+ * Formats zod issues as "field.path: message" lines. With `schema`, an unknown
+ * field gets the closest known name ("did you mean …"); with `overrides`, a
+ * field set from the environment says which variable set it.
+ */
+export function describeIssues(error: z.ZodError, opts: { schema?: z.ZodType; overrides?: readonly AppliedOverride[] } = {}): string {
   return error.issues
     .map((i) => {
       const path = i.path.length ? i.path.join('.') : '(root)';
-      if (i.code === 'unrecognized_keys') return `${path}: unknown field(s) ${i.keys.map((k) => `'${k}'`).join(', ')}`;
-      return `${path}: ${i.message}`;
+      let line: string;
+      if (i.code === 'unrecognized_keys') {
+        const known = opts.schema ? fieldNamesAt(opts.schema, i.path) : [];
+        const names = i.keys.map((k) => {
+          const guess = closestName(k, known);
+          return guess ? `'${k}' (did you mean '${guess}'?)` : `'${k}'`;
+        });
+        const what = `unknown field${i.keys.length > 1 ? 's' : ''} ${names.join(', ')}`;
+        line = i.path.length ? `${path}: ${what}` : what;
+      } else {
+        line = `${path}: ${i.message}`;
+      }
+      const from = opts.overrides?.find((o) => o.path.every((seg, n) => i.path[n] === seg));
+      return from ? `${line} (from environment variable ${from.variable})` : line;
     })
     .join('; ');
 }
 
 /**
- * Reads `path` as JSON and validates it with `schema`.
+ * Reads `path` as JSON and validates it with `schema`. With `env` (the
+ * services pass process.env), `INTERGRID_*` variables naming a field of the
+ * schema override it before validation (env-overrides.ts, docs/configuration.md).
  * @throws ConfigError naming the file and the offending field(s).
  */
-export function loadJsonConfig<S extends z.ZodType>(path: string, schema: S, overrides?: (raw: Record<string, unknown>) => void): z.infer<S> {
+export function loadJsonConfig<S extends z.ZodType>(path: string, schema: S, opts: { env?: NodeJS.ProcessEnv } = {}): z.infer<S> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -37,10 +56,33 @@ export function loadJsonConfig<S extends z.ZodType>(path: string, schema: S, ove
   } catch (e) {
     throw new ConfigError(`config ${path} is not valid JSON: ${(e as Error).message}`, { cause: e });
   }
-  if (overrides && raw && typeof raw === 'object') overrides(raw as Record<string, unknown>);
+  const overrides = opts.env && raw && typeof raw === 'object' && !Array.isArray(raw) ? applyEnvOverrides(raw as Record<string, unknown>, schema, opts.env) : [];
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`config ${path}: ${describeIssues(parsed.error)}`);
+  if (!parsed.success) throw new ConfigError(`config ${path}: ${describeIssues(parsed.error, { schema, overrides })}`);
   return parsed.data;
+}
+
+/**
+ * Checks that the files a service reads at start (its key, its certificates)
+ * are there and readable, so a wrong path is reported with the config field
+ * that holds it rather than as a bare file error later.
+ * @param fields config field name → the resolved path(s) it holds
+ * @throws ConfigError "config FILE: FIELD: cannot read PATH (ENOENT)"
+ */
+export function requireReadableFiles(configPath: string, fields: Record<string, string | readonly string[]>): void {
+  for (const [field, value] of Object.entries(fields)) {
+    const paths = typeof value === 'string' ? [value] : value;
+    paths.forEach((p, n) => {
+      try {
+        accessSync(p, fsConstants.R_OK);
+      } catch (e) {
+        const name = typeof value === 'string' ? field : `${field}.${n}`;
+        const code = (e as NodeJS.ErrnoException).code;
+        const why = code === 'ENOENT' ? 'no such file' : (code ?? (e as Error).message);
+        throw new ConfigError(`config ${configPath}: ${name}: cannot read ${p} (${why})`, { cause: e });
+      }
+    });
+  }
 }
 
 /**

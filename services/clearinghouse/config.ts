@@ -4,7 +4,7 @@
  * directory, so a clearinghouse directory can be moved as a whole.
  */
 import { z } from 'zod';
-import { loadJsonConfig, resolveFrom, resolveDatabase, listenAddress, hexKey, databaseSchema } from '../../libs/config/index.js';
+import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, listenAddress, hexKey, databaseSchema } from '../../libs/config/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -67,9 +67,13 @@ function finish(parsed: z.infer<typeof clearinghouseConfigSchema>, baseFile?: st
 }
 
 /**
- * Reads and validates a clearinghouse config file.
+ * Reads and validates a clearinghouse config file: INTERGRID_* environment variables override fields
+ * (docs/configuration.md), and the key and certificate files it names must
+ * be readable.
  * @throws ConfigError naming the file and the offending field.
  */
 export function loadClearinghouseConfig(path: string): ClearinghouseConfig {
-  return finish(loadJsonConfig(path, clearinghouseConfigSchema), path);
+  const c = finish(loadJsonConfig(path, clearinghouseConfigSchema, { env: process.env }), path);
+  requireReadableFiles(path, { keyFile: c.keyFile });
+  return c;
 }

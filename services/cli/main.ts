@@ -5,6 +5,7 @@
  * (1 = operation failed, 2 = bad usage or config, 3 = integrity failure).
  */
 import { Command, CommanderError } from 'commander';
+import { setLogger } from '@grpc/grpc-js';
 import { InvalidArgumentError } from '../../libs/errors/index.js';
 import { action } from './output.js';
 import { putCommand } from './commands/put.js';
@@ -25,6 +26,17 @@ import {
   registerClearinghouseBillingCommands,
   type OperatorOptions,
 } from './commands/clearinghouse.js';
+
+// grpc-js logs its own line before a failed bind throws; the error itself
+// becomes the one stderr line (output.ts), so that log line is dropped.
+// Otherwise the same format as grpc-js's default logger.
+const grpcLog =
+  (prefix: string) =>
+  (message?: unknown, ...rest: unknown[]): void => {
+    if (prefix === 'E' && typeof message === 'string' && message.startsWith('No address added out of total')) return;
+    console.error(`${prefix} ${String(message)}`, ...rest);
+  };
+setLogger({ error: grpcLog('E'), info: grpcLog('I'), debug: grpcLog('D') });
 
 const program = new Command()
   .name('intergrid')

@@ -13,8 +13,22 @@ export function exitCodeFor(err: unknown): number {
   return 1;
 }
 
+/**
+ * "cannot listen on HOST:PORT: address already in use" for a bind failure
+ * (a plain `listen EADDRINUSE` error, or grpc-js's "No address added …
+ * errors: [listen EADDRINUSE: address already in use HOST:PORT]").
+ */
+export function addressInUse(err: unknown): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const m = /EADDRINUSE:? address already in use ([^\s,\]]+)/.exec(err.message);
+  if (m) return `cannot listen on ${m[1]}: address already in use`;
+  return undefined;
+}
+
 export function errorLine(err: unknown): string {
   if (err instanceof IntergridError) return `intergrid: ${err.message}`;
+  const inUse = addressInUse(err);
+  if (inUse) return `intergrid: ${inUse}`;
   if (err instanceof Error) return `intergrid: unexpected error: ${err.message}`;
   return `intergrid: unexpected error: ${String(err)}`;
 }

@@ -4,7 +4,7 @@
  * directory, so a grid directory can be moved as a whole.
  */
 import { z } from 'zod';
-import { loadJsonConfig, resolveFrom, resolveDatabase, describeIssues, listenAddress, hexKey, writeJsonAtomic, databaseSchema } from '../../libs/config/index.js';
+import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, describeIssues, listenAddress, hexKey, writeJsonAtomic, databaseSchema } from '../../libs/config/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
 import { ConfigError } from '../../libs/errors/index.js';
 
@@ -77,11 +77,15 @@ function finish(parsed: z.infer<typeof contactPointConfigSchema>, baseFile?: str
 }
 
 /**
- * Reads and validates a contact point config file.
+ * Reads and validates a contact point config file: INTERGRID_* environment variables override fields
+ * (docs/configuration.md), and the key and certificate files it names must
+ * be readable.
  * @throws ConfigError naming the file and the offending field.
  */
 export function loadContactPointConfig(path: string): ContactPointConfig {
-  return finish(loadJsonConfig(path, contactPointConfigSchema), path);
+  const c = finish(loadJsonConfig(path, contactPointConfigSchema, { env: process.env }), path);
+  requireReadableFiles(path, { keyFile: c.keyFile, certificateFile: c.certificateFile });
+  return c;
 }
 
 /**

@@ -5,7 +5,7 @@
  * a database under `dataDir` (docs/gateway.md "Receipts and usage").
  */
 import { z } from 'zod';
-import { loadJsonConfig, resolveFrom, resolveDatabase, describeIssues, listenAddress, hexKey, writeJsonAtomic, databaseSchema } from '../../libs/config/index.js';
+import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, describeIssues, listenAddress, hexKey, writeJsonAtomic, databaseSchema } from '../../libs/config/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
 import { ConfigError } from '../../libs/errors/index.js';
 import { natsConfigSchema } from '../../libs/events/index.js';
@@ -97,9 +97,13 @@ export function writeGatewayConfig(path: string, raw: z.input<typeof gatewayConf
 }
 
 /**
- * Reads and validates a gateway config file.
+ * Reads and validates a gateway config file: INTERGRID_* environment variables override fields
+ * (docs/configuration.md), and the key and certificate files it names must
+ * be readable.
  * @throws ConfigError naming the file and the offending field.
  */
 export function loadGatewayConfig(path: string): GatewayConfig {
-  return finish(loadJsonConfig(path, gatewayConfigSchema), path);
+  const c = finish(loadJsonConfig(path, gatewayConfigSchema, { env: process.env }), path);
+  requireReadableFiles(path, { keyFile: c.keyFile, certificateFiles: c.certificateFiles });
+  return c;
 }

@@ -4,7 +4,7 @@
  * directory, so a grid directory can be moved as a whole.
  */
 import { z } from 'zod';
-import { loadJsonConfig, resolveFrom, resolveDatabase, listenAddress, hexKey, databaseSchema } from '../../libs/config/index.js';
+import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, listenAddress, hexKey, databaseSchema } from '../../libs/config/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
 import type { GridRole } from '../../libs/grid/index.js';
 import { natsConfigSchema } from '../../libs/events/index.js';
@@ -91,9 +91,13 @@ function finish(parsed: z.infer<typeof gridManagerConfigSchema>, baseFile?: stri
 }
 
 /**
- * Reads and validates a grid manager config file.
+ * Reads and validates a grid manager config file: INTERGRID_* environment variables override fields
+ * (docs/configuration.md), and the key and certificate files it names must
+ * be readable.
  * @throws ConfigError naming the file and the offending field.
  */
 export function loadGridManagerConfig(path: string): GridManagerConfig {
-  return finish(loadJsonConfig(path, gridManagerConfigSchema), path);
+  const c = finish(loadJsonConfig(path, gridManagerConfigSchema, { env: process.env }), path);
+  requireReadableFiles(path, { keyFile: c.keyFile });
+  return c;
 }

@@ -4,7 +4,7 @@
  * directory, so a grid directory can be moved as a whole.
  */
 import { z } from 'zod';
-import { loadJsonConfig, resolveFrom, resolveDatabase, describeIssues, listenAddress, hexKey, databaseSchema } from '../../libs/config/index.js';
+import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, describeIssues, listenAddress, hexKey, databaseSchema } from '../../libs/config/index.js';
 import { ConfigError } from '../../libs/errors/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
 
@@ -80,9 +80,13 @@ function finish(parsed: z.infer<typeof storageConfigSchema>, baseFile?: string):
 }
 
 /**
- * Reads and validates a storage server config file.
+ * Reads and validates a storage server config file: INTERGRID_* environment variables override fields
+ * (docs/configuration.md), and the key and certificate files it names must
+ * be readable.
  * @throws ConfigError naming the file and the offending field.
  */
 export function loadStorageConfig(path: string): StorageConfig {
-  return finish(loadJsonConfig(path, storageConfigSchema), path);
+  const c = finish(loadJsonConfig(path, storageConfigSchema, { env: process.env }), path);
+  requireReadableFiles(path, { keyFile: c.keyFile, certificateFile: c.certificateFile });
+  return c;
 }

@@ -7,6 +7,8 @@ import { ConfigError } from '../../../libs/errors/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cp-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// loadContactPointConfig checks that the key and certificate files are readable.
+for (const f of ['key.json', 'certificate.b64']) writeFileSync(join(dir, f), '');
 
 const key = 'ab'.repeat(32);
 const base = {

@@ -2,19 +2,25 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { loadGatewayConfig, resolveGatewayConfig, writeGatewayConfig } from '../../../services/gateway/index.js';
 import { ConfigError } from '../../../libs/errors/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'intergrid-gateway-config-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const absCert = join(mkdtempSync(join(tmpdir(), 'intergrid-gateway-abs-')), 'gateway-approval.cert');
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(dirname(absCert), { recursive: true, force: true });
+});
+// loadGatewayConfig checks that the key and certificate files are readable.
+for (const f of [join(dir, 'gateway-key.json'), join(dir, 'gateway.cert'), absCert]) writeFileSync(f, '');
 
 const base = {
   listen: '127.0.0.1:0',
   areaCode: '101',
   dataDir: './gw-data',
   keyFile: './gateway-key.json',
-  certificateFiles: ['./gateway.cert', '/abs/gateway-approval.cert'],
+  certificateFiles: ['./gateway.cert', absCert],
   gridManager: { address: '127.0.0.1:7000', publicKey: 'ab'.repeat(32) },
   clearinghouse: { address: '127.0.0.1:7100', publicKey: 'cd'.repeat(32) },
   priceCeilingUnitsPerGib: 100,
@@ -30,7 +36,7 @@ describe('gateway config', () => {
   it('resolves the key and certificate paths against the config file', () => {
     const c = loadGatewayConfig(write('a.json', base));
     expect(c.keyFile).toBe(join(dir, 'gateway-key.json'));
-    expect(c.certificateFiles).toEqual([join(dir, 'gateway.cert'), '/abs/gateway-approval.cert']);
+    expect(c.certificateFiles).toEqual([join(dir, 'gateway.cert'), absCert]);
   });
 
   it('defaults the resolution cache to 60 s and the contact point timeout to 30 s', () => {
