@@ -35,7 +35,7 @@ export { signDocument, openDocument, signJson, openJson, openJsonSignedBy, canon
 export type { SignedDocument } from './signed-document.js';
 export { authInterceptor } from './client-interceptor.js';
 export type { AuthInterceptorOptions } from './client-interceptor.js';
-export { secureService, principalOf, DEFAULT_MAX_SKEW_MS } from './server-check.js';
+export { secureService, principalOf, callerKeyOf, DEFAULT_MAX_SKEW_MS } from './server-check.js';
 export { securedServer } from './secured-server.js';
 export type { SecuredServerOptions } from './secured-server.js';
 export { NonceCache } from './nonce-cache.js';

@@ -6,7 +6,9 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { SERVER_OPTIONS, operableServer } from '../rpc/index.js';
-import { secureService } from './server-check.js';
+import type { Logger } from 'pino';
+import type { ServiceMetrics } from '../metrics/index.js';
+import { callerKeyOf, secureService } from './server-check.js';
 import type { AuthPolicy } from './types.js';
 
 export interface SecuredServerOptions {
@@ -14,6 +16,10 @@ export interface SecuredServerOptions {
   interceptors?: grpc.ServerInterceptor[];
   /** Extra server options over the shared ones (e.g. a larger send limit). */
   options?: grpc.ServerOptions;
+  /** Count, time and measure every call on this registry (libs/metrics). */
+  metrics?: ServiceMetrics;
+  /** With `metrics`: one JSON line per call {method, caller, status, ms}. */
+  logger?: Logger;
 }
 
 export function securedServer(
@@ -22,9 +28,10 @@ export function securedServer(
   policy: AuthPolicy,
   opts: SecuredServerOptions = {},
 ): grpc.Server {
-  const secured = secureService(definition, implementation, policy);
+  const secured = secureService(opts.metrics ? opts.metrics.instrument(definition) : definition, implementation, policy);
+  const interceptors = [...(opts.metrics ? [opts.metrics.interceptor(opts.logger, callerKeyOf)] : []), ...(opts.interceptors ?? [])];
   // Health, reflection and the drain interceptor (libs/rpc/operations.ts) are added here, outside secureService: unauthenticated.
-  const server = operableServer(definition, { ...SERVER_OPTIONS, ...opts.options, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
+  const server = operableServer(definition, { ...SERVER_OPTIONS, ...opts.options, ...(interceptors.length > 0 ? { interceptors } : {}) });
   server.addService(secured.definition, secured.implementation);
   return server;
 }

@@ -41,6 +41,8 @@ export const DEFAULT_MAX_SKEW_MS = 60_000;
 const rawMessages = new WeakMap<object, Uint8Array>();
 /** The authenticated caller of each wrapped call object. */
 const principals = new WeakMap<object, Principal>();
+/** The authenticated caller by the call's metadata object (what server interceptors see). */
+const principalsByMetadata = new WeakMap<grpc.Metadata, Principal>();
 
 /** Marks "the request stream ended before its first message". */
 const NO_MESSAGE = Symbol('no message');
@@ -90,7 +92,9 @@ export function secureService(
     // An unimplemented method stays unimplemented (grpc-js answers UNIMPLEMENTED; nothing runs).
     if (typeof fn !== 'function') continue;
     const check = (call: { metadata: grpc.Metadata }, first: unknown): void => {
-      principals.set(call, checker.check(attrs.path, call.metadata, first));
+      const principal = checker.check(attrs.path, call.metadata, first);
+      principals.set(call, principal);
+      principalsByMetadata.set(call.metadata, principal);
     };
     // Bound like grpc-js binds handlers, so class-based implementations keep `this`.
     const bound = (fn as Handler).bind(implementation) as Handler;
@@ -108,6 +112,15 @@ export function principalOf(call: object): Principal {
   const p = principals.get(call);
   if (!p) throw new InternalError('no authenticated principal for this call: the service was not wrapped with secureService');
   return p;
+}
+
+/**
+ * The short public key of the caller whose call carried `metadata`, once the
+ * auth check passed (undefined before, or when it failed): for request logs.
+ */
+export function callerKeyOf(metadata: grpc.Metadata): string | undefined {
+  const p = principalsByMetadata.get(metadata);
+  return p ? shortKey(p.publicKey) : undefined;
 }
 
 function shortName(path: string): string {

@@ -128,6 +128,13 @@ export function writeFileAtomic(path: string, text: string, mode = 0o600): void 
 export const listenAddress = z
   .string()
   .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port (port 0 = any free port)');
+/** Optional `metrics` block of every service config: where to serve Prometheus text (GET /metrics). */
+export const metricsSchema = z
+  .object({
+    /** host:port of the HTTP metrics endpoint; port 0 picks a free port. */
+    listen: listenAddress,
+  })
+  .strict();
 export const hexKey = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits (32-byte public key)');
 /**
  * The database a service uses: the configured one (a relative SQLite path

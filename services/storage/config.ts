@@ -4,7 +4,7 @@
  * directory, so a grid directory can be moved as a whole.
  */
 import { z } from 'zod';
-import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, describeIssues, listenAddress, hexKey, databaseSchema } from '../../libs/config/index.js';
+import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, describeIssues, listenAddress, hexKey, databaseSchema, metricsSchema } from '../../libs/config/index.js';
 import { ConfigError } from '../../libs/errors/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
 
@@ -49,6 +49,8 @@ export const storageConfigSchema = z
     usageReportIntervalMs: positiveMs.default(5 * 60_000),
     /** Largest share accepted by AllocateBuckets / WriteShare. */
     maxShareBytes: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).default(64 * 1024 * 1024 * 1024),
+    /** Prometheus text at GET /metrics on this HTTP address (libs/metrics); absent = not served. */
+    metrics: metricsSchema.optional(),
   })
   .strict();
 

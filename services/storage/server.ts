@@ -17,6 +17,7 @@ import { createStorageHandlers, type Caller, type StorageContext } from './handl
 import { reconcile, type ReconcileResult } from './reconcile.js';
 import { collectGarbage, startGc, type GcResult } from './gc.js';
 import { GridLink } from './grid-link.js';
+import { ServiceMetrics, serveMetrics, type MetricsEndpoint } from '../../libs/metrics/index.js';
 
 export interface StorageServerOptions {
   /** Extra gRPC server interceptors (e.g. request capture in tests, tracing). */
@@ -38,6 +39,8 @@ export interface RunningStorageServer {
   collectGarbage(): Promise<GcResult>;
   /** The grid-manager link (revocations, announcements, usage reports). */
   gridLink: GridLink;
+  /** host:port of the Prometheus endpoint (GET /metrics) when `config.metrics` is set. */
+  metricsAddress?: string;
   stop(): Promise<void>;
 }
 
@@ -110,10 +113,19 @@ export async function startStorageServer(config: StorageConfig, opts: StorageSer
     // Auth keeps the real clock (skew is against the caller's clock); `now` only drives leases.
   };
   const handlers = createStorageHandlers(ctx, (call) => callerFromPrincipal(principalOf(call)));
-  const server = securedServer(storageProto().intergrid.storage.Storage.service, handlers, policy, opts.interceptors ? { interceptors: opts.interceptors } : {});
+  const metrics = new ServiceMetrics('storage');
+  metrics.gauge('intergrid_storage_shares_stored', 'Shares committed and held by this server', async () => (await meta.totals()).shares);
+  metrics.gauge('intergrid_storage_share_bytes_stored', 'Bytes of committed shares held by this server', async () => (await meta.totals()).bytes);
+  const server = securedServer(storageProto().intergrid.storage.Storage.service, handlers, policy, {
+    metrics,
+    logger,
+    ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
+  });
   let address: string;
+  let metricsEndpoint: MetricsEndpoint | undefined;
   try {
     address = (await bindServer(server, config.listen)).address;
+    if (config.metrics) metricsEndpoint = await serveMetrics(metrics.registry, config.metrics.listen);
   } catch (err) {
     server.forceShutdown();
     await link.stop();
@@ -131,6 +143,7 @@ export async function startStorageServer(config: StorageConfig, opts: StorageSer
     address,
     reconciled,
     gridLink,
+    ...(metricsEndpoint ? { metricsAddress: metricsEndpoint.address } : {}),
     collectGarbage: () => collectGarbage(ctx),
     stop() {
       stopping ??= (async () => {
@@ -138,6 +151,7 @@ export async function startStorageServer(config: StorageConfig, opts: StorageSer
         await gridLink.stop();
         await gc.stop();
         await stopServer(server);
+        await metricsEndpoint?.close();
         await meta.close();
         logger.info({ address }, 'storage server stopped');
       })();

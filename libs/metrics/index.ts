@@ -1,0 +1,2 @@
+// Public names of libs/metrics (docs/architecture.md "Operations").
+export { ServiceMetrics, serveMetrics, type MetricsEndpoint } from './service-metrics.js';
