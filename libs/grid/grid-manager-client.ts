@@ -21,6 +21,8 @@ import type { RevokeRequest } from '../rpc/generated/intergrid/gridmanager/Revok
 import type { ListPrincipalsResponse__Output } from '../rpc/generated/intergrid/gridmanager/ListPrincipalsResponse.js';
 import type { ListStatementsResponse__Output } from '../rpc/generated/intergrid/gridmanager/ListStatementsResponse.js';
 import type { UsageSummary__Output } from '../rpc/generated/intergrid/gridmanager/UsageSummary.js';
+import type { CreateInviteRequest } from '../rpc/generated/intergrid/gridmanager/CreateInviteRequest.js';
+import type { CreateInviteResponse__Output } from '../rpc/generated/intergrid/gridmanager/CreateInviteResponse.js';
 import { openDirectory, type Directory } from './directory.js';
 import type { GridRole } from './grid-roles.js';
 import type { UsageReportInput } from './usage-report.js';
@@ -40,6 +42,23 @@ export interface ApproveInput {
   validityMs?: number;
   /** Clients: per-server quota in bytes; 0 or absent = unlimited. */
   quotaBytes?: number;
+}
+
+export interface CreateInviteInput {
+  role: Exclude<GridRole, 'admin'>;
+  /** Label of the principal the invite creates ('' = key prefix). */
+  name?: string;
+  /** How long the invite can be redeemed (default 24 h). */
+  expiresInMs?: number;
+  validityMs?: number;
+  quotaBytes?: number;
+}
+
+export interface CreatedInvite {
+  secret: Uint8Array;
+  expiresAtMs: number;
+  areaCode: string;
+  gridManagerKey: Uint8Array;
 }
 
 export interface PrincipalInfo {
@@ -101,6 +120,8 @@ export interface GridManagerConnection {
   getUsageSummary(): Promise<{ accounts: AccountTallyInfo[]; transfers: TransferTallyInfo[] }>;
   /** Settlement statements the grid manager fetched and verified, oldest period first (body empty = no traffic). */
   listStatements(): Promise<{ periodId: string; body: Uint8Array; signature: Uint8Array; netUnits: number; fetchedAtMs: number }[]>;
+  /** Admin: a one-time invite; encode it with the grid manager's address (libs/grid/invite.ts encodeInvite). */
+  createInvite(req: CreateInviteInput): Promise<CreatedInvite>;
   close(): void;
 }
 
@@ -245,6 +266,15 @@ export function connectGridManager(
         netUnits: Number(st.netUnits),
         fetchedAtMs: Number(st.fetchedAtMs),
       }));
+    },
+    async createInvite(req) {
+      const res = await call<CreateInviteRequest, CreateInviteResponse__Output>(
+        client,
+        client.createInvite,
+        { role: req.role, name: req.name ?? '', expiresInMs: req.expiresInMs ?? 0, validityMs: req.validityMs ?? 0, quotaBytes: req.quotaBytes ?? 0 },
+        o,
+      );
+      return { secret: bytes(res.secret), expiresAtMs: Number(res.expiresAtMs), areaCode: res.areaCode, gridManagerKey: bytes(res.gridManagerKey) };
     },
     close() {
       client.close();

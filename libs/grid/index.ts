@@ -18,4 +18,9 @@ export type {
   AccountTallyInfo,
   TransferTallyInfo,
   RevocationInfo,
+  CreateInviteInput,
+  CreatedInvite,
 } from './grid-manager-client.js';
+export { encodeInvite, decodeInvite, redeemSigningBytes, inviteSecretHash, INVITE_PREFIX, INVITE_SECRET_BYTES } from './invite.js';
+export type { InviteCode } from './invite.js';
+export { redeemInvite } from './invite-client.js';

@@ -7,8 +7,12 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { principalOf, type Certificate } from '../../libs/auth/index.js';
-import { shortKey, toHex, type KeyPair } from '../../libs/crypto/index.js';
+import { randomBytes, shortKey, toHex, verify, type KeyPair } from '../../libs/crypto/index.js';
 import { assertBytes, InvalidArgumentError, PermissionError } from '../../libs/errors/index.js';
+import { inviteSecretHash, redeemSigningBytes, INVITE_SECRET_BYTES } from '../../libs/grid/index.js';
+import type { CreateInviteRequest__Output } from '../../libs/rpc/generated/intergrid/gridmanager/CreateInviteRequest.js';
+import type { CreateInviteResponse } from '../../libs/rpc/generated/intergrid/gridmanager/CreateInviteResponse.js';
+import type { RedeemInviteRequest__Output } from '../../libs/rpc/generated/intergrid/gridmanager/RedeemInviteRequest.js';
 import { unary } from '../../libs/rpc/index.js';
 import type { AnnounceServerRequest__Output } from '../../libs/rpc/generated/intergrid/gridmanager/AnnounceServerRequest.js';
 import type { ApproveRequest__Output } from '../../libs/rpc/generated/intergrid/gridmanager/ApproveRequest.js';
@@ -45,6 +49,8 @@ export interface GridManagerContext {
   onInternal?(err: unknown, method: string): void;
 }
 
+const DEFAULT_INVITE_MS = 24 * 3_600_000;
+const MAX_INVITE_MS = 30 * 86_400_000;
 const ADDRESS_PATTERN = /^[^\s:]{1,253}:\d{1,5}$/;
 const MAX_NAME_LENGTH = 128;
 
@@ -238,6 +244,27 @@ export function gridManagerHandlers(ctx: GridManagerContext): grpc.UntypedServic
       log,
     ),
 
+    CreateInvite: unary<CreateInviteRequest__Output, CreateInviteResponse>(
+      'CreateInvite',
+      async (call) => {
+        const req = call.request;
+        if (req.role === 'admin') throw new InvalidArgumentError('invites cannot create admins; approve an admin key with grid approve');
+        const expiresInMs = Number(req.expiresInMs ?? 0) || DEFAULT_INVITE_MS;
+        if (!Number.isSafeInteger(expiresInMs) || expiresInMs > MAX_INVITE_MS) throw new InvalidArgumentError(`expires_in_ms ${req.expiresInMs} is more than 30 days`);
+        // Same checks as Approve (role, name, validity, quota), on a placeholder subject.
+        const a = checkApprove({ role: req.role, subject: Buffer.alloc(32), name: req.name || '-', validityMs: req.validityMs, quotaBytes: req.quotaBytes });
+        const secret = randomBytes(INVITE_SECRET_BYTES);
+        const now = ctx.now();
+        const expiresAtMs = now + expiresInMs;
+        await ctx.principals.addInvite(
+          { secretHash: inviteSecretHash(secret), role: a.role, name: (req.name ?? '').trim(), quotaBytes: a.quotaBytes, validityMs: a.validityMs, expiresAtMs },
+          now,
+        );
+        return { secret: Buffer.from(secret), expiresAtMs, areaCode: ctx.config.areaCode, gridManagerKey: Buffer.from(ctx.gridKey.publicKey) };
+      },
+      log,
+    ),
+
     ListStatements: unary<Empty, ListStatementsResponse>(
       'ListStatements',
       async () => ({
@@ -249,6 +276,42 @@ export function gridManagerHandlers(ctx: GridManagerContext): grpc.UntypedServic
           fetchedAtMs: st.fetchedAtMs,
         })),
       }),
+      log,
+    ),
+  };
+}
+
+/**
+ * The GridInvite service (served without the certificate check, server.ts):
+ * Redeem authenticates the caller by the invite secret and a signature by the
+ * new key, then approves the key like Approve (principal-store redeemInvite).
+ */
+export function gridInviteHandlers(ctx: GridManagerContext): grpc.UntypedServiceImplementation {
+  const log = (err: unknown, method: string) => ctx.onInternal?.(err, method);
+  const issuer: GridIssuer = { gridKey: ctx.gridKey, areaCode: ctx.config.areaCode, lifetimes: ctx.config.certificateLifetimes };
+  return {
+    Redeem: unary<RedeemInviteRequest__Output, CertificateMessage>(
+      'Redeem',
+      async (call) => {
+        const req = call.request;
+        const secret = new Uint8Array(req.secret ?? []);
+        if (secret.length !== INVITE_SECRET_BYTES) throw new InvalidArgumentError(`invite secret must be ${INVITE_SECRET_BYTES} bytes`);
+        const subject = new Uint8Array(req.subject ?? []);
+        assertBytes('subject', subject, 32);
+        const role = req.role ?? '';
+        if (!isGridRole(role) || role === 'admin') throw new InvalidArgumentError(`role '${role.slice(0, 40)}' cannot be redeemed by invite`);
+        const atMs = Number(req.atMs ?? 0);
+        const now = ctx.now();
+        if (Math.abs(now - atMs) > ctx.config.maxClockSkewMs) {
+          throw new PermissionError(`redeem request time is ${Math.round((atMs - now) / 1000)} s off the grid manager's clock (more than the allowed skew)`);
+        }
+        const hash = inviteSecretHash(secret);
+        if (!verify(new Uint8Array(req.signature ?? []), redeemSigningBytes(hash, role, subject, atMs), subject)) {
+          throw new PermissionError('redeem request is not signed by the key it names');
+        }
+        const cert = await ctx.principals.redeemInvite(hash, role, subject, now, (a) => issueGridCertificate(issuer, now, a));
+        return certificateMessage(cert);
+      },
       log,
     ),
   };

@@ -85,4 +85,22 @@ export const gridManagerMigrations: Migration[] = [
       await createStatementTable(knex);
     },
   },
+  {
+    name: '004-invites',
+    async up(knex: Knex): Promise<void> {
+      // One-time invites (docs/grid-manager.md "Invites"): only a hash of the
+      // secret is kept; used_at_ms is set once, in the redeeming transaction.
+      await knex.schema.createTable('gm_invites', (t) => {
+        t.string('secret_hash', 64).notNullable().primary();
+        t.string('role', 32).notNullable();
+        t.string('name', 256).notNullable();
+        t.bigInteger('quota_bytes').notNullable().defaultTo(0);
+        t.bigInteger('validity_ms').notNullable().defaultTo(0);
+        t.bigInteger('expires_at_ms').notNullable();
+        t.bigInteger('created_at_ms').notNullable();
+        t.bigInteger('used_at_ms').nullable();
+        t.string('used_by', 64).nullable();
+      });
+    },
+  },
 ];

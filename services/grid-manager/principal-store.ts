@@ -64,6 +64,53 @@ type Row = {
 
 const PRINCIPALS = 'gm_principals';
 const REVOCATIONS = 'gm_revocations';
+const INVITES = 'gm_invites';
+
+/** A one-time invite as stored: the secret itself never is. */
+export interface InviteInput {
+  secretHash: Uint8Array;
+  role: GridRole;
+  /** '' = the redeeming key's short form. */
+  name: string;
+  quotaBytes: number;
+  validityMs: number;
+  expiresAtMs: number;
+}
+
+type InviteRow = {
+  secret_hash: string;
+  role: string;
+  name: string;
+  quota_bytes: number | string;
+  validity_ms: number | string;
+  expires_at_ms: number | string;
+  used_at_ms: number | string | null;
+};
+
+/** The body of approve(), inside a caller's transaction. */
+async function approveIn<C extends { notAfter: number }>(trx: Knex.Transaction, input: ApprovalInput, now: number, issue: () => C): Promise<C> {
+  const subject = toHex(input.subject);
+  const revoked = await trx(REVOCATIONS).where({ subject }).first();
+  if (revoked) {
+    throw new PreconditionError(`key ${shortKey(input.subject)} was revoked; approve a new key instead`);
+  }
+  const cert = issue();
+  await trx(PRINCIPALS)
+    .insert({
+      subject,
+      role: input.role,
+      name: input.name,
+      quota_bytes: input.quotaBytes,
+      validity_ms: input.validityMs,
+      cert_not_after_ms: cert.notAfter,
+      revoked: false,
+      created_at_ms: now,
+      updated_at_ms: now,
+    })
+    .onConflict(['subject', 'role'])
+    .merge(['name', 'quota_bytes', 'validity_ms', 'cert_not_after_ms', 'updated_at_ms']);
+  return cert;
+}
 
 function toRecord(r: Row): PrincipalRecord {
   return {
@@ -126,28 +173,58 @@ export class PrincipalStore {
    */
   async approve<C extends { notAfter: number }>(input: ApprovalInput, now: number, issue: () => C): Promise<C> {
     assertBytes('subject', input.subject, 32);
-    const subject = toHex(input.subject);
+    return this.knex.transaction(async (trx) => approveIn(trx, input, now, issue));
+  }
+
+  /** Records a one-time invite (only the secret's hash). */
+  async addInvite(inv: InviteInput, now: number): Promise<void> {
+    await this.knex(INVITES).insert({
+      secret_hash: toHex(inv.secretHash),
+      role: inv.role,
+      name: inv.name,
+      quota_bytes: inv.quotaBytes,
+      validity_ms: inv.validityMs,
+      expires_at_ms: inv.expiresAtMs,
+      created_at_ms: now,
+    });
+  }
+
+  /**
+   * Redeems an invite for `subject` and approves it like Approve would, in
+   * one transaction: the invite is marked used only if the approval commits,
+   * and of two concurrent redemptions exactly one wins (conditional update).
+   * `name` '' in the invite = the key's short form.
+   * @throws PermissionError for an unknown secret or a role that differs from the invite's;
+   *   PreconditionError for a used or expired invite, or a revoked key.
+   */
+  async redeemInvite<C extends { notAfter: number }>(
+    secretHash: Uint8Array,
+    role: string,
+    subject: Uint8Array,
+    now: number,
+    issue: (a: ApprovalInput) => C,
+  ): Promise<C> {
+    assertBytes('subject', subject, 32);
+    const hash = toHex(secretHash);
     return this.knex.transaction(async (trx) => {
-      const revoked = await trx(REVOCATIONS).where({ subject }).first();
-      if (revoked) {
-        throw new PreconditionError(`key ${shortKey(input.subject)} was revoked; approve a new key instead`);
+      const row: InviteRow | undefined = await trx(INVITES).where({ secret_hash: hash }).first();
+      if (!row) throw new PermissionError('invite code is not known to this grid manager (forged, mistyped, or for another grid)');
+      if (row.used_at_ms !== null) {
+        throw new PreconditionError(`invite already used (redeemed at ${new Date(Number(row.used_at_ms)).toISOString()}); ask the grid admin for a new one`);
       }
-      const cert = issue();
-      await trx(PRINCIPALS)
-        .insert({
-          subject,
-          role: input.role,
-          name: input.name,
-          quota_bytes: input.quotaBytes,
-          validity_ms: input.validityMs,
-          cert_not_after_ms: cert.notAfter,
-          revoked: false,
-          created_at_ms: now,
-          updated_at_ms: now,
-        })
-        .onConflict(['subject', 'role'])
-        .merge(['name', 'quota_bytes', 'validity_ms', 'cert_not_after_ms', 'updated_at_ms']);
-      return cert;
+      const expiresAt = Number(row.expires_at_ms);
+      if (now >= expiresAt) throw new PreconditionError(`invite expired at ${new Date(expiresAt).toISOString()}; ask the grid admin for a new one`);
+      if (row.role !== role) throw new PermissionError(`this invite is for role ${row.role}, not ${role.slice(0, 40)}`);
+      const updated: number = await trx(INVITES).where({ secret_hash: hash }).whereNull('used_at_ms').update({ used_at_ms: now, used_by: toHex(subject) });
+      if (updated !== 1) throw new PreconditionError('invite already used; ask the grid admin for a new one');
+      const input: ApprovalInput = {
+        subject,
+        role: row.role as GridRole,
+        name: row.name || shortKey(subject),
+        quotaBytes: Number(row.quota_bytes),
+        validityMs: Number(row.validity_ms),
+      };
+      return approveIn(trx, input, now, () => issue(input));
     });
   }
 

@@ -10,7 +10,7 @@ import { PreconditionError } from '../../libs/errors/index.js';
 import { openDatabase } from '../../libs/db/index.js';
 import { bindServer, stopServer, gridManagerProto, stderrInternalLogger } from '../../libs/rpc/index.js';
 import type { GridManagerConfig } from './config.js';
-import { gridManagerHandlers } from './handlers.js';
+import { gridInviteHandlers, gridManagerHandlers } from './handlers.js';
 import { gridManagerMigrations, GRID_MANAGER_MIGRATIONS_TABLE } from './migrations.js';
 import { GRID_ROLES } from '../../libs/grid/index.js';
 import { PrincipalStore } from './principal-store.js';
@@ -61,6 +61,7 @@ export const GRID_MANAGER_METHOD_ROLES: Record<string, readonly Role[]> = {
   ListPrincipals: ['admin'],
   GetUsage: ['admin'],
   ListStatements: ['admin'],
+  CreateInvite: ['admin'],
 };
 
 /**
@@ -96,6 +97,8 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
     };
     const definition = gridManagerProto().intergrid.gridmanager.GridManager.service;
     const server = securedServer(definition, impl, policy, opts.interceptors ? { interceptors: opts.interceptors } : {});
+    // GridInvite.Redeem: the caller has no certificate yet; the handler checks the invite secret and the new key's signature.
+    server.addService(gridManagerProto().intergrid.gridmanager.GridInvite.service, gridInviteHandlers({ config, gridKey, principals, usage, transfers, statements, now, onInternal }));
     const bound = await bindServer(server, config.listen);
     const db = knex;
     // Consumed in the background: NATS down at start delays the tallies, it does not stop the grid manager.
