@@ -4,7 +4,7 @@
  * directory, so a clearinghouse directory can be moved as a whole.
  */
 import { z } from 'zod';
-import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, listenAddress, hexKey, databaseSchema } from '../../libs/config/index.js';
+import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, listenAddress, hexKey, databaseSchema, metricsSchema } from '../../libs/config/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -48,6 +48,8 @@ export const clearinghouseConfigSchema = z
      * the request thread). 2 roughly doubles ingest on 2 cores (docs/billing.md "Performance").
      */
     verifyWorkers: z.number().int().min(0).max(16).default(2),
+    /** Prometheus text at GET /metrics on this HTTP address (libs/metrics); absent = not served. */
+    metrics: metricsSchema.optional(),
   })
   .strict();
 

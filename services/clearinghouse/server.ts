@@ -5,6 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Knex } from 'knex';
+import { pino, type Logger } from 'pino';
 import { readKeyFile, securedServer, type AuthPolicy, type Role } from '../../libs/auth/index.js';
 import { openDatabase } from '../../libs/db/index.js';
 import { bindServer, stopServer, clearinghouseProto, stderrInternalLogger } from '../../libs/rpc/index.js';
@@ -15,6 +16,8 @@ import { GridStore } from './grid-store.js';
 import { LedgerStore } from './ledger-store.js';
 import { PeriodStore } from './period-store.js';
 import { startRecordOpener, type RecordOpener } from './verify-pool.js';
+import { LEDGER_TABLES } from './ledger-schema.js';
+import { ServiceMetrics, serveMetrics, type MetricsEndpoint } from '../../libs/metrics/index.js';
 
 export interface StartClearinghouseOptions {
   /** Extra gRPC server interceptors (e.g. request capture in tests, tracing). */
@@ -23,6 +26,8 @@ export interface StartClearinghouseOptions {
   now?(): number;
   /** Unexpected errors (sent to callers as INTERNAL without detail). Default: one line on stderr. */
   onInternal?(err: unknown, method: string): void;
+  /** Request log, one JSON line per call (default: pino to stderr at info). */
+  logger?: Logger;
 }
 
 export interface RunningClearinghouse {
@@ -34,6 +39,8 @@ export interface RunningClearinghouse {
   grids: GridStore;
   /** The billing ledger (tests, bench). */
   ledger: LedgerStore;
+  /** host:port of the Prometheus endpoint (GET /metrics) when `config.metrics` is set. */
+  metricsAddress?: string;
   stop(): Promise<void>;
 }
 
@@ -67,6 +74,7 @@ export async function startClearinghouse(config: ClearinghouseConfig, opts: Star
   const key = readKeyFile(config.keyFile);
   let knex: Knex | undefined;
   let opener: RecordOpener | undefined;
+  let metricsEndpoint: MetricsEndpoint | undefined;
   try {
     knex = await openDatabase(config.database, clearinghouseMigrations, CLEARINGHOUSE_MIGRATIONS_TABLE);
     const grids = await GridStore.open(knex);
@@ -92,9 +100,25 @@ export async function startClearinghouse(config: ClearinghouseConfig, opts: Star
       onInternalError: onInternal,
     };
     const definition = clearinghouseProto().intergrid.clearinghouse.Clearinghouse.service;
-    const server = securedServer(definition, impl, policy, opts.interceptors ? { interceptors: opts.interceptors } : {});
-    const bound = await bindServer(server, config.listen);
+    const metrics = new ServiceMetrics('clearinghouse');
     const db = knex;
+    const count = async (table: string, where: Record<string, string> = {}): Promise<number> => {
+      const r = (await db(table).where(where).count({ n: '*' }).first()) as { n: unknown } | undefined;
+      return Number(r?.n ?? 0);
+    };
+    metrics.gauge('intergrid_clearinghouse_ledger_postings', 'Ledger postings recorded (double-entry rows)', () => count(LEDGER_TABLES.postings));
+    metrics.gauge('intergrid_clearinghouse_disputes_open', 'Disputes awaiting resolution', () => count(LEDGER_TABLES.disputes, { state: 'open' }));
+    metrics.gauge('intergrid_clearinghouse_records_pending', 'Transfers reported by one side only', () => count(LEDGER_TABLES.transfers, { state: 'pending' }));
+    const logger = opts.logger ?? pino({ name: 'clearinghouse' }, pino.destination(2));
+    const server = securedServer(definition, impl, policy, { metrics, logger, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
+    const bound = await bindServer(server, config.listen);
+    try {
+      if (config.metrics) metricsEndpoint = await serveMetrics(metrics.registry, config.metrics.listen);
+    } catch (err) {
+      server.forceShutdown();
+      throw err;
+    }
+    const endpoint = metricsEndpoint;
     const verifier = opener;
     let stopped = false;
     return {
@@ -102,10 +126,12 @@ export async function startClearinghouse(config: ClearinghouseConfig, opts: Star
       publicKey: key.publicKey,
       grids,
       ledger,
+      ...(endpoint ? { metricsAddress: endpoint.address } : {}),
       async stop() {
         if (stopped) return;
         stopped = true;
         await stopServer(server);
+        await endpoint?.close();
         await verifier.close();
         await db.destroy();
       },
