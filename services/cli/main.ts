@@ -11,7 +11,8 @@ import { action } from './output.js';
 import { putCommand } from './commands/put.js';
 import { getCommand } from './commands/get.js';
 import { checkCommand } from './commands/check.js';
-import { gridApproveCommand, gridRevokeCommand, gridListCommand, gridUsageCommand, gridStatementsCommand } from './commands/grid.js';
+import { gridApproveCommand, gridRevokeCommand, gridListCommand, gridUsageCommand, gridStatementsCommand, gridInviteCommand } from './commands/grid.js';
+import { joinCommand } from './commands/join.js';
 import { serveCommand, SERVICE_NAMES } from './commands/serve.js';
 import { upCommand } from './commands/up.js';
 import { demoCommand } from './commands/demo.js';
@@ -81,6 +82,21 @@ adminOpts(grid.command('approve').description('certify a principal; prints its c
   .option('--name <name>', 'human label')
   .option('--quota <bytes>', 'clients: per-server storage quota in bytes (0 = unlimited)')
   .action(action(async (opts: { admin: string; gridManager?: string; role: string; key: string; name?: string; quota?: string }) => gridApproveCommand(opts)));
+
+adminOpts(grid.command('invite').description('print a one-time invite code for a new node (intergrid join CODE --dir DIR)'))
+  .requiredOption('--role <role>', 'storage | client | gateway | contact-point')
+  .option('--expires <duration>', 'how long the code can be redeemed, e.g. 30m, 24h, 7d', '24h')
+  .option('--name <name>', 'label of the new principal (default: its key prefix)')
+  .option('--quota <bytes>', 'clients: per-server storage quota in bytes')
+  .action(action(async (opts: { admin: string; gridManager?: string; role: string; expires?: string; name?: string; quota?: string }) => gridInviteCommand(opts)));
+
+program
+  .command('join <code>')
+  .description('join a grid with an invite code: creates DIR/key.json, redeems the code for a certificate, writes the config for the role')
+  .requiredOption('--dir <dir>', 'directory for the key, certificate and config')
+  .option('--listen <host:port>', 'storage servers: address to listen on (default 0.0.0.0:7400)')
+  .option('--name <name>', 'storage servers: server name')
+  .action(action(async (code: string, opts: { dir: string; listen?: string; name?: string }) => joinCommand(code, opts)));
 
 adminOpts(grid.command('revoke').description('revoke a principal'))
   .requiredOption('--key <hex>', 'public key (64 hex digits)')

@@ -8,7 +8,7 @@ import type { GridStatementBody } from '../../../libs/ledger/index.js';
 import { fromHex, toHex } from '../../../libs/crypto/index.js';
 import { encodeCertificateBase64 } from '../../../libs/auth/index.js';
 import { ConfigError, InvalidArgumentError } from '../../../libs/errors/index.js';
-import { connectGridManager, isGridRole, GRID_ROLES, type GridManagerConnection } from '../../../libs/grid/index.js';
+import { connectGridManager, encodeInvite, isGridRole, GRID_ROLES, type GridManagerConnection } from '../../../libs/grid/index.js';
 import { loadAdminIdentity } from '../../grid-manager/index.js';
 
 export interface AdminOptions {
@@ -148,4 +148,34 @@ export async function gridStatementsCommand(opts: AdminOptions & { json?: boolea
       );
     }
   }
+}
+
+const INVITE_ROLES = { storage: 'storage-server', 'storage-server': 'storage-server', client: 'client', gateway: 'gateway', 'contact-point': 'contact-point' } as const;
+
+/** '24h', '30m', '7d', '90s' → milliseconds. */
+export function parseDuration(text: string, what: string): number {
+  const m = /^([1-9][0-9]*)(s|m|h|d)$/.exec(text.trim());
+  if (!m) throw new InvalidArgumentError(`${what} '${text}' is not a duration like 30m, 24h or 7d`);
+  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}
+
+export interface InviteOptions extends AdminOptions {
+  role: string;
+  expires?: string;
+  name?: string;
+  quota?: string;
+}
+
+/** Prints a one-time invite code (stdout) for `intergrid join CODE --dir DIR`; its expiry goes to stderr. */
+export async function gridInviteCommand(opts: InviteOptions): Promise<void> {
+  const role = INVITE_ROLES[opts.role as keyof typeof INVITE_ROLES] as (typeof INVITE_ROLES)[keyof typeof INVITE_ROLES] | undefined;
+  if (!role) throw new InvalidArgumentError(`--role '${opts.role}' is not one of storage, client, gateway, contact-point (admins are approved with grid approve)`);
+  const expiresInMs = parseDuration(opts.expires ?? '24h', '--expires');
+  const quotaBytes = parseBytes(opts.quota);
+  const admin = loadAdminIdentity(opts.admin);
+  const address = opts.gridManager ?? admin.gridManager.address;
+  if (!address) throw new ConfigError(`${opts.admin} has no gridManager.address: pass --grid-manager HOST:PORT`);
+  const inv = await withManager(opts, (gm) => gm.createInvite({ role, expiresInMs, ...(opts.name ? { name: opts.name } : {}), ...(quotaBytes !== undefined ? { quotaBytes } : {}) }));
+  process.stdout.write(encodeInvite({ secret: inv.secret, gridManagerKey: inv.gridManagerKey, role, areaCode: inv.areaCode, address }) + '\n');
+  process.stderr.write(`one-time ${role} invite for grid ${inv.areaCode}, valid until ${new Date(inv.expiresAtMs).toISOString()}: intergrid join CODE --dir DIR\n`);
 }
