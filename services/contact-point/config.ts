@@ -4,7 +4,7 @@
  * directory, so a grid directory can be moved as a whole.
  */
 import { z } from 'zod';
-import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, describeIssues, listenAddress, hexKey, writeJsonAtomic, databaseSchema } from '../../libs/config/index.js';
+import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, describeIssues, listenAddress, hexKey, writeJsonAtomic, databaseSchema, metricsSchema } from '../../libs/config/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
 import { ConfigError } from '../../libs/errors/index.js';
 
@@ -53,6 +53,8 @@ export const contactPointConfigSchema = z
     maxConcurrentFetches: z.number().int().positive().max(10_000).default(64),
     /** A finished transfer whose gateway sent no receipt within this long is reported without one (the clearinghouse disputes it). */
     receiptWaitMs: positiveMs.default(120_000),
+    /** Prometheus text at GET /metrics on this HTTP address (libs/metrics); absent = not served. */
+    metrics: metricsSchema.optional(),
   })
   .strict();
 

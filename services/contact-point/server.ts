@@ -23,6 +23,7 @@ import { CLEARINGHOUSE_CHANNEL, clearinghouseRpcClient, clearinghouseUsageSender
 import { startOutboxPump, type PumpOptions } from '../../libs/outbox/index.js';
 import { MAX_SEGMENT_SIZE } from '../../libs/format/index.js';
 import { bindServer, stopServer, setServing, contactPointProto } from '../../libs/rpc/index.js';
+import { ServiceMetrics, serveMetrics, type MetricsEndpoint } from '../../libs/metrics/index.js';
 import type { ContactPointConfig } from './config.js';
 import { contactPointHandlers } from './handlers.js';
 import { HomeGrid } from './home-grid.js';
@@ -74,6 +75,8 @@ export interface RunningContactPoint {
   sweepNow(): Promise<number>;
   /** Registration at the clearinghouse (last success / error). */
   registration: Registration;
+  /** host:port of the Prometheus endpoint (GET /metrics) when `config.metrics` is set. */
+  metricsAddress?: string;
   stop(): Promise<void>;
 }
 
@@ -175,13 +178,18 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
     onInternalError: onInternal,
     ...(opts.now ? { now: opts.now } : {}),
   };
+  const metrics = new ServiceMetrics('contact-point');
   const server = securedServer(contactPointProto().intergrid.contactpoint.ContactPoint.service, handlers, policy, {
     options: { 'grpc.max_send_message_length': CONTACT_POINT_MESSAGE_LIMIT },
+    metrics,
+    logger,
     ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
   });
   let address: string;
+  let metricsEndpoint: MetricsEndpoint | undefined;
   try {
     address = (await bindServer(server, config.listen)).address;
+    if (config.metrics) metricsEndpoint = await serveMetrics(metrics.registry, config.metrics.listen);
   } catch (err) {
     server.forceShutdown();
     home.close();
@@ -207,11 +215,13 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
     drainOutboxes: () => pump.drained(),
     sweepNow: sweep,
     registration,
+    ...(metricsEndpoint ? { metricsAddress: metricsEndpoint.address } : {}),
     stop() {
       stopping ??= (async () => {
         setServing(server, false); // NOT_SERVING from the first moment of stop; stopServer drains
         await registration.stop();
         await stopServer(server);
+        await metricsEndpoint?.close();
         await closeStore();
         home.close();
         logger.info({ address }, 'contact point stopped');

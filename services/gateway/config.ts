@@ -5,7 +5,7 @@
  * a database under `dataDir` (docs/gateway.md "Receipts and usage").
  */
 import { z } from 'zod';
-import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, describeIssues, listenAddress, hexKey, writeJsonAtomic, databaseSchema } from '../../libs/config/index.js';
+import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, describeIssues, listenAddress, hexKey, writeJsonAtomic, databaseSchema, metricsSchema } from '../../libs/config/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
 import { ConfigError } from '../../libs/errors/index.js';
 import { natsConfigSchema } from '../../libs/events/index.js';
@@ -60,6 +60,8 @@ export const gatewayConfigSchema = z
     receiptDeliveryMaxAgeMs: z.number().int().positive().max(365 * 24 * 60 * 60_000).default(60 * 60_000),
     /** This grid's NATS: per-client usage events are published there. Absent = no events. */
     nats: natsConfigSchema.optional(),
+    /** Prometheus text at GET /metrics on this HTTP address (libs/metrics); absent = not served. */
+    metrics: metricsSchema.optional(),
   })
   .strict();
 

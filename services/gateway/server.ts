@@ -20,6 +20,8 @@ import { startGatewayPumps, type GatewayPumps, type PumpTiming } from './outbox-
 import { receiptsForFetch } from './receipts.js';
 import { RevocationWatch } from './revocation-watch.js';
 import { GatewayStore, type UsageLine } from './transfer-store.js';
+import { pino, type Logger } from 'pino';
+import { ServiceMetrics, serveMetrics, type MetricsEndpoint } from '../../libs/metrics/index.js';
 
 export interface StartGatewayOptions {
   /** Extra gRPC server interceptors (e.g. request capture in tests, tracing). */
@@ -38,6 +40,8 @@ export interface StartGatewayOptions {
   pumpTiming?: PumpTiming;
   /** Outbox problems (a channel's failure streak, a dropped message). Default: one line on stderr. */
   onOutboxLog?(line: string): void;
+  /** Request log, one JSON line per call (default: pino to stderr at info). */
+  logger?: Logger;
 }
 
 export interface RunningGateway {
@@ -55,6 +59,8 @@ export interface RunningGateway {
   revocationsLoaded(): boolean;
   /** Drops cached resolutions. */
   clearResolutionCache(): void;
+  /** host:port of the Prometheus endpoint (GET /metrics) when `config.metrics` is set. */
+  metricsAddress?: string;
   stop(): Promise<void>;
 }
 
@@ -171,11 +177,16 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
     now,
     onInternalError: onInternal,
   };
-  const server = securedServer(gatewayProto().intergrid.gateway.Gateway.service, impl, policy, opts.interceptors ? { interceptors: opts.interceptors } : {});
+  const metrics = new ServiceMetrics('gateway');
+  const logger = opts.logger ?? pino({ name: 'gateway' }, pino.destination(2));
+  const server = securedServer(gatewayProto().intergrid.gateway.Gateway.service, impl, policy, { metrics, logger, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
   let bound;
+  let metricsEndpoint: MetricsEndpoint | undefined;
   try {
     bound = await bindServer(server, config.listen);
+    if (config.metrics) metricsEndpoint = await serveMetrics(metrics.registry, config.metrics.listen);
   } catch (err) {
+    server.forceShutdown();
     clearinghouse?.close();
     await revocations.stop();
     await shutdownStore();
@@ -191,10 +202,12 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
     drainOutboxes: () => pumps.drained(),
     revocationsLoaded: () => revocations.hasLoaded,
     clearResolutionCache: () => resolver.clear(),
+    ...(metricsEndpoint ? { metricsAddress: metricsEndpoint.address } : {}),
     async stop() {
       if (stopped) return;
       stopped = true;
       await stopServer(server);
+      await metricsEndpoint?.close();
       await shutdownStore();
       for (const c of channels.values()) c.close();
       clearinghouse?.close();
