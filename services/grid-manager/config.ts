@@ -4,7 +4,7 @@
  * directory, so a grid directory can be moved as a whole.
  */
 import { z } from 'zod';
-import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, listenAddress, hexKey, databaseSchema } from '../../libs/config/index.js';
+import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, listenAddress, hexKey, databaseSchema, metricsSchema } from '../../libs/config/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
 import type { GridRole } from '../../libs/grid/index.js';
 import { natsConfigSchema } from '../../libs/events/index.js';
@@ -72,6 +72,8 @@ export const gridManagerConfigSchema = z
     clearinghouse: z.object({ address: listenAddress, publicKey: hexKey }).strict().optional(),
     /** How often closed periods are looked for at the clearinghouse. */
     statementPollMs: z.number().int().positive().max(24 * 60 * 60_000).default(60_000),
+    /** Prometheus text at GET /metrics on this HTTP address (libs/metrics); absent = not served. */
+    metrics: metricsSchema.optional(),
   })
   .strict();
 

@@ -20,10 +20,14 @@ import { startUsageEventConsumer, type RunningUsageEventConsumer } from './usage
 import { StatementStore } from './statement-store.js';
 import { startStatementPoller, type StatementPoller } from './statement-poller.js';
 import type { StatementSyncResult } from './statement-sync.js';
+import { pino, type Logger } from 'pino';
+import { ServiceMetrics, serveMetrics, type MetricsEndpoint } from '../../libs/metrics/index.js';
 
 export interface StartGridManagerOptions {
   /** Extra gRPC server interceptors (e.g. request capture in tests, tracing). */
   interceptors?: grpc.ServerInterceptor[];
+  /** Request log, one JSON line per call (default: pino to stderr at info). */
+  logger?: Logger;
   /** Clock (Unix ms), for tests. */
   now?(): number;
   /** Unexpected errors (sent to callers as INTERNAL without detail). Default: one line on stderr. */
@@ -46,6 +50,8 @@ export interface RunningGridManager {
    * set); otherwise rejects. The poller does this every statementPollMs.
    */
   syncStatements(): Promise<StatementSyncResult>;
+  /** host:port of the Prometheus endpoint (GET /metrics) when `config.metrics` is set. */
+  metricsAddress?: string;
   stop(): Promise<void>;
 }
 
@@ -96,10 +102,20 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
       onInternalError: onInternal,
     };
     const definition = gridManagerProto().intergrid.gridmanager.GridManager.service;
-    const server = securedServer(definition, impl, policy, opts.interceptors ? { interceptors: opts.interceptors } : {});
+    const metrics = new ServiceMetrics('grid-manager');
+    const logger = opts.logger ?? pino({ name: 'grid-manager' }, pino.destination(2));
+    const server = securedServer(definition, impl, policy, { metrics, logger, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
     // GridInvite.Redeem: the caller has no certificate yet; the handler checks the invite secret and the new key's signature.
     server.addService(gridManagerProto().intergrid.gridmanager.GridInvite.service, gridInviteHandlers({ config, gridKey, principals, usage, transfers, statements, now, onInternal }));
     const bound = await bindServer(server, config.listen);
+    let metricsEndpoint: MetricsEndpoint | undefined;
+    try {
+      if (config.metrics) metricsEndpoint = await serveMetrics(metrics.registry, config.metrics.listen);
+    } catch (err) {
+      server.forceShutdown();
+      throw err;
+    }
+    const endpoint = metricsEndpoint;
     const db = knex;
     // Consumed in the background: NATS down at start delays the tallies, it does not stop the grid manager.
     const events: RunningUsageEventConsumer | undefined = config.nats
@@ -125,6 +141,7 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
     return {
       address: bound.address,
       publicKey: gridKey.publicKey,
+      ...(endpoint ? { metricsAddress: endpoint.address } : {}),
       async syncStatements() {
         if (!poller) throw new PreconditionError('this grid manager has no clearinghouse in its config: it does not fetch statements');
         return poller.syncNow();
@@ -136,6 +153,7 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
         await events?.stop();
         await poller?.stop();
         await stopServer(server);
+        await endpoint?.close();
         await db.destroy();
       },
     };
