@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -137,5 +137,26 @@ describe('intergrid up', () => {
     } finally {
       expect(await stopUp(second.proc)).toBe(0);
     }
+
+    // Every service's log (one JSON line per call among them): no read-cap, no secret key of any key file.
+    const files = readdirSync(gridDir, { recursive: true, encoding: 'utf8' }).map((f) => join(gridDir, f));
+    const logs = files.filter((f) => f.endsWith('.log')).map((f) => readFileSync(f, 'utf8'));
+    expect(logs.length).toBeGreaterThanOrEqual(20);
+    const all = logs.join('\n');
+    expect(all).toContain('"msg":"rpc"');
+    expect(all).not.toContain('URI:CHK:');
+    expect(all).not.toContain(cap.split(':')[2]!);
+    const secrets = files
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => {
+        try {
+          return (JSON.parse(readFileSync(f, 'utf8')) as { secretKey?: unknown }).secretKey;
+        } catch {
+          return undefined; // not JSON (a half-written file is impossible here: writes are atomic)
+        }
+      })
+      .filter((k): k is string => typeof k === 'string');
+    expect(secrets.length).toBeGreaterThanOrEqual(20);
+    for (const k of secrets) expect(all).not.toContain(k);
   }, 180_000);
 });
