@@ -16,6 +16,7 @@ import { joinCommand } from './commands/join.js';
 import { serveCommand, SERVICE_NAMES } from './commands/serve.js';
 import { upCommand } from './commands/up.js';
 import { demoCommand } from './commands/demo.js';
+import { healthCommand, type HealthOptions } from './commands/health.js';
 import {
   clearinghouseInitCommand,
   clearinghouseAdmitCommand,
@@ -193,6 +194,14 @@ program
   .description('start a grid on loopback in a temp dir, upload and download a sample file, stop everything')
   .option('--keep', 'keep the temp dir (keys, data, logs) afterwards')
   .action(action(async (opts: { keep?: boolean }) => demoCommand(opts)));
+
+program
+  .command('health')
+  .description("ask a running service for its grpc.health.v1 status; exit 0 when SERVING, 1 otherwise")
+  .argument('<host:port>')
+  .option('--service <name>', "health service name, e.g. intergrid.storage.Storage (default: '', the server)")
+  .option('--timeout <ms>', 'deadline of the check in milliseconds', '5000')
+  .action(action(async (address: string, opts: HealthOptions) => healthCommand(address, opts)));
 
 // Subcommands inherit the exit-code policy.
 for (const c of [program, ...program.commands, ...grid.commands, ...clearinghouse.commands, ...prices.commands]) {

@@ -1,0 +1,65 @@
+/**
+ * `intergrid health HOST:PORT [--service NAME] [--timeout MS]`: one
+ * grpc.health.v1 Check against a running service (every Intergrid service
+ * answers it without a signature, libs/rpc/operations.ts). Prints
+ * `HOST:PORT SERVING` and exits 0, or one stderr line and exit 1 when the
+ * service reports NOT_SERVING (starting or draining), does not know the
+ * service name, or does not answer within the deadline. Container health
+ * checks (deploy/docker-compose.yml) and load balancers' probes use it.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
+import { listenAddress } from '../../../libs/config/index.js';
+import { InvalidArgumentError, UnavailableError } from '../../../libs/errors/index.js';
+import { CHANNEL_OPTIONS, deadline } from '../../../libs/rpc/index.js';
+
+export interface HealthOptions {
+  /** Health service name; '' (the default) is the server as a whole. */
+  service?: string;
+  /** Deadline of the whole check in milliseconds (default 5000). */
+  timeout?: string;
+}
+
+export const DEFAULT_HEALTH_TIMEOUT_MS = 5000;
+
+interface HealthClient extends grpc.Client {
+  Check(req: { service: string }, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: { status: string }) => void): grpc.ClientUnaryCall;
+}
+
+const HealthClientCtor = grpc.makeGenericClientConstructor(healthService as grpc.ServiceDefinition, 'Health') as unknown as new (
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  options: grpc.ClientOptions,
+) => HealthClient;
+
+/**
+ * The serving status `address` reports for `service`.
+ * @throws UnavailableError naming the address (no answer in time, unknown service, other gRPC errors).
+ */
+export async function checkHealth(address: string, service = '', timeoutMs = DEFAULT_HEALTH_TIMEOUT_MS): Promise<string> {
+  const client = new HealthClientCtor(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      client.Check({ service }, { deadline: deadline(timeoutMs) }, (err, res) => {
+        if (!err) return resolve(res?.status ?? 'UNKNOWN');
+        const what = service === '' ? address : `${address} (service '${service}')`;
+        if (err.code === grpc.status.NOT_FOUND) reject(new UnavailableError(`${address} reports no health for service '${service}'`));
+        else if (err.code === grpc.status.DEADLINE_EXCEEDED) reject(new UnavailableError(`${what}: no answer within ${timeoutMs} ms`));
+        else reject(new UnavailableError(`${what}: ${grpc.status[err.code] ?? err.code} ${err.details.replace(/\s*Resolution note:\s*$/, '')}`));
+      });
+    });
+  } finally {
+    client.close();
+  }
+}
+
+export async function healthCommand(address: string, opts: HealthOptions): Promise<void> {
+  if (!listenAddress.safeParse(address).success) throw new InvalidArgumentError(`'${address}' is not host:port`);
+  const timeoutMs = opts.timeout === undefined ? DEFAULT_HEALTH_TIMEOUT_MS : Number(opts.timeout);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 600_000) throw new InvalidArgumentError(`--timeout '${opts.timeout}' must be milliseconds in [1, 600000]`);
+  const service = opts.service ?? '';
+  const status = await checkHealth(address, service, timeoutMs);
+  const what = service === '' ? address : `${address} ${service}`;
+  if (status !== 'SERVING') throw new UnavailableError(`${what} is ${status}`);
+  process.stdout.write(`${what} SERVING\n`);
+}
