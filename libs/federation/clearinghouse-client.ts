@@ -17,6 +17,8 @@ import type { GridRecord__Output } from '../rpc/generated/intergrid/clearinghous
 import type { SetGridSuspendedRequest } from '../rpc/generated/intergrid/clearinghouse/SetGridSuspendedRequest.js';
 import type { ApproveGatewayRequest } from '../rpc/generated/intergrid/clearinghouse/ApproveGatewayRequest.js';
 import type { SetPriceRequest } from '../rpc/generated/intergrid/clearinghouse/SetPriceRequest.js';
+import type { CreateGridInviteRequest } from '../rpc/generated/intergrid/clearinghouse/CreateGridInviteRequest.js';
+import type { CreateGridInviteResponse__Output } from '../rpc/generated/intergrid/clearinghouse/CreateGridInviteResponse.js';
 import type { ListGridsResponse__Output } from '../rpc/generated/intergrid/clearinghouse/ListGridsResponse.js';
 import type { RegisterContactPointRequest } from '../rpc/generated/intergrid/clearinghouse/RegisterContactPointRequest.js';
 import type { ResolveRequest } from '../rpc/generated/intergrid/clearinghouse/ResolveRequest.js';
@@ -67,6 +69,24 @@ export interface ApproveGatewayInput {
   validityMs?: number;
 }
 
+export interface CreateGridInviteInput {
+  /** The grid's name once admitted. */
+  name: string;
+  /** Absent = the area code the grid manager is configured with. */
+  areaCode?: string;
+  /** Initial price (default 0). */
+  priceUnitsPerGib?: number;
+  /** How long the invite can be redeemed (absent or 0 = 24 h; at most 30 days). */
+  expiresInMs?: number;
+}
+
+/** A created federation invite: the secret to put in the code (libs/federation grid-invite.ts). */
+export interface CreatedGridInvite {
+  secret: Uint8Array;
+  expiresAtMs: number;
+  clearinghousePublicKey: Uint8Array;
+}
+
 export interface ClearinghouseConnection {
   readonly address: string;
   /** Operator: admits a grid. @throws AlreadyExistsError when the area code or grid manager key is taken. */
@@ -79,6 +99,8 @@ export interface ClearinghouseConnection {
   setPrice(areaCode: string, priceUnitsPerGib: number): Promise<GridInfo>;
   /** Operator: every admitted grid, by area code. */
   listGrids(): Promise<GridInfo[]>;
+  /** Operator: a one-time invite for a grid (docs/clearinghouse.md "Invites"). @throws AlreadyExistsError when the area code is taken. */
+  createGridInvite(input: CreateGridInviteInput): Promise<CreatedGridInvite>;
   /** Contact point: registers (or refreshes) the caller at `address` (host:port). */
   registerContactPoint(address: string): Promise<void>;
   /** Contact point: removes the caller from its grid's resolutions. */
@@ -96,7 +118,8 @@ export interface ClearinghouseConnection {
 
 const bytes = (b: Uint8Array | undefined): Uint8Array => new Uint8Array(b ?? []);
 
-function gridInfo(r: GridRecord__Output): GridInfo {
+/** A GridRecord as GridInfo (also used by the federation invite client). */
+export function gridInfo(r: GridRecord__Output): GridInfo {
   return {
     areaCode: r.areaCode,
     name: r.name,
@@ -201,6 +224,18 @@ export function connectClearinghouse(
     async listGrids() {
       const res = await call<Empty, ListGridsResponse__Output>(client, client.listGrids, {}, o);
       return (res.grids ?? []).map(gridInfo);
+    },
+    async createGridInvite(input) {
+      if (input.areaCode !== undefined) assertAreaCode('area code', input.areaCode);
+      if (input.priceUnitsPerGib !== undefined) assertInt('priceUnitsPerGib', input.priceUnitsPerGib);
+      if (input.expiresInMs !== undefined) assertInt('expiresInMs', input.expiresInMs);
+      const res = await call<CreateGridInviteRequest, CreateGridInviteResponse__Output>(
+        client,
+        client.createGridInvite,
+        { name: input.name, areaCode: input.areaCode ?? '', priceUnitsPerGib: input.priceUnitsPerGib ?? 0, expiresInMs: input.expiresInMs ?? 0 },
+        o,
+      );
+      return { secret: bytes(res.secret), expiresAtMs: Number(res.expiresAtMs ?? 0), clearinghousePublicKey: bytes(res.clearinghousePublicKey) };
     },
     async registerContactPoint(addr) {
       await call<RegisterContactPointRequest, Empty__Output>(client, client.registerContactPoint, { address: addr }, o);

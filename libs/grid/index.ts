@@ -24,3 +24,5 @@ export type {
 export { encodeInvite, decodeInvite, redeemSigningBytes, inviteSecretHash, INVITE_PREFIX, INVITE_SECRET_BYTES } from './invite.js';
 export type { InviteCode } from './invite.js';
 export { redeemInvite } from './invite-client.js';
+export { encodeInviteCode, decodeInviteCode } from './invite-codec.js';
+export type { InviteLayout, InviteField } from './invite-codec.js';

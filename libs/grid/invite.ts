@@ -6,11 +6,13 @@
  * ends with a checksum so a mistyped code is refused before anything is sent.
  *
  *   IG1-<base32 of: secret(32) | gm key(32) | role len | role | area len | area | addr len | addr | sha256(...)[0..4]>
+ *
+ * The text codec is shared with federation invites (invite-codec.ts).
  */
-import { base32nopad } from '@scure/base';
-import { bytesEqual, sha256 } from '../crypto/index.js';
+import { sha256 } from '../crypto/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import { isGridRole, type GridRole } from './grid-roles.js';
+import { decodeInviteCode, encodeInviteCode, type InviteLayout } from './invite-codec.js';
 
 export const INVITE_PREFIX = 'IG1-';
 export const INVITE_SECRET_BYTES = 32;
@@ -25,20 +27,21 @@ export interface InviteCode {
 }
 
 const enc = new TextEncoder();
-const dec = new TextDecoder('utf-8', { fatal: true });
 
-function field(s: string, what: string): Uint8Array {
-  const b = enc.encode(s);
-  if (b.length === 0 || b.length > 255) throw new InvalidArgumentError(`invite ${what} must be 1..255 bytes`);
-  return new Uint8Array([b.length, ...b]);
-}
+const LAYOUT: InviteLayout = {
+  prefix: INVITE_PREFIX,
+  kind: 'grid invite code',
+  headBytes: INVITE_SECRET_BYTES + 32,
+  fields: [{ name: 'role' }, { name: 'area code' }, { name: 'address' }],
+  misplaced: {
+    'IC1-': 'this is a federation invite (IC1-), for a grid joining a clearinghouse: run intergrid grid join-federation CODE --config GRID_MANAGER_CONFIG on the grid manager\'s machine',
+  },
+};
 
 /** The code's text. */
 export function encodeInvite(inv: InviteCode): string {
   if (inv.secret.length !== INVITE_SECRET_BYTES || inv.gridManagerKey.length !== 32) throw new InvalidArgumentError('invite secret and grid manager key must be 32 bytes');
-  const body = new Uint8Array([...inv.secret, ...inv.gridManagerKey, ...field(inv.role, 'role'), ...field(inv.areaCode, 'area code'), ...field(inv.address, 'address')]);
-  const sum = sha256(body).subarray(0, 4);
-  return INVITE_PREFIX + base32nopad.encode(new Uint8Array([...body, ...sum]));
+  return encodeInviteCode(LAYOUT, new Uint8Array([...inv.secret, ...inv.gridManagerKey]), [inv.role, inv.areaCode, inv.address]);
 }
 
 /**
@@ -46,32 +49,10 @@ export function encodeInvite(inv: InviteCode): string {
  * @throws InvalidArgumentError naming what is wrong, never echoing the code.
  */
 export function decodeInvite(text: string): InviteCode {
-  const t = text.trim().toUpperCase();
-  if (!t.startsWith(INVITE_PREFIX)) throw new InvalidArgumentError(`not an Intergrid invite code: it should start with ${INVITE_PREFIX}`);
-  let raw: Uint8Array;
-  try {
-    raw = base32nopad.decode(t.slice(INVITE_PREFIX.length).replace(/[\s-]/g, ''));
-  } catch {
-    throw new InvalidArgumentError('invite code is garbled: not valid base32 (check it was copied whole)');
-  }
-  const garbled = new InvalidArgumentError('invite code is garbled: its checksum does not match (check it was copied whole)');
-  if (raw.length < 64 + 3 + 4) throw garbled;
-  const body = raw.subarray(0, raw.length - 4);
-  if (!bytesEqual(sha256(body).subarray(0, 4), raw.subarray(raw.length - 4))) throw garbled;
-  let pos = 64;
-  const next = (): string => {
-    const n = body[pos] ?? 0;
-    if (n === 0 || pos + 1 + n > body.length) throw garbled;
-    const s = dec.decode(body.subarray(pos + 1, pos + 1 + n));
-    pos += 1 + n;
-    return s;
-  };
-  const role = next();
-  const areaCode = next();
-  const address = next();
-  if (pos !== body.length) throw garbled;
+  const { head, fields } = decodeInviteCode(LAYOUT, text);
+  const [role = '', areaCode = '', address = ''] = fields;
   if (!isGridRole(role)) throw new InvalidArgumentError(`invite code names an unknown role '${role.slice(0, 40)}'`);
-  return { secret: body.slice(0, 32), gridManagerKey: body.slice(32, 64), role, areaCode, address };
+  return { secret: head.slice(0, 32), gridManagerKey: head.slice(32, 64), role, areaCode, address };
 }
 
 /** The bytes the new key signs when redeeming: binds the secret, role, key and time. */

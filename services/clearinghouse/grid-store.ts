@@ -142,26 +142,48 @@ export class GridStore {
    */
   async admit(input: AdmitInput, firstAreaCode: number, now: number): Promise<GridRow> {
     assertBytes('grid manager public key', input.gridManagerPublicKey, 32);
-    const gmHex = toHex(input.gridManagerPublicKey);
     // Two admissions racing (PostgreSQL, READ COMMITTED) can both pass the
-    // checks below; the unique constraints stop the second. An assigned
+    // checks in admitIn; the unique constraints stop the second. An assigned
     // code is then picked again; anything else is reported as taken.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.admitOnce(input, gmHex, firstAreaCode, now);
+        return await this.admitOnce(() => Promise.resolve(input), firstAreaCode, now);
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;
         if (input.areaCode === undefined && attempt < 3) continue;
-        throw new AlreadyExistsError(
-          `area code ${input.areaCode ?? '(assigned)'} or grid manager key ${shortKey(input.gridManagerPublicKey)} was admitted concurrently`,
-          { cause: err },
-        );
+        throw admittedConcurrently(input, err);
       }
     }
   }
 
-  private async admitOnce(input: AdmitInput, gmHex: string, firstAreaCode: number, now: number): Promise<GridRow> {
+  /**
+   * Admits the grid `prepare` returns, exactly as admit() does, in the same
+   * transaction as `prepare` (e.g. marking an invite used): if the admission
+   * is refused, what `prepare` wrote is rolled back with it. Not retried.
+   * @throws whatever `prepare` throws; AlreadyExistsError / PreconditionError as admit().
+   */
+  async admitWithin(prepare: (trx: Knex.Transaction) => Promise<AdmitInput>, firstAreaCode: number, now: number): Promise<GridRow> {
+    let input: AdmitInput | undefined;
+    try {
+      return await this.admitOnce(
+        async (trx) => {
+          input = await prepare(trx);
+          return input;
+        },
+        firstAreaCode,
+        now,
+      );
+    } catch (err) {
+      if (!isUniqueViolation(err) || !input) throw err;
+      throw admittedConcurrently(input, err);
+    }
+  }
+
+  private async admitOnce(prepare: (trx: Knex.Transaction) => Promise<AdmitInput>, firstAreaCode: number, now: number): Promise<GridRow> {
     const row = await this.knex.transaction(async (trx) => {
+      const input = await prepare(trx);
+      assertBytes('grid manager public key', input.gridManagerPublicKey, 32);
+      const gmHex = toHex(input.gridManagerPublicKey);
       const sameKey: GridDbRow | undefined = await trx(GRIDS).where({ gm_key: gmHex }).first();
       if (sameKey) {
         throw new AlreadyExistsError(`grid manager key ${shortKey(input.gridManagerPublicKey)} is already admitted as area code ${sameKey.area_code}`);
@@ -287,6 +309,13 @@ async function nextFreeAreaCode(trx: Knex.Transaction, first: number): Promise<s
     if (!taken.has(code)) return code;
   }
   throw new PreconditionError(`no free area code left at or above ${first}`);
+}
+
+function admittedConcurrently(input: AdmitInput, cause: unknown): AlreadyExistsError {
+  return new AlreadyExistsError(
+    `area code ${input.areaCode ?? '(assigned)'} or grid manager key ${shortKey(input.gridManagerPublicKey)} was admitted concurrently`,
+    { cause },
+  );
 }
 
 /** True for a unique-constraint violation from SQLite or PostgreSQL. */

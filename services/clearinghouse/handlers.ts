@@ -8,11 +8,14 @@
 import type * as grpc from '@grpc/grpc-js';
 import { issueCertificate, principalOf, validityWindow, type Principal } from '../../libs/auth/index.js';
 import { isAreaCode } from '../../libs/caps/index.js';
-import { bytesEqual, shortKey, toHex, type KeyPair } from '../../libs/crypto/index.js';
-import { assertBytes, InvalidArgumentError, PermissionError, PreconditionError, UnavailableError } from '../../libs/errors/index.js';
-import { signResolution } from '../../libs/federation/index.js';
+import { bytesEqual, randomBytes, shortKey, toHex, verify, type KeyPair } from '../../libs/crypto/index.js';
+import { AlreadyExistsError, assertBytes, InvalidArgumentError, PermissionError, PreconditionError, UnavailableError } from '../../libs/errors/index.js';
+import { gridInviteSecretHash, gridInviteSigningBytes, GRID_INVITE_SECRET_BYTES, signResolution } from '../../libs/federation/index.js';
 import { unary } from '../../libs/rpc/index.js';
 import type { AdmitGridRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/AdmitGridRequest.js';
+import type { CreateGridInviteRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/CreateGridInviteRequest.js';
+import type { CreateGridInviteResponse } from '../../libs/rpc/generated/intergrid/clearinghouse/CreateGridInviteResponse.js';
+import type { RedeemGridInviteRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/RedeemGridInviteRequest.js';
 import type { ApproveGatewayRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/ApproveGatewayRequest.js';
 import type { GridRecord } from '../../libs/rpc/generated/intergrid/clearinghouse/GridRecord.js';
 import type { ListGridsResponse } from '../../libs/rpc/generated/intergrid/clearinghouse/ListGridsResponse.js';
@@ -25,6 +28,7 @@ import type { Certificate as CertificateMessage } from '../../libs/rpc/generated
 import type { Empty } from '../../libs/rpc/generated/intergrid/Empty.js';
 import type { ClearinghouseConfig } from './config.js';
 import type { GridRow, GridStore } from './grid-store.js';
+import type { GridInviteStore } from './grid-invite-store.js';
 import type { LedgerStore } from './ledger-store.js';
 import type { PeriodStore } from './period-store.js';
 import type { RecordOpener } from './verify-pool.js';
@@ -35,6 +39,8 @@ export interface ClearinghouseContext {
   config: ClearinghouseConfig;
   key: KeyPair;
   grids: GridStore;
+  /** One-time federation invites (a grid joining by code). */
+  invites: GridInviteStore;
   /** Billing: usage records, transfers, postings, disputes. */
   ledger: LedgerStore;
   /** Billing: periods and signed statements. */
@@ -49,6 +55,17 @@ export interface ClearinghouseContext {
 const ADDRESS_PATTERN = /^[^\s:]{1,253}:\d{1,5}$/;
 const MAX_NAME_LENGTH = 128;
 const MAX_VALIDITY_MS = 100 * 365 * 86_400_000;
+const DEFAULT_INVITE_MS = 24 * 3_600_000;
+const MAX_INVITE_MS = 30 * 86_400_000;
+/** An invite code's fields are at most 255 bytes (libs/grid invite-codec.ts). */
+const MAX_INVITE_NAME_BYTES = 255;
+
+function nameArg(value: string | undefined): string {
+  const name = (value ?? '').trim();
+  if (name.length === 0) throw new InvalidArgumentError('grid name is empty');
+  if (name.length > MAX_NAME_LENGTH) throw new InvalidArgumentError(`grid name '${name.slice(0, 40)}…' is longer than ${MAX_NAME_LENGTH} characters`);
+  return name;
+}
 
 function areaCodeArg(value: string | undefined): string {
   const code: string = value ?? '';
@@ -124,9 +141,7 @@ export function clearinghouseHandlers(ctx: ClearinghouseContext): grpc.UntypedSe
         const key = new Uint8Array(req.gridManagerPublicKey ?? []);
         assertBytes('grid_manager_public_key', key, 32);
         const requested = (req.areaCode ?? '') === '' ? undefined : areaCodeArg(req.areaCode);
-        const name = (req.name ?? '').trim();
-        if (name.length === 0) throw new InvalidArgumentError('grid name is empty');
-        if (name.length > MAX_NAME_LENGTH) throw new InvalidArgumentError(`grid name '${name.slice(0, 40)}…' is longer than ${MAX_NAME_LENGTH} characters`);
+        const name = nameArg(req.name);
         const price = uintArg('price_units_per_gib', req.priceUnitsPerGib);
         const g = await ctx.grids.admit(
           { gridManagerPublicKey: key, name, priceUnitsPerGib: price, ...(requested ? { areaCode: requested } : {}) },
@@ -134,6 +149,28 @@ export function clearinghouseHandlers(ctx: ClearinghouseContext): grpc.UntypedSe
           ctx.now(),
         );
         return record(g, new Map());
+      },
+      log,
+    ),
+
+    CreateGridInvite: unary<CreateGridInviteRequest__Output, CreateGridInviteResponse>(
+      'CreateGridInvite',
+      async (call) => {
+        const req = call.request;
+        const name = nameArg(req.name);
+        if (Buffer.byteLength(name, 'utf8') > MAX_INVITE_NAME_BYTES) throw new InvalidArgumentError(`grid name '${name.slice(0, 40)}…' is longer than ${MAX_INVITE_NAME_BYTES} bytes in UTF-8`);
+        const areaCode = (req.areaCode ?? '') === '' ? '' : areaCodeArg(req.areaCode);
+        const price = uintArg('price_units_per_gib', req.priceUnitsPerGib);
+        const expiresInMs = uintArg('expires_in_ms', req.expiresInMs) || DEFAULT_INVITE_MS;
+        if (expiresInMs > MAX_INVITE_MS) throw new InvalidArgumentError(`expires_in_ms ${expiresInMs} is more than 30 days`);
+        // Refused early when already taken (checked again when redeemed).
+        const taken = areaCode === '' ? undefined : await ctx.grids.get(areaCode);
+        if (taken) throw new AlreadyExistsError(`area code ${areaCode} is already admitted (grid '${taken.name}')`);
+        const secret = randomBytes(GRID_INVITE_SECRET_BYTES);
+        const now = ctx.now();
+        const expiresAtMs = now + expiresInMs;
+        await ctx.invites.add({ secretHash: gridInviteSecretHash(secret), name, areaCode, priceUnitsPerGib: price, expiresAtMs }, now);
+        return { secret: Buffer.from(secret), expiresAtMs, clearinghousePublicKey: Buffer.from(ctx.key.publicKey) };
       },
       log,
     ),
@@ -242,6 +279,49 @@ export function clearinghouseHandlers(ctx: ClearinghouseContext): grpc.UntypedSe
           ctx.key,
         );
         return { body: Buffer.from(signed.body), signature: Buffer.from(signed.signature) };
+      },
+      log,
+    ),
+  };
+}
+
+/**
+ * The FederationInvite service (served without the certificate check,
+ * server.ts): Redeem authenticates the caller by the invite secret and a
+ * signature by the grid manager key it admits, then admits the grid like
+ * AdmitGrid (grid-invite-store.ts redeem).
+ */
+export function federationInviteHandlers(ctx: ClearinghouseContext): grpc.UntypedServiceImplementation {
+  const log = (err: unknown, method: string) => ctx.onInternal?.(err, method);
+  return {
+    Redeem: unary<RedeemGridInviteRequest__Output, GridRecord>(
+      'Redeem',
+      async (call) => {
+        const req = call.request;
+        const secret = new Uint8Array(req.secret ?? []);
+        if (secret.length !== GRID_INVITE_SECRET_BYTES) throw new InvalidArgumentError(`invite secret must be ${GRID_INVITE_SECRET_BYTES} bytes`);
+        const gmKey = new Uint8Array(req.gridManagerPublicKey ?? []);
+        assertBytes('grid_manager_public_key', gmKey, 32);
+        const areaCode = areaCodeArg(req.areaCode);
+        const atMs = Number(req.atMs ?? 0);
+        const now = ctx.now();
+        if (Math.abs(now - atMs) > ctx.config.maxClockSkewMs) {
+          throw new PermissionError(`redeem request time is ${Math.round((atMs - now) / 1000)} s off the clearinghouse's clock (more than the allowed skew)`);
+        }
+        const hash = gridInviteSecretHash(secret);
+        if (!verify(new Uint8Array(req.signature ?? []), gridInviteSigningBytes(hash, areaCode, gmKey, atMs), gmKey)) {
+          throw new PermissionError('redeem request is not signed by the grid manager key it names');
+        }
+        const g = await ctx.invites.redeem(hash, gmKey, areaCode, ctx.config.firstAreaCode, now);
+        return {
+          areaCode: g.areaCode,
+          name: g.name,
+          gridManagerPublicKey: Buffer.from(g.gridManagerPublicKey),
+          suspended: g.suspended,
+          priceUnitsPerGib: g.priceUnitsPerGib,
+          admittedAtMs: g.admittedAtMs,
+          contactPoints: 0,
+        };
       },
       log,
     ),

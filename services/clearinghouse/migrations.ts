@@ -54,4 +54,23 @@ export const clearinghouseMigrations: Migration[] = [
     // postings, disputes, periods, statements.
     up: createLedgerTables,
   },
+  {
+    name: '003-grid-invites',
+    async up(knex: Knex): Promise<void> {
+      // One-time federation invites (docs/clearinghouse.md "Invites"): only a
+      // hash of the secret is kept; used_at_ms is set once, in the
+      // transaction that admits the grid. area_code '' = the grid's own.
+      await knex.schema.createTable('ch_grid_invites', (t) => {
+        t.string('secret_hash', 64).notNullable().primary();
+        t.string('name', 128).notNullable();
+        t.string('area_code', 8).notNullable().defaultTo('');
+        t.bigInteger('price_units_per_gib').notNullable().defaultTo(0);
+        t.bigInteger('expires_at_ms').notNullable();
+        t.bigInteger('created_at_ms').notNullable();
+        t.bigInteger('used_at_ms').nullable();
+        /** The grid manager key that redeemed it. */
+        t.string('used_by', 64).nullable();
+      });
+    },
+  },
 ];

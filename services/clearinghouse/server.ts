@@ -10,7 +10,8 @@ import { readKeyFile, securedServer, type AuthPolicy, type Role } from '../../li
 import { openDatabase } from '../../libs/db/index.js';
 import { bindServer, stopServer, clearinghouseProto, stderrInternalLogger } from '../../libs/rpc/index.js';
 import type { ClearinghouseConfig } from './config.js';
-import { clearinghouseHandlers } from './handlers.js';
+import { clearinghouseHandlers, federationInviteHandlers } from './handlers.js';
+import { GridInviteStore } from './grid-invite-store.js';
 import { clearinghouseMigrations, CLEARINGHOUSE_MIGRATIONS_TABLE } from './migrations.js';
 import { GridStore } from './grid-store.js';
 import { LedgerStore } from './ledger-store.js';
@@ -51,6 +52,7 @@ export const CLEARINGHOUSE_METHOD_ROLES: Record<string, readonly Role[]> = {
   ApproveGateway: ['clearinghouse-admin'],
   SetPrice: ['clearinghouse-admin'],
   ListGrids: ['clearinghouse-admin'],
+  CreateGridInvite: ['clearinghouse-admin'],
   RegisterContactPoint: ['contact-point'],
   DeregisterContactPoint: ['contact-point'],
   Resolve: ['gateway-approval'],
@@ -83,7 +85,9 @@ export async function startClearinghouse(config: ClearinghouseConfig, opts: Star
     opener = await startRecordOpener(config.verifyWorkers);
     const onInternal =
       opts.onInternal ?? stderrInternalLogger('clearinghouse');
-    const impl = clearinghouseHandlers({ config, key, grids, ledger, periods, opener, now, onInternal });
+    const invites = new GridInviteStore(knex, grids);
+    const ctx = { config, key, grids, invites, ledger, periods, opener, now, onInternal };
+    const impl = clearinghouseHandlers(ctx);
     const policy: AuthPolicy = {
       methods: CLEARINGHOUSE_METHOD_ROLES,
       issuersFor: (role) => {
@@ -111,6 +115,8 @@ export async function startClearinghouse(config: ClearinghouseConfig, opts: Star
     metrics.gauge('intergrid_clearinghouse_records_pending', 'Transfers reported by one side only', () => count(LEDGER_TABLES.transfers, { state: 'pending' }));
     const logger = opts.logger ?? pino({ name: 'clearinghouse' }, pino.destination(2));
     const server = securedServer(definition, impl, policy, { metrics, logger, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
+    // FederationInvite.Redeem: the grid manager has no certificate here; the handler checks the invite secret and the grid key's signature.
+    server.addService(clearinghouseProto().intergrid.clearinghouse.FederationInvite.service, federationInviteHandlers(ctx));
     const bound = await bindServer(server, config.listen);
     try {
       if (config.metrics) metricsEndpoint = await serveMetrics(metrics.registry, config.metrics.listen);
