@@ -13,6 +13,7 @@ import { getCommand } from './commands/get.js';
 import { checkCommand } from './commands/check.js';
 import { gridApproveCommand, gridRevokeCommand, gridListCommand, gridUsageCommand, gridStatementsCommand, gridInviteCommand } from './commands/grid.js';
 import { joinCommand } from './commands/join.js';
+import { joinFederationCommand } from './commands/join-federation.js';
 import { serveCommand, SERVICE_NAMES } from './commands/serve.js';
 import { upCommand } from './commands/up.js';
 import { demoCommand } from './commands/demo.js';
@@ -20,6 +21,7 @@ import { healthCommand, type HealthOptions } from './commands/health.js';
 import {
   clearinghouseInitCommand,
   clearinghouseAdmitCommand,
+  clearinghouseInviteCommand,
   clearinghouseSuspendCommand,
   clearinghouseApproveGatewayCommand,
   clearinghousePriceSetCommand,
@@ -99,6 +101,12 @@ program
   .option('--name <name>', 'storage servers: server name')
   .action(action(async (code: string, opts: { dir: string; listen?: string; name?: string }) => joinCommand(code, opts)));
 
+grid
+  .command('join-federation <code>')
+  .description("join the clearinghouse with a federation invite code (run on the grid manager's machine): redeems it with the grid key, writes the clearinghouse into the grid manager config")
+  .requiredOption('--config <config.json>', "the grid manager's config file")
+  .action(action(async (code: string, opts: { config: string }) => joinFederationCommand(code, opts)));
+
 adminOpts(grid.command('revoke').description('revoke a principal'))
   .requiredOption('--key <hex>', 'public key (64 hex digits)')
   .action(action(async (opts: { admin: string; gridManager?: string; key: string }) => gridRevokeCommand(opts)));
@@ -135,6 +143,15 @@ operatorOpts(clearinghouse.command('admit').description("admit a grid; prints it
   .option('--price <units-per-gib>', 'initial price', '0')
   .action(
     action(async (opts: OperatorOptions & { gridManagerKey: string; name: string; areaCode?: string; price?: string }) => clearinghouseAdmitCommand(opts)),
+  );
+
+operatorOpts(clearinghouse.command('invite').description('print a one-time invite code for a grid to join (intergrid grid join-federation CODE --config GM_CONFIG)'))
+  .requiredOption('--name <name>', "the grid's name once admitted")
+  .option('--area-code <code>', "the area code it must join under (default: the grid manager's configured one)")
+  .option('--price <units-per-gib>', 'initial price', '0')
+  .option('--expires <duration>', 'how long the code can be redeemed, e.g. 30m, 24h, 7d (at most 30d)', '24h')
+  .action(
+    action(async (opts: OperatorOptions & { name: string; areaCode?: string; price?: string; expires?: string }) => clearinghouseInviteCommand(opts)),
   );
 
 operatorOpts(clearinghouse.command('suspend').description('suspend a grid: its area code stops resolving'))

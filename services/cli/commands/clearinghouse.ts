@@ -8,11 +8,12 @@ import { encodeCertificateBase64 } from '../../../libs/auth/index.js';
 import { isAreaCode } from '../../../libs/caps/index.js';
 import { fromHex, toHex } from '../../../libs/crypto/index.js';
 import { ConfigError, InvalidArgumentError } from '../../../libs/errors/index.js';
-import { connectClearinghouse, type ClearinghouseConnection, type GridInfo } from '../../../libs/federation/index.js';
+import { connectClearinghouse, encodeGridInvite, type ClearinghouseConnection, type GridInfo } from '../../../libs/federation/index.js';
 import { initClearinghouse, loadClearinghouseAdmin, connectLedger, type LedgerConnection, type DisputeInfo } from '../../clearinghouse/index.js';
 import { openStatement, type GridStatementBody, type SummaryBody } from '../../../libs/ledger/index.js';
 import type { Command } from 'commander';
 import { action } from '../output.js';
+import { parseDuration } from './grid.js';
 
 export interface OperatorOptions {
   admin: string;
@@ -88,6 +89,29 @@ export async function clearinghouseAdmitCommand(
     ch.admitGrid({ gridManagerPublicKey, name: opts.name, ...(areaCode ? { areaCode } : {}), ...(price !== undefined ? { priceUnitsPerGib: price } : {}) }),
   );
   process.stdout.write(`${g.areaCode}\n`);
+}
+
+/**
+ * `clearinghouse invite --name N [--area-code C] [--price P] [--expires 24h]`:
+ * prints a one-time federation invite code (stdout, one line) for
+ * `intergrid grid join-federation CODE --config GRID_MANAGER_CONFIG`; its expiry goes to stderr.
+ */
+export async function clearinghouseInviteCommand(opts: OperatorOptions & { name: string; areaCode?: string; price?: string; expires?: string }): Promise<void> {
+  const areaCode = opts.areaCode === undefined ? undefined : parseAreaCode(opts.areaCode);
+  const price = opts.price === undefined ? undefined : parseCount('--price', opts.price);
+  const expiresInMs = parseDuration(opts.expires ?? '24h', '--expires');
+  const admin = loadClearinghouseAdmin(opts.admin);
+  const address = opts.clearinghouse ?? admin.clearinghouse.address;
+  if (!address) throw new ConfigError(`${opts.admin} has no clearinghouse.address: pass --clearinghouse HOST:PORT`);
+  const name = opts.name.trim();
+  const inv = await withClearinghouse(opts, (ch) =>
+    ch.createGridInvite({ name, expiresInMs, ...(areaCode ? { areaCode } : {}), ...(price !== undefined ? { priceUnitsPerGib: price } : {}) }),
+  );
+  process.stdout.write(encodeGridInvite({ secret: inv.secret, clearinghousePublicKey: inv.clearinghousePublicKey, name, areaCode: areaCode ?? '', address }) + '\n');
+  process.stderr.write(
+    `one-time federation invite for grid '${name}' (area code ${areaCode ?? "the grid manager's own"}), valid until ${new Date(inv.expiresAtMs).toISOString()}: ` +
+      `on the grid manager's machine run intergrid grid join-federation CODE --config GRID_MANAGER_CONFIG\n`,
+  );
 }
 
 export async function clearinghouseSuspendCommand(opts: OperatorOptions & { areaCode: string }, suspended: boolean): Promise<void> {
