@@ -75,3 +75,20 @@ export async function openDatabase(config: DatabaseConfig, migrations: Migration
   await knex.migrate.latest({ migrationSource: new ListMigrationSource(migrations), tableName: table });
   return knex;
 }
+
+/**
+ * Call in a transaction before appending to a log whose readers page by its
+ * serial key (`seq > last seen`). A PostgreSQL sequence hands out keys at
+ * insert time, so two concurrent appenders may commit out of key order and a
+ * reader could move past a key that commits later; a table lock held until
+ * commit makes key order commit order (reads are not blocked). SQLite
+ * serialises writers already.
+ */
+export async function lockForAppend(trx: Knex.Transaction, table: string): Promise<void> {
+  if (isPostgres(trx)) await trx.raw('LOCK TABLE ?? IN SHARE ROW EXCLUSIVE MODE', [table]);
+}
+
+/** True when `knex` talks to PostgreSQL. */
+export function isPostgres(knex: Knex): boolean {
+  return (knex.client as { config: Knex.Config }).config.client === 'pg';
+}

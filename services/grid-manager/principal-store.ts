@@ -12,6 +12,7 @@ import type { Knex } from 'knex';
 import { toHex, fromHex, shortKey } from '../../libs/crypto/index.js';
 import { assertBytes, InvalidArgumentError, NotFoundError, PermissionError, PreconditionError } from '../../libs/errors/index.js';
 import type { GridRole } from '../../libs/grid/index.js';
+import { lockForAppend } from '../../libs/db/index.js';
 
 
 /** One approved (key, role). */
@@ -275,6 +276,7 @@ export class PrincipalStore {
     assertBytes('subject', subject, 32);
     const hex = toHex(subject);
     const rec = await this.knex.transaction(async (trx) => {
+      await lockForAppend(trx, REVOCATIONS);
       const rows = await trx(PRINCIPALS).where({ subject: hex }).select('role');
       if (rows.length === 0) throw new NotFoundError(`key ${shortKey(subject)} is not a principal of this grid`);
       const existing: { seq: number | string; revoked_at_ms: number | string } | undefined = await trx(REVOCATIONS).where({ subject: hex }).first();
@@ -290,8 +292,9 @@ export class PrincipalStore {
 
   /**
    * Revocations with seq > sinceSeq, oldest first, at most `limit`.
-   * `latestSeq` is the seq to ask from next: the last one returned when the
-   * page is full, else the newest in the log (0 when empty).
+   * `latestSeq` is the seq to ask from next: the last one returned, or
+   * `sinceSeq` when none is newer. (Not a separate max(seq) query: a
+   * revocation committed between the two reads would be skipped for good.)
    */
   async listRevocations(sinceSeq: number, limit = 10_000): Promise<{ revocations: RevocationRecord[]; latestSeq: number; more: boolean }> {
     if (!Number.isSafeInteger(sinceSeq) || sinceSeq < 0) throw new InvalidArgumentError(`since_seq must be a non-negative integer, got ${sinceSeq}`);
@@ -301,12 +304,7 @@ export class PrincipalStore {
       .limit(limit + 1);
     const more = rows.length > limit;
     const page = rows.slice(0, limit).map((r) => ({ seq: Number(r.seq), subject: fromHex(r.subject, 'stored subject', 32), revokedAtMs: Number(r.revoked_at_ms) }));
-    let latestSeq: number;
-    if (more) latestSeq = page[page.length - 1]!.seq;
-    else {
-      const max = (await this.knex(REVOCATIONS).max({ m: 'seq' }).first()) as { m?: number | string | null } | undefined;
-      latestSeq = Math.max(sinceSeq, Number(max?.m ?? 0));
-    }
+    const latestSeq = page.length > 0 ? page[page.length - 1]!.seq : sinceSeq;
     return { revocations: page, latestSeq, more };
   }
 

@@ -85,6 +85,28 @@ for (const backend of databaseBackends('gm-stores')) {
         expect(later.revocations.map((r) => r.seq)).toEqual([rb.seq]);
       });
 
+      it('a poller following latestSeq sees every revocation made concurrently with its polls', async () => {
+        const store = await PrincipalStore.open(knex);
+        const keys = Array.from({ length: 24 }, key);
+        for (const s of keys) await store.approve(approval(s), 1, () => ({ notAfter: 10 }));
+        const seen = new Set<string>();
+        let since = 0;
+        let done = false;
+        const poll = async (): Promise<void> => {
+          const page = await store.listRevocations(since);
+          for (const r of page.revocations) seen.add(toHex(r.subject));
+          since = page.latestSeq;
+        };
+        const poller = (async () => {
+          while (!done) await poll();
+        })();
+        await Promise.all(keys.map((s, i) => store.revoke(s, i)));
+        done = true;
+        await poller;
+        await poll();
+        expect(seen.size).toBe(keys.length);
+      });
+
       it('revoking a key twice keeps one log entry', async () => {
         const store = await PrincipalStore.open(knex);
         const a = key();

@@ -2,9 +2,9 @@
  * Crash safety: the server process is SIGKILLed while several uploads are in
  * flight. After a restart on the same dirs every acknowledged share is listed
  * and reads back exactly, and every listed share is complete (no half-written
- * share is ever served).
+ * share is ever served). On SQLite and PostgreSQL.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,13 +17,14 @@ import { writeKeyFile, writeCertificateFile, authInterceptor, issueCertificate }
 import { generateKeyPair, toHex } from '../../../libs/crypto/index.js';
 import { storageProto, CHANNEL_OPTIONS } from '../../../libs/rpc/index.js';
 import { StoragePeerForTests, patternBytes, storageIndex, AREA } from './storage-fixture.js';
+import { databaseBackends, BACKEND_SETUP_MS } from '../../fixtures/database-backends.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'intergrid-storage-crash-'));
+const dirs: string[] = [];
 const children: ChildProcess[] = [];
 afterAll(() => {
   for (const c of children) c.kill('SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 function startChild(configPath: string): Promise<{ child: ChildProcess; address: string }> {
@@ -42,8 +43,13 @@ function startChild(configPath: string): Promise<{ child: ChildProcess; address:
 const SHARE_BYTES = 300_000;
 const expected = (i: number): Uint8Array => patternBytes(SHARE_BYTES, i + 1);
 
-describe('storage crash safety', () => {
+for (const backend of databaseBackends('storage-crash')) describe(`storage crash safety on ${backend.name}`, () => {
+  beforeAll(() => backend.setup(), BACKEND_SETUP_MS);
+  afterAll(() => backend.teardown());
+
   it('keeps every acknowledged share and serves no partial share after SIGKILL mid-upload', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'intergrid-storage-crash-'));
+    dirs.push(dir);
     const gm = generateKeyPair();
     const key = generateKeyPair();
     const now = Date.now();
@@ -59,6 +65,7 @@ describe('storage crash safety', () => {
       keyFile: './key.json',
       certificateFile: './certificate.b64',
       gridManager: { address: '127.0.0.1:1', publicKey: toHex(gm.publicKey) },
+      database: await backend.fresh(),
     });
     const clientKey = generateKeyPair();
     const identity = {

@@ -1,7 +1,8 @@
 /**
  * The storage server's link to a real grid manager (in-process, real
  * database): it announces itself into the signed directory, enforces
- * revocations it polls, and reports per-account usage.
+ * revocations it polls, and reports per-account usage. On SQLite and on
+ * PostgreSQL, where the grid manager and the storage server share one database.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
@@ -22,6 +23,7 @@ import {
 import { connectGridManager, type GridManagerConnection } from '../../../libs/grid/index.js';
 import { startStorageServer, resolveStorageConfig, type RunningStorageServer } from '../../../services/storage/index.js';
 import { StoragePeerForTests, patternBytes, storageIndex } from './storage-fixture.js';
+import { databaseBackends, setConfigDatabase, BACKEND_SETUP_MS } from '../../fixtures/database-backends.js';
 
 const silent = pino({ level: 'silent' });
 let dir: string;
@@ -40,41 +42,47 @@ async function approvedClient(name: string): Promise<{ identity: Identity; peer:
   return { identity, peer };
 }
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'intergrid-gridlink-'));
-  const init = initGridManager(join(dir, 'gm'), { areaCode: '101', listen: '127.0.0.1:0' });
-  gm = await startGridManager(loadGridManagerConfig(init.configPath), { onInternal: () => undefined });
-  const adminId = loadAdminIdentity(init.adminIdentityPath);
-  admin = connectGridManager(gm.address, adminId.identity, { gridManagerPublicKey: adminId.gridManager.publicKey });
-  const sDir = join(dir, 'storage');
-  mkdirSync(sDir, { recursive: true });
-  const key = generateKeyPair();
-  writeKeyFile(join(sDir, 'key.json'), key);
-  writeCertificateFile(join(sDir, 'certificate.b64'), await admin.approve({ role: 'storage-server', subject: key.publicKey, name: 'storage-01' }));
-  storage = await startStorageServer(
-    resolveStorageConfig({
-      name: 'storage-01',
-      listen: '127.0.0.1:0',
-      dataDir: join(sDir, 'data'),
-      keyFile: join(sDir, 'key.json'),
-      certificateFile: join(sDir, 'certificate.b64'),
-      gridManager: { address: gm.address, publicKey: toHex(adminId.gridManager.publicKey) },
-      revocationPollMs: 100,
-      usageReportIntervalMs: 100,
-    }),
-    { logger: silent },
-  );
-});
+for (const backend of databaseBackends('storage-gridlink')) describe(`grid link on ${backend.name}`, () => {
+  beforeAll(async () => {
+    await backend.setup();
+    dir = mkdtempSync(join(tmpdir(), 'intergrid-gridlink-'));
+    const init = initGridManager(join(dir, 'gm'), { areaCode: '101', listen: '127.0.0.1:0' });
+    // On PostgreSQL both services share one database (one migrations table each).
+    const gmDatabase = await backend.fresh();
+    setConfigDatabase(init.configPath, gmDatabase);
+    gm = await startGridManager(loadGridManagerConfig(init.configPath), { onInternal: () => undefined });
+    const adminId = loadAdminIdentity(init.adminIdentityPath);
+    admin = connectGridManager(gm.address, adminId.identity, { gridManagerPublicKey: adminId.gridManager.publicKey });
+    const sDir = join(dir, 'storage');
+    mkdirSync(sDir, { recursive: true });
+    const key = generateKeyPair();
+    writeKeyFile(join(sDir, 'key.json'), key);
+    writeCertificateFile(join(sDir, 'certificate.b64'), await admin.approve({ role: 'storage-server', subject: key.publicKey, name: 'storage-01' }));
+    storage = await startStorageServer(
+      resolveStorageConfig({
+        name: 'storage-01',
+        listen: '127.0.0.1:0',
+        dataDir: join(sDir, 'data'),
+        keyFile: join(sDir, 'key.json'),
+        certificateFile: join(sDir, 'certificate.b64'),
+        gridManager: { address: gm.address, publicKey: toHex(adminId.gridManager.publicKey) },
+        revocationPollMs: 100,
+        usageReportIntervalMs: 100,
+        database: backend.name === 'PostgreSQL' ? gmDatabase : await backend.fresh(),
+      }),
+      { logger: silent },
+    );
+  }, BACKEND_SETUP_MS);
 
-afterAll(async () => {
-  for (const c of clients) c.raw.close();
-  await storage?.stop();
-  admin?.close();
-  await gm?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+  afterAll(async () => {
+    for (const c of clients.splice(0)) c.raw.close();
+    await storage?.stop();
+    admin?.close();
+    await gm?.stop();
+    rmSync(dir, { recursive: true, force: true });
+    await backend.teardown();
+  });
 
-describe('grid link', () => {
   it('announces the bound address into the signed directory', async () => {
     await vi.waitFor(async () => {
       const d = await admin.getDirectory();

@@ -3,7 +3,7 @@
  * health and reflection services answer without any request signature; while
  * stop() drains, health says NOT_SERVING and new calls are refused with
  * UNAVAILABLE 'draining', while a slow in-flight download finishes with all
- * its bytes.
+ * its bytes. On SQLite and PostgreSQL (test/fixtures/database-backends.ts).
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { StorageFixture, patternBytes, storageIndex, type ReadChunk, type StoragePeerForTests } from './storage-fixture.js';
 import { CHANNEL_OPTIONS, deadline } from '../../../libs/rpc/index.js';
+import { databaseBackends, BACKEND_SETUP_MS } from '../../fixtures/database-backends.js';
 
 const SERVICE = 'intergrid.storage.Storage';
 const SHARE_BYTES = 16 * 1024 * 1024;
@@ -51,17 +52,19 @@ let f: StorageFixture;
 let client: StoragePeerForTests;
 const plain: grpc.Client[] = [];
 
-beforeAll(async () => {
-  f = new StorageFixture();
-  await f.start();
-  client = f.client(f.identity('client', undefined, { quota_bytes: 2 * SHARE_BYTES }));
-});
-afterAll(async () => {
-  for (const c of plain) c.close();
-  await f.cleanup();
-});
+for (const backend of databaseBackends('storage-ops')) describe(`operations: health, reflection, drain on ${backend.name}`, () => {
+  beforeAll(async () => {
+    await backend.setup();
+    f = new StorageFixture({ database: await backend.fresh() });
+    await f.start();
+    client = f.client(f.identity('client', undefined, { quota_bytes: 2 * SHARE_BYTES }));
+  }, BACKEND_SETUP_MS);
+  afterAll(async () => {
+    for (const c of plain.splice(0)) c.close();
+    await f?.cleanup();
+    await backend.teardown();
+  });
 
-describe('operations: health, reflection, drain', () => {
   it('health answers SERVING after start, for "" and the service name, without a signature', async () => {
     const h = healthClient(f.server!.address);
     plain.push(h);

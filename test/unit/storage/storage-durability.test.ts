@@ -1,12 +1,14 @@
 /**
  * What the storage server keeps across restarts, what startup reconciliation
- * removes, lease expiry and GC, and cancelled uploads.
+ * removes, lease expiry and GC, and cancelled uploads — on SQLite and
+ * PostgreSQL (test/fixtures/database-backends.ts).
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StorageFixture, patternBytes, storageIndex } from './storage-fixture.js';
 import { toHex } from '../../../libs/crypto/index.js';
+import { databaseBackends, BACKEND_SETUP_MS } from '../../fixtures/database-backends.js';
 
 let f: StorageFixture | undefined;
 afterEach(async () => {
@@ -25,9 +27,12 @@ function incomingFiles(fx: StorageFixture): string[] {
   return readdirSync(dir).flatMap((si) => readdirSync(join(dir, si)).map((n) => join(si, n)));
 }
 
-describe('storage durability', () => {
+for (const backend of databaseBackends('storage-durability')) describe(`storage durability on ${backend.name}`, () => {
+  beforeAll(() => backend.setup(), BACKEND_SETUP_MS);
+  afterAll(() => backend.teardown());
+
   it('keeps every acknowledged share across a restart on the same dirs', async () => {
-    f = new StorageFixture();
+    f = new StorageFixture({ database: await backend.fresh() });
     await f.start();
     const id = f.identity('client');
     let c = f.client(id);
@@ -51,7 +56,7 @@ describe('storage durability', () => {
   });
 
   it('reconciles at startup: removes temp files, orphan share files and rows whose file is missing or wrong', async () => {
-    f = new StorageFixture();
+    f = new StorageFixture({ database: await backend.fresh() });
     await f.start();
     const c = f.client(f.identity('client'));
     const keep = storageIndex(200);
@@ -83,7 +88,7 @@ describe('storage durability', () => {
   });
 
   it('garbage-collects shares whose leases expired and keeps renewed ones', async () => {
-    f = new StorageFixture({ leaseDurationMs: 60_000 });
+    f = new StorageFixture({ database: await backend.fresh(), leaseDurationMs: 60_000 });
     const server = await f.start();
     const c = f.client(f.identity('client'));
     const renewed = storageIndex(300);
@@ -109,7 +114,7 @@ describe('storage durability', () => {
   });
 
   it('expires reservations that were never written', async () => {
-    f = new StorageFixture({ reservationTtlMs: 60_000 });
+    f = new StorageFixture({ database: await backend.fresh(), reservationTtlMs: 60_000 });
     const server = await f.start();
     const c = f.client(f.identity('client', undefined, { quota_bytes: 1000 }));
     await c.allocate(storageIndex(400), [0, 1], 500);
@@ -120,7 +125,7 @@ describe('storage durability', () => {
   });
 
   it('leaves nothing visible after a cancelled upload, and the next upload of the share succeeds', async () => {
-    f = new StorageFixture();
+    f = new StorageFixture({ database: await backend.fresh() });
     await f.start();
     const fx = f;
     const c = f.client(f.identity('client'));
@@ -143,7 +148,7 @@ describe('storage durability', () => {
   });
 
   it('survives the grid manager being unreachable', async () => {
-    f = new StorageFixture({ announceIntervalMs: 50, revocationPollMs: 50, usageReportIntervalMs: 50 });
+    f = new StorageFixture({ database: await backend.fresh(), announceIntervalMs: 50, revocationPollMs: 50, usageReportIntervalMs: 50 });
     const server = await f.start();
     await expect(server.gridLink.announce()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     const c = f.client(f.identity('client'));

@@ -1,6 +1,7 @@
 /**
  * Storage server RPCs on a real server: round trips, visibility, size
- * checks, quota, input validation and roles.
+ * checks, quota, input validation and roles — on SQLite and PostgreSQL
+ * (test/fixtures/database-backends.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, existsSync } from 'node:fs';
@@ -9,18 +10,11 @@ import { StorageFixture, patternBytes, storageIndex, type StoragePeerForTests } 
 import { READ_CHUNK_BYTES } from '../../../services/storage/index.js';
 import { toHex } from '../../../libs/crypto/index.js';
 import { fromServiceError } from '../../../libs/rpc/index.js';
+import { databaseBackends, BACKEND_SETUP_MS } from '../../fixtures/database-backends.js';
 
 let f: StorageFixture;
 let client: StoragePeerForTests;
 
-beforeAll(async () => {
-  f = new StorageFixture();
-  await f.start();
-  client = f.client(f.identity('client', undefined, { quota_bytes: 10 * 1024 * 1024 }));
-});
-afterAll(async () => {
-  await f.cleanup();
-});
 
 function incomingFiles(): string[] {
   const dir = join(f.dataDir, 'incoming');
@@ -28,7 +22,18 @@ function incomingFiles(): string[] {
   return readdirSync(dir).flatMap((si) => readdirSync(join(dir, si)).map((n) => join(si, n)));
 }
 
-describe('storage server', () => {
+for (const backend of databaseBackends('storage-server')) describe(`storage server on ${backend.name}`, () => {
+  beforeAll(async () => {
+    await backend.setup();
+    f = new StorageFixture({ database: await backend.fresh() });
+    await f.start();
+    client = f.client(f.identity('client', undefined, { quota_bytes: 10 * 1024 * 1024 }));
+  }, BACKEND_SETUP_MS);
+  afterAll(async () => {
+    await f?.cleanup();
+    await backend.teardown();
+  });
+
   it('round-trips a share through allocate, write, list and a multi-range read', async () => {
     const si = storageIndex(1);
     const bytes = patternBytes(700 * 1024 + 13, 7);
