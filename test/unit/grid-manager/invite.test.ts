@@ -7,6 +7,7 @@ import { connectGridManager, decodeInvite, encodeInvite, redeemInvite, type Grid
 import { verifyCertificate } from '../../../libs/auth/index.js';
 import { bytesEqual, generateKeyPair, randomBytes } from '../../../libs/crypto/index.js';
 import { InvalidArgumentError, PermissionError, PreconditionError } from '../../../libs/errors/index.js';
+import { databaseBackends, setConfigDatabase, BACKEND_SETUP_MS } from '../../fixtures/database-backends.js';
 
 let dir: string;
 let gm: RunningGridManager;
@@ -19,21 +20,24 @@ async function invite(role: 'client' | 'storage-server' | 'gateway' | 'contact-p
   return encodeInvite({ secret: inv.secret, gridManagerKey: inv.gridManagerKey, role, areaCode: inv.areaCode, address: gm.address });
 }
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'gm-invite-'));
-  const { configPath } = initGridManager(dir, { areaCode: '101', listen: '127.0.0.1:0' });
-  gm = await startGridManager(loadGridManagerConfig(configPath), { now: () => clock });
-  admin = loadAdminIdentity(join(dir, 'admin.json'));
-  adminConn = connectGridManager(gm.address, admin.identity, { gridManagerPublicKey: admin.gridManager.publicKey });
-});
+for (const backend of databaseBackends('gm-invite')) describe(`grid invites on ${backend.name}`, () => {
+  beforeAll(async () => {
+    await backend.setup();
+    dir = mkdtempSync(join(tmpdir(), 'gm-invite-'));
+    const { configPath } = initGridManager(dir, { areaCode: '101', listen: '127.0.0.1:0' });
+    setConfigDatabase(configPath, await backend.fresh());
+    gm = await startGridManager(loadGridManagerConfig(configPath), { now: () => clock });
+    admin = loadAdminIdentity(join(dir, 'admin.json'));
+    adminConn = connectGridManager(gm.address, admin.identity, { gridManagerPublicKey: admin.gridManager.publicKey });
+  }, BACKEND_SETUP_MS);
 
-afterAll(async () => {
-  adminConn?.close();
-  await gm?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+  afterAll(async () => {
+    adminConn?.close();
+    await gm?.stop();
+    rmSync(dir, { recursive: true, force: true });
+    await backend.teardown();
+  });
 
-describe('grid invites', () => {
   it('redeem: a client code yields a certificate for the new key, recorded (listed, quota) and revocable', async () => {
     const code = await invite('client', { name: 'carol', quotaBytes: 5_000_000 });
     expect(code).toMatch(/^IG1-[A-Z2-7]+$/);

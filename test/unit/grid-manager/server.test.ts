@@ -1,3 +1,7 @@
+/**
+ * The grid manager's RPCs on a real server (config written by init, restart on
+ * the same database), on SQLite and PostgreSQL (test/fixtures/database-backends.ts).
+ */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +18,8 @@ import { connectGridManager, openDirectory, type GridManagerConnection } from '.
 import { verifyCertificate, type Identity, type Certificate } from '../../../libs/auth/index.js';
 import { generateKeyPair, toHex, bytesEqual, type KeyPair } from '../../../libs/crypto/index.js';
 import { IntegrityError, InvalidArgumentError, NotFoundError, PermissionError, PreconditionError } from '../../../libs/errors/index.js';
+import { gridManagerMigrations, GRID_MANAGER_MIGRATIONS_TABLE } from '../../../services/grid-manager/migrations.js';
+import { databaseBackends, setConfigDatabase, appliedMigrations, BACKEND_SETUP_MS, type TestDatabase } from '../../fixtures/database-backends.js';
 
 let dir: string;
 let configPath: string;
@@ -35,21 +41,26 @@ async function member(role: 'client' | 'storage-server' | 'gateway', name: strin
   return { key, cert, conn: connect({ keyPair: key, certificates: [cert] }) };
 }
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'gm-server-'));
-  ({ configPath } = initGridManager(dir, { areaCode: '101', listen: '127.0.0.1:0' }));
-  gm = await startGridManager(loadGridManagerConfig(configPath));
-  admin = loadAdminIdentity(join(dir, 'admin.json'));
-  adminConn = connect(admin.identity);
-});
+for (const backend of databaseBackends('gm-server')) describe(`grid manager server on ${backend.name}`, () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    await backend.setup();
+    dir = mkdtempSync(join(tmpdir(), 'gm-server-'));
+    ({ configPath } = initGridManager(dir, { areaCode: '101', listen: '127.0.0.1:0' }));
+    database = await backend.fresh();
+    setConfigDatabase(configPath, database);
+    gm = await startGridManager(loadGridManagerConfig(configPath));
+    admin = loadAdminIdentity(join(dir, 'admin.json'));
+    adminConn = connect(admin.identity);
+  }, BACKEND_SETUP_MS);
 
-afterAll(async () => {
-  for (const c of open) c.close();
-  await gm?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+  afterAll(async () => {
+    for (const c of open.splice(0)) c.close();
+    await gm?.stop();
+    rmSync(dir, { recursive: true, force: true });
+    await backend.teardown();
+  });
 
-describe('grid manager server', () => {
   it('issues a client certificate that verifies under the grid key and carries role and quota', async () => {
     const key = generateKeyPair();
     const cert = await adminConn.approve({ role: 'client', subject: key.publicKey, name: 'alice', quotaBytes: 1_000_000 });
@@ -156,6 +167,12 @@ describe('grid manager server', () => {
     expect(usage.find((u) => bytesEqual(u.account, acct.key.publicKey))).toMatchObject({ bytesStored: 55, shares: 3 });
     const again = connect({ keyPair: revoked.key, certificates: [revoked.cert] });
     await expect(again.getDirectory()).rejects.toThrow(PermissionError);
+  });
+
+  it('records its migrations once, by name, in its knex migrations table (none re-applied by the restart)', async () => {
+    const applied = await appliedMigrations(database, GRID_MANAGER_MIGRATIONS_TABLE);
+    expect(applied.map((m) => m.name)).toEqual(gridManagerMigrations.map((m) => m.name));
+    expect(new Set(applied.map((m) => m.batch))).toEqual(new Set([1]));
   });
 
   it('lists the init admin as an approved principal that may renew', async () => {

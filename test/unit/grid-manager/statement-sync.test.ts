@@ -1,8 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Knex } from 'knex';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { SignedDocument } from '../../../libs/auth/index.js';
 import { generateKeyPair, type KeyPair } from '../../../libs/crypto/index.js';
 import { openDatabase } from '../../../libs/db/index.js';
@@ -10,6 +7,7 @@ import { buildStatements, postingsForTransfer, signStatement, openStatement } fr
 import { gridManagerMigrations, GRID_MANAGER_MIGRATIONS_TABLE } from '../../../services/grid-manager/migrations.js';
 import { StatementStore } from '../../../services/grid-manager/statement-store.js';
 import { syncStatements, type StatementSource } from '../../../services/grid-manager/statement-sync.js';
+import { databaseBackends, BACKEND_SETUP_MS } from '../../fixtures/database-backends.js';
 
 const GIB = 2 ** 30;
 const period = { id: '1', fromMs: 0, toMs: 10_000 };
@@ -43,20 +41,19 @@ function source(periods: Record<string, ReturnType<typeof closedPeriod>>, areaCo
   };
 }
 
-describe('grid manager statement sync', () => {
-  let dir: string;
+for (const backend of databaseBackends('gm-statements')) describe(`grid manager statement sync on ${backend.name}`, () => {
   let knex: Knex;
   let store: StatementStore;
   const ch = generateKeyPair();
 
+  beforeAll(() => backend.setup(), BACKEND_SETUP_MS);
+  afterAll(() => backend.teardown());
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'gm-statements-'));
-    knex = await openDatabase({ client: 'sqlite3', filename: join(dir, 'gm.sqlite') }, gridManagerMigrations, GRID_MANAGER_MIGRATIONS_TABLE);
+    knex = await openDatabase(await backend.fresh(), gridManagerMigrations, GRID_MANAGER_MIGRATIONS_TABLE);
     store = new StatementStore(knex);
   });
   afterEach(async () => {
     await knex.destroy();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('stores its own verified statement once, with the net the summary gives', async () => {
