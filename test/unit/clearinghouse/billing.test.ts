@@ -1,8 +1,9 @@
 /**
  * Billing at the clearinghouse through its gRPC API (docs/billing.md): a
- * real server, real certificates, real signed receipts and served records.
+ * real server, real certificates, real signed receipts and served records,
+ * on SQLite and PostgreSQL (test/fixtures/database-backends.ts).
  */
-import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import { describe, it, expect, beforeEach, afterEach, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { generateKeyPair, type KeyPair } from '../../../libs/crypto/index.js';
 import { costOf, openStatement, type GridStatementBody, type SummaryBody } from '../../../libs/ledger/index.js';
 import { AlreadyExistsError, PermissionError, PreconditionError } from '../../../libs/errors/index.js';
 import { transferRecords, servedRecord, receiptRecord, type TransferSpec } from './billing-fixture.js';
+import { databaseBackends, BACKEND_SETUP_MS, type Backend } from '../../fixtures/database-backends.js';
 
 const GIB = 2 ** 30;
 const PRICES: Record<string, number> = { '101': 1000, '102': 2000, '103': 3000 };
@@ -34,6 +36,8 @@ let grids: Record<string, Grid>;
 let priceAsOf: number;
 const open: { close(): void }[] = [];
 let seq = 0;
+/** The database backend of the running describe (test/fixtures/database-backends.ts). */
+let backend: Backend;
 
 function ledgerAs(identity: Identity): LedgerConnection {
   const c = connectLedger(ch.address, identity);
@@ -45,7 +49,7 @@ async function start(extra: Record<string, unknown> = {}): Promise<void> {
   dir = mkdtempSync(join(tmpdir(), 'ch-billing-'));
   const { configPath } = initClearinghouse(dir, { listen: '127.0.0.1:0' });
   const config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
-  writeFileSync(configPath, JSON.stringify({ ...config, ...extra }));
+  writeFileSync(configPath, JSON.stringify({ ...config, database: await backend.fresh(), ...extra }));
   ch = await startClearinghouse(loadClearinghouseConfig(configPath), { onInternal: (e) => console.error(e) });
   const admin = loadClearinghouseAdmin(join(dir, 'admin.json'));
   adminConn = connectClearinghouse(ch.address, admin.identity, { clearinghousePublicKey: ch.publicKey });
@@ -94,210 +98,218 @@ async function reportBoth(t: TransferSpec): Promise<void> {
   expect((await grids[t.exporter]!.cp.reportUsage([served]))[0]!.outcome).toBe('ACCEPTED');
 }
 
-beforeEach(async () => {
-  await start();
-});
+for (const b of databaseBackends('ch-billing')) describe(`clearinghouse billing on ${b.name}`, () => {
+  beforeAll(async () => {
+    backend = b;
+    await b.setup();
+  }, BACKEND_SETUP_MS);
+  afterAll(() => b.teardown());
 
-afterEach(async () => {
-  for (const c of open.splice(0)) c.close();
-  await ch?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-describe('ReportUsage', () => {
-  it('posts a transfer exactly when both sides agree: exact bytes and integer units', async () => {
-    const bytes = 3 * GIB + 5;
-    const t = transfer('101', '102', bytes);
-    const { served, receipt } = transferRecords(t);
-    expect((await grids['102']!.gw.reportUsage([receipt]))[0]).toMatchObject({ outcome: 'ACCEPTED', recordId: `rcpt-${t.transferId}` });
-    let l = await op.getLedger();
-    expect(l.pairs).toEqual([]);
-    expect(l.pendingRecords).toBe(1);
-    expect((await grids['101']!.cp.reportUsage([served]))[0]).toMatchObject({ outcome: 'ACCEPTED', recordId: `srv-${t.transferId}` });
-    l = await op.getLedger();
-    expect(costOf(bytes, 1000)).toBe(3001);
-    expect(l.pairs).toEqual([{ exporter: '101', importer: '102', bytes, units: 3001, transfers: 1 }]);
-    expect(l).toMatchObject({ pendingRecords: 0, openDisputes: 0, records: 2 });
+  beforeEach(async () => {
+    await start();
   });
 
-  it('counts a duplicate (same id, same record) once', async () => {
-    const t = transfer('101', '102', 1000);
-    const { served, receipt } = transferRecords(t);
-    await grids['102']!.gw.reportUsage([receipt]);
-    const first = await grids['101']!.cp.reportUsage([served, served]);
-    expect(first.map((r) => r.outcome)).toEqual(['ACCEPTED', 'DUPLICATE']);
-    const again = await grids['101']!.cp.reportUsage([served]);
-    expect(again[0]!.outcome).toBe('DUPLICATE');
-    expect((await grids['102']!.gw.reportUsage([receipt]))[0]!.outcome).toBe('DUPLICATE');
-    const l = await op.getLedger();
-    expect(l.pairs).toEqual([{ exporter: '101', importer: '102', bytes: 1000, units: 1, transfers: 1 }]);
-    expect(l.records).toBe(2);
-  });
-
-  it('rejects a second, different record for the same transfer and kind', async () => {
-    const t = transfer('101', '102', 1000);
-    await grids['102']!.gw.reportUsage([receiptRecord(t)]);
-    const other = await grids['102']!.gw.reportUsage([receiptRecord({ ...t, bytes: 2000 })]);
-    expect(other[0]!.outcome).toBe('REJECTED');
-    expect(other[0]!.message).toMatch(new RegExp(`record rcpt-${t.transferId}: a different record with this id is already stored`));
-  });
-
-  it('rejects a tampered record (bytes changed after signing) with a clear message, and stores the rest of the batch', async () => {
-    const t = transfer('101', '102', 1000);
-    const good = transfer('101', '102', 500);
-    const r = receiptRecord(t);
-    const tampered = { ...r, body: Buffer.from(Buffer.from(r.body).toString('utf8').replace('"bytes":1000', '"bytes":9000')) };
-    const res = await grids['102']!.gw.reportUsage([tampered, receiptRecord(good)]);
-    expect(res[0]).toMatchObject({ index: 0, recordId: `rcpt-${t.transferId}`, outcome: 'REJECTED' });
-    expect(res[0]!.message).toMatch(new RegExp(`^record rcpt-${t.transferId}: .*'intergrid:receipt:v1'.*does not verify`));
-    expect(res[1]!.outcome).toBe('ACCEPTED');
-    expect((await op.getLedger()).records).toBe(1);
-  });
-
-  it('rejects a record signed by a key other than the caller', async () => {
-    const t = transfer('101', '102', 1000);
-    const otherCp = generateKeyPair();
-    const res = await grids['101']!.cp.reportUsage([servedRecord({ ...t, contactPoint: otherCp })]);
-    expect(res[0]!.outcome).toBe('REJECTED');
-    expect(res[0]!.message).toMatch(/signed by contact point .* not by the caller/);
-    // A gateway reporting another grid's receipt.
-    const res2 = await grids['103']!.gw.reportUsage([receiptRecord(t)]);
-    expect(res2[0]!.message).toMatch(/signed by gateway .* not by the caller/);
-    // A contact point reporting for another exporter.
-    const res3 = await grids['103']!.cp.reportUsage([servedRecord({ ...t, contactPoint: grids['103']!.cpKey })]);
-    expect(res3[0]!.message).toMatch(/exporter is area code 101, but the caller is a contact point of 103/);
-  });
-
-  it('rejects a served record whose receipt is signed by a gateway not approved for the importer', async () => {
-    const rogue = generateKeyPair();
-    const t = transfer('101', '102', 1000, { receiptSigner: rogue });
-    const res = await grids['101']!.cp.reportUsage([servedRecord(t)]);
-    expect(res[0]!.outcome).toBe('REJECTED');
-    expect(res[0]!.message).toMatch(/its receipt is signed by gateway .* which was not approved for importer 102/);
-    // The gateway of grid 103 is approved, but for 103, not 102.
-    const t2 = transfer('101', '102', 1000, { receiptSigner: grids['103']!.gwKey });
-    expect((await grids['101']!.cp.reportUsage([servedRecord(t2)]))[0]!.message).toMatch(/not approved for importer 102/);
-  });
-
-  it('opens a bytes-mismatch dispute for an over-reporting contact point and posts nothing', async () => {
-    const t = transfer('101', '102', 1000, { servedBytes: 5000 });
-    await reportBoth(t);
-    const l = await op.getLedger();
-    expect(l.pairs).toEqual([]);
-    expect(l.openDisputes).toBe(1);
-    const [d] = await op.listDisputes();
-    expect(d).toMatchObject({ transferId: t.transferId, reason: 'bytes-mismatch', servedBytes: 5000, receiptBytes: 1000, state: 'open', priceUnitsPerGib: 1000 });
-    expect(d!.detail).toMatch(/served 5000 bytes, received 1000/);
-  });
-
-  it('opens a price-mismatch dispute when the receipt states another price than the exporter had', async () => {
-    await reportBoth(transfer('101', '102', 1000, { priceUnitsPerGib: 999 }));
-    const [d] = await op.listDisputes();
-    expect(d).toMatchObject({ reason: 'price-mismatch', priceUnitsPerGib: 1000 });
-  });
-
-  it("bills at the exporter's price in effect at priceAsOfMs, not the current one", async () => {
-    const t = transfer('101', '102', GIB);
-    await new Promise((r) => setTimeout(r, 5));
-    await adminConn.setPrice('101', 7777);
-    await reportBoth(t);
-    expect((await op.getLedger()).pairs[0]).toMatchObject({ units: 1000 });
-  });
-
-  it('opens a missing-receipt dispute when the served record carries no receipt', async () => {
-    await reportBoth(transfer('101', '102', 1000, { withReceipt: false }));
-    expect((await op.listDisputes())[0]).toMatchObject({ reason: 'missing-receipt' });
-  });
-});
-
-describe('disputes', () => {
-  it('resolving posts at the accepted side and the exporter price; resolving twice fails', async () => {
-    await reportBoth(transfer('101', '102', 2 * GIB, { servedBytes: 3 * GIB }));
-    const [d] = await op.listDisputes();
-    const r = await op.resolveDispute(d!.id, 'accept-receipt', 'gateway verified 2 GiB');
-    expect(r).toMatchObject({ state: 'resolved', resolution: 'accept-receipt', postedUnits: 2000, note: 'gateway verified 2 GiB' });
-    expect((await op.getLedger()).pairs).toEqual([{ exporter: '101', importer: '102', bytes: 2 * GIB, units: 2000, transfers: 1 }]);
-    await expect(op.resolveDispute(d!.id, 'void')).rejects.toThrow(PreconditionError);
-    expect(await op.listDisputes()).toEqual([]);
-    expect(await op.listDisputes(true)).toHaveLength(1);
-  });
-
-  it('void posts nothing; accept-served posts the served bytes', async () => {
-    await reportBoth(transfer('101', '102', 1000, { servedBytes: 3000 }));
-    await reportBoth(transfer('102', '103', 1000, { servedBytes: 4000 }));
-    const [a, b] = await op.listDisputes();
-    await op.resolveDispute(a!.id, 'void');
-    await op.resolveDispute(b!.id, 'accept-served');
-    expect((await op.getLedger()).pairs).toEqual([{ exporter: '102', importer: '103', bytes: 4000, units: costOf(4000, 2000), transfers: 1 }]);
-  });
-});
-
-describe('periods and statements', () => {
-  it('statements for 3 grids with traffic in every direction sum to zero, verify, and a grid sees only its own', async () => {
-    const flows: [string, string, number][] = [
-      ['101', '102', 5 * GIB + 1],
-      ['102', '101', 2 * GIB],
-      ['101', '103', 123_456_789],
-      ['103', '101', GIB / 2],
-      ['102', '103', 7 * GIB],
-      ['103', '102', 999],
-    ];
-    for (const [e, i, b] of flows) await reportBoth(transfer(e, i, b));
-    const p = await op.closePeriod();
-    expect(p).toMatchObject({ id: '1', fromMs: 0, grids: 3, transfers: 6 });
-    const s = await op.getStatements();
-    const summary = openStatement(s.summary, ch.publicKey) as SummaryBody;
-    expect(summary.totalUnits).toBe(0);
-    expect(summary.balances.reduce((a, b) => a + b.netUnits, 0)).toBe(0);
-    const bodies = s.statements.map((x) => openStatement(x, ch.publicKey) as GridStatementBody);
-    expect(bodies.map((b) => b.areaCode)).toEqual(['101', '102', '103']);
-    const owed = (e: string, i: string) => costOf(flows.find((f) => f[0] === e && f[1] === i)![2], PRICES[e]!);
-    const s101 = bodies[0]!;
-    expect(s101.netUnits).toBe(owed('101', '102') + owed('101', '103') - owed('102', '101') - owed('103', '101'));
-    expect(s101.lines.find((l) => l.counterpart === '102')).toMatchObject({ bytesExported: 5 * GIB + 1, bytesImported: 2 * GIB });
-    for (const b of bodies) expect(summary.balances.find((x) => x.areaCode === b.areaCode)!.netUnits).toBe(b.netUnits);
-    // The open period is empty again; the next close has no traffic.
-    expect((await op.getLedger()).pairs).toEqual([]);
-    const p2 = await op.closePeriod('2026-12');
-    expect(p2).toMatchObject({ id: '2026-12', fromMs: p.toMs, grids: 0, transfers: 0 });
-    const empty = openStatement((await op.getStatements('2026-12')).summary, ch.publicKey) as SummaryBody;
-    expect(empty.balances).toEqual([]);
-    await expect(op.closePeriod('2026-12')).rejects.toThrow(AlreadyExistsError);
-    expect((await op.listPeriods()).map((x) => x.id)).toEqual(['1', '2026-12']);
-
-    // A grid's own 'admin' certificate (issued by its grid manager): its statement and the summary only.
-    const g = grids['102']!;
-    const key = generateKeyPair();
-    const cert = issueCertificate(g.gm, { role: 'admin', subject: key.publicKey, grid: '102', ...validityWindow(Date.now(), 60_000), limits: {} });
-    const gridConn = ledgerAs({ keyPair: key, certificates: [cert] });
-    const mine = await gridConn.getStatements('1');
-    expect(mine.statements).toHaveLength(1);
-    expect((openStatement(mine.statements[0]!, ch.publicKey) as GridStatementBody).areaCode).toBe('102');
-    expect((openStatement(mine.summary, ch.publicKey) as SummaryBody).totalUnits).toBe(0);
-    expect((await gridConn.listPeriods()).length).toBe(2);
-    await expect(gridConn.closePeriod()).rejects.toThrow();
-    // An 'admin' certificate for 102 issued by grid 101's manager is refused.
-    const forged = issueCertificate(grids['101']!.gm, { role: 'admin', subject: key.publicKey, grid: '102', ...validityWindow(Date.now(), 60_000), limits: {} });
-    await expect(ledgerAs({ keyPair: key, certificates: [forged] }).getStatements('1')).rejects.toThrow(PermissionError);
-  });
-});
-
-describe('missing sides', () => {
-  it('a side alone past the grace becomes a missing-side dispute at ClosePeriod; the late side then matches it', async () => {
+  afterEach(async () => {
     for (const c of open.splice(0)) c.close();
-    await ch.stop();
+    await ch?.stop();
     rmSync(dir, { recursive: true, force: true });
-    await start({ unmatchedGraceMs: 0 });
-    const t = transfer('101', '102', 4096);
-    await grids['102']!.gw.reportUsage([receiptRecord(t)]);
-    await new Promise((r) => setTimeout(r, 2));
-    await op.closePeriod();
-    const [d] = await op.listDisputes();
-    expect(d).toMatchObject({ transferId: t.transferId, reason: 'missing-side', receiptBytes: 4096, servedBytes: null, priceUnitsPerGib: 1000 });
-    await expect(op.resolveDispute(d!.id, 'accept-served')).rejects.toThrow(/has no served report/);
-    expect((await grids['101']!.cp.reportUsage([servedRecord(t)]))[0]!.outcome).toBe('ACCEPTED');
-    const [after] = await op.listDisputes(true);
-    expect(after).toMatchObject({ state: 'resolved', resolution: 'matched', postedUnits: 1 });
-    expect((await op.getLedger()).pairs).toEqual([{ exporter: '101', importer: '102', bytes: 4096, units: 1, transfers: 1 }]);
+  });
+
+  describe('ReportUsage', () => {
+    it('posts a transfer exactly when both sides agree: exact bytes and integer units', async () => {
+      const bytes = 3 * GIB + 5;
+      const t = transfer('101', '102', bytes);
+      const { served, receipt } = transferRecords(t);
+      expect((await grids['102']!.gw.reportUsage([receipt]))[0]).toMatchObject({ outcome: 'ACCEPTED', recordId: `rcpt-${t.transferId}` });
+      let l = await op.getLedger();
+      expect(l.pairs).toEqual([]);
+      expect(l.pendingRecords).toBe(1);
+      expect((await grids['101']!.cp.reportUsage([served]))[0]).toMatchObject({ outcome: 'ACCEPTED', recordId: `srv-${t.transferId}` });
+      l = await op.getLedger();
+      expect(costOf(bytes, 1000)).toBe(3001);
+      expect(l.pairs).toEqual([{ exporter: '101', importer: '102', bytes, units: 3001, transfers: 1 }]);
+      expect(l).toMatchObject({ pendingRecords: 0, openDisputes: 0, records: 2 });
+    });
+
+    it('counts a duplicate (same id, same record) once', async () => {
+      const t = transfer('101', '102', 1000);
+      const { served, receipt } = transferRecords(t);
+      await grids['102']!.gw.reportUsage([receipt]);
+      const first = await grids['101']!.cp.reportUsage([served, served]);
+      expect(first.map((r) => r.outcome)).toEqual(['ACCEPTED', 'DUPLICATE']);
+      const again = await grids['101']!.cp.reportUsage([served]);
+      expect(again[0]!.outcome).toBe('DUPLICATE');
+      expect((await grids['102']!.gw.reportUsage([receipt]))[0]!.outcome).toBe('DUPLICATE');
+      const l = await op.getLedger();
+      expect(l.pairs).toEqual([{ exporter: '101', importer: '102', bytes: 1000, units: 1, transfers: 1 }]);
+      expect(l.records).toBe(2);
+    });
+
+    it('rejects a second, different record for the same transfer and kind', async () => {
+      const t = transfer('101', '102', 1000);
+      await grids['102']!.gw.reportUsage([receiptRecord(t)]);
+      const other = await grids['102']!.gw.reportUsage([receiptRecord({ ...t, bytes: 2000 })]);
+      expect(other[0]!.outcome).toBe('REJECTED');
+      expect(other[0]!.message).toMatch(new RegExp(`record rcpt-${t.transferId}: a different record with this id is already stored`));
+    });
+
+    it('rejects a tampered record (bytes changed after signing) with a clear message, and stores the rest of the batch', async () => {
+      const t = transfer('101', '102', 1000);
+      const good = transfer('101', '102', 500);
+      const r = receiptRecord(t);
+      const tampered = { ...r, body: Buffer.from(Buffer.from(r.body).toString('utf8').replace('"bytes":1000', '"bytes":9000')) };
+      const res = await grids['102']!.gw.reportUsage([tampered, receiptRecord(good)]);
+      expect(res[0]).toMatchObject({ index: 0, recordId: `rcpt-${t.transferId}`, outcome: 'REJECTED' });
+      expect(res[0]!.message).toMatch(new RegExp(`^record rcpt-${t.transferId}: .*'intergrid:receipt:v1'.*does not verify`));
+      expect(res[1]!.outcome).toBe('ACCEPTED');
+      expect((await op.getLedger()).records).toBe(1);
+    });
+
+    it('rejects a record signed by a key other than the caller', async () => {
+      const t = transfer('101', '102', 1000);
+      const otherCp = generateKeyPair();
+      const res = await grids['101']!.cp.reportUsage([servedRecord({ ...t, contactPoint: otherCp })]);
+      expect(res[0]!.outcome).toBe('REJECTED');
+      expect(res[0]!.message).toMatch(/signed by contact point .* not by the caller/);
+      // A gateway reporting another grid's receipt.
+      const res2 = await grids['103']!.gw.reportUsage([receiptRecord(t)]);
+      expect(res2[0]!.message).toMatch(/signed by gateway .* not by the caller/);
+      // A contact point reporting for another exporter.
+      const res3 = await grids['103']!.cp.reportUsage([servedRecord({ ...t, contactPoint: grids['103']!.cpKey })]);
+      expect(res3[0]!.message).toMatch(/exporter is area code 101, but the caller is a contact point of 103/);
+    });
+
+    it('rejects a served record whose receipt is signed by a gateway not approved for the importer', async () => {
+      const rogue = generateKeyPair();
+      const t = transfer('101', '102', 1000, { receiptSigner: rogue });
+      const res = await grids['101']!.cp.reportUsage([servedRecord(t)]);
+      expect(res[0]!.outcome).toBe('REJECTED');
+      expect(res[0]!.message).toMatch(/its receipt is signed by gateway .* which was not approved for importer 102/);
+      // The gateway of grid 103 is approved, but for 103, not 102.
+      const t2 = transfer('101', '102', 1000, { receiptSigner: grids['103']!.gwKey });
+      expect((await grids['101']!.cp.reportUsage([servedRecord(t2)]))[0]!.message).toMatch(/not approved for importer 102/);
+    });
+
+    it('opens a bytes-mismatch dispute for an over-reporting contact point and posts nothing', async () => {
+      const t = transfer('101', '102', 1000, { servedBytes: 5000 });
+      await reportBoth(t);
+      const l = await op.getLedger();
+      expect(l.pairs).toEqual([]);
+      expect(l.openDisputes).toBe(1);
+      const [d] = await op.listDisputes();
+      expect(d).toMatchObject({ transferId: t.transferId, reason: 'bytes-mismatch', servedBytes: 5000, receiptBytes: 1000, state: 'open', priceUnitsPerGib: 1000 });
+      expect(d!.detail).toMatch(/served 5000 bytes, received 1000/);
+    });
+
+    it('opens a price-mismatch dispute when the receipt states another price than the exporter had', async () => {
+      await reportBoth(transfer('101', '102', 1000, { priceUnitsPerGib: 999 }));
+      const [d] = await op.listDisputes();
+      expect(d).toMatchObject({ reason: 'price-mismatch', priceUnitsPerGib: 1000 });
+    });
+
+    it("bills at the exporter's price in effect at priceAsOfMs, not the current one", async () => {
+      const t = transfer('101', '102', GIB);
+      await new Promise((r) => setTimeout(r, 5));
+      await adminConn.setPrice('101', 7777);
+      await reportBoth(t);
+      expect((await op.getLedger()).pairs[0]).toMatchObject({ units: 1000 });
+    });
+
+    it('opens a missing-receipt dispute when the served record carries no receipt', async () => {
+      await reportBoth(transfer('101', '102', 1000, { withReceipt: false }));
+      expect((await op.listDisputes())[0]).toMatchObject({ reason: 'missing-receipt' });
+    });
+  });
+
+  describe('disputes', () => {
+    it('resolving posts at the accepted side and the exporter price; resolving twice fails', async () => {
+      await reportBoth(transfer('101', '102', 2 * GIB, { servedBytes: 3 * GIB }));
+      const [d] = await op.listDisputes();
+      const r = await op.resolveDispute(d!.id, 'accept-receipt', 'gateway verified 2 GiB');
+      expect(r).toMatchObject({ state: 'resolved', resolution: 'accept-receipt', postedUnits: 2000, note: 'gateway verified 2 GiB' });
+      expect((await op.getLedger()).pairs).toEqual([{ exporter: '101', importer: '102', bytes: 2 * GIB, units: 2000, transfers: 1 }]);
+      await expect(op.resolveDispute(d!.id, 'void')).rejects.toThrow(PreconditionError);
+      expect(await op.listDisputes()).toEqual([]);
+      expect(await op.listDisputes(true)).toHaveLength(1);
+    });
+
+    it('void posts nothing; accept-served posts the served bytes', async () => {
+      await reportBoth(transfer('101', '102', 1000, { servedBytes: 3000 }));
+      await reportBoth(transfer('102', '103', 1000, { servedBytes: 4000 }));
+      const [a, b] = await op.listDisputes();
+      await op.resolveDispute(a!.id, 'void');
+      await op.resolveDispute(b!.id, 'accept-served');
+      expect((await op.getLedger()).pairs).toEqual([{ exporter: '102', importer: '103', bytes: 4000, units: costOf(4000, 2000), transfers: 1 }]);
+    });
+  });
+
+  describe('periods and statements', () => {
+    it('statements for 3 grids with traffic in every direction sum to zero, verify, and a grid sees only its own', async () => {
+      const flows: [string, string, number][] = [
+        ['101', '102', 5 * GIB + 1],
+        ['102', '101', 2 * GIB],
+        ['101', '103', 123_456_789],
+        ['103', '101', GIB / 2],
+        ['102', '103', 7 * GIB],
+        ['103', '102', 999],
+      ];
+      for (const [e, i, b] of flows) await reportBoth(transfer(e, i, b));
+      const p = await op.closePeriod();
+      expect(p).toMatchObject({ id: '1', fromMs: 0, grids: 3, transfers: 6 });
+      const s = await op.getStatements();
+      const summary = openStatement(s.summary, ch.publicKey) as SummaryBody;
+      expect(summary.totalUnits).toBe(0);
+      expect(summary.balances.reduce((a, b) => a + b.netUnits, 0)).toBe(0);
+      const bodies = s.statements.map((x) => openStatement(x, ch.publicKey) as GridStatementBody);
+      expect(bodies.map((b) => b.areaCode)).toEqual(['101', '102', '103']);
+      const owed = (e: string, i: string) => costOf(flows.find((f) => f[0] === e && f[1] === i)![2], PRICES[e]!);
+      const s101 = bodies[0]!;
+      expect(s101.netUnits).toBe(owed('101', '102') + owed('101', '103') - owed('102', '101') - owed('103', '101'));
+      expect(s101.lines.find((l) => l.counterpart === '102')).toMatchObject({ bytesExported: 5 * GIB + 1, bytesImported: 2 * GIB });
+      for (const b of bodies) expect(summary.balances.find((x) => x.areaCode === b.areaCode)!.netUnits).toBe(b.netUnits);
+      // The open period is empty again; the next close has no traffic.
+      expect((await op.getLedger()).pairs).toEqual([]);
+      const p2 = await op.closePeriod('2026-12');
+      expect(p2).toMatchObject({ id: '2026-12', fromMs: p.toMs, grids: 0, transfers: 0 });
+      const empty = openStatement((await op.getStatements('2026-12')).summary, ch.publicKey) as SummaryBody;
+      expect(empty.balances).toEqual([]);
+      await expect(op.closePeriod('2026-12')).rejects.toThrow(AlreadyExistsError);
+      expect((await op.listPeriods()).map((x) => x.id)).toEqual(['1', '2026-12']);
+
+      // A grid's own 'admin' certificate (issued by its grid manager): its statement and the summary only.
+      const g = grids['102']!;
+      const key = generateKeyPair();
+      const cert = issueCertificate(g.gm, { role: 'admin', subject: key.publicKey, grid: '102', ...validityWindow(Date.now(), 60_000), limits: {} });
+      const gridConn = ledgerAs({ keyPair: key, certificates: [cert] });
+      const mine = await gridConn.getStatements('1');
+      expect(mine.statements).toHaveLength(1);
+      expect((openStatement(mine.statements[0]!, ch.publicKey) as GridStatementBody).areaCode).toBe('102');
+      expect((openStatement(mine.summary, ch.publicKey) as SummaryBody).totalUnits).toBe(0);
+      expect((await gridConn.listPeriods()).length).toBe(2);
+      await expect(gridConn.closePeriod()).rejects.toThrow();
+      // An 'admin' certificate for 102 issued by grid 101's manager is refused.
+      const forged = issueCertificate(grids['101']!.gm, { role: 'admin', subject: key.publicKey, grid: '102', ...validityWindow(Date.now(), 60_000), limits: {} });
+      await expect(ledgerAs({ keyPair: key, certificates: [forged] }).getStatements('1')).rejects.toThrow(PermissionError);
+    });
+  });
+
+  describe('missing sides', () => {
+    it('a side alone past the grace becomes a missing-side dispute at ClosePeriod; the late side then matches it', async () => {
+      for (const c of open.splice(0)) c.close();
+      await ch.stop();
+      rmSync(dir, { recursive: true, force: true });
+      await start({ unmatchedGraceMs: 0 });
+      const t = transfer('101', '102', 4096);
+      await grids['102']!.gw.reportUsage([receiptRecord(t)]);
+      await new Promise((r) => setTimeout(r, 2));
+      await op.closePeriod();
+      const [d] = await op.listDisputes();
+      expect(d).toMatchObject({ transferId: t.transferId, reason: 'missing-side', receiptBytes: 4096, servedBytes: null, priceUnitsPerGib: 1000 });
+      await expect(op.resolveDispute(d!.id, 'accept-served')).rejects.toThrow(/has no served report/);
+      expect((await grids['101']!.cp.reportUsage([servedRecord(t)]))[0]!.outcome).toBe('ACCEPTED');
+      const [after] = await op.listDisputes(true);
+      expect(after).toMatchObject({ state: 'resolved', resolution: 'matched', postedUnits: 1 });
+      expect((await op.getLedger()).pairs).toEqual([{ exporter: '101', importer: '102', bytes: 4096, units: 1, transfers: 1 }]);
+    });
   });
 });
