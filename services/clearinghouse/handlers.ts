@@ -108,6 +108,18 @@ async function callerGrid(ctx: ClearinghouseContext, p: Principal, what = 'conta
   return grid;
 }
 
+function gridRecord(g: GridRow, contactPoints: number): GridRecord {
+  return {
+    areaCode: g.areaCode,
+    name: g.name,
+    gridManagerPublicKey: Buffer.from(g.gridManagerPublicKey),
+    suspended: g.suspended,
+    priceUnitsPerGib: g.priceUnitsPerGib,
+    admittedAtMs: g.admittedAtMs,
+    contactPoints,
+  };
+}
+
 /** INTERGRID_TEST_ACK_DELAY_MS (crash tests only; see LedgerContext.ackDelayMs). */
 function testAckDelayMs(): number {
   const v = Number(process.env.INTERGRID_TEST_ACK_DELAY_MS ?? 0);
@@ -121,15 +133,7 @@ export function clearinghouseHandlers(ctx: ClearinghouseContext): grpc.UntypedSe
 
   async function record(g: GridRow, counts?: Map<string, number>): Promise<GridRecord> {
     const n = counts ? (counts.get(g.areaCode) ?? 0) : (await ctx.grids.freshContactPoints(g.areaCode, freshSince(ctx.now()))).length;
-    return {
-      areaCode: g.areaCode,
-      name: g.name,
-      gridManagerPublicKey: Buffer.from(g.gridManagerPublicKey),
-      suspended: g.suspended,
-      priceUnitsPerGib: g.priceUnitsPerGib,
-      admittedAtMs: g.admittedAtMs,
-      contactPoints: n,
-    };
+    return gridRecord(g, n);
   }
 
   return {
@@ -312,16 +316,8 @@ export function federationInviteHandlers(ctx: ClearinghouseContext): grpc.Untype
         if (!verify(new Uint8Array(req.signature ?? []), gridInviteSigningBytes(hash, areaCode, gmKey, atMs), gmKey)) {
           throw new PermissionError('redeem request is not signed by the grid manager key it names');
         }
-        const g = await ctx.invites.redeem(hash, gmKey, areaCode, ctx.config.firstAreaCode, now);
-        return {
-          areaCode: g.areaCode,
-          name: g.name,
-          gridManagerPublicKey: Buffer.from(g.gridManagerPublicKey),
-          suspended: g.suspended,
-          priceUnitsPerGib: g.priceUnitsPerGib,
-          admittedAtMs: g.admittedAtMs,
-          contactPoints: 0,
-        };
+        // Just admitted: no contact point has registered yet.
+        return gridRecord(await ctx.invites.redeem(hash, gmKey, areaCode, ctx.config.firstAreaCode, now), 0);
       },
       log,
     ),
