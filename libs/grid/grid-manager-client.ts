@@ -23,6 +23,8 @@ import type { ListStatementsResponse__Output } from '../rpc/generated/intergrid/
 import type { UsageSummary__Output } from '../rpc/generated/intergrid/gridmanager/UsageSummary.js';
 import type { CreateInviteRequest } from '../rpc/generated/intergrid/gridmanager/CreateInviteRequest.js';
 import type { CreateInviteResponse__Output } from '../rpc/generated/intergrid/gridmanager/CreateInviteResponse.js';
+import type { GetStatusRequest } from '../rpc/generated/intergrid/gridmanager/GetStatusRequest.js';
+import type { GridStatus__Output } from '../rpc/generated/intergrid/gridmanager/GridStatus.js';
 import { openDirectory, type Directory } from './directory.js';
 import type { GridRole } from './grid-roles.js';
 import type { UsageReportInput } from './usage-report.js';
@@ -91,6 +93,33 @@ export interface TransferTallyInfo {
   units: number;
 }
 
+/** GetStatus (admin): what `intergrid status` shows, as the grid manager sees it (docs/grid-manager.md "Status"). */
+export interface GridStatusInfo {
+  areaCode: string;
+  /** The grid manager's clock when it answered. */
+  nowMs: number;
+  directoryFreshnessMs: number;
+  servers: {
+    name: string;
+    subject: Uint8Array;
+    address: string;
+    lastSeenMs: number;
+    listed: boolean;
+    certNotAfterMs: number;
+    bytesStored: number;
+    shares: number;
+    reportedAtMs: number;
+  }[];
+  principals: { role: string; active: number; revoked: number }[];
+  nearQuotaRatio: number;
+  nearQuota: { account: Uint8Array; name: string; quotaBytes: number; maxServerBytes: number; bytesStored: number }[];
+  expiringWithinMs: number;
+  expiring: { role: string; subject: Uint8Array; name: string; certNotAfterMs: number }[];
+  clearinghouseConfigured: boolean;
+  statements: number;
+  lastStatement?: { periodId: string; netUnits: number; fetchedAtMs: number };
+}
+
 export interface RevocationInfo {
   seq: number;
   subject: Uint8Array;
@@ -122,6 +151,8 @@ export interface GridManagerConnection {
   listStatements(): Promise<{ periodId: string; body: Uint8Array; signature: Uint8Array; netUnits: number; fetchedAtMs: number }[]>;
   /** Admin: a one-time invite; encode it with the grid manager's address (libs/grid/invite.ts encodeInvite). */
   createInvite(req: CreateInviteInput): Promise<CreatedInvite>;
+  /** Admin: the grid's status; certificates expiring within `expiringWithinMs` (0 = the grid manager's default, 7 days). */
+  getStatus(expiringWithinMs?: number): Promise<GridStatusInfo>;
   close(): void;
 }
 
@@ -275,6 +306,40 @@ export function connectGridManager(
         o,
       );
       return { secret: bytes(res.secret), expiresAtMs: Number(res.expiresAtMs), areaCode: res.areaCode, gridManagerKey: bytes(res.gridManagerKey) };
+    },
+    async getStatus(expiringWithinMs = 0) {
+      const r = await call<GetStatusRequest, GridStatus__Output>(client, client.getStatus, { expiringWithinMs }, o);
+      const last = r.lastStatement;
+      return {
+        areaCode: r.areaCode,
+        nowMs: Number(r.nowMs),
+        directoryFreshnessMs: Number(r.directoryFreshnessMs),
+        servers: (r.servers ?? []).map((v) => ({
+          name: v.name,
+          subject: bytes(v.subject),
+          address: v.address,
+          lastSeenMs: Number(v.lastSeenMs),
+          listed: Boolean(v.listed),
+          certNotAfterMs: Number(v.certNotAfterMs),
+          bytesStored: Number(v.bytesStored),
+          shares: Number(v.shares),
+          reportedAtMs: Number(v.reportedAtMs),
+        })),
+        principals: (r.principals ?? []).map((p) => ({ role: p.role, active: Number(p.active), revoked: Number(p.revoked) })),
+        nearQuotaRatio: Number(r.nearQuotaRatio),
+        nearQuota: (r.nearQuota ?? []).map((q) => ({
+          account: bytes(q.account),
+          name: q.name,
+          quotaBytes: Number(q.quotaBytes),
+          maxServerBytes: Number(q.maxServerBytes),
+          bytesStored: Number(q.bytesStored),
+        })),
+        expiringWithinMs: Number(r.expiringWithinMs),
+        expiring: (r.expiring ?? []).map((e) => ({ role: e.role, subject: bytes(e.subject), name: e.name, certNotAfterMs: Number(e.certNotAfterMs) })),
+        clearinghouseConfigured: Boolean(r.clearinghouseConfigured),
+        statements: Number(r.statements),
+        ...(last ? { lastStatement: { periodId: last.periodId, netUnits: Number(last.netUnits), fetchedAtMs: Number(last.fetchedAtMs) } } : {}),
+      };
     },
     close() {
       client.close();

@@ -49,6 +49,24 @@ export class ServiceMetrics {
     });
   }
 
+  /**
+   * A gauge with one label whose values are read at scrape time: `read`
+   * returns value per label value; label values it omits are dropped.
+   */
+  labelledGauge(name: string, help: string, label: string, read: () => Record<string, number> | Promise<Record<string, number>>): Gauge<string> {
+    return new Gauge({
+      name,
+      help,
+      labelNames: [label],
+      registers: [this.registry],
+      async collect() {
+        const values = await read();
+        this.reset();
+        for (const [value, n] of Object.entries(values)) this.labels(value).set(n);
+      },
+    });
+  }
+
   /** A counter on this registry. */
   counter(name: string, help: string): Counter {
     return new Counter({ name, help, registers: [this.registry] });

@@ -11,6 +11,7 @@ import { action } from './output.js';
 import { putCommand } from './commands/put.js';
 import { getCommand } from './commands/get.js';
 import { checkCommand } from './commands/check.js';
+import { statusCommand, type StatusOptions } from './commands/status.js';
 import { gridApproveCommand, gridRevokeCommand, gridListCommand, gridUsageCommand, gridStatementsCommand, gridInviteCommand } from './commands/grid.js';
 import { joinCommand } from './commands/join.js';
 import { joinFederationCommand } from './commands/join-federation.js';
@@ -74,6 +75,16 @@ program
   .option('--json', 'machine-readable output')
   .option('--add-lease', "also add or renew this account's lease on every server holding a share")
   .action(action(async (cap: string, opts: { config: string; json?: boolean; addLease?: boolean }) => checkCommand(cap, opts)));
+
+program
+  .command('status')
+  .description('one screen for the admin of a grid manager or clearinghouse: exit 0 = fine, 1 = service unreachable, 4 = problems listed')
+  .requiredOption('--config <file>', 'the grid manager or clearinghouse config (status calls it as its own key)')
+  .option('--admin <admin.json>', 'call as this admin / operator identity instead of the key the config names')
+  .option('--address <host:port>', "the service's address (default: the config's listen; needed for port 0)")
+  .option('--expiring-within <duration>', 'grids: list certificates expiring within this, e.g. 7d, 48h', '7d')
+  .option('--json', 'one JSON object (docs/operations.md "Status")')
+  .action(action(async (opts: StatusOptions) => statusCommand(opts)));
 
 const grid = program.command('grid').description('grid administration (needs the admin identity)');
 const adminOpts = (c: Command) =>

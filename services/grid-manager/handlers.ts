@@ -33,6 +33,9 @@ import type { UsageStore } from './usage-store.js';
 import type { TransferTallyStore } from './transfer-tally-store.js';
 import type { StatementStore } from './statement-store.js';
 import type { ListStatementsResponse } from '../../libs/rpc/generated/intergrid/gridmanager/ListStatementsResponse.js';
+import type { GetStatusRequest__Output } from '../../libs/rpc/generated/intergrid/gridmanager/GetStatusRequest.js';
+import type { GridStatus } from '../../libs/rpc/generated/intergrid/gridmanager/GridStatus.js';
+import { gridStatus, DEFAULT_EXPIRING_WITHIN_MS, type GridStatusSources } from './grid-status.js';
 
 /** What the handlers need; built by server.ts. */
 export interface GridManagerContext {
@@ -82,6 +85,18 @@ function checkApprove(req: ApproveRequest__Output): { role: GridRole; subject: U
     throw new InvalidArgumentError(`quota_bytes applies to clients only, not to role ${req.role}`);
   }
   return { role: req.role, subject, name, validityMs, quotaBytes };
+}
+
+/** The stores and settings grid-status.ts reads (GetStatus and the /metrics gauges). */
+export function statusSources(ctx: Pick<GridManagerContext, 'config' | 'principals' | 'usage' | 'statements'>): GridStatusSources {
+  return {
+    areaCode: ctx.config.areaCode,
+    directoryFreshnessMs: ctx.config.directoryFreshnessMs,
+    clearinghouseConfigured: ctx.config.clearinghouse !== undefined,
+    principals: ctx.principals,
+    usage: ctx.usage,
+    statements: ctx.statements,
+  };
 }
 
 /** The service implementation, keyed by the proto method names. */
@@ -261,6 +276,33 @@ export function gridManagerHandlers(ctx: GridManagerContext): grpc.UntypedServic
           now,
         );
         return { secret: Buffer.from(secret), expiresAtMs, areaCode: ctx.config.areaCode, gridManagerKey: Buffer.from(ctx.gridKey.publicKey) };
+      },
+      log,
+    ),
+
+    GetStatus: unary<GetStatusRequest__Output, GridStatus>(
+      'GetStatus',
+      async (call) => {
+        const within = Number(call.request.expiringWithinMs ?? 0) || DEFAULT_EXPIRING_WITHIN_MS;
+        if (!Number.isSafeInteger(within) || within > 100 * 365 * 86_400_000) throw new InvalidArgumentError(`expiring_within_ms ${call.request.expiringWithinMs} is more than 100 years`);
+        const st = await gridStatus(statusSources(ctx), ctx.now(), within);
+        const last = st.lastStatement;
+        return {
+          areaCode: st.areaCode,
+          nowMs: st.nowMs,
+          directoryFreshnessMs: st.directoryFreshnessMs,
+          servers: st.servers.map((v) => ({ ...v, subject: Buffer.from(v.subject) })),
+          principals: st.principals,
+          nearQuotaRatio: st.nearQuotaRatio,
+          nearQuota: st.nearQuota.map((q) => ({ ...q, account: Buffer.from(q.account) })),
+          expiringWithinMs: st.expiringWithinMs,
+          expiring: st.expiring.map((e) => ({ ...e, subject: Buffer.from(e.subject) })),
+          clearinghouseConfigured: st.clearinghouseConfigured,
+          statements: st.statements,
+          ...(last
+            ? { lastStatement: { periodId: last.periodId, body: Buffer.from(last.body), signature: Buffer.from(last.signature), netUnits: last.netUnits, fetchedAtMs: last.fetchedAtMs } }
+            : {}),
+        };
       },
       log,
     ),

@@ -10,7 +10,8 @@ import { PreconditionError } from '../../libs/errors/index.js';
 import { openDatabase } from '../../libs/db/index.js';
 import { bindServer, stopServer, gridManagerProto, stderrInternalLogger } from '../../libs/rpc/index.js';
 import type { GridManagerConfig } from './config.js';
-import { gridInviteHandlers, gridManagerHandlers } from './handlers.js';
+import { gridInviteHandlers, gridManagerHandlers, statusSources } from './handlers.js';
+import { cachedGridStatus } from './grid-status.js';
 import { gridManagerMigrations, GRID_MANAGER_MIGRATIONS_TABLE } from './migrations.js';
 import { GRID_ROLES } from '../../libs/grid/index.js';
 import { PrincipalStore } from './principal-store.js';
@@ -68,6 +69,7 @@ export const GRID_MANAGER_METHOD_ROLES: Record<string, readonly Role[]> = {
   GetUsage: ['admin'],
   ListStatements: ['admin'],
   CreateInvite: ['admin'],
+  GetStatus: ['admin'],
 };
 
 /**
@@ -103,6 +105,18 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
     };
     const definition = gridManagerProto().intergrid.gridmanager.GridManager.service;
     const metrics = new ServiceMetrics('grid-manager');
+    // What `intergrid status` shows, as gauges (docs/grid-manager.md "Status"); one store read per scrape.
+    const status = cachedGridStatus(statusSources({ config, principals, usage, statements }), now);
+    metrics.gauge('intergrid_grid_storage_servers', 'Approved, unrevoked storage servers', async () => (await status()).servers.length);
+    metrics.gauge('intergrid_grid_storage_servers_announced', 'Storage servers that announced an address at least once', async () => (await status()).servers.filter((v) => v.address !== '').length);
+    metrics.gauge('intergrid_grid_storage_servers_listed', 'Storage servers in the directory: announced within directoryFreshnessMs, certificate unexpired', async () =>
+      (await status()).servers.filter((v) => v.listed).length,
+    );
+    metrics.labelledGauge('intergrid_grid_principals', 'Approved, unrevoked principals by role', 'role', async () =>
+      Object.fromEntries((await status()).principals.map((p) => [p.role, p.active])),
+    );
+    metrics.gauge('intergrid_grid_accounts_near_quota', 'Client accounts holding at least 90 % of their per-server quota on some storage server', async () => (await status()).nearQuota.length);
+    metrics.gauge('intergrid_grid_certificates_expiring', 'Unrevoked principals whose certificate expires within 7 days (or has expired)', async () => (await status()).expiring.length);
     const logger = opts.logger ?? pino({ name: 'grid-manager' }, pino.destination(2));
     const server = securedServer(definition, impl, policy, { metrics, logger, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
     // GridInvite.Redeem: the caller has no certificate yet; the handler checks the invite secret and the new key's signature.

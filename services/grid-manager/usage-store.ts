@@ -80,4 +80,30 @@ export class UsageStore {
       .orderBy('account')) as unknown as { account: string; bytes: number | string; shares: number | string }[];
     return rows.map((r) => ({ account: fromHex(r.account, 'stored account', 32), bytesStored: Number(r.bytes), shares: Number(r.shares) }));
   }
+
+  /** Per server: the totals of its latest report and that report's at_ms (servers that never reported are absent). */
+  async perServer(): Promise<{ server: Uint8Array; bytesStored: number; shares: number; atMs: number }[]> {
+    const [sums, reports] = await Promise.all([
+      this.knex(ACCOUNTS).select('server').sum({ bytes: 'bytes_stored', shares: 'shares' }).groupBy('server') as unknown as Promise<{ server: string; bytes: number | string; shares: number | string }[]>,
+      this.knex(REPORTS).select('server', 'at_ms') as Promise<{ server: string; at_ms: number | string }[]>,
+    ]);
+    const bySum = new Map(sums.map((r) => [r.server, r]));
+    return reports.map((r) => {
+      const sum = bySum.get(r.server);
+      return { server: fromHex(r.server, 'stored server', 32), bytesStored: Number(sum?.bytes ?? 0), shares: Number(sum?.shares ?? 0), atMs: Number(r.at_ms) };
+    });
+  }
+
+  /**
+   * Per account: the most it holds on any one server (quotas are per server)
+   * and its total over servers.
+   */
+  async maxPerServer(): Promise<{ account: Uint8Array; maxServerBytes: number; bytesStored: number }[]> {
+    const rows = (await this.knex(ACCOUNTS)
+      .select('account')
+      .max({ most: 'bytes_stored' })
+      .sum({ bytes: 'bytes_stored' })
+      .groupBy('account')) as unknown as { account: string; most: number | string; bytes: number | string }[];
+    return rows.map((r) => ({ account: fromHex(r.account, 'stored account', 32), maxServerBytes: Number(r.most), bytesStored: Number(r.bytes) }));
+  }
 }
