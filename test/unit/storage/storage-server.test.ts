@@ -155,6 +155,13 @@ for (const backend of databaseBackends('storage-server')) describe(`storage serv
     await expect(small.allocate(si, [0, 1], 400)).resolves.toMatchObject({ allocated: [0, 1] });
   });
 
+  it('concurrent allocations by one account never exceed its quota together', async () => {
+    const small = f.client(f.identity('client', undefined, { quota_bytes: 4000 }));
+    const outcomes = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => small.allocate(storageIndex(500 + i), [0], 400)));
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(10);
+    for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'QUOTA' });
+  });
+
   it('frees reserved space on AbortShares', async () => {
     const small = f.client(f.identity('client', undefined, { quota_bytes: 1000 }));
     await small.allocate(storageIndex(9), [0, 1], 500);
