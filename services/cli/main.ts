@@ -161,8 +161,9 @@ operatorOpts(clearinghouse.command('invite').description('print a one-time invit
   .option('--area-code <code>', "the area code it must join under (default: the grid manager's configured one)")
   .option('--price <units-per-gib>', 'initial price', '0')
   .option('--expires <duration>', 'how long the code can be redeemed, e.g. 30m, 24h, 7d (at most 30d)', '24h')
+  .option('--address <host:port>', 'the clearinghouse address written into the code, where grids reach it (default: the address this command dials)')
   .action(
-    action(async (opts: OperatorOptions & { name: string; areaCode?: string; price?: string; expires?: string }) => clearinghouseInviteCommand(opts)),
+    action(async (opts: OperatorOptions & { name: string; areaCode?: string; price?: string; expires?: string; address?: string }) => clearinghouseInviteCommand(opts)),
   );
 
 operatorOpts(clearinghouse.command('suspend').description('suspend a grid: its area code stops resolving'))

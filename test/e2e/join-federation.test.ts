@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readKeyFile } from '../../libs/auth/index.js';
 import { toHex } from '../../libs/crypto/index.js';
+import { decodeGridInvite } from '../../libs/federation/index.js';
 import { initGridManager, loadGridManagerConfig } from '../../services/grid-manager/index.js';
 import { runBuiltCli, serveBuilt, type ServedProcess } from './fixtures/built-cli.js';
 
@@ -114,4 +115,12 @@ describe('intergrid clearinghouse invite + grid join-federation', () => {
 
     expect(readFileSync(gmConfig, 'utf8')).toBe(before);
   }, 60_000);
+
+  it('invite --address puts where grids reach the clearinghouse into the code; a wildcard address is refused', async () => {
+    const code = await invite('--name', 'south', '--address', 'ch.example.net:7000');
+    expect(decodeGridInvite(code)).toMatchObject({ address: 'ch.example.net:7000', name: 'south', areaCode: '' });
+    const wildcard = await runBuiltCli(['clearinghouse', 'invite', '--admin', chAdmin, '--clearinghouse', chServer!.address, '--name', 'x', '--address', '0.0.0.0:7000']);
+    expect(wildcard.code).toBe(2);
+    expect(wildcard.stderr).toMatch(/cannot be dialled by a grid: pass --address HOST:PORT/);
+  }, 30_000);
 });

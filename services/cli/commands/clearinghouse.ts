@@ -92,17 +92,25 @@ export async function clearinghouseAdmitCommand(
 }
 
 /**
- * `clearinghouse invite --name N [--area-code C] [--price P] [--expires 24h]`:
+ * `clearinghouse invite --name N [--area-code C] [--price P] [--expires 24h] [--address H:P]`:
  * prints a one-time federation invite code (stdout, one line) for
  * `intergrid grid join-federation CODE --config GRID_MANAGER_CONFIG`; its expiry goes to stderr.
  */
-export async function clearinghouseInviteCommand(opts: OperatorOptions & { name: string; areaCode?: string; price?: string; expires?: string }): Promise<void> {
+export async function clearinghouseInviteCommand(
+  opts: OperatorOptions & { name: string; areaCode?: string; price?: string; expires?: string; address?: string },
+): Promise<void> {
   const areaCode = opts.areaCode === undefined ? undefined : parseAreaCode(opts.areaCode);
   const price = opts.price === undefined ? undefined : parseCount('--price', opts.price);
   const expiresInMs = parseDuration(opts.expires ?? '24h', '--expires');
   const admin = loadClearinghouseAdmin(opts.admin);
-  const address = opts.clearinghouse ?? admin.clearinghouse.address;
-  if (!address) throw new ConfigError(`${opts.admin} has no clearinghouse.address: pass --clearinghouse HOST:PORT`);
+  const dialled = opts.clearinghouse ?? admin.clearinghouse.address;
+  if (!dialled) throw new ConfigError(`${opts.admin} has no clearinghouse.address: pass --clearinghouse HOST:PORT`);
+  // The code carries the address grids dial: a wildcard listen address is no use to them.
+  const address = opts.address ?? dialled;
+  if (!/^[^\s:]{1,253}:[1-9][0-9]{0,4}$/.test(address)) throw new InvalidArgumentError(`--address '${address.slice(0, 60)}' is not host:port`);
+  if (/^(0\.0\.0\.0|\[?::\]?):/.test(address)) {
+    throw new InvalidArgumentError(`the clearinghouse address ${address} cannot be dialled by a grid: pass --address HOST:PORT (where grids reach the clearinghouse)`);
+  }
   const name = opts.name.trim();
   const inv = await withClearinghouse(opts, (ch) =>
     ch.createGridInvite({ name, expiresInMs, ...(areaCode ? { areaCode } : {}), ...(price !== undefined ? { priceUnitsPerGib: price } : {}) }),
