@@ -2,7 +2,8 @@
 /**
  * The `intergrid` command. Each subcommand lives in commands/<name>.ts;
  * output.ts turns every failure into one stderr line and an exit code
- * (1 = operation failed, 2 = bad usage or config, 3 = integrity failure).
+ * (1 = operation failed, 2 = bad usage or config, 3 = integrity failure;
+ * `status` also exits 4 when its report lists a problem).
  */
 import { Command, CommanderError } from 'commander';
 import { setLogger } from '@grpc/grpc-js';
