@@ -3,7 +3,8 @@
  * the built CLI: a grid manager (served by `intergrid serve grid-manager`)
  * joins a clearinghouse (`intergrid serve clearinghouse`) by invite code; the
  * clearinghouse lists it with the invite's name and price, the grid manager
- * config gains the clearinghouse section and still serves. A reused, garbled,
+ * config gains the clearinghouse section, still serves, and with it fetches the
+ * grid's settlement statement from the clearinghouse. A reused, garbled,
  * wrong-kind or wrong-area code is one clear stderr line and a non-zero exit.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,7 +53,7 @@ afterAll(async () => {
 });
 
 describe('intergrid clearinghouse invite + grid join-federation', () => {
-  it('the grid joins: listed with the invite name and price; the config gains the clearinghouse and still serves', async () => {
+  it('the grid joins: listed with the invite name and price; the config gains the clearinghouse, and the restarted grid manager fetches its statement', async () => {
     const before = JSON.parse(readFileSync(gmConfig, 'utf8')) as Record<string, unknown>;
     const modeBefore = statSync(gmConfig).mode & 0o777;
     const code = await invite('--name', 'east', '--area-code', '301', '--price', '9');
@@ -75,11 +76,21 @@ describe('intergrid clearinghouse invite + grid join-federation', () => {
     expect(after).toEqual({ ...before, clearinghouse: { address: chServer!.address, publicKey: chKey } });
     expect(statSync(gmConfig).mode & 0o777).toBe(modeBefore);
     expect(loadGridManagerConfig(gmConfig).clearinghouse).toEqual({ address: chServer!.address, publicKey: chKey });
-    // Restarted with the new config, the grid manager serves and answers its admin.
+    // Restarted with the new config, the grid manager uses the section: it
+    // fetches (as the admitted grid) the statement of a period the operator closed.
+    const closed = await runBuiltCli(['clearinghouse', 'close-period', '--admin', chAdmin, '--clearinghouse', chServer!.address]);
+    expect(closed.code, closed.stderr).toBe(0);
     await gmServer?.stop();
-    gmServer = await serveBuilt('grid-manager', gmConfig);
-    const statements = await runBuiltCli(['grid', 'statements', '--admin', gmAdmin, '--grid-manager', gmServer.address]);
-    expect(statements.code, statements.stderr).toBe(0);
+    gmServer = await serveBuilt('grid-manager', gmConfig, { env: { INTERGRID_STATEMENT_POLL_MS: '300' } });
+    const deadline = Date.now() + 30_000;
+    let periods: string[] = [];
+    while (!periods.includes('1')) {
+      if (Date.now() > deadline) throw new Error(`the grid manager fetched no statement; its stderr: ${gmServer.stderr()}`);
+      await new Promise((r) => setTimeout(r, 300));
+      const statements = await runBuiltCli(['grid', 'statements', '--json', '--admin', gmAdmin, '--grid-manager', gmServer.address]);
+      expect(statements.code, statements.stderr).toBe(0);
+      periods = (JSON.parse(statements.stdout) as { periodId: string }[]).map((r) => r.periodId);
+    }
 
     // The same code again: refused by the clearinghouse, config untouched.
     const reused = await runBuiltCli(['grid', 'join-federation', code, '--config', gmConfig]);
