@@ -142,14 +142,16 @@ export async function gridStatus(src: GridStatusSources, now: number, expiringWi
 
 /**
  * `gridStatus` at most once per `ttlMs`: the /metrics gauges all read one
- * report per scrape instead of querying the stores once per gauge.
+ * report per scrape instead of querying the stores once per gauge. The TTL
+ * runs on `clock` (monotonic by default), so a frozen test clock passed as
+ * `now` never freezes the gauges.
  */
-export function cachedGridStatus(src: GridStatusSources, now: () => number, ttlMs = 1000): () => Promise<GridStatusReport> {
+export function cachedGridStatus(src: GridStatusSources, now: () => number, ttlMs = 1000, clock: () => number = () => performance.now()): () => Promise<GridStatusReport> {
   let cached: { at: number; report: Promise<GridStatusReport> } | undefined;
   return () => {
-    const t = now();
-    if (!cached || t - cached.at >= ttlMs || t < cached.at) {
-      const report = gridStatus(src, t);
+    const t = clock();
+    if (!cached || t - cached.at >= ttlMs) {
+      const report = gridStatus(src, now());
       cached = { at: t, report };
       // A failed read is not cached: the next scrape tries again.
       report.catch(() => {

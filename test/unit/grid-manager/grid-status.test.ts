@@ -97,9 +97,9 @@ for (const backend of databaseBackends('gm-status')) {
       expect(toHex(st.expiring[0]!.subject)).toHaveLength(64);
     });
 
-    it('cachedGridStatus reads the stores once per ttl', async () => {
+    it('cachedGridStatus reads the stores once per ttl (on its own clock, not the status clock)', async () => {
       let t = NOW;
-      const read = cachedGridStatus(src, () => t, 1000);
+      const read = cachedGridStatus(src, () => NOW, 1000, () => t);
       expect((await read()).principals.find((p) => p.role === 'client')!.active).toBe(0);
       await approve('client', 'late', NOW + 30 * DAY);
       t += 999;
