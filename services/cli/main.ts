@@ -14,7 +14,8 @@ import { getCommand } from './commands/get.js';
 import { checkCommand } from './commands/check.js';
 import { statusCommand, type StatusOptions } from './commands/status.js';
 import { gridApproveCommand, gridRevokeCommand, gridListCommand, gridUsageCommand, gridStatementsCommand, gridInviteCommand } from './commands/grid.js';
-import { joinCommand } from './commands/join.js';
+import { joinCommand, type JoinOptions } from './commands/join.js';
+import { gridInitCommand, type GridInitOptions } from './commands/grid-init.js';
 import { joinFederationCommand } from './commands/join-federation.js';
 import { serveCommand, SERVICE_NAMES } from './commands/serve.js';
 import { upCommand } from './commands/up.js';
@@ -91,6 +92,15 @@ const grid = program.command('grid').description('grid administration (needs the
 const adminOpts = (c: Command) =>
   c.requiredOption('--admin <admin.json>', 'admin identity file').option('--grid-manager <host:port>', 'grid manager address (default: from admin.json)');
 
+grid
+  .command('init')
+  .description('create or refresh a grid manager directory (grid key, admin identity, config); prints the config and admin identity paths')
+  .requiredOption('--dir <dir>', 'grid manager directory')
+  .requiredOption('--area-code <code>', "the grid's area code (3–8 digits), fixed once chosen")
+  .requiredOption('--listen <host:port>', 'address the grid manager will listen on')
+  .option('--nats <url>', "the grid's NATS server for usage events, nats://host:port (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .action(action(async (opts: GridInitOptions) => gridInitCommand(opts)));
+
 adminOpts(grid.command('approve').description('certify a principal; prints its certificate (base64)'))
   .requiredOption('--role <role>', 'storage-server | client | gateway | contact-point | admin')
   .requiredOption('--key <hex>', 'public key (64 hex digits)')
@@ -109,9 +119,15 @@ program
   .command('join <code>')
   .description('join a grid with an invite code: creates DIR/key.json, redeems the code for a certificate, writes the config for the role')
   .requiredOption('--dir <dir>', 'directory for the key, certificate and config')
-  .option('--listen <host:port>', 'storage servers: address to listen on (default 0.0.0.0:7400)')
-  .option('--name <name>', 'storage servers: server name')
-  .action(action(async (code: string, opts: { dir: string; listen?: string; name?: string }) => joinCommand(code, opts)));
+  .option('--listen <host:port>', 'storage servers, gateways, contact points: address to listen on (default 0.0.0.0:7400, 7500, 7600)')
+  .option('--advertise <host:port>', 'storage servers, contact points: address announced to others when it differs from --listen')
+  .option('--name <name>', 'services: name in the config')
+  .option('--clearinghouse <host:port>', 'gateways, contact points: the clearinghouse address')
+  .option('--clearinghouse-key <hex>', "gateways, contact points: the clearinghouse's public key")
+  .option('--nats <url>', "gateways: a NATS server of the grid, nats://host:port (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .option('--price-ceiling <units-per-gib>', 'gateways: the highest price paid for a long-distance transfer')
+  .option('--gateway <host:port>', "clients: the home grid's gateway (long-distance gets)")
+  .action(action(async (code: string, opts: JoinOptions) => joinCommand(code, opts)));
 
 grid
   .command('join-federation <code>')
