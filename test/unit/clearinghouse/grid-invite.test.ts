@@ -1,12 +1,12 @@
 /**
- * Federation invites against a real clearinghouse (gRPC on loopback, SQLite
- * file): CreateGridInvite (operator only) and FederationInvite.Redeem —
+ * Federation invites against a real clearinghouse (gRPC on loopback, on
+ * SQLite and PostgreSQL: test/fixtures/database-backends.ts): CreateGridInvite (operator only) and FederationInvite.Redeem —
  * admission with the invite's name and price, one-time use (also under two
  * concurrent redemptions), expiry, forged secrets, area codes, and refused
  * admissions leaving the invite usable.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -28,6 +28,7 @@ import {
 import { issueCertificate, validityWindow } from '../../../libs/auth/index.js';
 import { bytesEqual, generateKeyPair, randomBytes, toHex } from '../../../libs/crypto/index.js';
 import { AlreadyExistsError, InvalidArgumentError, PermissionError, PreconditionError } from '../../../libs/errors/index.js';
+import { databaseBackends, BACKEND_SETUP_MS } from '../../fixtures/database-backends.js';
 
 let dir: string;
 let ch: RunningClearinghouse;
@@ -43,21 +44,25 @@ async function invite(input: CreateGridInviteInput): Promise<GridInviteCode> {
 
 const redeem = (inv: GridInviteCode, areaCode: string, key = generateKeyPair()) => redeemGridInvite(inv, key, areaCode, { now: clock });
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'ch-invite-'));
-  const init = initClearinghouse(dir, { listen: '127.0.0.1:0' });
-  ch = await startClearinghouse(loadClearinghouseConfig(init.configPath), { now: () => clock, onInternal: () => {} });
-  const admin = loadClearinghouseAdmin(init.adminIdentityPath);
-  adminConn = connectClearinghouse(ch.address, admin.identity, { clearinghousePublicKey: admin.clearinghouse.publicKey });
-});
+for (const backend of databaseBackends('ch-invite')) describe(`federation invites on ${backend.name}`, () => {
+  beforeAll(async () => {
+    await backend.setup();
+    dir = mkdtempSync(join(tmpdir(), 'ch-invite-'));
+    const init = initClearinghouse(dir, { listen: '127.0.0.1:0' });
+    const config = JSON.parse(readFileSync(init.configPath, 'utf8')) as Record<string, unknown>;
+    writeFileSync(init.configPath, JSON.stringify({ ...config, database: await backend.fresh() }));
+    ch = await startClearinghouse(loadClearinghouseConfig(init.configPath), { now: () => clock, onInternal: () => {} });
+    const admin = loadClearinghouseAdmin(init.adminIdentityPath);
+    adminConn = connectClearinghouse(ch.address, admin.identity, { clearinghousePublicKey: admin.clearinghouse.publicKey });
+  }, BACKEND_SETUP_MS);
 
-afterAll(async () => {
-  adminConn?.close();
-  await ch?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+  afterAll(async () => {
+    adminConn?.close();
+    await ch?.stop();
+    rmSync(dir, { recursive: true, force: true });
+    await backend.teardown();
+  });
 
-describe('federation invites', () => {
   it('redeem: the grid is admitted under its configured area code with the invite name and price, and listed', async () => {
     const inv = await invite({ name: 'east', areaCode: '301', priceUnitsPerGib: 7 });
     const gm = generateKeyPair();
