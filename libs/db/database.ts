@@ -8,6 +8,7 @@
 import knexFactory, { type Knex } from 'knex';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { UnavailableError } from '../errors/index.js';
 
 export type DatabaseConfig =
   | { client: 'sqlite3'; filename: string }
@@ -33,9 +34,13 @@ class ListMigrationSource implements Knex.MigrationSource<Migration> {
 }
 
 /**
- * Opens a database and applies the service's migrations.
+ * Opens a database and applies the service's migrations (knex migrations,
+ * recorded by name in `table`; each runs once, in order, under knex's lock).
+ * On PostgreSQL a `searchPath` schema is created when missing.
  * @param table name of the knex migrations table (one per service, so
- *   services may share one PostgreSQL database).
+ *   services of different kinds may share one PostgreSQL database).
+ * @throws UnavailableError naming the database (never its password) when it
+ *   cannot be reached or migrated.
  */
 export async function openDatabase(config: DatabaseConfig, migrations: Migration[], table: string): Promise<Knex> {
   let knex: Knex;
@@ -72,8 +77,36 @@ export async function openDatabase(config: DatabaseConfig, migrations: Migration
       pool: { min: 0, max: 10 },
     });
   }
-  await knex.migrate.latest({ migrationSource: new ListMigrationSource(migrations), tableName: table });
+  try {
+    if (config.client === 'pg' && config.searchPath) await ensureSchema(knex, config.searchPath);
+    await knex.migrate.latest({ migrationSource: new ListMigrationSource(migrations), tableName: table });
+  } catch (err) {
+    await knex.destroy().catch(() => undefined);
+    throw new UnavailableError(`cannot open database ${describeDatabase(config)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
   return knex;
+}
+
+/** Creates the schema `searchPath` names when it is missing (an existing one needs no CREATE right). */
+async function ensureSchema(knex: Knex, schema: string): Promise<void> {
+  const found = (await knex.raw('SELECT 1 FROM pg_namespace WHERE nspname = ?', [schema])) as { rows: unknown[] };
+  if (found.rows.length === 0) await knex.raw('CREATE SCHEMA IF NOT EXISTS ??', [schema]);
+}
+
+/** Where a database is, for messages: the SQLite file, or the PostgreSQL URL / host without its password. */
+export function describeDatabase(config: DatabaseConfig): string {
+  if (config.client === 'sqlite3') return config.filename;
+  const schema = config.searchPath ? ` (schema ${config.searchPath})` : '';
+  const c = config.connection;
+  if (typeof c !== 'string') return `postgres://${c.user ?? ''}${c.user ? '@' : ''}${c.host ?? 'localhost'}:${c.port ?? 5432}/${c.database ?? ''}${schema}`;
+  try {
+    const url = new URL(c);
+    if (url.password) url.password = '***';
+    return `${url.toString()}${schema}`;
+  } catch {
+    // Not a URL (a libpq key=value string): drop any password=… pair.
+    return `${c.replace(/password\s*=\s*('[^']*'|\S+)/gi, 'password=***')}${schema}`;
+  }
 }
 
 /**

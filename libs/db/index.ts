@@ -1,2 +1,2 @@
-export { openDatabase, lockForAppend, isPostgres } from './database.js';
+export { openDatabase, lockForAppend, isPostgres, describeDatabase } from './database.js';
 export type { DatabaseConfig, Migration } from './database.js';
