@@ -1,7 +1,8 @@
 /**
  * Supervising service child processes for `intergrid up`: each service runs as
  * `node <cli> serve <service> --config FILE` (exactly what an operator runs),
- * prints one line `listening <address>` on stdout when it answers, and stops
+ * prints one line `listening <address>` on stdout when it answers (after a
+ * `metrics <address>` line when its config serves metrics), and stops
  * cleanly on SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -20,6 +21,8 @@ export interface ServiceChild {
   role: string;
   name: string;
   address: string;
+  /** host:port of its Prometheus endpoint, when its config has `metrics.listen`. */
+  metricsAddress?: string;
   pid: number;
   process: ChildProcess;
   logFile: string;
@@ -50,6 +53,7 @@ export async function startServiceChild(opts: {
   child.stderr!.pipe(log);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const lines = createInterface({ input: child.stdout! });
+  let metricsAddress: string | undefined;
   const address = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -57,7 +61,10 @@ export async function startServiceChild(opts: {
     }, opts.timeoutMs ?? 30_000);
     lines.on('line', (line) => {
       const m = /^listening (\S+)$/.exec(line.trim());
-      if (m) {
+      const metrics = /^metrics (\S+)$/.exec(line.trim());
+      if (metrics) {
+        metricsAddress = metrics[1]!;
+      } else if (m) {
         clearTimeout(timer);
         resolve(m[1]!);
       } else {
@@ -69,7 +76,7 @@ export async function startServiceChild(opts: {
       reject(new UnavailableError(`${opts.name} exited with code ${code} before listening (log: ${opts.logFile})`));
     });
   });
-  return { role: opts.role, name: opts.name, address, pid: child.pid!, process: child, logFile: opts.logFile, exited };
+  return { role: opts.role, name: opts.name, address, ...(metricsAddress ? { metricsAddress } : {}), pid: child.pid!, process: child, logFile: opts.logFile, exited };
 }
 
 /** Sends SIGTERM to every child, then SIGKILL to those still running after `graceMs`. */

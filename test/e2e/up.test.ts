@@ -18,7 +18,17 @@ import { runBuiltCli, builtCli } from './fixtures/built-cli.js';
 
 interface Federation {
   grids: { name: string; areaCode: string; natsUrl: string; gridManagerPublicKey: string; clientConfig: string; adminIdentity: string }[];
-  services: { role: string; name: string; address: string; pid: number; dataDir: string }[];
+  services: { role: string; name: string; address: string; metrics?: string; pid: number; dataDir: string }[];
+}
+
+/** The sum of a Prometheus counter's samples (all label sets) whose labels contain `labelPart`. */
+function counterSum(text: string, name: string, labelPart: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`).exec(line);
+    if (m && m[1]!.includes(labelPart)) sum += Number(m[2]);
+  }
+  return sum;
 }
 
 function isAlive(pid: number): boolean {
@@ -109,6 +119,20 @@ describe('intergrid up', () => {
     expect(transfers).toHaveLength(1);
     expect(transfers[0]).toMatchObject({ remoteAreaCode: '101', transfers: 1 });
     expect(transfers[0]!.bytes).toBeGreaterThanOrEqual(data.length);
+
+    // Every `intergrid serve` process serves /metrics on the loopback port federation.json records.
+    const served = federation.services.filter((s) => s.role !== 'nats');
+    for (const s of served) expect(s.metrics, s.name).toMatch(/^127\.0\.0\.1:\d+$/);
+    const scrape = async (role: string, grid: string): Promise<string> => {
+      const s = served.find((x) => x.role === role && x.name.startsWith(grid + '/'))!;
+      const res = await fetch(`http://${s.metrics}/metrics`);
+      expect(res.status).toBe(200);
+      return res.text();
+    };
+    // b's gateway served the client's long-distance fetch; a's contact points served b's gateway.
+    expect(counterSum(await scrape('gateway', 'b'), 'intergrid_rpc_requests_total', 'code="OK"')).toBeGreaterThan(0);
+    const cpA = await Promise.all(served.filter((x) => x.role === 'contact-point' && x.name.startsWith('a/')).map((s) => fetch(`http://${s.metrics}/metrics`).then((r) => r.text())));
+    expect(cpA.reduce((n, t) => n + counterSum(t, 'intergrid_rpc_sent_bytes_total', 'method='), 0)).toBeGreaterThanOrEqual(data.length);
 
     for (const s of storage.slice(0, 7)) process.kill(s.pid, 'SIGKILL');
     const out2 = join(dir, 'out2.bin');

@@ -1,7 +1,8 @@
 /**
  * `intergrid serve <service> --config FILE`: runs one service in the
  * foreground. Prints exactly one line `listening <address>` on stdout once the
- * service answers (the supervisor in `intergrid up` waits for it); logs go to
+ * service answers (the supervisor in `intergrid up` waits for it), preceded by
+ * `metrics <address>` when the config sets `metrics.listen`; logs go to
  * stderr. SIGINT/SIGTERM drain it: health turns NOT_SERVING, new calls are
  * refused (UNAVAILABLE 'draining'), in-flight calls and streams finish (up to
  * DRAIN_MS, then they are cancelled), and the process exits 0. A second signal
@@ -15,6 +16,7 @@ export const DRAIN_MS = 30_000;
 
 interface Running {
   address: string;
+  metricsAddress?: string;
   stop(): Promise<void>;
 }
 
@@ -50,6 +52,7 @@ export async function serveCommand(service: string, configPath: string): Promise
   }
   setDefaultDrainMs(DRAIN_MS);
   const running = await start(configPath);
+  if (running.metricsAddress) process.stdout.write(`metrics ${running.metricsAddress}\n`);
   process.stdout.write(`listening ${running.address}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

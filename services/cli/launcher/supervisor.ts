@@ -4,7 +4,7 @@
  * started, so whatever fails later, `stop()` stops them all.
  */
 import { join } from 'node:path';
-import { writeJsonAtomic } from '../../../libs/config/index.js';
+import { readJsonObjectIfPresent, writeJsonAtomic } from '../../../libs/config/index.js';
 import { startServiceChild, stopChildren, type ServiceChild } from '../child-process.js';
 
 export interface ServiceRecord {
@@ -13,10 +13,21 @@ export interface ServiceRecord {
   grid: string;
   areaCode: string;
   address: string;
+  /** Its Prometheus endpoint (GET /metrics), when it serves one. */
+  metrics?: string;
   pid: number;
   dataDir: string;
   config: string;
   log: string;
+}
+
+/** Every `intergrid serve` process of a local federation serves /metrics on a loopback port of its own. */
+export const LOCAL_METRICS_LISTEN = '127.0.0.1:0';
+
+/** Adds `metrics.listen` to a service config that has none (an operator's own setting is kept). */
+function ensureMetricsListen(configPath: string): void {
+  const config = readJsonObjectIfPresent(configPath);
+  if (config && config.metrics === undefined) writeJsonAtomic(configPath, { ...config, metrics: { listen: LOCAL_METRICS_LISTEN } });
 }
 
 export interface GridRecord {
@@ -57,6 +68,7 @@ export class Supervisor {
 
   /** Starts the given services in parallel; every one that starts is kept even if another fails. */
   async start(planned: PlannedService[]): Promise<ServiceRecord[]> {
+    for (const p of planned) ensureMetricsListen(p.configPath);
     const started = await Promise.allSettled(
       planned.map((p) =>
         startServiceChild({
@@ -76,6 +88,7 @@ export class Supervisor {
       this.children.push(child);
       const record: ServiceRecord = {
         role: p.role, name: p.name, grid: p.grid, areaCode: p.areaCode, address: child.address,
+        ...(child.metricsAddress ? { metrics: child.metricsAddress } : {}),
         pid: child.pid, dataDir: p.dataDir, config: p.configPath, log: child.logFile,
       };
       this.services.push(record);
