@@ -72,7 +72,9 @@ const FLAG_NAMES: Record<string, string> = {
 
 function checkFlags(role: GridRole, opts: JoinOptions): void {
   const allowed = new Set<string>(['dir', ...FLAGS[role]]);
-  const extra = Object.entries(opts).filter(([k, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0) && !allowed.has(k)).map(([k]) => FLAG_NAMES[k] ?? k)
+  const extra = Object.entries(opts)
+    .filter(([k, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0) && !allowed.has(k))
+    .map(([k]) => FLAG_NAMES[k] ?? k)
     .sort();
   if (extra.length > 0) throw new InvalidArgumentError(`${extra.join(', ')} ${extra.length === 1 ? 'does' : 'do'} not apply to a ${role} invite`);
   const missing = (role === 'gateway' ? ['clearinghouse', 'clearinghouseKey', 'priceCeiling'] : role === 'contact-point' ? ['clearinghouse', 'clearinghouseKey'] : [])
