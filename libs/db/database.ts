@@ -34,6 +34,21 @@ class ListMigrationSource implements Knex.MigrationSource<Migration> {
 }
 
 /**
+ * knex's own messages go to stderr as one line each, never to stdout (where
+ * `intergrid serve` prints `listening …`) and never with a stack trace. A
+ * failed connection attempt is not logged here: its error reaches the caller
+ * (openDatabase's UnavailableError, or the failing query).
+ */
+const knexLog = (() => {
+  const line = (message: unknown): void => {
+    const text = String(message);
+    if (text.startsWith('Acquire connection error')) return;
+    process.stderr.write(`knex: ${text.split('\n')[0]}\n`);
+  };
+  return { warn: line, error: line, deprecate: line, debug: () => undefined };
+})();
+
+/**
  * Opens a database and applies the service's migrations (knex migrations,
  * recorded by name in `table`; each runs once, in order, under knex's lock).
  * On PostgreSQL a `searchPath` schema is created when missing.
@@ -50,6 +65,7 @@ export async function openDatabase(config: DatabaseConfig, migrations: Migration
       client: 'sqlite3',
       connection: { filename: config.filename },
       useNullAsDefault: true,
+      log: knexLog,
       // One connection: SQLite serialises writers anyway, and one connection
       // makes transactions and pragmas predictable.
       pool: {
@@ -75,11 +91,12 @@ export async function openDatabase(config: DatabaseConfig, migrations: Migration
       connection: config.connection,
       searchPath: config.searchPath ? [config.searchPath] : undefined,
       pool: { min: 0, max: 10 },
+      log: knexLog,
     });
   }
   try {
     if (config.client === 'pg' && config.searchPath) await ensureSchema(knex, config.searchPath);
-    await knex.migrate.latest({ migrationSource: new ListMigrationSource(migrations), tableName: table });
+    await migrateLatest(knex, migrations, table, config.client === 'pg' ? config.searchPath : undefined);
   } catch (err) {
     await knex.destroy().catch(() => undefined);
     throw new UnavailableError(`cannot open database ${describeDatabase(config)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
@@ -87,10 +104,41 @@ export async function openDatabase(config: DatabaseConfig, migrations: Migration
   return knex;
 }
 
+/**
+ * knex.migrate.latest. On PostgreSQL, under a transaction-scoped advisory lock
+ * per migrations table, so processes opening one database at once migrate one
+ * after the other: knex's own lock refuses a concurrent migrator instead of
+ * waiting, and two first opens can both create its lock table and insert two
+ * lock rows, which leaves it locked for good. (One SQLite file belongs to one
+ * process.)
+ */
+async function migrateLatest(knex: Knex, migrations: Migration[], table: string, searchPath: string | undefined): Promise<void> {
+  const latest = async (): Promise<void> => {
+    try {
+      await knex.migrate.latest({ migrationSource: new ListMigrationSource(migrations), tableName: table });
+    } catch (err) {
+      if ((err as { name?: unknown } | null)?.name !== 'MigrationLocked') throw err;
+      throw new Error(`migrations are locked in ${table}_lock: a process was killed while migrating; once none runs, set is_locked = 0 there`, { cause: err });
+    }
+  };
+  if (!isPostgres(knex)) return latest();
+  await knex.transaction(async (trx) => {
+    await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`intergrid-migrations:${searchPath ?? ''}:${table}`]);
+    await latest();
+  });
+}
+
 /** Creates the schema `searchPath` names when it is missing (an existing one needs no CREATE right). */
 async function ensureSchema(knex: Knex, schema: string): Promise<void> {
   const found = (await knex.raw('SELECT 1 FROM pg_namespace WHERE nspname = ?', [schema])) as { rows: unknown[] };
-  if (found.rows.length === 0) await knex.raw('CREATE SCHEMA IF NOT EXISTS ??', [schema]);
+  if (found.rows.length > 0) return;
+  try {
+    await knex.raw('CREATE SCHEMA IF NOT EXISTS ??', [schema]);
+  } catch (err) {
+    // Another process created it between the check and here (42P06 / unique violation 23505).
+    const code = (err as { code?: unknown } | null)?.code;
+    if (code !== '42P06' && code !== '23505') throw err;
+  }
 }
 
 /** Where a database is, for messages: the SQLite file, or the PostgreSQL URL / host without its password. */
@@ -110,12 +158,13 @@ export function describeDatabase(config: DatabaseConfig): string {
 }
 
 /**
- * Call in a transaction before appending to a log whose readers page by its
- * serial key (`seq > last seen`). A PostgreSQL sequence hands out keys at
- * insert time, so two concurrent appenders may commit out of key order and a
- * reader could move past a key that commits later; a table lock held until
- * commit makes key order commit order (reads are not blocked). SQLite
- * serialises writers already.
+ * Call in a transaction before an insert whose key follows from what the
+ * table already holds, so concurrent writers take turns on PostgreSQL as they
+ * do on SQLite (which serialises writers already). A table lock held until
+ * commit; reads are not blocked. Uses: a log whose readers page by its serial
+ * key (`seq > last seen`) — a sequence hands out keys at insert time, so
+ * concurrent appenders could commit out of key order and a reader move past a
+ * key that commits later; and "the next free code" (clearinghouse admissions).
  */
 export async function lockForAppend(trx: Knex.Transaction, table: string): Promise<void> {
   if (isPostgres(trx)) await trx.raw('LOCK TABLE ?? IN SHARE ROW EXCLUSIVE MODE', [table]);

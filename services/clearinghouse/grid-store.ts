@@ -11,6 +11,7 @@
 import type { Knex } from 'knex';
 import { fromHex, shortKey, toHex } from '../../libs/crypto/index.js';
 import { AlreadyExistsError, assertBytes, NotFoundError, PreconditionError } from '../../libs/errors/index.js';
+import { lockForAppend } from '../../libs/db/index.js';
 
 /** One admitted grid. */
 export interface GridRow {
@@ -181,6 +182,8 @@ export class GridStore {
 
   private async admitOnce(prepare: (trx: Knex.Transaction) => Promise<AdmitInput>, firstAreaCode: number, now: number): Promise<GridRow> {
     const row = await this.knex.transaction(async (trx) => {
+      // Admissions one at a time on PostgreSQL too: the next free code is read from the table.
+      await lockForAppend(trx, GRIDS);
       const input = await prepare(trx);
       assertBytes('grid manager public key', input.gridManagerPublicKey, 32);
       const gmHex = toHex(input.gridManagerPublicKey);

@@ -1,11 +1,13 @@
 /**
  * libs/db openDatabase on SQLite and a real PostgreSQL: migrations are
  * versioned knex migrations (recorded by name, each applied once, a later
- * version applies only what is new), two service instances can share one
+ * version applies only what is new; on PostgreSQL also when several
+ * processes open one fresh database at once), two service instances can share one
  * PostgreSQL database in separate schemas (searchPath), and a database that
- * cannot be reached fails with a message naming it, without its password.
+ * cannot be reached fails with a message naming it, without its password,
+ * and nothing printed by knex.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Knex } from 'knex';
 import { openDatabase, describeDatabase, type Migration } from '../../../libs/db/index.js';
 import { UnavailableError } from '../../../libs/errors/index.js';
@@ -63,15 +65,14 @@ for (const backend of databaseBackends('libs-db')) {
       ]);
     });
 
-    it('two opens of one fresh database at once apply the migrations once', async () => {
-      const db = await backend.fresh();
-      const [a, b] = await Promise.all([openDatabase(db, v2, TABLE), openDatabase(db, v2, TABLE)]);
-      await a.destroy();
-      await b.destroy();
-      expect((await appliedMigrations(db, TABLE)).map((m) => m.name)).toEqual(['001-items', '002-items-note']);
-    });
-
     if (backend.name === 'PostgreSQL') {
+      it('four opens of one fresh database at once (four processes starting) apply the migrations once', async () => {
+        const db = await backend.fresh();
+        const opened = await Promise.all([1, 2, 3, 4].map(() => openDatabase(db, v2, TABLE)));
+        for (const k of opened) await k.destroy();
+        expect((await appliedMigrations(db, TABLE)).map((m) => m.name)).toEqual(['001-items', '002-items-note']);
+      });
+
       it('keeps two instances apart in one database by schema (searchPath), creating a missing schema', async () => {
         const db = await backend.fresh();
         if (db.client !== 'pg') throw new Error('expected pg');
@@ -92,7 +93,18 @@ for (const backend of databaseBackends('libs-db')) {
 
       it('fails with UnavailableError naming the server, not its password, when PostgreSQL is unreachable', async () => {
         const port = await freePort();
-        const err = await openDatabase({ client: 'pg', connection: `postgres://svc:s3cret-pw@127.0.0.1:${port}/grid` }, v1, TABLE).catch((e: unknown) => e);
+        const out = vi.spyOn(process.stdout, 'write');
+        const errOut = vi.spyOn(process.stderr, 'write');
+        let err: unknown;
+        try {
+          err = await openDatabase({ client: 'pg', connection: `postgres://svc:s3cret-pw@127.0.0.1:${port}/grid` }, v1, TABLE).catch((e: unknown) => e);
+          // knex logs nothing of its own (stdout is where `intergrid serve` prints `listening …`).
+          expect(out).not.toHaveBeenCalled();
+          expect(errOut).not.toHaveBeenCalled();
+        } finally {
+          out.mockRestore();
+          errOut.mockRestore();
+        }
         expect(err).toBeInstanceOf(UnavailableError);
         const message = (err as Error).message;
         expect(message).toContain(`cannot open database postgres://svc:***@127.0.0.1:${port}/grid`);
