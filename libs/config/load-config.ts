@@ -23,6 +23,8 @@ export function describeIssues(error: z.ZodError, opts: { schema?: z.ZodType; ov
       if (i.code === 'unrecognized_keys') {
         const known = opts.schema ? fieldNamesAt(opts.schema, i.path) : [];
         const names = i.keys.map((k) => {
+          // A name another variant of a union has (database.filename with client 'pg').
+          if (known.includes(k)) return `'${k}' (a field of another kind of ${path}: remove it, or set the whole ${path} section)`;
           const guess = closestName(k, known);
           return guess ? `'${k}' (did you mean '${guess}'?)` : `'${k}'`;
         });

@@ -8,10 +8,10 @@
  * into the config (atomically, every other field kept) and prints what else
  * needs doing.
  */
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { readKeyFile } from '../../../libs/auth/index.js';
-import { writeJsonAtomic } from '../../../libs/config/index.js';
+import { readJsonObjectIfPresent, writeJsonAtomic } from '../../../libs/config/index.js';
 import { toHex } from '../../../libs/crypto/index.js';
 import { ConfigError } from '../../../libs/errors/index.js';
 import { decodeGridInvite, redeemGridInvite } from '../../../libs/federation/index.js';
@@ -22,18 +22,6 @@ export interface JoinFederationOptions {
   config: string;
 }
 
-/** The config file's JSON object as written (no defaults filled in, no env overrides). */
-function readRawConfig(path: string): Record<string, unknown> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new ConfigError(`${path}: cannot read the grid manager config: ${(e as Error).message}`, { cause: e });
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${path}: not a JSON object`);
-  return raw as Record<string, unknown>;
-}
-
 export async function joinFederationCommand(code: string, opts: JoinFederationOptions): Promise<void> {
   const invite = decodeGridInvite(code);
   const configPath = resolve(opts.config);
@@ -42,7 +30,8 @@ export async function joinFederationCommand(code: string, opts: JoinFederationOp
   const clearinghouse = { address: invite.address, publicKey: toHex(invite.clearinghousePublicKey) };
   // Everything that could stop the config from being written is checked
   // before the one-time invite is spent.
-  const raw = readRawConfig(configPath);
+  // The file as written (no defaults filled in, no environment overrides): only `clearinghouse` changes.
+  const raw = readJsonObjectIfPresent(configPath) ?? {};
   const updated = { ...raw, clearinghouse };
   const check = gridManagerConfigSchema.safeParse(updated);
   if (!check.success) throw new ConfigError(`${configPath}: would not be a valid grid manager config with the invite's clearinghouse: ${check.error.issues[0]?.message ?? 'invalid'}`);

@@ -89,6 +89,16 @@ describe('describeIssues', () => {
     expect(text).toContain("gridManager: unknown field 'adress' (did you mean 'address'?)");
   });
 
+  it("names a field that belongs to another variant of a union instead of suggesting the same name", () => {
+    const raw: Record<string, unknown> = { listen: 'x:1', dataDir: 'd', gridManager: { address: 'a', publicKey: 'k' }, database: { client: 'sqlite3', filename: 'x.sqlite' } };
+    const overrides = applyEnvOverrides(raw, schema, { INTERGRID_DATABASE__CLIENT: 'pg', INTERGRID_DATABASE__CONNECTION: 'postgres://h/db' });
+    const r = schema.safeParse(raw);
+    expect(r.success).toBe(false);
+    const text = describeIssues(r.error!, { schema, overrides });
+    expect(text).toContain("database: unknown field 'filename' (a field of another kind of database: remove it, or set the whole database section)");
+    expect(text).not.toContain('did you mean');
+  });
+
   it('closestName only suggests near misses', () => {
     expect(closestName('leaseDuratonMs', ['leaseDurationMs', 'listen'])).toBe('leaseDurationMs');
     expect(closestName('data_dir', ['dataDir'])).toBe('dataDir');
