@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 import { pino, type Logger } from 'pino';
 import { readKeyFile, securedServer, type AuthPolicy, type Role } from '../../libs/auth/index.js';
 import { openDatabase } from '../../libs/db/index.js';
-import { bindServer, stopServer, clearinghouseProto, stderrInternalLogger } from '../../libs/rpc/index.js';
+import { clearinghouseProto, stderrInternalLogger } from '../../libs/rpc/index.js';
 import type { ClearinghouseConfig } from './config.js';
 import { clearinghouseHandlers, federationInviteHandlers } from './handlers.js';
 import { GridInviteStore } from './grid-invite-store.js';
@@ -18,7 +18,7 @@ import { LedgerStore } from './ledger-store.js';
 import { PeriodStore } from './period-store.js';
 import { startRecordOpener, type RecordOpener } from './verify-pool.js';
 import { LEDGER_TABLES } from './ledger-schema.js';
-import { ServiceMetrics, serveMetrics, type MetricsEndpoint } from '../../libs/metrics/index.js';
+import { ServiceMetrics, listenWithMetrics } from '../../libs/metrics/index.js';
 
 export interface StartClearinghouseOptions {
   /** Extra gRPC server interceptors (e.g. request capture in tests, tracing). */
@@ -76,7 +76,6 @@ export async function startClearinghouse(config: ClearinghouseConfig, opts: Star
   const key = readKeyFile(config.keyFile);
   let knex: Knex | undefined;
   let opener: RecordOpener | undefined;
-  let metricsEndpoint: MetricsEndpoint | undefined;
   try {
     knex = await openDatabase(config.database, clearinghouseMigrations, CLEARINGHOUSE_MIGRATIONS_TABLE);
     const grids = await GridStore.open(knex);
@@ -117,27 +116,19 @@ export async function startClearinghouse(config: ClearinghouseConfig, opts: Star
     const server = securedServer(definition, impl, policy, { metrics, logger, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
     // FederationInvite.Redeem: the grid manager has no certificate here; the handler checks the invite secret and the grid key's signature.
     server.addService(clearinghouseProto().intergrid.clearinghouse.FederationInvite.service, federationInviteHandlers(ctx));
-    const bound = await bindServer(server, config.listen);
-    try {
-      if (config.metrics) metricsEndpoint = await serveMetrics(metrics.registry, config.metrics.listen);
-    } catch (err) {
-      server.forceShutdown();
-      throw err;
-    }
-    const endpoint = metricsEndpoint;
+    const listening = await listenWithMetrics(server, config.listen, metrics, config.metrics);
     const verifier = opener;
     let stopped = false;
     return {
-      address: bound.address,
+      address: listening.address,
       publicKey: key.publicKey,
       grids,
       ledger,
-      ...(endpoint ? { metricsAddress: endpoint.address } : {}),
+      ...(listening.metricsAddress ? { metricsAddress: listening.metricsAddress } : {}),
       async stop() {
         if (stopped) return;
         stopped = true;
-        await stopServer(server);
-        await endpoint?.close();
+        await listening.stop();
         await verifier.close();
         await db.destroy();
       },

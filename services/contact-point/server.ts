@@ -22,8 +22,8 @@ import { openDatabase } from '../../libs/db/index.js';
 import { CLEARINGHOUSE_CHANNEL, clearinghouseRpcClient, clearinghouseUsageSender } from '../../libs/federation/index.js';
 import { startOutboxPump, type PumpOptions } from '../../libs/outbox/index.js';
 import { MAX_SEGMENT_SIZE } from '../../libs/format/index.js';
-import { bindServer, stopServer, setServing, contactPointProto } from '../../libs/rpc/index.js';
-import { ServiceMetrics, serveMetrics, type MetricsEndpoint } from '../../libs/metrics/index.js';
+import { setServing, contactPointProto } from '../../libs/rpc/index.js';
+import { ServiceMetrics, listenWithMetrics, type Listening } from '../../libs/metrics/index.js';
 import type { ContactPointConfig } from './config.js';
 import { contactPointHandlers } from './handlers.js';
 import { HomeGrid } from './home-grid.js';
@@ -185,17 +185,15 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
     logger,
     ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
   });
-  let address: string;
-  let metricsEndpoint: MetricsEndpoint | undefined;
+  let listening: Listening;
   try {
-    address = (await bindServer(server, config.listen)).address;
-    if (config.metrics) metricsEndpoint = await serveMetrics(metrics.registry, config.metrics.listen);
+    listening = await listenWithMetrics(server, config.listen, metrics, config.metrics);
   } catch (err) {
-    server.forceShutdown();
     home.close();
     await closeStore();
     throw err;
   }
+  const { address, metricsAddress } = listening;
   const advertisedAddress = config.advertiseAddress ?? address;
   const registration = startRegistration({
     clearinghouse: { address: config.clearinghouse.address, publicKey: clearinghouseKey },
@@ -215,13 +213,12 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
     drainOutboxes: () => pump.drained(),
     sweepNow: sweep,
     registration,
-    ...(metricsEndpoint ? { metricsAddress: metricsEndpoint.address } : {}),
+    ...(metricsAddress ? { metricsAddress } : {}),
     stop() {
       stopping ??= (async () => {
         setServing(server, false); // NOT_SERVING from the first moment of stop; stopServer drains
         await registration.stop();
-        await stopServer(server);
-        await metricsEndpoint?.close();
+        await listening.stop();
         await closeStore();
         home.close();
         logger.info({ address }, 'contact point stopped');

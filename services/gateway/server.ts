@@ -10,7 +10,7 @@ import type { Knex } from 'knex';
 import { fromHex } from '../../libs/crypto/index.js';
 import { openDatabase } from '../../libs/db/index.js';
 import { clearinghouseRpcClient, connectClearinghouse, type ClearinghouseConnection } from '../../libs/federation/index.js';
-import { bindServer, stopServer, gatewayProto, contactPointProto, CHANNEL_OPTIONS, stderrInternalLogger } from '../../libs/rpc/index.js';
+import { gatewayProto, contactPointProto, CHANNEL_OPTIONS, stderrInternalLogger } from '../../libs/rpc/index.js';
 import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
 import type { GatewayConfig } from './config.js';
 import { gatewayHandlers, type GatewayContext } from './handlers.js';
@@ -21,7 +21,7 @@ import { receiptsForFetch } from './receipts.js';
 import { RevocationWatch } from './revocation-watch.js';
 import { GatewayStore, type UsageLine } from './transfer-store.js';
 import { pino, type Logger } from 'pino';
-import { ServiceMetrics, serveMetrics, type MetricsEndpoint } from '../../libs/metrics/index.js';
+import { ServiceMetrics, listenWithMetrics, type Listening } from '../../libs/metrics/index.js';
 
 export interface StartGatewayOptions {
   /** Extra gRPC server interceptors (e.g. request capture in tests, tracing). */
@@ -180,13 +180,10 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
   const metrics = new ServiceMetrics('gateway');
   const logger = opts.logger ?? pino({ name: 'gateway' }, pino.destination(2));
   const server = securedServer(gatewayProto().intergrid.gateway.Gateway.service, impl, policy, { metrics, logger, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
-  let bound;
-  let metricsEndpoint: MetricsEndpoint | undefined;
+  let listening: Listening;
   try {
-    bound = await bindServer(server, config.listen);
-    if (config.metrics) metricsEndpoint = await serveMetrics(metrics.registry, config.metrics.listen);
+    listening = await listenWithMetrics(server, config.listen, metrics, config.metrics);
   } catch (err) {
-    server.forceShutdown();
     clearinghouse?.close();
     await revocations.stop();
     await shutdownStore();
@@ -195,19 +192,18 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
   revocations.start();
   let stopped = false;
   return {
-    address: bound.address,
+    address: listening.address,
     publicKey: identity.keyPair.publicKey,
     usage: () => store.usage(),
     store,
     drainOutboxes: () => pumps.drained(),
     revocationsLoaded: () => revocations.hasLoaded,
     clearResolutionCache: () => resolver.clear(),
-    ...(metricsEndpoint ? { metricsAddress: metricsEndpoint.address } : {}),
+    ...(listening.metricsAddress ? { metricsAddress: listening.metricsAddress } : {}),
     async stop() {
       if (stopped) return;
       stopped = true;
-      await stopServer(server);
-      await metricsEndpoint?.close();
+      await listening.stop();
       await shutdownStore();
       for (const c of channels.values()) c.close();
       clearinghouse?.close();

@@ -8,7 +8,7 @@ import { readKeyFile, securedServer, type AuthPolicy, type Role } from '../../li
 import { fromHex } from '../../libs/crypto/index.js';
 import { PreconditionError } from '../../libs/errors/index.js';
 import { openDatabase } from '../../libs/db/index.js';
-import { bindServer, stopServer, gridManagerProto, stderrInternalLogger } from '../../libs/rpc/index.js';
+import { gridManagerProto, stderrInternalLogger } from '../../libs/rpc/index.js';
 import type { GridManagerConfig } from './config.js';
 import { gridInviteHandlers, gridManagerHandlers, statusSources } from './handlers.js';
 import { cachedGridStatus } from './grid-status.js';
@@ -22,7 +22,7 @@ import { StatementStore } from './statement-store.js';
 import { startStatementPoller, type StatementPoller } from './statement-poller.js';
 import type { StatementSyncResult } from './statement-sync.js';
 import { pino, type Logger } from 'pino';
-import { ServiceMetrics, serveMetrics, type MetricsEndpoint } from '../../libs/metrics/index.js';
+import { ServiceMetrics, listenWithMetrics } from '../../libs/metrics/index.js';
 
 export interface StartGridManagerOptions {
   /** Extra gRPC server interceptors (e.g. request capture in tests, tracing). */
@@ -121,15 +121,7 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
     const server = securedServer(definition, impl, policy, { metrics, logger, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
     // GridInvite.Redeem: the caller has no certificate yet; the handler checks the invite secret and the new key's signature.
     server.addService(gridManagerProto().intergrid.gridmanager.GridInvite.service, gridInviteHandlers({ config, gridKey, principals, usage, transfers, statements, now, onInternal }));
-    const bound = await bindServer(server, config.listen);
-    let metricsEndpoint: MetricsEndpoint | undefined;
-    try {
-      if (config.metrics) metricsEndpoint = await serveMetrics(metrics.registry, config.metrics.listen);
-    } catch (err) {
-      server.forceShutdown();
-      throw err;
-    }
-    const endpoint = metricsEndpoint;
+    const listening = await listenWithMetrics(server, config.listen, metrics, config.metrics);
     const db = knex;
     // Consumed in the background: NATS down at start delays the tallies, it does not stop the grid manager.
     const events: RunningUsageEventConsumer | undefined = config.nats
@@ -153,9 +145,9 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
       : undefined;
     let stopped = false;
     return {
-      address: bound.address,
+      address: listening.address,
       publicKey: gridKey.publicKey,
-      ...(endpoint ? { metricsAddress: endpoint.address } : {}),
+      ...(listening.metricsAddress ? { metricsAddress: listening.metricsAddress } : {}),
       async syncStatements() {
         if (!poller) throw new PreconditionError('this grid manager has no clearinghouse in its config: it does not fetch statements');
         return poller.syncNow();
@@ -166,8 +158,7 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
         // The event in progress commits and is acked before the database closes.
         await events?.stop();
         await poller?.stop();
-        await stopServer(server);
-        await endpoint?.close();
+        await listening.stop();
         await db.destroy();
       },
     };

@@ -5,7 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
-import { storageProto, bindServer, stopServer, setServing } from '../../libs/rpc/index.js';
+import { storageProto, setServing } from '../../libs/rpc/index.js';
 import { securedServer, principalOf, readKeyFile, readCertificateFile, type AuthPolicy, type Identity, type Principal, type Role } from '../../libs/auth/index.js';
 import { fromHex, toHex } from '../../libs/crypto/index.js';
 import { isGridRole } from '../../libs/grid/index.js';
@@ -17,7 +17,7 @@ import { createStorageHandlers, type Caller, type StorageContext } from './handl
 import { reconcile, type ReconcileResult } from './reconcile.js';
 import { collectGarbage, startGc, type GcResult } from './gc.js';
 import { GridLink } from './grid-link.js';
-import { ServiceMetrics, serveMetrics, type MetricsEndpoint } from '../../libs/metrics/index.js';
+import { ServiceMetrics, listenWithMetrics, type Listening } from '../../libs/metrics/index.js';
 
 export interface StorageServerOptions {
   /** Extra gRPC server interceptors (e.g. request capture in tests, tracing). */
@@ -121,18 +121,16 @@ export async function startStorageServer(config: StorageConfig, opts: StorageSer
     logger,
     ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
   });
-  let address: string;
-  let metricsEndpoint: MetricsEndpoint | undefined;
+  let listening: Listening;
   try {
-    address = (await bindServer(server, config.listen)).address;
-    if (config.metrics) metricsEndpoint = await serveMetrics(metrics.registry, config.metrics.listen);
+    listening = await listenWithMetrics(server, config.listen, metrics, config.metrics);
   } catch (err) {
-    server.forceShutdown();
     await link.stop();
     await meta.close();
     throw err;
   }
 
+  const { address, metricsAddress } = listening;
   link.start(config.advertiseAddress ?? address);
   const gc = startGc(ctx, config.gcIntervalMs);
   logger.info({ address, dataDir: config.dataDir, ...reconciled }, 'storage server listening');
@@ -143,15 +141,14 @@ export async function startStorageServer(config: StorageConfig, opts: StorageSer
     address,
     reconciled,
     gridLink,
-    ...(metricsEndpoint ? { metricsAddress: metricsEndpoint.address } : {}),
+    ...(metricsAddress ? { metricsAddress } : {}),
     collectGarbage: () => collectGarbage(ctx),
     stop() {
       stopping ??= (async () => {
         setServing(server, false); // NOT_SERVING from the first moment of stop; stopServer drains
         await gridLink.stop();
         await gc.stop();
-        await stopServer(server);
-        await metricsEndpoint?.close();
+        await listening.stop();
         await meta.close();
         logger.info({ address }, 'storage server stopped');
       })();
