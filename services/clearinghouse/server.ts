@@ -5,7 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Knex } from 'knex';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { readKeyFile, securedServer, type AuthPolicy, type Role } from '../../libs/auth/index.js';
 import { openDatabase } from '../../libs/db/index.js';
 import { clearinghouseProto, stderrInternalLogger } from '../../libs/rpc/index.js';
@@ -18,7 +18,7 @@ import { LedgerStore } from './ledger-store.js';
 import { PeriodStore } from './period-store.js';
 import { startRecordOpener, type RecordOpener } from './verify-pool.js';
 import { LEDGER_TABLES } from './ledger-schema.js';
-import { ServiceMetrics, listenWithMetrics } from '../../libs/metrics/index.js';
+import { ServiceMetrics, listenWithMetrics, serviceLogger } from '../../libs/metrics/index.js';
 
 export interface StartClearinghouseOptions {
   /** Extra gRPC server interceptors (e.g. request capture in tests, tracing). */
@@ -27,7 +27,7 @@ export interface StartClearinghouseOptions {
   now?(): number;
   /** Unexpected errors (sent to callers as INTERNAL without detail). Default: one line on stderr. */
   onInternal?(err: unknown, method: string): void;
-  /** Request log, one JSON line per call (default: pino to stderr at info). */
+  /** Request log, one JSON line per call (default: serviceLogger, stderr at INTERGRID_LOG_LEVEL). */
   logger?: Logger;
 }
 
@@ -112,7 +112,7 @@ export async function startClearinghouse(config: ClearinghouseConfig, opts: Star
     metrics.gauge('intergrid_clearinghouse_ledger_postings', 'Ledger postings recorded (double-entry rows)', () => count(LEDGER_TABLES.postings));
     metrics.gauge('intergrid_clearinghouse_disputes_open', 'Disputes awaiting resolution', () => count(LEDGER_TABLES.disputes, { state: 'open' }));
     metrics.gauge('intergrid_clearinghouse_records_pending', 'Transfers reported by one side only', () => count(LEDGER_TABLES.transfers, { state: 'pending' }));
-    const logger = opts.logger ?? pino({ name: 'clearinghouse' }, pino.destination(2));
+    const logger = opts.logger ?? serviceLogger('clearinghouse');
     const server = securedServer(definition, impl, policy, { metrics, logger, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
     // FederationInvite.Redeem: the grid manager has no certificate here; the handler checks the invite secret and the grid key's signature.
     server.addService(clearinghouseProto().intergrid.clearinghouse.FederationInvite.service, federationInviteHandlers(ctx));

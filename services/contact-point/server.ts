@@ -7,7 +7,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Knex } from 'knex';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import {
   readKeyFile,
   readCertificateFile,
@@ -23,7 +23,7 @@ import { CLEARINGHOUSE_CHANNEL, clearinghouseRpcClient, clearinghouseUsageSender
 import { startOutboxPump, type PumpOptions } from '../../libs/outbox/index.js';
 import { MAX_SEGMENT_SIZE } from '../../libs/format/index.js';
 import { setServing, contactPointProto } from '../../libs/rpc/index.js';
-import { ServiceMetrics, listenWithMetrics, type Listening } from '../../libs/metrics/index.js';
+import { ServiceMetrics, listenWithMetrics, serviceLogger, type Listening } from '../../libs/metrics/index.js';
 import type { ContactPointConfig } from './config.js';
 import { contactPointHandlers } from './handlers.js';
 import { HomeGrid } from './home-grid.js';
@@ -46,7 +46,7 @@ export const CONTACT_POINT_METHOD_ROLES: Record<string, readonly Role[]> = {
 };
 
 export interface StartContactPointOptions {
-  /** Logger (default: pino to stderr at info). Tests pass a silent one. */
+  /** Logger (default: serviceLogger, stderr at INTERGRID_LOG_LEVEL). Tests pass a silent one. */
   logger?: Logger;
   /** Use this identity instead of reading keyFile / certificateFile (renewals are then not written back). */
   identity?: Identity;
@@ -87,7 +87,7 @@ export interface RunningContactPoint {
  * @throws ConfigError / InvalidArgumentError for unreadable key or certificate files; the bind error when the address is taken.
  */
 export async function startContactPoint(config: ContactPointConfig, opts: StartContactPointOptions = {}): Promise<RunningContactPoint> {
-  const logger = opts.logger ?? pino({ name: config.name ?? 'contact-point' }, pino.destination(2));
+  const logger = opts.logger ?? serviceLogger(config.name ?? 'contact-point');
   const now = opts.now ?? Date.now;
   const identity: Identity = opts.identity ?? { keyPair: readKeyFile(config.keyFile), certificates: [readCertificateFile(config.certificateFile)] };
   const clearinghouseKey = fromHex(config.clearinghouse.publicKey);

@@ -20,8 +20,8 @@ import { startGatewayPumps, type GatewayPumps, type PumpTiming } from './outbox-
 import { receiptsForFetch } from './receipts.js';
 import { RevocationWatch } from './revocation-watch.js';
 import { GatewayStore, type UsageLine } from './transfer-store.js';
-import { pino, type Logger } from 'pino';
-import { ServiceMetrics, listenWithMetrics, type Listening } from '../../libs/metrics/index.js';
+import type { Logger } from 'pino';
+import { ServiceMetrics, listenWithMetrics, serviceLogger, type Listening } from '../../libs/metrics/index.js';
 
 export interface StartGatewayOptions {
   /** Extra gRPC server interceptors (e.g. request capture in tests, tracing). */
@@ -40,7 +40,7 @@ export interface StartGatewayOptions {
   pumpTiming?: PumpTiming;
   /** Outbox problems (a channel's failure streak, a dropped message). Default: one line on stderr. */
   onOutboxLog?(line: string): void;
-  /** Request log, one JSON line per call (default: pino to stderr at info). */
+  /** Request log, one JSON line per call (default: serviceLogger, stderr at INTERGRID_LOG_LEVEL). */
   logger?: Logger;
 }
 
@@ -178,7 +178,7 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
     onInternalError: onInternal,
   };
   const metrics = new ServiceMetrics('gateway');
-  const logger = opts.logger ?? pino({ name: 'gateway' }, pino.destination(2));
+  const logger = opts.logger ?? serviceLogger('gateway');
   const server = securedServer(gatewayProto().intergrid.gateway.Gateway.service, impl, policy, { metrics, logger, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
   let listening: Listening;
   try {

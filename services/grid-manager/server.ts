@@ -21,13 +21,13 @@ import { startUsageEventConsumer, type RunningUsageEventConsumer } from './usage
 import { StatementStore } from './statement-store.js';
 import { startStatementPoller, type StatementPoller } from './statement-poller.js';
 import type { StatementSyncResult } from './statement-sync.js';
-import { pino, type Logger } from 'pino';
-import { ServiceMetrics, listenWithMetrics } from '../../libs/metrics/index.js';
+import type { Logger } from 'pino';
+import { ServiceMetrics, listenWithMetrics, serviceLogger } from '../../libs/metrics/index.js';
 
 export interface StartGridManagerOptions {
   /** Extra gRPC server interceptors (e.g. request capture in tests, tracing). */
   interceptors?: grpc.ServerInterceptor[];
-  /** Request log, one JSON line per call (default: pino to stderr at info). */
+  /** Request log, one JSON line per call (default: serviceLogger, stderr at INTERGRID_LOG_LEVEL). */
   logger?: Logger;
   /** Clock (Unix ms), for tests. */
   now?(): number;
@@ -117,7 +117,7 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
     );
     metrics.gauge('intergrid_grid_accounts_near_quota', 'Client accounts holding at least 90 % of their per-server quota on some storage server', async () => (await status()).nearQuota.length);
     metrics.gauge('intergrid_grid_certificates_expiring', 'Unrevoked principals whose certificate expires within 7 days (or has expired)', async () => (await status()).expiring.length);
-    const logger = opts.logger ?? pino({ name: 'grid-manager' }, pino.destination(2));
+    const logger = opts.logger ?? serviceLogger('grid-manager');
     const server = securedServer(definition, impl, policy, { metrics, logger, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
     // GridInvite.Redeem: the caller has no certificate yet; the handler checks the invite secret and the new key's signature.
     server.addService(gridManagerProto().intergrid.gridmanager.GridInvite.service, gridInviteHandlers({ config, gridKey, principals, usage, transfers, statements, now, onInternal }));

@@ -4,7 +4,7 @@
  * and garbage collection. Nothing is served before reconciliation finishes.
  */
 import * as grpc from '@grpc/grpc-js';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { storageProto, setServing } from '../../libs/rpc/index.js';
 import { securedServer, principalOf, readKeyFile, readCertificateFile, type AuthPolicy, type Identity, type Principal, type Role } from '../../libs/auth/index.js';
 import { fromHex, toHex } from '../../libs/crypto/index.js';
@@ -17,12 +17,12 @@ import { createStorageHandlers, type Caller, type StorageContext } from './handl
 import { reconcile, type ReconcileResult } from './reconcile.js';
 import { collectGarbage, startGc, type GcResult } from './gc.js';
 import { GridLink } from './grid-link.js';
-import { ServiceMetrics, listenWithMetrics, type Listening } from '../../libs/metrics/index.js';
+import { ServiceMetrics, listenWithMetrics, serviceLogger, type Listening } from '../../libs/metrics/index.js';
 
 export interface StorageServerOptions {
   /** Extra gRPC server interceptors (e.g. request capture in tests, tracing). */
   interceptors?: grpc.ServerInterceptor[];
-  /** Logger (default: pino to stderr at info). Tests pass a silent one. */
+  /** Logger (default: serviceLogger, stderr at INTERGRID_LOG_LEVEL). Tests pass a silent one. */
   logger?: Logger;
   /** Clock, Unix ms (tests). */
   now?: () => number;
@@ -69,7 +69,7 @@ export function callerFromPrincipal(p: Principal): Caller {
  * @throws if the data dir, database or identity files cannot be opened.
  */
 export async function startStorageServer(config: StorageConfig, opts: StorageServerOptions = {}): Promise<RunningStorageServer> {
-  const logger = opts.logger ?? pino({ name: config.name ?? 'storage' }, pino.destination(2));
+  const logger = opts.logger ?? serviceLogger(config.name ?? 'storage');
   const now = opts.now ?? Date.now;
   const identity: Identity = opts.identity ?? loadIdentity(config);
 

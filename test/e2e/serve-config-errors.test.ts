@@ -2,8 +2,8 @@
  * `intergrid serve <service> --config FILE` start-up errors through the built
  * CLI, as an operator sees them: a typo'd field, a missing key file, a port
  * in use → exactly one stderr line naming the field / path / address and a
- * non-zero exit code, no stack trace; and INTERGRID_* environment variables
- * override config fields (docs/configuration.md).
+ * non-zero exit code, no stack trace (an invalid INTERGRID_LOG_LEVEL too); and
+ * INTERGRID_* environment variables override config fields (docs/configuration.md).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -112,6 +112,13 @@ describe.each(['storage', 'clearinghouse'])('intergrid serve %s', (service) => {
   it('a bad value from the environment: one line naming the field and the variable', async () => {
     const path = variant(service, 'env-bad.json', {});
     expectOneLine(await serve(service, path, { INTERGRID_LISTEN: 'nowhere' }), new RegExp(`^intergrid: config ${path}: listen: .*\\(from environment variable INTERGRID_LISTEN\\)$`));
+  });
+
+  it('an invalid INTERGRID_LOG_LEVEL: one line naming the variable and the allowed levels, exit 2', async () => {
+    const path = variant(service, 'log-level.json', {});
+    const res = await serve(service, path, { INTERGRID_LOG_LEVEL: 'verbose' });
+    expectOneLine(res, 'intergrid: environment variable INTERGRID_LOG_LEVEL="verbose" is not a log level: expected one of trace, debug, info, warn, error, fatal, silent');
+    expect(res.code).toBe(2);
   });
 
   it('INTERGRID_LISTEN overrides the listen address of the file', async () => {

@@ -42,7 +42,12 @@ function isAlive(pid: number): boolean {
 
 /** Starts `intergrid up`, resolves with the process and the path it printed after `ready `. */
 async function startUp(dir: string): Promise<{ proc: ChildProcess; federationPath: string }> {
-  const proc = spawn(process.execPath, [builtCli(), 'up', '--dir', dir, '--grids', '2', '--servers', '10'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // INTERGRID_LOG_LEVEL=info (the test process runs at warn): the log check below needs the per-call lines, and
+  // finding them proves `up` hands the variable to every child.
+  const proc = spawn(process.execPath, [builtCli(), 'up', '--dir', dir, '--grids', '2', '--servers', '10'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, INTERGRID_LOG_LEVEL: 'info' },
+  });
   let stderr = '';
   proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const lines = createInterface({ input: proc.stdout! });

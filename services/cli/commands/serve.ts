@@ -9,6 +9,7 @@
  * during the drain kills it (the default action: the handlers are one-shot).
  */
 import { InvalidArgumentError } from '../../../libs/errors/index.js';
+import { logLevelFromEnv } from '../../../libs/metrics/index.js';
 import { setDefaultDrainMs } from '../../../libs/rpc/index.js';
 
 /** How long a SIGTERM waits for in-flight calls before cancelling them. */
@@ -50,6 +51,7 @@ export async function serveCommand(service: string, configPath: string): Promise
   if (!start) {
     throw new InvalidArgumentError(`unknown service '${service}', expected one of: ${SERVICE_NAMES.join(', ')}`);
   }
+  logLevelFromEnv(); // a bad INTERGRID_LOG_LEVEL stops it here, before the config is read (ConfigError, exit 2)
   setDefaultDrainMs(DRAIN_MS);
   const running = await start(configPath);
   if (running.metricsAddress) process.stdout.write(`metrics ${running.metricsAddress}\n`);

@@ -6,11 +6,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { initClearinghouse, loadClearinghouseAdmin, loadClearinghouseConfig, startClearinghouse, type RunningClearinghouse } from '../../../services/clearinghouse/index.js';
 import { connectClearinghouse, type ClearinghouseConnection } from '../../../libs/federation/index.js';
 import { generateKeyPair, shortKey, toHex } from '../../../libs/crypto/index.js';
+import { serviceLogger } from '../../../libs/metrics/index.js';
 import { parsePrometheus, sum } from './prometheus-text.js';
 
 let dir: string | undefined;
@@ -37,7 +37,7 @@ describe('clearinghouse metrics', () => {
         cb();
       },
     });
-    ch = await startClearinghouse(loadClearinghouseConfig(configPath), { onInternal: () => undefined, logger: pino({ level: 'info' }, sink) });
+    ch = await startClearinghouse(loadClearinghouseConfig(configPath), { onInternal: () => undefined, logger: serviceLogger('clearinghouse', { env: { INTERGRID_LOG_LEVEL: 'info' }, destination: sink }) });
     const admin = loadClearinghouseAdmin(join(dir, 'admin.json'));
     conn = connectClearinghouse(ch.address, admin.identity, { clearinghousePublicKey: ch.publicKey });
     await conn.admitGrid({ gridManagerPublicKey: generateKeyPair().publicKey, name: 'g', areaCode: '101' });

@@ -7,10 +7,10 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { authInterceptor, type Identity } from '../../../libs/auth/index.js';
 import { shortKey, toHex } from '../../../libs/crypto/index.js';
+import { serviceLogger } from '../../../libs/metrics/index.js';
 import { CHANNEL_OPTIONS, storageProto } from '../../../libs/rpc/index.js';
 import type { StorageClient } from '../../../libs/rpc/generated/intergrid/storage/Storage.js';
 import { startStorageServer } from '../../../services/storage/index.js';
@@ -66,7 +66,7 @@ describe('storage server metrics and request logs', () => {
         cb();
       },
     });
-    f.server = await startStorageServer(f.config(), { logger: pino({ level: 'info' }, sink), now: f.clock.now, identity: f.identity('storage-server', f.serverKey) });
+    f.server = await startStorageServer(f.config(), { logger: serviceLogger('storage', { env: { INTERGRID_LOG_LEVEL: 'info' }, destination: sink }), now: f.clock.now, identity: f.identity('storage-server', f.serverKey) });
     expect(f.server.metricsAddress).toMatch(/^127\.0\.0\.1:[1-9]\d*$/);
 
     const alice = f.identity('client', undefined, { quota_bytes: 10_000_000 });
