@@ -9,7 +9,6 @@
  * during the drain kills it (the default action: the handlers are one-shot).
  */
 import { InvalidArgumentError } from '../../../libs/errors/index.js';
-import { logLevelFromEnv } from '../../../libs/metrics/index.js';
 import { setDefaultDrainMs } from '../../../libs/rpc/index.js';
 
 /** How long a SIGTERM waits for in-flight calls before cancelling them. */
@@ -51,7 +50,9 @@ export async function serveCommand(service: string, configPath: string): Promise
   if (!start) {
     throw new InvalidArgumentError(`unknown service '${service}', expected one of: ${SERVICE_NAMES.join(', ')}`);
   }
-  logLevelFromEnv(); // a bad INTERGRID_LOG_LEVEL stops it here, before the config is read (ConfigError, exit 2)
+  // A bad INTERGRID_LOG_LEVEL stops it here, before the config is read (ConfigError, exit 2). Imported
+  // here, like the services, so other commands do not load libs/metrics (prom-client).
+  (await import('../../../libs/metrics/index.js')).logLevelFromEnv();
   setDefaultDrainMs(DRAIN_MS);
   const running = await start(configPath);
   if (running.metricsAddress) process.stdout.write(`metrics ${running.metricsAddress}\n`);
