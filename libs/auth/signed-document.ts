@@ -170,8 +170,32 @@ function readJson(tag: string, body: Uint8Array): { text: string; value: unknown
   }
 }
 
+/**
+ * Whether every object in a JSON.parse result lists its keys in canonical
+ * (sorted) order. If so, JSON.stringify writes exactly canonicalJson's bytes
+ * (same key order, same string and number forms; a parse result holds no
+ * undefined, non-finite number or non-plain object), so the canonical-form
+ * check is this walk plus one native stringify instead of rebuilding the
+ * text key by key (docs/billing.md "Performance").
+ */
+function keysSorted(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  if (Array.isArray(value)) {
+    for (const v of value) if (!keysSorted(v)) return false;
+    return true;
+  }
+  const obj = value as Record<string, unknown>;
+  let prev: string | undefined;
+  for (const k of Object.keys(obj)) {
+    if (prev !== undefined && !(prev < k)) return false;
+    if (!keysSorted(obj[k])) return false;
+    prev = k;
+  }
+  return true;
+}
+
 function canonicalAndParsed<T>(tag: string, text: string, value: unknown, parse?: (value: unknown) => T): T {
-  if (canonicalJson(value) !== text) {
+  if (!keysSorted(value) || JSON.stringify(value) !== text) {
     throw new LayoutInvalidError(`'${tag}' document is not canonical JSON`);
   }
   return parse ? parse(value) : (value as T);

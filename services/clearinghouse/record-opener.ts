@@ -54,32 +54,41 @@ function claimedId(body: Uint8Array): string {
   }
 }
 
+/** A verified receipt and the sha256 (hex) of its body. */
+interface VerifiedReceipt {
+  receipt: ReceiptBody;
+  sha256: string;
+}
+
 /**
  * Receipts already verified, by their exact bytes: each transfer's receipt
  * arrives twice (the gateway's 'receipt' record and embedded in the contact
  * point's 'served' record), byte-identical. The second copy is not verified
  * again — it is the same signed document (same body, same signature), so
- * verifying it again can only give the same answer. Bounded (oldest evicted).
+ * verifying it again can only give the same answer. Keyed by sha256(body)
+ * and the signature; that body hash is also the record's receiptSha256, so
+ * a receipt is hashed once. Bounded (oldest evicted).
  */
 export class ReceiptCache {
-  private readonly verified = new Map<string, ReceiptBody>();
+  private readonly verified = new Map<string, VerifiedReceipt>();
 
   constructor(private readonly max = 20_000) {}
 
-  private static key(signed: SignedDocument): string {
-    return createHash('sha256').update(signed.body).update(signed.signature).digest('base64');
+  /** openReceipt with the body's sha256, answered from the cache for a byte-identical receipt verified before. */
+  openHashed(signed: SignedDocument): VerifiedReceipt {
+    const hash = sha256(signed.body);
+    const sig = signed.signature;
+    const key = hash + Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength).toString('base64');
+    const hit = this.verified.get(key);
+    if (hit) return hit;
+    const entry = { receipt: openReceipt(signed), sha256: hash };
+    this.verified.set(key, entry);
+    if (this.verified.size > this.max) this.verified.delete(this.verified.keys().next().value!);
+    return entry;
   }
 
   /** openReceipt, answered from the cache for a byte-identical receipt verified before. */
-  readonly open = (signed: SignedDocument): ReceiptBody => {
-    const key = ReceiptCache.key(signed);
-    const hit = this.verified.get(key);
-    if (hit) return hit;
-    const body = openReceipt(signed);
-    this.verified.set(key, body);
-    if (this.verified.size > this.max) this.verified.delete(this.verified.keys().next().value!);
-    return body;
-  };
+  readonly open = (signed: SignedDocument): ReceiptBody => this.openHashed(signed).receipt;
 
   get size(): number {
     return this.verified.size;
@@ -89,15 +98,8 @@ export class ReceiptCache {
 /** Verifies and reduces one record; never throws. `cache` skips re-verifying a receipt seen before. */
 export function openRecord(raw: RawRecord, cache?: ReceiptCache): OpenResult {
   try {
-    const opened =
-      raw.kind === 'receipt' && cache
-        ? (() => {
-            const receipt = cache.open({ body: raw.body, signature: raw.signature });
-            return { kind: 'receipt' as const, recordId: receipt.recordId, receipt };
-          })()
-        : openUsageRecord({ kind: raw.kind, body: raw.body, signature: raw.signature }, cache ? { openReceipt: cache.open } : {});
-    if (opened.kind === 'receipt') {
-      const r = opened.receipt;
+    if (raw.kind === 'receipt') {
+      const { receipt: r, sha256: receiptSha256 } = cache ? cache.openHashed(raw) : { receipt: openReceipt(raw), sha256: sha256(raw.body) };
       return {
         ok: true,
         record: {
@@ -114,10 +116,23 @@ export function openRecord(raw: RawRecord, cache?: ReceiptCache): OpenResult {
           atMs: r.atMs,
           priceUnitsPerGib: r.priceUnitsPerGib,
           priceAsOfMs: r.priceAsOfMs,
-          receiptSha256: sha256(raw.body),
+          receiptSha256,
         },
       };
     }
+    // The embedded receipt's body hash, taken as the cache opens it (no second hash).
+    let embeddedSha: string | undefined;
+    const opts = cache
+      ? {
+          openReceipt: (signed: SignedDocument) => {
+            const e = cache.openHashed(signed);
+            embeddedSha = e.sha256;
+            return e.receipt;
+          },
+        }
+      : {};
+    const opened = openUsageRecord({ kind: raw.kind, body: raw.body, signature: raw.signature }, opts);
+    if (opened.kind !== 'served') throw new Error('unreachable: a receipt record opened as served');
     const s = opened.served;
     const rec: OpenedRecord = {
       kind: 'served',
@@ -134,7 +149,7 @@ export function openRecord(raw: RawRecord, cache?: ReceiptCache): OpenResult {
     };
     if (opened.receipt && s.receipt) {
       const r = opened.receipt;
-      rec.receiptSha256 = sha256(Buffer.from(s.receipt.body, 'base64'));
+      rec.receiptSha256 = embeddedSha ?? sha256(Buffer.from(s.receipt.body, 'base64'));
       rec.embedded = { gateway: r.gateway, importer: r.importer, atMs: r.atMs, bytes: r.bytes, priceAsOfMs: r.priceAsOfMs };
     }
     return { ok: true, record: rec };
