@@ -6,6 +6,9 @@
  */
 import type { Knex } from 'knex';
 import type { Posting } from '../../libs/ledger/index.js';
+import { LEDGER_TABLES } from './ledger-schema.js';
+
+const T_POSTINGS = LEDGER_TABLES.postings;
 
 export type TransferState = 'pending' | 'posted' | 'disputed' | 'void';
 
@@ -177,6 +180,43 @@ export async function insertChunked(trx: Knex.Transaction, table: string, rows: 
     const bindings: Knex.Value[] = [];
     for (const r of chunk) for (const c of cols) bindings.push((r[c] ?? null) as Knex.Value);
     await run(trx, `insert into "${table}" (${quoted}) values ${chunk.map(() => tuple).join(', ')}${conflict}`, bindings);
+  }
+}
+
+/** A posted transfer as ingest writes it: its two postings are derived in SQL (insertTransferPostings). */
+export interface PostedTransfer {
+  transferId: string;
+  exporter: string;
+  importer: string;
+  bytes: number;
+  priceUnitsPerGib: number;
+  /** costOf(bytes, price): the exporter's +amount, the importer's −amount. */
+  amountUnits: number;
+}
+
+/**
+ * Inserts the two postings of each transfer (libs/ledger postingsForTransfer's
+ * rows: exporter +amount, importer 0 − amount, both at `atMs`) binding 6
+ * values per transfer instead of 16: `WITH v AS (VALUES …), r AS (VALUES
+ * ('exporter'), ('importer')) INSERT … SELECT … FROM v CROSS JOIN r`
+ * (SQLite and PostgreSQL; casts as in updateChunked).
+ */
+export async function insertTransferPostings(trx: Knex.Transaction, transfers: PostedTransfer[], atMs: number): Promise<void> {
+  if (transfers.length === 0) return;
+  const per = Math.floor((MAX_VARS - 1) / 6);
+  const tuple = '(cast(? as text), cast(? as text), cast(? as text), cast(? as bigint), cast(? as bigint), cast(? as bigint))';
+  const exp = "r.role = 'exporter'";
+  const tail =
+    `), r (role) as (values ('exporter'), ('importer')) ` +
+    `insert into "${T_POSTINGS}" ("transfer_id", "role", "account", "counterpart", "bytes", "price_units_per_gib", "amount_units", "at_ms") ` +
+    `select v.t, r.role, case when ${exp} then v.e else v.i end, case when ${exp} then v.i else v.e end, v.b, v.p, ` +
+    `case when ${exp} then v.a else 0 - v.a end, cast(? as bigint) from v cross join r`;
+  for (let i = 0; i < transfers.length; i += per) {
+    const chunk = transfers.slice(i, i + per);
+    const bindings: Knex.Value[] = [];
+    for (const t of chunk) bindings.push(t.transferId, t.exporter, t.importer, t.bytes, t.priceUnitsPerGib, t.amountUnits);
+    bindings.push(atMs);
+    await run(trx, `with v (t, e, i, b, p, a) as (values ${chunk.map(() => tuple).join(', ')}${tail}`, bindings);
   }
 }
 

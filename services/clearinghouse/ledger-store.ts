@@ -10,10 +10,10 @@
  * tables on PostgreSQL.
  */
 import type { Knex } from 'knex';
-import { postingsForTransfer, type Posting } from '../../libs/ledger/index.js';
+import { costOf, postingsForTransfer } from '../../libs/ledger/index.js';
 import { NotFoundError, PreconditionError, InvalidArgumentError } from '../../libs/errors/index.js';
 import { LEDGER_TABLES as T } from './ledger-schema.js';
-import { insertChunked, postingRow, selectIn, updateChunked, type ColumnType, toDisputeRow, toTransferRow, type DisputeRow, type TransferRow } from './ledger-rows.js';
+import { insertChunked, insertTransferPostings, postingRow, selectIn, type PostedTransfer, updateChunked, type ColumnType, toDisputeRow, toTransferRow, type DisputeRow, type TransferRow } from './ledger-rows.js';
 import { PriceBook } from './price-book.js';
 import { decide, type Decision } from './transfer-matching.js';
 import type { OpenedRecord } from './record-opener.js';
@@ -232,19 +232,21 @@ export class LedgerStore {
     /** Transfers first seen in this batch (inserted), and stored ones that got their other side (updated). */
     const inserted = new Map<string, TransferRow>();
     const completed = { served: new Map<string, TransferRow>(), receipt: new Map<string, TransferRow>() };
-    const postings: Posting[] = [];
+    const postings: PostedTransfer[] = [];
     const newDisputes: Record<string, unknown>[] = [];
     const changedDisputes: DisputeRow[] = [];
     const postAt = this.postingTime(now);
 
+    // The same rows as postingsForTransfer (whose checks the opened records already passed:
+    // schema-valid ids and area codes, exporter ≠ importer), built in SQL from one tuple per transfer.
     const post = (t: TransferRow, bytes: number, price: number, asOf: number): number => {
-      const pair = postingsForTransfer({ transferId: t.transfer_id, exporter: t.exporter, importer: t.importer, bytes, priceUnitsPerGib: price, atMs: postAt });
-      postings.push(...pair);
+      const amountUnits = costOf(bytes, price);
+      postings.push({ transferId: t.transfer_id, exporter: t.exporter, importer: t.importer, bytes, priceUnitsPerGib: price, amountUnits });
       t.state = 'posted';
       t.posted_at_ms = postAt;
       t.price_units_per_gib = price;
       t.price_as_of_ms = asOf;
-      return pair[0].amountUnits;
+      return amountUnits;
     };
 
     records.forEach((r, i) => {
@@ -325,7 +327,7 @@ export class LedgerStore {
     for (const kind of ['served', 'receipt'] as const) {
       await updateChunked(trx, T.transfers, 'transfer_id', SIDE_UPDATE[kind], [...completed[kind].values()] as unknown as Record<string, unknown>[]);
     }
-    await insertChunked(trx, T.postings, postings.map(postingRow));
+    await insertTransferPostings(trx, postings, postAt);
     await insertChunked(trx, T.disputes, newDisputes);
     for (const d of changedDisputes) {
       const { id, ...rest } = d;
