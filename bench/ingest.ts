@@ -13,9 +13,15 @@
  *   end to end, with verification in the request thread and in worker threads
  * gRPC and the rest ≈ end to end (1 thread) − verify − store.
  *
+ * The end-to-end runs are made twice: with the reporting clients in the
+ * clearinghouse's process (CPU = both), and in a child process (CPU = the
+ * clearinghouse's process alone, as a real one spends it; the two processes
+ * still share this machine's cores).
+ *
  * Run alone: `node dist/bench/ingest.js` (BENCH_INGEST_TRANSFERS, default 20000),
  * or as part of `npm run bench` (bench/run.ts).
  */
+import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -47,6 +53,13 @@ export interface IngestFigure {
   cpuUsPerRecord: number;
   /** CPU µs per record, everything in one thread. */
   cpuUsPerRecordOneThread: number;
+  /**
+   * The same two runs with the reporting clients in a child process (as in a
+   * federation, where gateways and contact points are other machines): the
+   * clearinghouse process alone is timed for CPU; both processes still share
+   * this machine's cores.
+   */
+  separate: { recordsPerSecond: number; recordsPerSecondOneThread: number; cpuUsPerRecord: number; cpuUsPerRecordOneThread: number };
   /** CPU µs per record: signature verification + parsing (record-opener, receipt cache: 2 verifications per transfer). */
   verifyUsPerRecord: number;
   /** CPU µs per record: LedgerStore.ingest (knex + SQLite, incl. the SQLite thread) of verified records. */
@@ -140,7 +153,97 @@ function slots(n: number): ((task: () => Promise<void>) => Promise<void>) & { fr
   });
 }
 
-async function endToEnd(transfers: number, batch: number, workers: number, inFlight: number): Promise<{ seconds: number; cpuSeconds: number }> {
+/** What a reporting run needs (sent to the child process as a structured clone). */
+interface ReportJob {
+  address: string;
+  gw: Identity;
+  cp: Identity;
+  receipts: UsageRecordInput[];
+  served: UsageRecordInput[];
+  batch: number;
+  inFlight: number;
+}
+
+/**
+ * Sends every record; returns the wall-clock seconds. Both reporters at once,
+ * up to `inFlight` batches each (as many gateways and contact points report
+ * at once in a federation); a transfer's served record goes after its
+ * receipt was acknowledged (as in a grid: the contact point reports after the
+ * gateway's receipt reached it).
+ */
+async function report(job: ReportJob): Promise<number> {
+  const gwConn = connectLedger(job.address, job.gw, { deadlineMs: 120_000 });
+  const cpConn = connectLedger(job.address, job.cp, { deadlineMs: 120_000 });
+  try {
+    const send = async (conn: typeof gwConn, records: UsageRecordInput[]) => {
+      const res = await conn.reportUsage(records);
+      const bad = res.find((r) => r.outcome !== 'ACCEPTED');
+      if (bad) throw new Error(`bench: record ${bad.recordId} ${bad.outcome}: ${bad.message}`);
+    };
+    const t0 = performance.now();
+    const gwSlots = slots(job.inFlight);
+    const cpSlots = slots(job.inFlight);
+    const all: Promise<void>[] = [];
+    for (let i = 0; i < job.receipts.length; i += job.batch) {
+      const gwBatch = job.receipts.slice(i, i + job.batch);
+      const cpBatch = job.served.slice(i, i + job.batch);
+      const gwDone = gwSlots(() => send(gwConn, gwBatch));
+      all.push(gwDone.then(() => cpSlots(() => send(cpConn, cpBatch))));
+      await gwSlots.free();
+    }
+    await Promise.all(all);
+    return (performance.now() - t0) / 1000;
+  } finally {
+    gwConn.close();
+    cpConn.close();
+  }
+}
+
+/**
+ * `report` in a child process (this module with --reporter): the
+ * clearinghouse's process then spends CPU only on the clearinghouse. Its CPU
+ * is measured over the child's sending, from 'go' to the child's answer.
+ */
+function reportFromChild(job: ReportJob): Promise<{ seconds: number; cpuSeconds: number }> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), ['--reporter'], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let c0: NodeJS.CpuUsage | undefined;
+    child.on('message', (m: { ready?: true; seconds?: number; error?: string }) => {
+      if (m.ready) {
+        c0 = process.cpuUsage();
+        child.send({ go: true });
+        return;
+      }
+      const c = process.cpuUsage(c0);
+      child.disconnect();
+      if (m.error !== undefined) reject(new Error(m.error));
+      else resolve({ seconds: m.seconds!, cpuSeconds: (c.user + c.system) / 1e6 });
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (c0 === undefined || code !== 0) reject(new Error(`bench: reporter process exited with ${code}`));
+    });
+    child.send(job);
+  });
+}
+
+/** Child side of reportFromChild: receives the job, says ready, sends on 'go', answers the seconds. */
+function reporterChild(): void {
+  let job: ReportJob | undefined;
+  process.on('message', (m: ReportJob | { go: true }) => {
+    if (!('go' in m)) {
+      job = m;
+      process.send!({ ready: true });
+      return;
+    }
+    report(job!).then(
+      (seconds) => process.send!({ seconds }),
+      (err: unknown) => process.send!({ error: err instanceof Error ? err.message : String(err) }),
+    );
+  });
+}
+
+async function endToEnd(transfers: number, batch: number, workers: number, inFlight: number, separate = false): Promise<{ seconds: number; cpuSeconds: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'intergrid-ingest-'));
   try {
     const { configPath } = initClearinghouse(dir, { listen: '127.0.0.1:0' });
@@ -163,38 +266,23 @@ async function endToEnd(transfers: number, batch: number, workers: number, inFli
       };
       adminConn.close();
       const { receipts, served } = signRecords(parties, transfers, Date.now());
-      const gwConn = connectLedger(ch.address, parties.gw, { deadlineMs: 120_000 });
-      const cpConn = connectLedger(ch.address, parties.cp, { deadlineMs: 120_000 });
       const op = connectLedger(ch.address, admin.identity);
-      // Warm-up: connections, JIT, worker start (not counted; a separate transfer range).
-      const send = async (conn: typeof gwConn, records: UsageRecordInput[]) => {
-        const res = await conn.reportUsage(records);
-        const bad = res.find((r) => r.outcome !== 'ACCEPTED');
-        if (bad) throw new Error(`bench: record ${bad.recordId} ${bad.outcome}: ${bad.message}`);
-      };
-      // Both reporters at once, up to `inFlight` batches each (as many gateways and contact points
-      // report at once in a federation); a transfer's served record goes after its receipt was
-      // acknowledged (as in a grid: the contact point reports after the gateway's receipt reached it).
-      const t0 = performance.now();
-      const c0 = process.cpuUsage();
-      const gwSlots = slots(inFlight);
-      const cpSlots = slots(inFlight);
-      const all: Promise<void>[] = [];
-      for (let i = 0; i < transfers; i += batch) {
-        const gwBatch = receipts.slice(i, i + batch);
-        const cpBatch = served.slice(i, i + batch);
-        const gwDone = gwSlots(() => send(gwConn, gwBatch));
-        all.push(gwDone.then(() => cpSlots(() => send(cpConn, cpBatch))));
-        await gwSlots.free();
+      let seconds: number;
+      let cpuSeconds: number;
+      if (separate) {
+        const r = await reportFromChild({ address: ch.address, gw: parties.gw, cp: parties.cp, receipts, served, batch, inFlight });
+        seconds = r.seconds;
+        cpuSeconds = r.cpuSeconds;
+      } else {
+        const c0 = process.cpuUsage();
+        seconds = await report({ address: ch.address, gw: parties.gw, cp: parties.cp, receipts, served, batch, inFlight });
+        const c = process.cpuUsage(c0);
+        cpuSeconds = (c.user + c.system) / 1e6;
       }
-      await Promise.all(all);
-      const seconds = (performance.now() - t0) / 1000;
-      const c = process.cpuUsage(c0);
-      const cpuSeconds = (c.user + c.system) / 1e6;
       const l = await op.getLedger();
       const posted = l.pairs.reduce((a, p) => a + p.transfers, 0);
       if (posted !== transfers || l.records !== 2 * transfers) throw new Error(`bench: ${posted} transfers posted, ${l.records} records stored; expected ${transfers}, ${2 * transfers}`);
-      for (const c of [gwConn, cpConn, op]) c.close();
+      op.close();
       return { seconds, cpuSeconds };
     } finally {
       await ch.stop();
@@ -253,9 +341,18 @@ export async function benchIngest(opts: { transfers?: number; batch?: number; wo
   const { verifyUs, storeUs } = await parts(transfers, batch);
   const one = await endToEnd(transfers, batch, 0, inFlight);
   const pooled = await endToEnd(transfers, batch, workers, inFlight);
+  await endToEnd(Math.min(2000, transfers), batch, workers, inFlight, true); // warm-up of the child process path
+  const oneSep = await endToEnd(transfers, batch, 0, inFlight, true);
+  const pooledSep = await endToEnd(transfers, batch, workers, inFlight, true);
   const records = 2 * transfers;
   const oneUs = (one.cpuSeconds * 1e6) / records;
   return {
+    separate: {
+      recordsPerSecond: records / pooledSep.seconds,
+      recordsPerSecondOneThread: records / oneSep.seconds,
+      cpuUsPerRecord: (pooledSep.cpuSeconds * 1e6) / records,
+      cpuUsPerRecordOneThread: (oneSep.cpuSeconds * 1e6) / records,
+    },
     loadAverage,
     cpuUsPerRecord: (pooled.cpuSeconds * 1e6) / records,
     cpuUsPerRecordOneThread: oneUs,
@@ -281,10 +378,17 @@ export function printIngest(f: IngestFigure): void {
     `  CPU per record: ${f.cpuUsPerRecordOneThread.toFixed(1)} µs in one thread = verify ${f.verifyUsPerRecord.toFixed(1)} + store (knex+SQLite) ${f.storeUsPerRecord.toFixed(1)} + ` +
       `gRPC/protobuf/auth/checks/clients ${f.restUsPerRecord.toFixed(1)}; ${f.cpuUsPerRecord.toFixed(1)} µs with workers (all threads)`,
   );
+  const sep = f.separate;
+  console.log(
+    `  reporters in a child process (clearinghouse process CPU only): ${r(sep.recordsPerSecond)} records/s with ${f.workers} workers, ${r(sep.recordsPerSecondOneThread)} records/s in one thread; ` +
+      `CPU per record ${sep.cpuUsPerRecord.toFixed(1)} µs with workers, ${sep.cpuUsPerRecordOneThread.toFixed(1)} µs in one thread`,
+  );
   if (f.loadAverage > cpus().length) console.log(`  (load average ${f.loadAverage.toFixed(1)} on ${cpus().length} cores when it started: wall-clock rates are understated)`);
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] && process.argv[2] === '--reporter') {
+  reporterChild();
+} else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const transfers = Number(process.env.BENCH_INGEST_TRANSFERS ?? 20_000);
   const inFlight = Number(process.env.BENCH_INGEST_IN_FLIGHT ?? 4);
   benchIngest({ transfers, inFlight }).then(printIngest, (err: unknown) => {
