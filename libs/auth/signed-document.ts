@@ -176,7 +176,9 @@ function readJson(tag: string, body: Uint8Array): { text: string; value: unknown
  * (same key order, same string and number forms; a parse result holds no
  * undefined, non-finite number or non-plain object), so the canonical-form
  * check is this walk plus one native stringify instead of rebuilding the
- * text key by key (docs/billing.md "Performance").
+ * text key by key (docs/billing.md "Performance"). Otherwise (unsorted
+ * text, or integer-like keys such as "99" and "101", which JSON.parse lists
+ * in numeric order) canonicalJson decides, as before.
  */
 function keysSorted(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return true;
@@ -195,7 +197,8 @@ function keysSorted(value: unknown): boolean {
 }
 
 function canonicalAndParsed<T>(tag: string, text: string, value: unknown, parse?: (value: unknown) => T): T {
-  if (!keysSorted(value) || JSON.stringify(value) !== text) {
+  // Keys out of order in the parse (e.g. integer-like keys, which JSON.parse lists first): the full check.
+  if (keysSorted(value) ? JSON.stringify(value) !== text : canonicalJson(value) !== text) {
     throw new LayoutInvalidError(`'${tag}' document is not canonical JSON`);
   }
   return parse ? parse(value) : (value as T);

@@ -123,6 +123,17 @@ describe('canonical JSON documents', () => {
     expect(() => openJson(DIRECTORY_TAG, doc.body, doc.signature, issuer.publicKey)).toThrow(LayoutInvalidError);
   });
 
+  it('checks key order on its own (no whitespace) and at depth, and accepts integer-like keys in canonical order', () => {
+    for (const text of ['{"b":1,"a":2}', '{"a":{"d":1,"c":2}}', '{"a":[{"y":1,"x":2}]}', '{"99":1,"101":2}']) {
+      const doc = signDocument(DIRECTORY_TAG, new TextEncoder().encode(text), issuer);
+      expect(() => openJson(DIRECTORY_TAG, doc.body, doc.signature, issuer.publicKey), text).toThrow(LayoutInvalidError);
+    }
+    // JSON.parse lists "99" before "101"; canonical (UTF-16) order is "101" first: still accepted.
+    const doc = signJson(DIRECTORY_TAG, { '99': 1, '101': { b: 2, a: 'é\u2028' } }, issuer);
+    expect(new TextDecoder().decode(doc.body)).toBe('{"101":{"a":"é\u2028","b":2},"99":1}');
+    expect(openJson(DIRECTORY_TAG, doc.body, doc.signature, issuer.publicKey)).toEqual({ '99': 1, '101': { b: 2, a: 'é\u2028' } });
+  });
+
   it('rejects a correctly signed body that is not JSON with LayoutInvalidError', () => {
     const doc = signDocument(DIRECTORY_TAG, Uint8Array.of(0xff, 0xfe), issuer);
     expect(() => openJson(DIRECTORY_TAG, doc.body, doc.signature, issuer.publicKey)).toThrow(LayoutInvalidError);
