@@ -6,7 +6,7 @@
  * as the admission and only if it commits.
  */
 import type { Knex } from 'knex';
-import { toHex } from '../../libs/crypto/index.js';
+import { bytesEqual, toHex } from '../../libs/crypto/index.js';
 import { assertBytes, PermissionError, PreconditionError } from '../../libs/errors/index.js';
 import type { GridRow, GridStore } from './grid-store.js';
 
@@ -55,13 +55,16 @@ export class GridInviteStore {
    * configured with `areaCode`, and admits the grid like AdmitGrid would, in
    * one transaction: a refused admission (area code taken, key already
    * admitted) leaves the invite usable, and of two concurrent redemptions
-   * exactly one wins (conditional update on used_at_ms IS NULL).
+   * exactly one wins (conditional update on used_at_ms IS NULL). The grid
+   * that redeemed it may redeem it again and gets the same grid (redeemedBy).
    * @throws PermissionError for an unknown secret or an area code other than the invite's;
    *   PreconditionError for a used or expired invite; AlreadyExistsError as GridStore.admit.
    */
   async redeem(secretHash: Uint8Array, gridManagerPublicKey: Uint8Array, areaCode: string, firstAreaCode: number, now: number): Promise<GridRow> {
     assertBytes('grid manager public key', gridManagerPublicKey, 32);
     const hash = toHex(secretHash);
+    const earlier = await this.redeemedBy(hash, gridManagerPublicKey, areaCode);
+    if (earlier) return earlier;
     return this.grids.admitWithin(
       async (trx) => {
         const row: InviteRow | undefined = await trx(INVITES).where({ secret_hash: hash }).first();
@@ -86,5 +89,18 @@ export class GridInviteStore {
       firstAreaCode,
       now,
     );
+  }
+
+  /**
+   * The grid this invite already admitted, when the same grid key redeems it
+   * again for the same area code: join-federation retried after its reply (or
+   * its config write) was lost gets the same answer instead of "already used".
+   * A used invite never becomes unused, so reading outside the transaction is safe.
+   */
+  private async redeemedBy(hash: string, gridManagerPublicKey: Uint8Array, areaCode: string): Promise<GridRow | undefined> {
+    const row: { used_by: string | null } | undefined = await this.knex(INVITES).select('used_by').where({ secret_hash: hash }).first();
+    if (!row || row.used_by !== toHex(gridManagerPublicKey)) return undefined;
+    const grid = await this.grids.get(areaCode);
+    return grid && bytesEqual(grid.gridManagerPublicKey, gridManagerPublicKey) ? grid : undefined;
   }
 }

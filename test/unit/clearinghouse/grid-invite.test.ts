@@ -90,6 +90,19 @@ for (const backend of databaseBackends('ch-invite')) describe(`federation invite
     expect(await ch.grids.get('502')).toBeUndefined();
   });
 
+  it('retry: the grid that redeemed an invite gets the same admission again (a lost reply), nobody else does', async () => {
+    const inv = await invite({ name: 'retry', priceUnitsPerGib: 77 });
+    const gm = generateKeyPair();
+    const first = await redeem(inv, '511', gm);
+    const again = await redeem(inv, '511', gm);
+    expect(again).toMatchObject({ areaCode: '511', name: 'retry', priceUnitsPerGib: 77 });
+    expect(again.admittedAtMs).toBe(first.admittedAtMs);
+    expect((await adminConn.listGrids()).filter((g) => g.areaCode === '511')).toHaveLength(1);
+    // The same key for another area code, or another key: the invite is used.
+    await expect(redeem(inv, '512', gm)).rejects.toThrow(/invite already used/);
+    await expect(redeem(inv, '511')).rejects.toThrow(/invite already used/);
+  });
+
   it('reuse: two concurrent redemptions — exactly one grid is admitted', async () => {
     const inv = await invite({ name: 'race' });
     const results = await Promise.allSettled([redeem(inv, '601'), redeem(inv, '602')]);
