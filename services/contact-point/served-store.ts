@@ -146,35 +146,19 @@ export class ServedStore {
   async begin(input: { transferId: string; gateway: Uint8Array; gatewayGrid: string; storageIndex: Uint8Array }): Promise<TransferRecord> {
     const gateway = toHex(input.gateway);
     const at = this.now();
+    const key = { gateway_key: gateway, transfer_id: input.transferId };
     const rec = await this.knex.transaction(async (trx) => {
-      const row: Row | undefined = await trx(T).where({ gateway_key: gateway, transfer_id: input.transferId }).first();
-      if (row) {
-        // The same gateway asked again with the same id: the bytes did cross twice, so they add up.
-        await trx(T).where({ gateway_key: gateway, transfer_id: input.transferId }).update({ state: 'open', ended_at_ms: null });
-        return { ...fromRow(row), state: 'open' as const, endedAtMs: undefined };
-      }
-      await trx(T).insert({
-        gateway_key: gateway,
-        transfer_id: input.transferId,
-        gateway_area: input.gatewayGrid,
-        storage_index: toHex(input.storageIndex),
-        bytes: 0,
-        segments: 0,
-        state: 'open',
-        started_at_ms: at,
-      });
-      const fresh: TransferRecord = {
-        transferId: input.transferId,
-        gateway,
-        gatewayGrid: input.gatewayGrid,
-        storageIndex: toHex(input.storageIndex),
-        bytes: 0,
-        segments: 0,
-        startedAtMs: at,
-        state: 'open',
-        reported: false,
-      };
-      return fresh;
+      // Insert-if-absent first, then read: calls with the same id at once
+      // (PostgreSQL runs their transactions concurrently) all find the one row
+      // instead of all reading "absent" and failing the later inserts on the key.
+      await trx(T)
+        .insert({ ...key, gateway_area: input.gatewayGrid, storage_index: toHex(input.storageIndex), bytes: 0, segments: 0, state: 'open', started_at_ms: at })
+        .onConflict(['gateway_key', 'transfer_id'])
+        .ignore();
+      // The same gateway asked again with the same id: the bytes did cross twice, so they add up.
+      await trx(T).where(key).update({ state: 'open', ended_at_ms: null });
+      const row: Row = await trx(T).where(key).first();
+      return { ...fromRow(row), state: 'open' as const, endedAtMs: undefined };
     });
     delete rec.endedAtMs;
     this.live.set(liveKey(gateway, input.transferId), rec);
@@ -224,7 +208,7 @@ export class ServedStore {
     const where = { gateway_key: receipt.gateway, transfer_id: receipt.transferId };
     const body = Buffer.from(signed.body).toString('base64');
     const signature = Buffer.from(signed.signature).toString('base64');
-    const outcome = await this.knex.transaction(async (trx): Promise<ReceiptOutcome> => {
+    const attempt = (): Promise<ReceiptOutcome> => this.knex.transaction(async (trx): Promise<ReceiptOutcome> => {
       const row: Row | undefined = await trx(T).where(where).first();
       if (row && row.receipt_body !== null) {
         if (row.receipt_body === body && row.receipt_signature === signature) return 'duplicate';
@@ -263,6 +247,13 @@ export class ServedStore {
       if (row.state === 'open' || row.reported || this.live.has(liveKey(receipt.gateway, receipt.transferId))) return 'stored';
       await this.queueServed(trx, fromRow(row), Math.min(receipt.bytes, Number(row.bytes)), signed);
       return 'reported';
+    });
+    // The same receipt on calls at once for a transfer without a row: on
+    // PostgreSQL every transaction reads "absent" and all but one insert fail
+    // on the key. Once more reads the row the winner made (-> 'duplicate').
+    const outcome = await attempt().catch((err: unknown) => {
+      if ((err as { code?: unknown }).code !== '23505') throw err;
+      return attempt();
     });
     if (outcome === 'reported') this.opts.onQueued?.();
     return outcome;

@@ -91,6 +91,25 @@ for (const backend of databaseBackends('cp-store')) describe(`ServedStore on ${b
     expect(await store.totalBytes()).toBe(160);
   });
 
+  it('opens one row when the same gateway starts the same transfer id on several calls at once', async () => {
+    // PostgreSQL runs these transactions concurrently: a read-then-insert would fail the later ones on the primary key.
+    const recs = await Promise.all([1, 2, 3, 4].map(() => store.begin({ transferId: 't-race', gateway: gwKey.publicKey, gatewayGrid: GW_AREA, storageIndex: si })));
+    expect(recs.map((r) => r.state)).toEqual(['open', 'open', 'open', 'open']);
+    const rows = await knex('cp_transfers').where({ transfer_id: 't-race' });
+    expect(rows).toHaveLength(1);
+    store.count(recs[3]!, 100);
+    await store.end(recs[3]!, 'done');
+    expect(await store.transfer('t-race')).toMatchObject({ state: 'done', bytes: 100, segments: 1 });
+  });
+
+  it('stores one row and one served record when the same receipt for an unknown transfer arrives on several calls at once', async () => {
+    const { body, signed } = receipt('t-rrace', 300);
+    const outcomes = await Promise.all([1, 2, 3].map(() => store.submitReceipt(body, signed)));
+    expect(outcomes.sort()).toEqual(['duplicate', 'duplicate', 'reported']);
+    expect(await knex('cp_transfers').where({ transfer_id: 't-rrace' })).toHaveLength(1);
+    expect((await served('t-rrace'))?.served.bytes).toBe(300);
+  });
+
   it('reports the served record with the receipt when the receipt comes after the end', async () => {
     const { end } = await serve('t2', [1000, 1000]);
     await end();
