@@ -53,7 +53,7 @@ afterAll(async () => {
 });
 
 describe('intergrid clearinghouse invite + grid join-federation', () => {
-  it('the grid joins: listed with the invite name and price; the config gains the clearinghouse, and the restarted grid manager fetches its statement', async () => {
+  it('the grid joins: listed with the invite name and price; the config gains the clearinghouse, the restarted grid manager fetches its statement; a retry gets the same admission, another grid is refused', async () => {
     const before = JSON.parse(readFileSync(gmConfig, 'utf8')) as Record<string, unknown>;
     const modeBefore = statSync(gmConfig).mode & 0o777;
     const code = await invite('--name', 'east', '--area-code', '301', '--price', '9');
@@ -92,12 +92,20 @@ describe('intergrid clearinghouse invite + grid join-federation', () => {
       periods = (JSON.parse(statements.stdout) as { periodId: string }[]).map((r) => r.periodId);
     }
 
-    // The same code again: refused by the clearinghouse, config untouched.
-    const reused = await runBuiltCli(['grid', 'join-federation', code, '--config', gmConfig]);
+    // The same code again by the same grid (a retry after a lost reply): the same admission, the same config.
+    const retried = await runBuiltCli(['grid', 'join-federation', code, '--config', gmConfig]);
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(retried.stdout).toMatch(/grid 'east' admitted as area code 301 at clearinghouse/);
+    expect(JSON.parse(readFileSync(gmConfig, 'utf8'))).toEqual(after);
+
+    // The same code by another grid manager: refused by the clearinghouse, its config untouched.
+    const other = initGridManager(join(dir, 'gm-other'), { areaCode: '301', listen: '127.0.0.1:0' });
+    const otherBefore = readFileSync(other.configPath, 'utf8');
+    const reused = await runBuiltCli(['grid', 'join-federation', code, '--config', other.configPath]);
     expect(reused.code).not.toBe(0);
     expect(reused.stderr).toMatch(/^intergrid: clearinghouse \S+: invite already used \(redeemed at .*ask the clearinghouse operator for a new one/);
     expect(reused.stderr.trim().split('\n')).toHaveLength(1);
-    expect(JSON.parse(readFileSync(gmConfig, 'utf8'))).toEqual(after);
+    expect(readFileSync(other.configPath, 'utf8')).toBe(otherBefore);
   }, 90_000);
 
   it('garbled, wrong-kind and wrong-area codes are one clear line each, exit ≠ 0, nothing written', async () => {
