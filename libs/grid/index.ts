@@ -26,3 +26,5 @@ export type { InviteCode } from './invite.js';
 export { redeemInvite } from './invite-client.js';
 export { encodeInviteCode, decodeInviteCode } from './invite-codec.js';
 export type { InviteLayout, InviteField } from './invite-codec.js';
+export { authenticateRedeem } from './redeem-check.js';
+export type { RedeemRequest, RedeemRule } from './redeem-check.js';

@@ -8,7 +8,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import { issueCertificate, principalOf, validityWindow, type Principal } from '../../libs/auth/index.js';
 import { isAreaCode } from '../../libs/caps/index.js';
-import { bytesEqual, randomBytes, shortKey, toHex, verify, type KeyPair } from '../../libs/crypto/index.js';
+import { bytesEqual, randomBytes, shortKey, toHex, type KeyPair } from '../../libs/crypto/index.js';
+import { authenticateRedeem } from '../../libs/grid/index.js';
 import { AlreadyExistsError, assertBytes, InvalidArgumentError, PermissionError, PreconditionError, UnavailableError } from '../../libs/errors/index.js';
 import { gridInviteSecretHash, gridInviteSigningBytes, GRID_INVITE_SECRET_BYTES, signResolution } from '../../libs/federation/index.js';
 import { unary } from '../../libs/rpc/index.js';
@@ -302,20 +303,23 @@ export function federationInviteHandlers(ctx: ClearinghouseContext): grpc.Untype
       'Redeem',
       async (call) => {
         const req = call.request;
-        const secret = new Uint8Array(req.secret ?? []);
-        if (secret.length !== GRID_INVITE_SECRET_BYTES) throw new InvalidArgumentError(`invite secret must be ${GRID_INVITE_SECRET_BYTES} bytes`);
         const gmKey = new Uint8Array(req.gridManagerPublicKey ?? []);
         assertBytes('grid_manager_public_key', gmKey, 32);
         const areaCode = areaCodeArg(req.areaCode);
         const atMs = Number(req.atMs ?? 0);
         const now = ctx.now();
-        if (Math.abs(now - atMs) > ctx.config.maxClockSkewMs) {
-          throw new PermissionError(`redeem request time is ${Math.round((atMs - now) / 1000)} s off the clearinghouse's clock (more than the allowed skew)`);
-        }
-        const hash = gridInviteSecretHash(secret);
-        if (!verify(new Uint8Array(req.signature ?? []), gridInviteSigningBytes(hash, areaCode, gmKey, atMs), gmKey)) {
-          throw new PermissionError('redeem request is not signed by the grid manager key it names');
-        }
+        const hash = authenticateRedeem(
+          { secret: new Uint8Array(req.secret ?? []), atMs, signature: new Uint8Array(req.signature ?? []), key: gmKey },
+          {
+            secretBytes: GRID_INVITE_SECRET_BYTES,
+            hashSecret: gridInviteSecretHash,
+            signingBytes: (h) => gridInviteSigningBytes(h, areaCode, gmKey, atMs),
+            now,
+            maxSkewMs: ctx.config.maxClockSkewMs,
+            clockOf: "the clearinghouse's",
+            keyName: 'the grid manager key',
+          },
+        );
         // Just admitted: no contact point has registered yet.
         return gridRecord(await ctx.invites.redeem(hash, gmKey, areaCode, ctx.config.firstAreaCode, now), 0);
       },

@@ -7,9 +7,9 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { principalOf, type Certificate } from '../../libs/auth/index.js';
-import { randomBytes, shortKey, toHex, verify, type KeyPair } from '../../libs/crypto/index.js';
+import { randomBytes, shortKey, toHex, type KeyPair } from '../../libs/crypto/index.js';
 import { assertBytes, InvalidArgumentError, PermissionError } from '../../libs/errors/index.js';
-import { inviteSecretHash, redeemSigningBytes, INVITE_SECRET_BYTES } from '../../libs/grid/index.js';
+import { authenticateRedeem, inviteSecretHash, redeemSigningBytes, INVITE_SECRET_BYTES } from '../../libs/grid/index.js';
 import type { CreateInviteRequest__Output } from '../../libs/rpc/generated/intergrid/gridmanager/CreateInviteRequest.js';
 import type { CreateInviteResponse } from '../../libs/rpc/generated/intergrid/gridmanager/CreateInviteResponse.js';
 import type { RedeemInviteRequest__Output } from '../../libs/rpc/generated/intergrid/gridmanager/RedeemInviteRequest.js';
@@ -336,21 +336,24 @@ export function gridInviteHandlers(ctx: GridManagerContext): grpc.UntypedService
       'Redeem',
       async (call) => {
         const req = call.request;
-        const secret = new Uint8Array(req.secret ?? []);
-        if (secret.length !== INVITE_SECRET_BYTES) throw new InvalidArgumentError(`invite secret must be ${INVITE_SECRET_BYTES} bytes`);
         const subject = new Uint8Array(req.subject ?? []);
         assertBytes('subject', subject, 32);
         const role = req.role ?? '';
         if (!isGridRole(role) || role === 'admin') throw new InvalidArgumentError(`role '${role.slice(0, 40)}' cannot be redeemed by invite`);
         const atMs = Number(req.atMs ?? 0);
         const now = ctx.now();
-        if (Math.abs(now - atMs) > ctx.config.maxClockSkewMs) {
-          throw new PermissionError(`redeem request time is ${Math.round((atMs - now) / 1000)} s off the grid manager's clock (more than the allowed skew)`);
-        }
-        const hash = inviteSecretHash(secret);
-        if (!verify(new Uint8Array(req.signature ?? []), redeemSigningBytes(hash, role, subject, atMs), subject)) {
-          throw new PermissionError('redeem request is not signed by the key it names');
-        }
+        const hash = authenticateRedeem(
+          { secret: new Uint8Array(req.secret ?? []), atMs, signature: new Uint8Array(req.signature ?? []), key: subject },
+          {
+            secretBytes: INVITE_SECRET_BYTES,
+            hashSecret: inviteSecretHash,
+            signingBytes: (h) => redeemSigningBytes(h, role, subject, atMs),
+            now,
+            maxSkewMs: ctx.config.maxClockSkewMs,
+            clockOf: "the grid manager's",
+            keyName: 'the key',
+          },
+        );
         const cert = await ctx.principals.redeemInvite(hash, role, subject, now, (a) => issueGridCertificate(issuer, now, a));
         return certificateMessage(cert);
       },
