@@ -129,7 +129,7 @@ phase_grids() {
       mv "$gw/approval.b64.tmp" "$gw/approval.b64"
       say "$g gateway-$g: approved by the clearinghouse ($gw/approval.b64)"
     fi
-    join_node "$g" client "$ROOT/$g/client" client.json "client-$g" --gateway "gateway-$g:$GATEWAY_PORT"
+    join_node "$g" client "$ROOT/$g/client" client.json "client-$g" --gateway "gateway-$g:$GATEWAY_PORT" --gateway-key "$(public_key "$gw/key.json")"
   done
 }
 

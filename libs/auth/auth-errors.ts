@@ -12,6 +12,7 @@ export type AuthRejection =
   | 'missing-credentials'
   | 'malformed'
   | 'bad-signature'
+  | 'wrong-target'
   | 'clock-skew'
   | 'replayed-nonce'
   | 'no-certificate'

@@ -22,6 +22,11 @@ import { attachRequestCredentials, NO_MESSAGE_HASH } from './request-signature.j
 import type { Identity } from './types.js';
 
 export interface AuthInterceptorOptions {
+  /**
+   * The Ed25519 key of the server every call is signed for (request-signature.ts
+   * "target"): the same key the channel's TLS pin is derived from.
+   */
+  target: Uint8Array;
   /** Clock for request timestamps (Unix ms); default Date.now. */
   now?: () => number;
 }
@@ -35,14 +40,17 @@ function checkIdentity(identity: Identity): Identity {
 }
 
 /**
- * A client interceptor that signs every call as `identity`. Pass a function
- * to present renewed certificates without rebuilding clients (it is read at
- * the start of each call).
- * @example new StorageClient(address, grpc.credentials.createInsecure(), { interceptors: [authInterceptor(identity)] })
- * @throws InvalidArgumentError when a fixed identity is malformed (bad key pair or certificate).
+ * A client interceptor that signs every call as `identity`, for the server
+ * `opts.target`. Pass a function to present renewed certificates without
+ * rebuilding clients (it is read at the start of each call). Services build
+ * clients through `securedClient` (secured-client.ts), which pairs this with
+ * the pinned TLS channel of the same key.
+ * @throws InvalidArgumentError when a fixed identity is malformed (bad key pair or certificate), or the target is not a 32-byte key.
  */
-export function authInterceptor(identity: Identity | (() => Identity), opts: AuthInterceptorOptions = {}): grpc.Interceptor {
+export function authInterceptor(identity: Identity | (() => Identity), opts: AuthInterceptorOptions): grpc.Interceptor {
   const current = typeof identity === 'function' ? () => checkIdentity(identity()) : ((fixed) => () => fixed)(checkIdentity(identity));
+  assertBytes('target server key', opts?.target, PUBLIC_KEY_BYTES);
+  const target = Uint8Array.from(opts.target);
   const now = opts.now ?? Date.now;
   return (options, nextCall) => {
     const definition = options.method_definition;
@@ -68,7 +76,7 @@ export function authInterceptor(identity: Identity | (() => Identity), opts: Aut
       clearTimeout(timer);
       let signError: unknown;
       try {
-        attachRequestCredentials(metadata, current(), definition.path, messageHash, now());
+        attachRequestCredentials(metadata, current(), target, definition.path, messageHash, now());
       } catch (err) {
         signError = err;
       }

@@ -1,6 +1,6 @@
 /**
- * The replay guard: remembers each accepted request's (caller key, nonce)
- * for a fixed time, with bounded memory.
+ * The replay guard: remembers each accepted request's nonce, per caller, for
+ * a fixed time, with memory bounded per caller and in all.
  *
  * Why the window is enough: the server check accepts a request only when
  * |server clock - request timestamp| <= maxSkew. A request first accepted at
@@ -8,61 +8,115 @@
  * passes the clock check only until timestamp + maxSkew <= t + 2·maxSkew. So
  * a nonce remembered for 2·maxSkew after it was first seen covers every replay
  * the clock check would let through; after that the timestamp alone rejects
- * it. Entries expire in arrival order, so eviction walks the front of an
- * insertion-ordered Map (amortised O(1) per request).
+ * it.
+ *
+ * Why per caller (docs/security.md "Replay"): one shared bound let a single
+ * certified caller fill the cache and lock every other caller out. Each
+ * caller now has its own bound; a caller past it is refused
+ * (RESOURCE_EXHAUSTED, "slow down") and nobody else notices. The number of
+ * callers is bounded too; only certified callers that passed every check are
+ * ever added (server-check.ts), so reaching that bound takes that many
+ * certificates. Entries expire in arrival order, so eviction walks the front
+ * of insertion-ordered Maps (amortised O(1) per request).
  */
-import { assertInt, UnavailableError } from '../errors/index.js';
+import { assertInt, QuotaError, UnavailableError } from '../errors/index.js';
+
+/** One caller's live nonces: nonce → expiry (ms), in arrival (= expiry) order. */
+interface CallerNonces {
+  nonces: Map<string, number>;
+  /** Expiry of the newest nonce: the caller's whole entry is stale after it. */
+  lastExpiry: number;
+}
+
+/** Default most live nonces per caller: ~830 requests/s sustained over a 2-minute window. */
+export const DEFAULT_MAX_NONCES_PER_CALLER = 100_000;
+/** Default most distinct callers remembered at once. */
+export const DEFAULT_MAX_CALLERS = 50_000;
 
 export class NonceCache {
-  /** key → expiry time (ms); Map order is arrival order, hence expiry order. */
-  private readonly entries = new Map<string, number>();
+  /** caller → its nonces; Map order is the order of each caller's latest add, hence of lastExpiry. */
+  private readonly callers = new Map<string, CallerNonces>();
 
   /**
    * @param ttlMs how long a nonce is remembered (the server check uses 2 × max skew).
-   * @param maxEntries hard bound on memory; when reached, `add` refuses (fail closed).
+   * @param maxPerCaller most live nonces of one caller; past it that caller's requests are refused.
+   * @param maxCallers most callers remembered at once; past it requests of new callers are refused (fail closed).
    * @throws InvalidArgumentError for a non-positive ttl or bound.
    */
   constructor(
     readonly ttlMs: number,
-    readonly maxEntries = 200_000,
+    readonly maxPerCaller = DEFAULT_MAX_NONCES_PER_CALLER,
+    readonly maxCallers = DEFAULT_MAX_CALLERS,
   ) {
     assertInt('nonce ttlMs', ttlMs, 1);
-    assertInt('nonce maxEntries', maxEntries, 1);
+    assertInt('nonce maxPerCaller', maxPerCaller, 1);
+    assertInt('nonce maxCallers', maxCallers, 1);
   }
 
-  /** Number of nonces currently remembered (after dropping expired ones at `now`). */
-  size(now: number): number {
-    this.evict(now);
-    return this.entries.size;
+  /** Number of nonces of `caller` currently remembered (after dropping expired ones at `now`). */
+  size(caller: string, now: number): number {
+    const c = this.live(caller, now);
+    return c ? c.nonces.size : 0;
   }
 
-  /** True if `key` was added less than ttlMs before `now`. */
-  has(key: string, now: number): boolean {
-    this.evict(now);
-    const expiry = this.entries.get(key);
+  /** Number of callers with a live nonce at `now`. */
+  callerCount(now: number): number {
+    this.evictCallers(now);
+    return this.callers.size;
+  }
+
+  /** True if `caller` added `nonce` less than ttlMs before `now`. */
+  has(caller: string, nonce: string, now: number): boolean {
+    const expiry = this.live(caller, now)?.nonces.get(nonce);
     return expiry !== undefined && expiry > now;
   }
 
   /**
-   * Remembers `key` until now + ttlMs.
-   * @throws UnavailableError when maxEntries nonces are live: accepting the
-   *   request without remembering its nonce would open a replay window, so
-   *   the guard fails closed and the caller retries later.
+   * Remembers `nonce` of `caller` until now + ttlMs.
+   * @throws QuotaError when `caller` already has maxPerCaller live nonces:
+   *   accepting without remembering would open a replay window, so this
+   *   caller is refused until its older nonces expire (others are unaffected).
+   * @throws UnavailableError when maxCallers other callers are live and this one is new.
    */
-  add(key: string, now: number): void {
-    this.evict(now);
-    if (this.entries.size >= this.maxEntries && !this.entries.has(key)) {
-      throw new UnavailableError(`replay cache is full (${this.maxEntries} nonces in the last ${this.ttlMs} ms); retry later`);
+  add(caller: string, nonce: string, now: number): void {
+    this.evictCallers(now);
+    let c = this.live(caller, now);
+    if (!c) {
+      if (this.callers.size >= this.maxCallers) {
+        throw new UnavailableError(`replay cache holds ${this.maxCallers} callers in the last ${this.ttlMs} ms; retry later`);
+      }
+      c = { nonces: new Map(), lastExpiry: 0 };
     }
-    // Re-adding moves the key to the back, keeping the Map in expiry order.
-    this.entries.delete(key);
-    this.entries.set(key, now + this.ttlMs);
+    if (c.nonces.size >= this.maxPerCaller && !c.nonces.has(nonce)) {
+      throw new QuotaError(`too many requests: ${this.maxPerCaller} from this caller in the last ${this.ttlMs} ms; slow down and retry`);
+    }
+    c.nonces.delete(nonce);
+    c.nonces.set(nonce, now + this.ttlMs);
+    c.lastExpiry = now + this.ttlMs;
+    // Re-inserting moves the caller to the back, keeping the outer Map in lastExpiry order.
+    this.callers.delete(caller);
+    this.callers.set(caller, c);
   }
 
-  private evict(now: number): void {
-    for (const [key, expiry] of this.entries) {
+  /** The caller's entry with its expired nonces dropped, or undefined when none is live. */
+  private live(caller: string, now: number): CallerNonces | undefined {
+    const c = this.callers.get(caller);
+    if (!c) return undefined;
+    if (c.lastExpiry <= now) {
+      this.callers.delete(caller);
+      return undefined;
+    }
+    for (const [nonce, expiry] of c.nonces) {
       if (expiry > now) break;
-      this.entries.delete(key);
+      c.nonces.delete(nonce);
+    }
+    return c;
+  }
+
+  private evictCallers(now: number): void {
+    for (const [caller, c] of this.callers) {
+      if (c.lastExpiry > now) break;
+      this.callers.delete(caller);
     }
   }
 }

@@ -5,17 +5,22 @@
  *
  * Per call, in order (docs/auth.md has the statuses table):
  *  1. credentials present and well formed          UNAUTHENTICATED
- *  2. request signature over (path, timestamp, nonce, SHA-256 of the first
- *     message's received bytes, caller key)         UNAUTHENTICATED
+ *  2. the request names this server as its target, and its signature over
+ *     (path, timestamp, nonce, SHA-256 of the first message's received
+ *     bytes, caller key, THIS server's key) verifies UNAUTHENTICATED
  *  3. |server clock - timestamp| <= maxSkewMs        UNAUTHENTICATED
- *  4. nonce not seen in the replay window            UNAUTHENTICATED
- *  5. a presented certificate verifies: issuer trusted for its role, issuer
+ *  4. a presented certificate verifies: issuer trusted for its role, issuer
  *     signature, validity window, subject = caller   UNAUTHENTICATED
- *  6. caller not revoked                             PERMISSION_DENIED
- *  7. the method is in the policy and lists a role
+ *  5. caller not revoked                             PERMISSION_DENIED
+ *  6. the method is in the policy and lists a role
  *     the caller holds                               PERMISSION_DENIED
- * The nonce is remembered once step 5 passes, so only certified callers can
- * fill the replay cache.
+ *  7. nonce not seen from this caller in the replay
+ *     window, then remembered                        UNAUTHENTICATED
+ *     (or RESOURCE_EXHAUSTED when this caller already has its bound of live
+ *     nonces; other callers are not affected)
+ * The nonce is looked up and remembered only once steps 1–6 passed, so only
+ * a certified, unrevoked caller allowed this method can put anything in the
+ * replay cache, and only into its own part of it (nonce-cache.ts).
  *
  * The message hash must be over the bytes that arrived, not a re-encoding of
  * the decoded object (protobuf decoding drops unknown fields, so a
@@ -25,8 +30,8 @@
  * by the decoded object; the check looks up its call's first message there.
  */
 import * as grpc from '@grpc/grpc-js';
-import { assertInt, InternalError, InvalidArgumentError } from '../errors/index.js';
-import { sha256, shortKey, toHex } from '../crypto/index.js';
+import { assertBytes, assertInt, InternalError, InvalidArgumentError } from '../errors/index.js';
+import { sha256, shortKey, toHex, PUBLIC_KEY_BYTES } from '../crypto/index.js';
 import { toStatus } from '../rpc/index.js';
 import { AccessDeniedError, AuthRejectedError } from './auth-errors.js';
 import { decodeCertificate, verifyCertificate } from './certificate.js';
@@ -250,12 +255,15 @@ function onFirstMessage(stream: NodeJS.ReadableStream & { readableLength: number
 class RequestChecker {
   private readonly maxSkewMs: number;
   private readonly nonces: NonceCache;
+  private readonly serverKey: Uint8Array;
   private readonly now: () => number;
 
   constructor(private readonly policy: AuthPolicy) {
     this.maxSkewMs = policy.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
     assertInt('policy.maxSkewMs', this.maxSkewMs, 1);
-    this.nonces = new NonceCache(2 * this.maxSkewMs, policy.maxNonces);
+    assertBytes('policy.serverKey', policy.serverKey, PUBLIC_KEY_BYTES);
+    this.serverKey = Uint8Array.from(policy.serverKey);
+    this.nonces = new NonceCache(2 * this.maxSkewMs, policy.maxNoncesPerCaller, policy.maxCallers);
     this.now = policy.now ? () => policy.now!() : Date.now;
   }
 
@@ -267,20 +275,12 @@ class RequestChecker {
   /** Runs steps 1–7 of the file comment; returns the caller or throws the rejection. */
   check(path: string, metadata: grpc.Metadata, first: unknown): Principal {
     const creds = readRequestCredentials(metadata);
-    verifyRequestSignature(creds, path, messageHash(first));
+    verifyRequestSignature(creds, this.serverKey, path, messageHash(first));
     const now = this.now();
     this.checkClock(creds, now);
-    const nonceKey = Buffer.concat([creds.publicKey, creds.nonce]).toString('latin1');
-    if (this.nonces.has(nonceKey, now)) {
-      throw new AuthRejectedError(
-        'replayed-nonce',
-        `replayed nonce ${toHex(creds.nonce)} from ${shortKey(creds.publicKey)}: this request was already accepted`,
-      );
-    }
     const method = shortName(path);
     const allowed = this.policy.methods[method];
     const { chosen, verified } = this.pickCertificate(creds, allowed ?? [], now);
-    this.nonces.add(nonceKey, now);
     if (this.policy.isRevoked?.(creds.publicKey)) {
       throw new AccessDeniedError('revoked', `caller ${shortKey(creds.publicKey)} has been revoked`);
     }
@@ -294,6 +294,15 @@ class RequestChecker {
         `caller ${shortKey(creds.publicKey)} with role ${held} may not call ${method} (allowed: ${allowed.join(', ') || 'none'})`,
       );
     }
+    const caller = Buffer.from(creds.publicKey).toString('latin1');
+    const nonce = Buffer.from(creds.nonce).toString('latin1');
+    if (this.nonces.has(caller, nonce, now)) {
+      throw new AuthRejectedError(
+        'replayed-nonce',
+        `replayed nonce ${toHex(creds.nonce)} from ${shortKey(creds.publicKey)}: this request was already accepted`,
+      );
+    }
+    this.nonces.add(caller, nonce, now);
     return { publicKey: creds.publicKey, certificate: chosen, role: chosen.role, grid: chosen.grid, certificates: verified };
   }
 

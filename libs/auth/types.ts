@@ -76,8 +76,16 @@ export interface AuthPolicy {
   maxSkewMs?: number;
   /** Clock, for tests. */
   now?(): number;
-  /** Most nonces remembered at once (replay cache bound); default 200 000. When full, calls fail UNAVAILABLE. */
-  maxNonces?: number;
+  /**
+   * This server's Ed25519 identity key (the key its TLS certificate carries):
+   * requests are verified as signed for it, so a request signed for another
+   * server is refused here (request-signature.ts "target").
+   */
+  serverKey: Uint8Array;
+  /** Most live nonces of one caller (replay cache bound per caller); past it that caller gets RESOURCE_EXHAUSTED. Default 100 000. */
+  maxNoncesPerCaller?: number;
+  /** Most distinct callers in the replay cache; past it new callers get UNAVAILABLE. Default 50 000. */
+  maxCallers?: number;
   /** Called with unexpected (non-Intergrid) errors thrown by the policy callbacks; the caller sees INTERNAL. */
   onInternalError?(err: unknown, method: string): void;
 }

@@ -22,8 +22,8 @@ export const clientConfigSchema = z
   .object({
     areaCode: z.string().regex(/^[0-9]{3,8}$/, 'expected 3-8 decimal digits'),
     gridManager: z.object({ address: listenAddress, publicKey: hexKey }).strict(),
-    /** Long-distance gateway of the home grid (issue 4). */
-    gateway: z.object({ address: listenAddress }).strict().optional(),
+    /** Long-distance gateway of the home grid (issue 4); publicKey is its identity key, which pins its TLS certificate. */
+    gateway: z.object({ address: listenAddress, publicKey: hexKey }).strict().optional(),
     publicKey: hexKey,
     secretKey: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits'),
     /** Base64 of the client certificate issued by the grid manager. */

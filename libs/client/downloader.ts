@@ -11,6 +11,7 @@
 import { segmentsForRange, decryptSegment, type FileLayout, type Ueb } from '../format/index.js';
 import { isLongDistance, toVerifyCap, type Cap, type ReadCap, type VerifyCap } from '../caps/index.js';
 import { InvalidArgumentError, PreconditionError } from '../errors/index.js';
+import { fromHex } from '../crypto/index.js';
 import type { GridConnection, GridSession } from './grid-connection.js';
 import { findShares, readFileInfo, type ShareLocation } from './share-map.js';
 import { SegmentFetcher, emptyReport, type DownloadReport } from './segment-fetcher.js';
@@ -150,7 +151,7 @@ export async function downloadFile(conn: GridConnection, cap: ReadCap, sink: Dow
   let bytes = 0;
   // A cap of another grid comes through the home grid's gateway; a local one straight from the servers.
   const segments = isLongDistance(cap, conn.areaCode)
-    ? gatewaySegments(conn.config.gateway ? { address: conn.config.gateway.address, identity: conn.identity } : undefined, cap, range)
+    ? gatewaySegments(conn.config.gateway ? { address: conn.config.gateway.address, publicKey: fromHex(conn.config.gateway.publicKey), identity: conn.identity } : undefined, cap, range)
     : ciphertextSegments(conn, cap, range, { ...opts, report });
   for await (const seg of segments) {
     const plain = decryptSegment(cap.readKey, seg.index, seg.ciphertext);

@@ -6,12 +6,11 @@
  * against the ciphertext tree — before it decrypts a byte. The read key never
  * leaves this process.
  */
-import * as grpc from '@grpc/grpc-js';
-import { authInterceptor, type Identity } from '../auth/index.js';
+import { securedClient, type Identity } from '../auth/index.js';
 import { formatCap, toVerifyCap, type Cap } from '../caps/index.js';
 import { PreconditionError } from '../errors/index.js';
 import { SegmentStreamChecker } from '../format/index.js';
-import { CHANNEL_OPTIONS, gatewayProto, fromServiceError } from '../rpc/index.js';
+import { gatewayProto, fromServiceError } from '../rpc/index.js';
 import type { GatewayClient } from '../rpc/generated/intergrid/gateway/Gateway.js';
 import type { SegmentChunk__Output } from '../rpc/generated/intergrid/contactpoint/SegmentChunk.js';
 import { clampRange, type ByteRange, type CiphertextSegment, type SegmentOptions } from './downloader.js';
@@ -19,6 +18,8 @@ import { clampRange, type ByteRange, type CiphertextSegment, type SegmentOptions
 /** What the client needs to reach its gateway. */
 export interface GatewayAccess {
   address: string;
+  /** The gateway's identity key: its TLS pin and the target the calls are signed for. */
+  publicKey: Uint8Array;
   identity: Identity;
 }
 
@@ -41,10 +42,7 @@ export async function* gatewaySegments(
   const want = clampRange(range, vcap.size);
   if (want.length === 0) return;
   const Gateway = gatewayProto().intergrid.gateway.Gateway;
-  const client = new Gateway(gateway.address, grpc.credentials.createInsecure(), {
-    ...CHANNEL_OPTIONS,
-    interceptors: [authInterceptor(gateway.identity)],
-  }) as GatewayClient;
+  const client = securedClient<GatewayClient>(Gateway, gateway, gateway.identity);
   const peer = `gateway ${gateway.address}`;
   // Only the verify-cap goes on the wire.
   const call = client.Fetch({ verifyCap: formatCap(vcap), offset: want.offset, length: want.length });

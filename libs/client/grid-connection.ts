@@ -6,9 +6,9 @@
  * server. Everything the uploader, downloader and checker need, in one
  * object with one close().
  */
-import * as grpc from '@grpc/grpc-js';
-import { CHANNEL_OPTIONS, storageProto } from '../rpc/index.js';
-import { authInterceptor, decodeCertificateBase64, encodeCertificateBase64, type Certificate, type Identity } from '../auth/index.js';
+import { storageProto } from '../rpc/index.js';
+import type { StorageClient } from '../rpc/generated/intergrid/storage/Storage.js';
+import { securedClient, decodeCertificateBase64, encodeCertificateBase64, type Certificate, type Identity } from '../auth/index.js';
 import { keyPairFromSecret, fromHex, toHex } from '../crypto/index.js';
 import { ConfigError } from '../errors/index.js';
 import { connectGridManager, type Directory, type GridManagerConnection } from '../grid/index.js';
@@ -78,10 +78,7 @@ export function clientIdentity(config: ClientConfig): Identity {
 /** Opens one authenticated Storage stub. */
 export function openStoragePeer(identity: Identity, server: { name: string; publicKey: Uint8Array; address: string }): StoragePeer {
   const Storage = storageProto().intergrid.storage.Storage;
-  const client = new Storage(server.address, grpc.credentials.createInsecure(), {
-    ...CHANNEL_OPTIONS,
-    interceptors: [authInterceptor(identity)],
-  });
+  const client = securedClient<StorageClient>(Storage, server, identity);
   return new StoragePeer(server.name, toHex(server.publicKey), server.publicKey, server.address, client);
 }
 

@@ -5,12 +5,11 @@
  * Whatever the clearinghouse signs or issues is verified here against the
  * clearinghouse key the caller trusts before it is returned.
  */
-import * as grpc from '@grpc/grpc-js';
-import { authInterceptor, decodeCertificate, verifyCertificate, type Certificate, type Identity } from '../auth/index.js';
+import { securedClient, decodeCertificate, verifyCertificate, type Certificate, type Identity } from '../auth/index.js';
 import { assertAreaCode } from '../caps/index.js';
 import { bytesEqual, shortKey } from '../crypto/index.js';
 import { assertBytes, assertInt, IntegrityError, InvalidArgumentError } from '../errors/index.js';
-import { call, clearinghouseProto, CHANNEL_OPTIONS } from '../rpc/index.js';
+import { call, clearinghouseProto } from '../rpc/index.js';
 import type { ClearinghouseClient } from '../rpc/generated/intergrid/clearinghouse/Clearinghouse.js';
 import type { AdmitGridRequest } from '../rpc/generated/intergrid/clearinghouse/AdmitGridRequest.js';
 import type { GridRecord__Output } from '../rpc/generated/intergrid/clearinghouse/GridRecord.js';
@@ -132,6 +131,25 @@ export function gridInfo(r: GridRecord__Output): GridInfo {
 }
 
 /**
+ * The clearinghouse key a caller pins and signs for: `explicit` when given,
+ * else the issuer of the identity's clearinghouse-issued certificate
+ * (gateway approval, clearinghouse admin or grid membership).
+ * @throws InvalidArgumentError when neither is there, or `explicit` is not 32 bytes.
+ */
+export function clearinghouseKeyOf(identity: Identity | (() => Identity), explicit?: Uint8Array): Uint8Array {
+  if (explicit !== undefined) {
+    assertBytes('clearinghousePublicKey', explicit, 32);
+    return explicit;
+  }
+  const current = typeof identity === 'function' ? identity() : identity;
+  const own = current.certificates.find((c) => c.role === 'gateway-approval' || c.role === 'clearinghouse-admin' || c.role === 'grid-member');
+  if (!own) {
+    throw new InvalidArgumentError('no clearinghouse public key: pass clearinghousePublicKey or connect with a gateway-approval or clearinghouse-admin certificate');
+  }
+  return own.issuer;
+}
+
+/**
  * Opens a channel to the clearinghouse at `address` (host:port). Nothing is
  * sent until the first call. Pass `identity` as a function to present
  * renewed certificates without reconnecting.
@@ -142,24 +160,12 @@ export function connectClearinghouse(
   identity: Identity | (() => Identity),
   opts: ConnectClearinghouseOptions = {},
 ): ClearinghouseConnection {
-  if (opts.clearinghousePublicKey !== undefined) assertBytes('clearinghousePublicKey', opts.clearinghousePublicKey, 32);
+  const key = clearinghouseKeyOf(identity, opts.clearinghousePublicKey);
   const Ctor = clearinghouseProto().intergrid.clearinghouse.Clearinghouse;
-  const client = new Ctor(address, grpc.credentials.createInsecure(), {
-    ...CHANNEL_OPTIONS,
-    interceptors: [authInterceptor(identity)],
-  }) as ClearinghouseClient;
+  const client = securedClient<ClearinghouseClient>(Ctor, { address, publicKey: key }, identity);
   const o = { peer: `clearinghouse ${address}`, deadlineMs: opts.deadlineMs };
   const now = opts.now ?? Date.now;
-
-  function trustedKey(): Uint8Array {
-    if (opts.clearinghousePublicKey) return opts.clearinghousePublicKey;
-    const current = typeof identity === 'function' ? identity() : identity;
-    const own = current.certificates.find((c) => c.role === 'gateway-approval' || c.role === 'clearinghouse-admin');
-    if (!own) {
-      throw new InvalidArgumentError('no clearinghouse public key: pass clearinghousePublicKey or connect with a gateway-approval or clearinghouse-admin certificate');
-    }
-    return own.issuer;
-  }
+  const trustedKey = (): Uint8Array => key;
 
   async function resolveSigned(areaCode: string): Promise<{ body: Uint8Array; signature: Uint8Array }> {
     assertAreaCode('area code', areaCode);

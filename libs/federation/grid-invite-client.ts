@@ -4,11 +4,11 @@
  * certificate, so the call carries the invite secret and a signature by the
  * grid key instead of the auth interceptor's.
  */
-import * as grpc from '@grpc/grpc-js';
+import { pinnedClient } from '../auth/index.js';
 import { assertAreaCode } from '../caps/index.js';
 import { bytesEqual, sign, type KeyPair } from '../crypto/index.js';
 import { IntegrityError, InvalidArgumentError } from '../errors/index.js';
-import { call, clearinghouseProto, CHANNEL_OPTIONS } from '../rpc/index.js';
+import { call, clearinghouseProto } from '../rpc/index.js';
 import type { FederationInviteClient } from '../rpc/generated/intergrid/clearinghouse/FederationInvite.js';
 import type { RedeemGridInviteRequest } from '../rpc/generated/intergrid/clearinghouse/RedeemGridInviteRequest.js';
 import type { GridRecord__Output } from '../rpc/generated/intergrid/clearinghouse/GridRecord.js';
@@ -34,7 +34,8 @@ export async function redeemGridInvite(
     throw new InvalidArgumentError(`this invite is for area code ${invite.areaCode}, but the grid manager is configured with area code ${areaCode}`);
   }
   const Ctor = clearinghouseProto().intergrid.clearinghouse.FederationInvite;
-  const client = new Ctor(invite.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as FederationInviteClient;
+  // Pinned to the invite's clearinghouse key: an on-path party can neither read the secret nor answer in its place.
+  const client = pinnedClient<FederationInviteClient>(Ctor, { address: invite.address, publicKey: invite.clearinghousePublicKey });
   const peer = `clearinghouse ${invite.address}`;
   try {
     const atMs = opts.now ?? Date.now();

@@ -5,9 +5,9 @@
  * them with libs/ledger openStatement against the clearinghouse key the
  * caller trusts.
  */
-import * as grpc from '@grpc/grpc-js';
-import { authInterceptor, type Identity, type SignedDocument } from '../auth/index.js';
-import { call, clearinghouseProto, CHANNEL_OPTIONS } from '../rpc/index.js';
+import { securedClient, type Identity, type SignedDocument } from '../auth/index.js';
+import { call, clearinghouseProto } from '../rpc/index.js';
+import { clearinghouseKeyOf } from './clearinghouse-client.js';
 import type { ClearinghouseClient } from '../rpc/generated/intergrid/clearinghouse/Clearinghouse.js';
 import type { Dispute__Output } from '../rpc/generated/intergrid/clearinghouse/Dispute.js';
 import type { PeriodInfo__Output } from '../rpc/generated/intergrid/clearinghouse/PeriodInfo.js';
@@ -110,10 +110,17 @@ function period(p: PeriodInfo__Output | null | undefined): PeriodSummaryInfo {
   return { id: p?.id ?? '', fromMs: n(p?.fromMs), toMs: n(p?.toMs), closedAtMs: n(p?.closedAtMs), grids: n(p?.grids), transfers: n(p?.transfers) };
 }
 
-/** Opens a channel to the clearinghouse's billing RPCs at `address`, signing calls as `identity`. */
-export function connectLedger(address: string, identity: Identity | (() => Identity), opts: { deadlineMs?: number } = {}): LedgerConnection {
+/**
+ * Opens a channel to the clearinghouse's billing RPCs at `address`, signing
+ * calls as `identity` (the clearinghouse key as in `clearinghouseKeyOf`).
+ */
+export function connectLedger(
+  address: string,
+  identity: Identity | (() => Identity),
+  opts: { deadlineMs?: number; clearinghousePublicKey?: Uint8Array } = {},
+): LedgerConnection {
   const Ctor = clearinghouseProto().intergrid.clearinghouse.Clearinghouse;
-  const client = new Ctor(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: [authInterceptor(identity)] }) as ClearinghouseClient;
+  const client = securedClient<ClearinghouseClient>(Ctor, { address, publicKey: clearinghouseKeyOf(identity, opts.clearinghousePublicKey) }, identity);
   const o = { peer: `clearinghouse ${address}`, deadlineMs: opts.deadlineMs };
   return {
     async reportUsage(records) {

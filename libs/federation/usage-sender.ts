@@ -14,11 +14,10 @@
  * does not take reports yet, DEADLINE_EXCEEDED, …) → thrown, so the pump
  * backs off and sends the batch again later.
  */
-import * as grpc from '@grpc/grpc-js';
-import { authInterceptor, type Identity, type SignedDocument } from '../auth/index.js';
+import { securedClient, type Identity, type Peer, type SignedDocument } from '../auth/index.js';
 import { InternalError } from '../errors/index.js';
 import type { SendFn, SendResult } from '../outbox/index.js';
-import { call, clearinghouseProto, CHANNEL_OPTIONS } from '../rpc/index.js';
+import { call, clearinghouseProto } from '../rpc/index.js';
 import type { ClearinghouseClient } from '../rpc/generated/intergrid/clearinghouse/Clearinghouse.js';
 import type { ReportUsageRequest } from '../rpc/generated/intergrid/clearinghouse/ReportUsageRequest.js';
 import type { ReportUsageResponse__Output } from '../rpc/generated/intergrid/clearinghouse/ReportUsageResponse.js';
@@ -66,9 +65,9 @@ function parsePayload(text: string): UsageRecordPayload | string {
  * A raw Clearinghouse client signing as `identity` (pass a function to
  * present renewed certificates), for clearinghouseUsageSender.
  */
-export function clearinghouseRpcClient(address: string, identity: Identity | (() => Identity)): ClearinghouseClient {
+export function clearinghouseRpcClient(clearinghouse: Peer, identity: Identity | (() => Identity)): ClearinghouseClient {
   const Ctor = clearinghouseProto().intergrid.clearinghouse.Clearinghouse;
-  return new Ctor(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: [authInterceptor(identity)] }) as ClearinghouseClient;
+  return securedClient<ClearinghouseClient>(Ctor, clearinghouse, identity);
 }
 
 export interface UsageSenderOptions {

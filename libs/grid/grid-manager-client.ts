@@ -3,11 +3,10 @@
  * libs/auth interceptor with the caller's identity; errors come back as the
  * domain classes (libs/rpc call()).
  */
-import * as grpc from '@grpc/grpc-js';
-import { authInterceptor, decodeCertificate, verifyCertificate, type Certificate, type Identity } from '../auth/index.js';
+import { securedClient, decodeCertificate, verifyCertificate, type Certificate, type Identity } from '../auth/index.js';
 import { bytesEqual, shortKey } from '../crypto/index.js';
 import { assertBytes, IntegrityError, InvalidArgumentError } from '../errors/index.js';
-import { call, gridManagerProto, CHANNEL_OPTIONS } from '../rpc/index.js';
+import { call, gridManagerProto } from '../rpc/index.js';
 import type { GridManagerClient } from '../rpc/generated/intergrid/gridmanager/GridManager.js';
 import type { Certificate__Output } from '../rpc/generated/intergrid/Certificate.js';
 import type { Empty, Empty__Output } from '../rpc/generated/intergrid/Empty.js';
@@ -170,18 +169,15 @@ export function connectGridManager(
   opts: ConnectGridManagerOptions = {},
 ): GridManagerConnection {
   if (opts.gridManagerPublicKey !== undefined) assertBytes('gridManagerPublicKey', opts.gridManagerPublicKey, 32);
+  const initial = typeof identity === 'function' ? identity() : identity;
+  const pinned = opts.gridManagerPublicKey ?? initial.certificates[0]?.issuer;
+  if (!pinned) throw new InvalidArgumentError('no grid manager public key: pass one or connect with an identity holding a certificate');
   const Ctor = gridManagerProto().intergrid.gridmanager.GridManager;
-  const client = new Ctor(address, grpc.credentials.createInsecure(), {
-    ...CHANNEL_OPTIONS,
-    interceptors: [authInterceptor(identity)],
-  }) as GridManagerClient;
+  const client = securedClient<GridManagerClient>(Ctor, { address, publicKey: pinned }, identity);
   const o = { peer: `grid manager ${address}`, deadlineMs: opts.deadlineMs };
 
   function trustedKey(explicit?: Uint8Array): Uint8Array {
-    const current = typeof identity === 'function' ? identity() : identity;
-    const key = explicit ?? opts.gridManagerPublicKey ?? current.certificates[0]?.issuer;
-    if (!key) throw new InvalidArgumentError('no grid manager public key: pass one or connect with an identity holding a certificate');
-    return key;
+    return explicit ?? pinned!;
   }
 
   /** Decodes an issued certificate and checks it is signed by the grid manager we trust. */

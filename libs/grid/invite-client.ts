@@ -3,11 +3,10 @@
  * GridInvite service: no certificate yet, so the call carries the invite
  * secret and a signature by the new key instead of the auth interceptor's.
  */
-import * as grpc from '@grpc/grpc-js';
-import { decodeCertificate, verifyCertificate, type Certificate } from '../auth/index.js';
+import { pinnedClient, decodeCertificate, verifyCertificate, type Certificate } from '../auth/index.js';
 import { bytesEqual, sign, shortKey, type KeyPair } from '../crypto/index.js';
 import { IntegrityError } from '../errors/index.js';
-import { call, gridManagerProto, CHANNEL_OPTIONS } from '../rpc/index.js';
+import { call, gridManagerProto } from '../rpc/index.js';
 import type { GridInviteClient } from '../rpc/generated/intergrid/gridmanager/GridInvite.js';
 import type { RedeemInviteRequest } from '../rpc/generated/intergrid/gridmanager/RedeemInviteRequest.js';
 import type { Certificate__Output } from '../rpc/generated/intergrid/Certificate.js';
@@ -21,7 +20,8 @@ import { inviteSecretHash, redeemSigningBytes, type InviteCode } from './invite.
  */
 export async function redeemInvite(invite: InviteCode, keyPair: KeyPair, opts: { now?: number; deadlineMs?: number } = {}): Promise<Certificate> {
   const Ctor = gridManagerProto().intergrid.gridmanager.GridInvite;
-  const client = new Ctor(invite.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as GridInviteClient;
+  // Pinned to the invite's grid manager key: an on-path party can neither read the secret nor answer in its place.
+  const client = pinnedClient<GridInviteClient>(Ctor, { address: invite.address, publicKey: invite.gridManagerKey });
   const peer = `grid manager ${invite.address}`;
   try {
     const atMs = opts.now ?? Date.now();

@@ -6,6 +6,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { bindServer, stopServer } from '../rpc/index.js';
+import type { KeyPair } from '../crypto/index.js';
 import { serveMetrics, type MetricsEndpoint, type ServiceMetrics } from './service-metrics.js';
 
 export interface Listening {
@@ -17,11 +18,18 @@ export interface Listening {
   stop(): Promise<void>;
 }
 
-export async function listenWithMetrics(server: grpc.Server, listen: string, metrics: ServiceMetrics, metricsConfig?: { listen: string }): Promise<Listening> {
+/** Binds `server` on `listen` with TLS under `keyPair` (the service's identity key), then /metrics when configured. */
+export async function listenWithMetrics(
+  server: grpc.Server,
+  listen: string,
+  keyPair: KeyPair,
+  metrics: ServiceMetrics,
+  metricsConfig?: { listen: string },
+): Promise<Listening> {
   let address: string;
   let endpoint: MetricsEndpoint | undefined;
   try {
-    address = (await bindServer(server, listen)).address;
+    address = (await bindServer(server, listen, keyPair)).address;
     if (metricsConfig) endpoint = await serveMetrics(metrics.registry, metricsConfig.listen);
   } catch (err) {
     server.forceShutdown();

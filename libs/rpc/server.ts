@@ -5,6 +5,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { toStatus } from './status.js';
 import { beginDrain, setServing } from './operations.js';
+import { selfSignedTlsCertificate, tlsServerCredentials } from '../tls/index.js';
+import type { KeyPair } from '../crypto/index.js';
 
 export interface StartedServer {
   server: grpc.Server;
@@ -20,12 +22,16 @@ export const SERVER_OPTIONS: grpc.ServerOptions = {
 };
 
 /**
- * Binds `server` to `address` (e.g. "127.0.0.1:0") without TLS; resolves the
- * bound port. A server built by `operableServer` reports SERVING from here on.
+ * Binds `server` to `address` (e.g. "127.0.0.1:0") with TLS: the certificate
+ * is the self-signed one of the service's identity key (libs/tls), which is
+ * the key its peers pin. There is no plaintext listener: a plaintext call
+ * fails its connection. Resolves the bound port; a server built by
+ * `operableServer` reports SERVING from here on.
  */
-export async function bindServer(server: grpc.Server, address: string): Promise<StartedServer> {
+export async function bindServer(server: grpc.Server, address: string, keyPair: KeyPair): Promise<StartedServer> {
+  const credentials = tlsServerCredentials(selfSignedTlsCertificate(keyPair));
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync(address, credentials, (err, p) => (err ? reject(err) : resolve(p)));
   });
   const host = address.slice(0, address.lastIndexOf(':'));
   setServing(server, true);

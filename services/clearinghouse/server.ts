@@ -98,6 +98,7 @@ export async function startClearinghouse(config: ClearinghouseConfig, opts: Star
         if (role === 'contact-point' || role === 'admin') return grids.activeGridManagerKeys();
         return [];
       },
+      serverKey: key.publicKey,
       maxSkewMs: config.maxClockSkewMs,
       now,
       onInternalError: onInternal,
@@ -116,7 +117,7 @@ export async function startClearinghouse(config: ClearinghouseConfig, opts: Star
     const server = securedServer(definition, impl, policy, { metrics, logger, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
     // FederationInvite.Redeem: the grid manager has no certificate here; the handler checks the invite secret and the grid key's signature.
     server.addService(clearinghouseProto().intergrid.clearinghouse.FederationInvite.service, federationInviteHandlers(ctx));
-    const listening = await listenWithMetrics(server, config.listen, metrics, config.metrics);
+    const listening = await listenWithMetrics(server, config.listen, key, metrics, config.metrics);
     const verifier = opener;
     let stopped = false;
     return {

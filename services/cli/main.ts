@@ -127,6 +127,7 @@ program
   .option('--nats <url>', "gateways: a NATS server of the grid, nats://host:port (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
   .option('--price-ceiling <units-per-gib>', 'gateways: the highest price paid for a long-distance transfer')
   .option('--gateway <host:port>', "clients: the home grid's gateway (long-distance gets)")
+  .option('--gateway-key <hex>', "clients, with --gateway: the gateway's public key (pins its TLS certificate)")
   .action(action(async (code: string, opts: JoinOptions) => joinCommand(code, opts)));
 
 grid
@@ -246,6 +247,7 @@ program
   .description("ask a running service for its grpc.health.v1 status; exit 0 when SERVING, 1 otherwise")
   .argument('<host:port>')
   .option('--service <name>', "health service name, e.g. intergrid.storage.Storage (default: '', the server)")
+  .option('--key <hex>', "the service's public key: check that its TLS certificate carries it (default: TLS without a pin)")
   .option('--timeout <ms>', 'deadline of the check in milliseconds', '5000')
   .action(action(async (address: string, opts: HealthOptions) => healthCommand(address, opts)));
 

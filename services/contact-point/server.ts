@@ -120,7 +120,7 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
   }
   let wake = (): void => undefined;
   const store = await ServedStore.open(knex, { key: identity.keyPair, areaCode: config.areaCode, now, onQueued: () => wake() });
-  const reporter = clearinghouseRpcClient(config.clearinghouse.address, () => home.currentIdentity());
+  const reporter = clearinghouseRpcClient({ address: config.clearinghouse.address, publicKey: clearinghouseKey }, () => home.currentIdentity());
   let lastPumpError = '';
   const pump = startOutboxPump(store.outbox, CLEARINGHOUSE_CHANNEL, clearinghouseUsageSender(() => reporter), {
     ...opts.pumpTiming,
@@ -174,6 +174,7 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
     // Only the clearinghouse approves gateways; no grid manager's certificate opens this service.
     // Its own grid's admin may read the meter.
     issuersFor: (role) => (role === 'gateway-approval' ? [clearinghouseKey] : role === 'admin' ? [gridManagerKey] : []),
+    serverKey: identity.keyPair.publicKey,
     maxSkewMs: config.maxClockSkewMs,
     onInternalError: onInternal,
     ...(opts.now ? { now: opts.now } : {}),
@@ -187,7 +188,7 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
   });
   let listening: Listening;
   try {
-    listening = await listenWithMetrics(server, config.listen, metrics, config.metrics);
+    listening = await listenWithMetrics(server, config.listen, identity.keyPair, metrics, config.metrics);
   } catch (err) {
     home.close();
     await closeStore();

@@ -22,7 +22,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { VerifyCap } from '../../libs/caps/index.js';
 import { formatCap } from '../../libs/caps/index.js';
-import { randomBytes, toHex } from '../../libs/crypto/index.js';
+import type { Peer } from '../../libs/auth/index.js';
+import { fromHex, randomBytes, toHex } from '../../libs/crypto/index.js';
 import { UnavailableError, InternalError } from '../../libs/errors/index.js';
 import type { Resolution } from '../../libs/federation/index.js';
 import { SegmentStreamChecker, type SegmentChunkInput } from '../../libs/format/index.js';
@@ -58,7 +59,8 @@ export interface LongDistanceFetchInput {
 
 export interface LongDistanceFetchDeps {
   /** The (cached) client for a contact point address, signing as the gateway. */
-  contactPoint(address: string): ContactPointClient;
+  /** A client of the contact point at `peer.address`, pinned to and signing for `peer.publicKey`. */
+  contactPoint(peer: Peer): ContactPointClient;
   /** A contact point that sends nothing for this long is abandoned. */
   timeoutMs: number;
   /** Transfer id generator (default: 16 random bytes, hex). */
@@ -190,7 +192,7 @@ async function attempt(input: LongDistanceFetchInput, deps: LongDistanceFetchDep
   const range = remainingRange(input, p);
   let client: ContactPointClient;
   try {
-    client = deps.contactPoint(report.address);
+    client = deps.contactPoint({ address: report.address, publicKey: fromHex(report.contactPoint, 'contact point key', 32) });
   } catch (err) {
     throw new AttemptFailed(`cannot open a channel: ${(err as Error).message}`);
   }

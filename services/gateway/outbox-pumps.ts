@@ -13,6 +13,9 @@
  *                       only with a `nats` config.
  */
 import * as grpc from '@grpc/grpc-js';
+import type { Peer } from '../../libs/auth/index.js';
+import { fromHex } from '../../libs/crypto/index.js';
+import { InvalidArgumentError } from '../../libs/errors/index.js';
 import { CLIENT_USAGE_SUBJECT, EventBus, natsOutboxSender, type NatsConfig } from '../../libs/events/index.js';
 import { CLEARINGHOUSE_CHANNEL, clearinghouseUsageSender } from '../../libs/federation/index.js';
 import { startOutboxPump, type Outbox, type OutboxPump, type PumpOptions, type SendFn } from '../../libs/outbox/index.js';
@@ -34,7 +37,7 @@ const FINAL_REFUSALS = new Set<number>([grpc.status.INVALID_ARGUMENT, grpc.statu
  * row, in parallel (one dead contact point does not hold back the others;
  * its rows are retried on their own backoff).
  */
-export function receiptDeliverySender(contactPoint: (address: string) => ContactPointClient, deadlineMs = 10_000): SendFn {
+export function receiptDeliverySender(contactPoint: (peer: Peer) => ContactPointClient, deadlineMs = 10_000): SendFn {
   return async (rows) => {
     const done: string[] = [];
     const rejected: { id: string; reason: string }[] = [];
@@ -48,7 +51,14 @@ export function receiptDeliverySender(contactPoint: (address: string) => Contact
           rejected.push({ id: row.id, reason: `payload is not JSON: ${(err as Error).message}` });
           return;
         }
-        const client = contactPoint(p.address);
+        let client: ContactPointClient;
+        try {
+          // The receipt names the contact point it is for: that key pins the channel it is delivered on.
+          client = contactPoint({ address: p.address, publicKey: receiptContactPointKey(p.body) });
+        } catch (err) {
+          rejected.push({ id: row.id, reason: `payload names no contact point key: ${(err as Error).message}` });
+          return;
+        }
         try {
           await call<SignedReceipt, Empty__Output>(
             client,
@@ -74,7 +84,7 @@ export function receiptDeliverySender(contactPoint: (address: string) => Contact
 export interface GatewayPumpsInput {
   outbox: Outbox;
   clearinghouse: () => ClearinghouseClient;
-  contactPoint(address: string): ContactPointClient;
+  contactPoint(peer: Peer): ContactPointClient;
   receiptDeliveryMaxAgeMs: number;
   nats?: NatsConfig;
   timing?: PumpTiming;
@@ -143,4 +153,11 @@ export function startGatewayPumps(input: GatewayPumpsInput): GatewayPumps {
       await bus?.close();
     },
   };
+}
+
+/** The contact point key named in a base64 receipt body (the receipt's own "contactPoint" field). */
+function receiptContactPointKey(bodyBase64: string): Uint8Array {
+  const body = JSON.parse(Buffer.from(bodyBase64, 'base64').toString('utf8')) as { contactPoint?: unknown };
+  if (typeof body.contactPoint !== 'string') throw new InvalidArgumentError('the receipt has no contactPoint');
+  return fromHex(body.contactPoint, 'receipt contactPoint', 32);
 }

@@ -5,12 +5,12 @@
  * long-distance-fetch.ts; receipts in receipts.ts.
  */
 import * as grpc from '@grpc/grpc-js';
-import { authInterceptor, readIdentity, securedServer, type AuthPolicy, type Identity, type Role } from '../../libs/auth/index.js';
+import { readIdentity, securedClient, securedServer, type AuthPolicy, type Identity, type Peer, type Role } from '../../libs/auth/index.js';
 import type { Knex } from 'knex';
-import { fromHex } from '../../libs/crypto/index.js';
+import { fromHex, toHex } from '../../libs/crypto/index.js';
 import { openDatabase } from '../../libs/db/index.js';
 import { clearinghouseRpcClient, connectClearinghouse, type ClearinghouseConnection } from '../../libs/federation/index.js';
-import { gatewayProto, contactPointProto, CHANNEL_OPTIONS, stderrInternalLogger } from '../../libs/rpc/index.js';
+import { gatewayProto, contactPointProto, stderrInternalLogger } from '../../libs/rpc/index.js';
 import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
 import type { GatewayConfig } from './config.js';
 import { gatewayHandlers, type GatewayContext } from './handlers.js';
@@ -90,8 +90,10 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
   // gateway-approval certificate is what contact points accept).
   const channels = new Map<string, ContactPointClient>();
   const Ctor = contactPointProto().intergrid.contactpoint.ContactPoint;
-  const contactPoint = (address: string): ContactPointClient => {
-    let c = channels.get(address);
+  const contactPoint = (peer: Peer): ContactPointClient => {
+    // Keyed by address and key: a contact point that moved, or another key at a known address, gets its own pinned channel.
+    const slot = `${peer.address}/${toHex(peer.publicKey)}`;
+    let c = channels.get(slot);
     // A channel whose last connection attempt failed sits in gRPC's reconnect backoff and fails every call
     // at once, even after the contact point is back on that address: start afresh instead. Its own
     // subchannel pool keeps the backoff state from being shared with (and revived by) the new channel.
@@ -100,12 +102,8 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
       c = undefined;
     }
     if (!c) {
-      c = new Ctor(address, grpc.credentials.createInsecure(), {
-        ...CHANNEL_OPTIONS,
-        'grpc.use_local_subchannel_pool': 1,
-        interceptors: [authInterceptor(identity)],
-      }) as ContactPointClient;
-      channels.set(address, c);
+      c = securedClient<ContactPointClient>(Ctor, peer, identity, { channelOptions: { 'grpc.use_local_subchannel_pool': 1 } });
+      channels.set(slot, c);
     }
     return c;
   };
@@ -129,7 +127,7 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
     throw err;
   }
   const store = new GatewayStore(knex);
-  const reporter = clearinghouseRpcClient(config.clearinghouse.address, identity);
+  const reporter = clearinghouseRpcClient({ address: config.clearinghouse.address, publicKey: clearinghouseKey }, identity);
   const log = opts.onOutboxLog ?? ((line: string) => void process.stderr.write(`gateway: ${line}\n`));
   const pumps: GatewayPumps = startGatewayPumps({
     outbox: store.outbox,
@@ -171,6 +169,7 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
     methods: GATEWAY_METHOD_ROLES,
     // Only this grid's manager issues the client and admin certificates the gateway accepts.
     issuersFor: () => [gridManagerKey],
+    serverKey: identity.keyPair.publicKey,
     // A revoked client is refused on every call, not only when its certificate expires.
     isRevoked: (subject) => revocations.isRevoked(subject),
     maxSkewMs: config.maxClockSkewMs,
@@ -182,7 +181,7 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
   const server = securedServer(gatewayProto().intergrid.gateway.Gateway.service, impl, policy, { metrics, logger, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
   let listening: Listening;
   try {
-    listening = await listenWithMetrics(server, config.listen, metrics, config.metrics);
+    listening = await listenWithMetrics(server, config.listen, identity.keyPair, metrics, config.metrics);
   } catch (err) {
     clearinghouse?.close();
     await revocations.stop();

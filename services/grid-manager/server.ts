@@ -97,6 +97,7 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
       methods: GRID_MANAGER_METHOD_ROLES,
       // Only this grid's key issues certificates this service accepts.
       issuersFor: () => [gridKey.publicKey],
+      serverKey: gridKey.publicKey,
       // A revoked key is refused on every method, not only on renewal.
       isRevoked: (subject) => principals.isRevoked(subject),
       maxSkewMs: config.maxClockSkewMs,
@@ -121,7 +122,7 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
     const server = securedServer(definition, impl, policy, { metrics, logger, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
     // GridInvite.Redeem: the caller has no certificate yet; the handler checks the invite secret and the new key's signature.
     server.addService(gridManagerProto().intergrid.gridmanager.GridInvite.service, gridInviteHandlers({ config, gridKey, principals, usage, transfers, statements, now, onInternal }));
-    const listening = await listenWithMetrics(server, config.listen, metrics, config.metrics);
+    const listening = await listenWithMetrics(server, config.listen, gridKey, metrics, config.metrics);
     const db = knex;
     // Consumed in the background: NATS down at start delays the tallies, it does not stop the grid manager.
     const events: RunningUsageEventConsumer | undefined = config.nats

@@ -46,8 +46,8 @@ export function startStatementPoller(deps: StatementPollerDeps): StatementPoller
       ),
     ],
   });
-  const ledger = connectLedger(config.clearinghouse.address, identity);
   const clearinghousePublicKey = fromHex(config.clearinghouse.publicKey, 'clearinghouse.publicKey', 32);
+  const ledger = connectLedger(config.clearinghouse.address, identity, { clearinghousePublicKey });
   let running: Promise<unknown> = Promise.resolve();
   let stopped = false;
 

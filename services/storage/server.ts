@@ -110,6 +110,7 @@ export async function startStorageServer(config: StorageConfig, opts: StorageSer
     methods: STORAGE_METHOD_ROLES,
     issuersFor: (role) => (isGridRole(role) ? [managerKey] : []),
     isRevoked: (subject) => link.isRevoked(subject),
+    serverKey: identity.keyPair.publicKey,
     // Auth keeps the real clock (skew is against the caller's clock); `now` only drives leases.
   };
   const handlers = createStorageHandlers(ctx, (call) => callerFromPrincipal(principalOf(call)));
@@ -123,7 +124,7 @@ export async function startStorageServer(config: StorageConfig, opts: StorageSer
   });
   let listening: Listening;
   try {
-    listening = await listenWithMetrics(server, config.listen, metrics, config.metrics);
+    listening = await listenWithMetrics(server, config.listen, identity.keyPair, metrics, config.metrics);
   } catch (err) {
     await link.stop();
     await meta.close();

@@ -15,12 +15,12 @@ import { createHash, randomFillSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { authInterceptor, type Identity } from '../../../libs/auth/index.js';
+import { securedClient, type ClientConstructor, type Identity } from '../../../libs/auth/index.js';
 import { parseReadCap, redactCap, toVerifyCap, formatCap } from '../../../libs/caps/index.js';
 import { shortKey } from '../../../libs/crypto/index.js';
 import { IntegrityError, UnavailableError } from '../../../libs/errors/index.js';
 import { loadClientConfig, connectGrid, uploadFile, downloadFile } from '../../../libs/client/index.js';
-import { CHANNEL_OPTIONS, call, contactPointProto, gatewayProto } from '../../../libs/rpc/index.js';
+import { call, contactPointProto, gatewayProto } from '../../../libs/rpc/index.js';
 import type { ContactPointClient } from '../../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
 import type { GatewayClient } from '../../../libs/rpc/generated/intergrid/gateway/Gateway.js';
 import type { ServedUsage__Output } from '../../../libs/rpc/generated/intergrid/contactpoint/ServedUsage.js';
@@ -44,14 +44,14 @@ const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest(
 
 /** A grid admin's view of what one service counted (GetUsage on a gateway or a contact point). */
 async function usageOf<C extends grpc.Client, R>(
-  Ctor: new (address: string, creds: grpc.ChannelCredentials, options: grpc.ChannelOptions) => C,
+  Ctor: ClientConstructor,
   method: (c: C) => (req: Empty, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: R) => void) => grpc.ClientUnaryCall,
-  address: string,
+  service: { address: string; publicKey?: string },
   admin: Identity,
 ): Promise<R> {
-  const client = new Ctor(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: [authInterceptor(admin)] });
+  const client = securedClient<C>(Ctor, { address: service.address, publicKey: fromHex(service.publicKey ?? '', `key of ${service.address}`, 32) }, admin);
   try {
-    return await call<Empty, R>(client, method(client), {}, { peer: address });
+    return await call<Empty, R>(client, method(client), {}, { peer: service.address });
   } finally {
     client.close();
   }
@@ -108,7 +108,7 @@ export async function demoCommand(opts: DemoOptions = {}): Promise<void> {
     say(`   client (grid ${b.plan.name})                      received and verified ${back.length} bytes, decrypted locally`);
     const gw = byRole(b.plan.name, 'gateway')[0]!;
     const gwUsage = await usageOf<GatewayClient, GatewayUsage__Output>(
-      gatewayProto().intergrid.gateway.Gateway, (c) => c.GetUsage, gw.address, b.admin.identity);
+      gatewayProto().intergrid.gateway.Gateway, (c) => c.GetUsage, gw, b.admin.identity);
     const verifiedBytes = gwUsage.lines.filter((l) => l.remoteAreaCode === a.plan.areaCode).reduce((n, l) => n + Number(l.verifiedBytes), 0);
     for (const l of gwUsage.lines) {
       say(`   gateway ${gw.address.padEnd(16)} (grid ${b.plan.name})  verified and forwarded ${l.verifiedBytes} bytes from area ${l.remoteAreaCode} ` +
@@ -117,7 +117,7 @@ export async function demoCommand(opts: DemoOptions = {}): Promise<void> {
     say(`   clearinghouse ${fed.clearinghouse.address}         resolved area code ${cap.areaCode} to grid ${a.plan.name}'s contact points`);
     for (const cp of byRole(a.plan.name, 'contact-point')) {
       const served = await usageOf<ContactPointClient, ServedUsage__Output>(
-        contactPointProto().intergrid.contactpoint.ContactPoint, (c) => c.GetUsage, cp.address, a.admin.identity);
+        contactPointProto().intergrid.contactpoint.ContactPoint, (c) => c.GetUsage, cp, a.admin.identity);
       const bytes = served.lines.reduce((sum, l) => sum + l.bytes, 0);
       say(`   contact point ${cp.address.padEnd(16)} (grid ${a.plan.name})  decoded from grid ${a.plan.name}'s storage servers and served ${bytes} bytes`);
     }

@@ -12,12 +12,16 @@ import { service as healthService } from 'grpc-health-check';
 import { listenAddress } from '../../../libs/config/index.js';
 import { InvalidArgumentError, UnavailableError } from '../../../libs/errors/index.js';
 import { CHANNEL_OPTIONS, deadline } from '../../../libs/rpc/index.js';
+import { fromHex } from '../../../libs/crypto/index.js';
+import { pinnedChannelCredentials, unpinnedChannelCredentials, TLS_CHANNEL_OPTIONS } from '../../../libs/tls/index.js';
 
 export interface HealthOptions {
   /** Health service name; '' (the default) is the server as a whole. */
   service?: string;
   /** Deadline of the whole check in milliseconds (default 5000). */
   timeout?: string;
+  /** The service's public key (hex): when given, its TLS certificate must carry it (pinned). */
+  key?: string;
 }
 
 export const DEFAULT_HEALTH_TIMEOUT_MS = 5000;
@@ -33,11 +37,14 @@ const HealthClientCtor = grpc.makeGenericClientConstructor(healthService as grpc
 ) => HealthClient;
 
 /**
- * The serving status `address` reports for `service`.
- * @throws UnavailableError naming the address (no answer in time, unknown service, other gRPC errors).
+ * The serving status `address` reports for `service`, over TLS: pinned to
+ * `publicKey` when it is known, otherwise unpinned (a health answer carries
+ * nothing secret and decides nothing but the probe's exit code).
+ * @throws UnavailableError naming the address (no answer in time, unknown service, wrong TLS key, other gRPC errors).
  */
-export async function checkHealth(address: string, service = '', timeoutMs = DEFAULT_HEALTH_TIMEOUT_MS): Promise<string> {
-  const client = new HealthClientCtor(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+export async function checkHealth(address: string, service = '', timeoutMs = DEFAULT_HEALTH_TIMEOUT_MS, publicKey?: Uint8Array): Promise<string> {
+  const credentials = publicKey ? pinnedChannelCredentials(publicKey) : unpinnedChannelCredentials();
+  const client = new HealthClientCtor(address, credentials, { ...CHANNEL_OPTIONS, ...TLS_CHANNEL_OPTIONS });
   try {
     return await new Promise<string>((resolve, reject) => {
       client.Check({ service }, { deadline: deadline(timeoutMs) }, (err, res) => {
@@ -58,7 +65,8 @@ export async function healthCommand(address: string, opts: HealthOptions): Promi
   const timeoutMs = opts.timeout === undefined ? DEFAULT_HEALTH_TIMEOUT_MS : Number(opts.timeout);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 600_000) throw new InvalidArgumentError(`--timeout '${opts.timeout}' must be milliseconds in [1, 600000]`);
   const service = opts.service ?? '';
-  const status = await checkHealth(address, service, timeoutMs);
+  if (opts.key !== undefined && !/^[0-9a-f]{64}$/.test(opts.key)) throw new InvalidArgumentError(`--key must be 64 lowercase hex digits (the service's public key)`);
+  const status = await checkHealth(address, service, timeoutMs, opts.key === undefined ? undefined : fromHex(opts.key));
   const what = service === '' ? address : `${address} ${service}`;
   if (status !== 'SERVING') throw new UnavailableError(`${what} is ${status}`);
   process.stdout.write(`${what} SERVING\n`);

@@ -49,6 +49,8 @@ export interface JoinOptions {
   priceCeiling?: string;
   /** Clients: the home grid's gateway (host:port), for long-distance gets. */
   gateway?: string;
+  /** Clients, with --gateway: the gateway's public key (hex), which pins its TLS certificate. */
+  gatewayKey?: string;
 }
 
 /** Where each service listens when --listen is not given. */
@@ -59,7 +61,7 @@ export const GATEWAY_APPROVAL_FILE = 'approval.b64';
 
 /** Which flags each role takes (any other set flag is refused before the code is spent). */
 const FLAGS: Record<GridRole, ReadonlyArray<keyof JoinOptions>> = {
-  client: ['gateway'],
+  client: ['gateway', 'gatewayKey'],
   'storage-server': ['name', 'listen', 'advertise'],
   'contact-point': ['name', 'listen', 'advertise', 'clearinghouse', 'clearinghouseKey'],
   gateway: ['name', 'listen', 'nats', 'clearinghouse', 'clearinghouseKey', 'priceCeiling'],
@@ -67,7 +69,7 @@ const FLAGS: Record<GridRole, ReadonlyArray<keyof JoinOptions>> = {
 };
 const FLAG_NAMES: Record<string, string> = {
   listen: '--listen', advertise: '--advertise', name: '--name', clearinghouse: '--clearinghouse', clearinghouseKey: '--clearinghouse-key',
-  nats: '--nats', priceCeiling: '--price-ceiling', gateway: '--gateway',
+  nats: '--nats', priceCeiling: '--price-ceiling', gateway: '--gateway', gatewayKey: '--gateway-key',
 };
 
 function checkFlags(role: GridRole, opts: JoinOptions): void {
@@ -81,6 +83,8 @@ function checkFlags(role: GridRole, opts: JoinOptions): void {
     .filter((k) => opts[k as keyof JoinOptions] === undefined)
     .map((k) => FLAG_NAMES[k]!);
   if (missing.length > 0) throw new InvalidArgumentError(`a ${role} invite needs ${missing.join(', ')}`);
+  // A gateway address is only usable with the key that pins it (docs/security.md "Transport").
+  if ((opts.gateway === undefined) !== (opts.gatewayKey === undefined)) throw new InvalidArgumentError('--gateway and --gateway-key go together');
 }
 
 function parsePrice(text: string): number {
@@ -147,6 +151,8 @@ export async function joinCommand(code: string, opts: JoinOptions): Promise<void
     validate(gatewayConfigSchema, serviceConfig, role);
   } else if (role === 'client' && opts.gateway !== undefined && !listenAddress.safeParse(opts.gateway).success) {
     throw new InvalidArgumentError(`--gateway '${opts.gateway}' is not host:port`);
+  } else if (role === 'client' && opts.gatewayKey !== undefined && !/^[0-9a-f]{64}$/.test(opts.gatewayKey)) {
+    throw new InvalidArgumentError(`--gateway-key must be 64 lowercase hex digits (the gateway's public key)`);
   }
 
   mkdirSync(dir, { recursive: true });
@@ -170,7 +176,7 @@ export async function joinCommand(code: string, opts: JoinOptions): Promise<void
     writeClientConfig(configPath, {
       areaCode: invite.areaCode,
       gridManager,
-      ...(opts.gateway !== undefined ? { gateway: { address: opts.gateway } } : {}),
+      ...(opts.gateway !== undefined && opts.gatewayKey !== undefined ? { gateway: { address: opts.gateway, publicKey: opts.gatewayKey } } : {}),
       publicKey: toHex(key.publicKey),
       secretKey: toHex(key.secretKey),
       certificate: encodeCertificateBase64(cert),

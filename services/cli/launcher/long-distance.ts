@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeCertificateFile, loadOrCreateKeyFile } from '../../../libs/auth/index.js';
 import { writeJsonAtomic } from '../../../libs/config/index.js';
+import { toHex } from '../../../libs/crypto/index.js';
 import { loadClientConfig, writeClientConfig } from '../../../libs/client/index.js';
 import { writeContactPointConfig } from '../../contact-point/index.js';
 import type { LaunchedClearinghouse } from './clearinghouse.js';
@@ -60,6 +61,6 @@ export async function launchLongDistance(sup: Supervisor, grid: LaunchedGrid, ch
   const started = await sup.start(planned);
   const gateway = started.find((s) => s.role === 'gateway')!;
   const client = loadClientConfig(grid.clientConfigPath);
-  writeClientConfig(grid.clientConfigPath, { ...client, gateway: { address: gateway.address } });
+  writeClientConfig(grid.clientConfigPath, { ...client, gateway: { address: gateway.address, publicKey: toHex(gwKey.publicKey) } });
   return { gateway, contactPoints: started.filter((s) => s.role === 'contact-point') };
 }

@@ -3,8 +3,11 @@
  * of each (federation.json). Every child is registered the moment it has
  * started, so whatever fails later, `stop()` stops them all.
  */
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { readKeyFile } from '../../../libs/auth/index.js';
 import { readJsonObjectIfPresent, writeJsonAtomic } from '../../../libs/config/index.js';
+import { toHex } from '../../../libs/crypto/index.js';
+import { tlsPinOf } from '../../../libs/tls/index.js';
 import { startServiceChild, stopChildren, type ServiceChild } from '../child-process.js';
 
 export interface ServiceRecord {
@@ -13,6 +16,13 @@ export interface ServiceRecord {
   grid: string;
   areaCode: string;
   address: string;
+  /**
+   * Its identity key (hex) and the SHA-256 pin of its TLS certificate's public
+   * key (libs/tls), for intergrid services; compare the pin with what
+   * `openssl s_client` shows for ADDRESS.
+   */
+  publicKey?: string;
+  tlsPin?: string;
   /** Its Prometheus endpoint (GET /metrics), when it serves one. */
   metrics?: string;
   pid: number;
@@ -23,6 +33,14 @@ export interface ServiceRecord {
 
 /** Every `intergrid serve` process of a local federation serves /metrics on a loopback port of its own. */
 export const LOCAL_METRICS_LISTEN = '127.0.0.1:0';
+
+/** The identity key and TLS pin of the service whose config is at `configPath` (its keyFile, relative to the config). */
+function serviceKeyOf(configPath: string): { publicKey: string; tlsPin: string } | undefined {
+  const keyFile = readJsonObjectIfPresent(configPath)?.keyFile;
+  if (typeof keyFile !== 'string') return undefined;
+  const key = readKeyFile(resolve(dirname(configPath), keyFile)).publicKey;
+  return { publicKey: toHex(key), tlsPin: tlsPinOf(key) };
+}
 
 /** Adds `metrics.listen` to a service config that has none (an operator's own setting is kept). */
 function ensureMetricsListen(configPath: string): void {
@@ -88,6 +106,7 @@ export class Supervisor {
       this.children.push(child);
       const record: ServiceRecord = {
         role: p.role, name: p.name, grid: p.grid, areaCode: p.areaCode, address: child.address,
+        ...serviceKeyOf(p.configPath),
         ...(child.metricsAddress ? { metrics: child.metricsAddress } : {}),
         pid: child.pid, dataDir: p.dataDir, config: p.configPath, log: child.logFile,
       };

@@ -46,9 +46,9 @@ export function clearinghouseProblems(r: Omit<ClearinghouseReport, 'problems'>):
  * @throws UnavailableError when it does not answer; the RPC's error otherwise (e.g. PERMISSION_DENIED).
  */
 export async function clearinghouseReport(address: string, identity: Identity, clearinghouseKey: Uint8Array, timeoutMs: number, now: () => number): Promise<ClearinghouseReport> {
-  const health = await checkHealth(address, '', timeoutMs);
+  const health = await checkHealth(address, '', timeoutMs, clearinghouseKey);
   const ch = connectClearinghouse(address, identity, { clearinghousePublicKey: clearinghouseKey, deadlineMs: timeoutMs });
-  const ledger = connectLedger(address, identity, { deadlineMs: timeoutMs });
+  const ledger = connectLedger(address, identity, { clearinghousePublicKey: clearinghouseKey, deadlineMs: timeoutMs });
   try {
     const [grids, disputes, snapshot, periods] = await Promise.all([ch.listGrids(), ledger.listDisputes(false), ledger.getLedger(), ledger.listPeriods()]);
     const open = disputes.filter((d) => d.state === 'open').sort((a, b) => a.openedAtMs - b.openedAtMs || a.id - b.id);

@@ -4,11 +4,10 @@
  * admin, both with a short deadline), turned into the report `--json` prints
  * and the list of problems that sets the exit code (docs/grid-manager.md "Status").
  */
-import * as grpc from '@grpc/grpc-js';
-import { authInterceptor, type Identity } from '../../../libs/auth/index.js';
+import { securedClient, type Identity, type Peer } from '../../../libs/auth/index.js';
 import { toHex } from '../../../libs/crypto/index.js';
 import { connectGridManager, type GridManagerConnection } from '../../../libs/grid/index.js';
-import { call, storageProto, CHANNEL_OPTIONS } from '../../../libs/rpc/index.js';
+import { call, storageProto } from '../../../libs/rpc/index.js';
 import type { StorageClient } from '../../../libs/rpc/generated/intergrid/storage/Storage.js';
 import type { Empty } from '../../../libs/rpc/generated/intergrid/Empty.js';
 import type { StatsResponse__Output } from '../../../libs/rpc/generated/intergrid/storage/StatsResponse.js';
@@ -58,9 +57,9 @@ export interface GridReport {
   problems: Problem[];
 }
 
-async function storageStats(address: string, identity: Identity): Promise<StatsResponse__Output> {
-  const Ctor = storageProto().intergrid.storage.Storage;
-  const client = new Ctor(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: [authInterceptor(identity)] }) as StorageClient;
+async function storageStats(server: Peer, identity: Identity): Promise<StatsResponse__Output> {
+  const address = server.address;
+  const client = securedClient<StorageClient>(storageProto().intergrid.storage.Storage, server, identity);
   try {
     return await call<Empty, StatsResponse__Output>(client, client.stats, {}, { peer: `storage server ${address}`, deadlineMs: SERVER_PROBE_MS });
   } finally {
@@ -81,7 +80,7 @@ async function probeServer(s: GridStatusInfo['servers'][number], identity: Ident
   };
   const none = { sharesStored: null, bytesStored: null, availableBytes: null };
   if (!s.address) return { ...base, ...none, state: 'never-announced' };
-  const [health, stats] = await Promise.allSettled([checkHealth(s.address, '', SERVER_PROBE_MS), storageStats(s.address, identity)]);
+  const [health, stats] = await Promise.allSettled([checkHealth(s.address, '', SERVER_PROBE_MS, s.subject), storageStats({ address: s.address, publicKey: s.subject }, identity)]);
   const space =
     stats.status === 'fulfilled'
       ? { sharesStored: Number(stats.value.shares), bytesStored: Number(stats.value.bytesStored), availableBytes: Number(stats.value.availableBytes) }
@@ -121,7 +120,7 @@ export function gridProblems(r: Omit<GridReport, 'problems'>): Problem[] {
  * @throws UnavailableError when the grid manager does not answer; the error of GetStatus otherwise.
  */
 export async function gridReport(address: string, identity: Identity, gridManagerKey: Uint8Array, expiringWithinMs: number, timeoutMs: number): Promise<GridReport> {
-  const health = await checkHealth(address, '', timeoutMs);
+  const health = await checkHealth(address, '', timeoutMs, gridManagerKey);
   const gm = connectGridManager(address, identity, { gridManagerPublicKey: gridManagerKey, deadlineMs: timeoutMs });
   let st: GridStatusInfo;
   try {
