@@ -22,6 +22,8 @@ export interface ClientOptions {
   channelOptions?: grpc.ChannelOptions;
   /** Clock for request timestamps (tests). */
   now?: () => number;
+  /** Interceptors run after signing, closest to the wire (tests record what is sent with them). */
+  interceptors?: grpc.Interceptor[];
 }
 
 /** A grpc-js service client constructor (what loadPackageDefinition gives). */
@@ -38,7 +40,7 @@ export function securedClient<T extends grpc.Client>(Ctor: ClientConstructor, pe
     ...CHANNEL_OPTIONS,
     ...TLS_CHANNEL_OPTIONS,
     ...opts.channelOptions,
-    interceptors: [authInterceptor(identity, { target: peer.publicKey, ...(opts.now ? { now: opts.now } : {}) })],
+    interceptors: [authInterceptor(identity, { target: peer.publicKey, ...(opts.now ? { now: opts.now } : {}) }), ...(opts.interceptors ?? [])],
   }) as T;
 }
 
@@ -47,6 +49,11 @@ export function securedClient<T extends grpc.Client>(Ctor: ClientConstructor, pe
  * calls that authenticate themselves (invite redemption) and for probes.
  * @throws InvalidArgumentError for a malformed key.
  */
-export function pinnedClient<T extends grpc.Client>(Ctor: ClientConstructor, peer: Peer, opts: Pick<ClientOptions, 'channelOptions'> = {}): T {
-  return new Ctor(peer.address, pinnedChannelCredentials(peer.publicKey), { ...CHANNEL_OPTIONS, ...TLS_CHANNEL_OPTIONS, ...opts.channelOptions }) as T;
+export function pinnedClient<T extends grpc.Client>(Ctor: ClientConstructor, peer: Peer, opts: Pick<ClientOptions, 'channelOptions' | 'interceptors'> = {}): T {
+  return new Ctor(peer.address, pinnedChannelCredentials(peer.publicKey), {
+    ...CHANNEL_OPTIONS,
+    ...TLS_CHANNEL_OPTIONS,
+    ...opts.channelOptions,
+    ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
+  }) as T;
 }

@@ -33,6 +33,8 @@ export interface StorageServerOptions {
 export interface RunningStorageServer {
   /** host:port actually bound. */
   address: string;
+  /** Its identity key: the key its TLS certificate carries and requests are signed for. */
+  publicKey: Uint8Array;
   /** What startup reconciliation removed. */
   reconciled: ReconcileResult;
   /** Runs one garbage-collection pass now (also runs every gcIntervalMs). */
@@ -140,6 +142,7 @@ export async function startStorageServer(config: StorageConfig, opts: StorageSer
   const gridLink = link;
   return {
     address,
+    publicKey: identity.keyPair.publicKey,
     reconciled,
     gridLink,
     ...(metricsAddress ? { metricsAddress } : {}),

@@ -161,7 +161,7 @@ async function fetchVerified(g: FederationGrid, file: Stored, range?: ByteRange,
   let received = 0;
   const plain: Buffer[] = [];
   let first: number | undefined;
-  for await (const s of gatewaySegments({ address: g.gateway.address, identity }, toVerifyCap(file.cap), want)) {
+  for await (const s of gatewaySegments({ address: g.gateway.address, publicKey: g.gateway.publicKey, identity }, toVerifyCap(file.cap), want)) {
     first ??= s.offset;
     received += s.ciphertext.length;
     plain.push(Buffer.from(decryptSegment(file.cap.readKey, s.index, s.ciphertext)));

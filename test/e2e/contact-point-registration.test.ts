@@ -6,20 +6,19 @@
  * is listed next to it, and stopping one deregisters only that one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as grpc from '@grpc/grpc-js';
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { freePort } from '../../libs/net/index.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { authInterceptor, writeCertificateFile, writeKeyFile, type Identity } from '../../libs/auth/index.js';
+import { securedClient, writeCertificateFile, writeKeyFile, type Identity } from '../../libs/auth/index.js';
 import { connectGrid, uploadFile } from '../../libs/client/index.js';
 import { formatCap, toVerifyCap, type ReadCap } from '../../libs/caps/index.js';
 import { bytesEqual, fromHex, generateKeyPair, toHex } from '../../libs/crypto/index.js';
 import { decryptSegment, openUeb } from '../../libs/format/index.js';
 import { connectClearinghouse, type ClearinghouseConnection } from '../../libs/federation/index.js';
-import { CHANNEL_OPTIONS, contactPointProto } from '../../libs/rpc/index.js';
+import { contactPointProto } from '../../libs/rpc/index.js';
 import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
 import type { SegmentChunk__Output } from '../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
 import { initClearinghouse, loadClearinghouseAdmin, loadClearinghouseConfig, startClearinghouse, type RunningClearinghouse } from '../../services/clearinghouse/index.js';
@@ -125,11 +124,7 @@ describe('contact point registration', () => {
     }
     const [target] = (await gatewayConn.resolve('101')).contactPoints;
     const Ctor = contactPointProto().intergrid.contactpoint.ContactPoint;
-    const client = new Ctor(target!.address, grpc.credentials.createInsecure(), {
-      ...CHANNEL_OPTIONS,
-      'grpc.max_receive_message_length': CONTACT_POINT_MESSAGE_LIMIT,
-      interceptors: [authInterceptor(gateway)],
-    }) as unknown as ContactPointClient;
+    const client = securedClient<ContactPointClient>(Ctor, target!, gateway, { channelOptions: { 'grpc.max_receive_message_length': CONTACT_POINT_MESSAGE_LIMIT } });
     try {
       const chunks = await new Promise<SegmentChunk__Output[]>((resolve, reject) => {
         const got: SegmentChunk__Output[] = [];

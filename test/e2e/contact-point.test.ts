@@ -11,12 +11,12 @@ import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { authInterceptor, issueCertificate, writeCertificateFile, writeKeyFile, type Identity, type Role } from '../../libs/auth/index.js';
+import { securedClient, issueCertificate, writeCertificateFile, writeKeyFile, type Identity, type Role } from '../../libs/auth/index.js';
 import { clientIdentity, connectGrid, uploadFile } from '../../libs/client/index.js';
 import { formatCap, toVerifyCap, withAreaCode, type ReadCap, type VerifyCap } from '../../libs/caps/index.js';
 import { generateKeyPair, randomBytes, toHex, type KeyPair } from '../../libs/crypto/index.js';
 import { decryptSegment, layoutFromUeb, openUeb, verifyCiphertextSegment } from '../../libs/format/index.js';
-import { CHANNEL_OPTIONS, contactPointProto } from '../../libs/rpc/index.js';
+import { contactPointProto } from '../../libs/rpc/index.js';
 import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
 import type { FetchSegmentsRequest } from '../../libs/rpc/generated/intergrid/contactpoint/FetchSegmentsRequest.js';
 import type { SegmentChunk__Output } from '../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
@@ -54,11 +54,7 @@ function gatewayOf(area: string, issuer: KeyPair = clearinghouse): Identity {
 
 function client(identity: Identity): ContactPointClient {
   const Ctor = contactPointProto().intergrid.contactpoint.ContactPoint;
-  const c = new Ctor(cp.address, grpc.credentials.createInsecure(), {
-    ...CHANNEL_OPTIONS,
-    'grpc.max_receive_message_length': CONTACT_POINT_MESSAGE_LIMIT,
-    interceptors: [authInterceptor(identity)],
-  }) as unknown as ContactPointClient;
+  const c = securedClient<ContactPointClient>(Ctor, cp, identity, { channelOptions: { 'grpc.max_receive_message_length': CONTACT_POINT_MESSAGE_LIMIT } });
   clients.push(c);
   return c;
 }

@@ -7,9 +7,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authInterceptor, issueCertificate, readKeyFile, type Identity } from '../../libs/auth/index.js';
+import { issueCertificate, pinnedClient, readKeyFile, securedClient, type Identity } from '../../libs/auth/index.js';
 import { generateKeyPair, randomBytes, toHex, type KeyPair } from '../../libs/crypto/index.js';
-import { CHANNEL_OPTIONS, storageProto } from '../../libs/rpc/index.js';
+import { storageProto } from '../../libs/rpc/index.js';
 import { AuthenticationError } from '../../libs/errors/index.js';
 import { connectGrid, type ClientConfig } from '../../libs/client/index.js';
 import { encodeCertificateBase64 } from '../../libs/auth/index.js';
@@ -31,9 +31,11 @@ interface Stub {
 }
 
 /** A raw Storage stub for server `i` with the given interceptors. */
-function storageStub(i: number, interceptors: grpc.Interceptor[]): Stub {
+/** A Storage stub of server `i` over pinned TLS, signing as `identity` (none: unsigned), then running `interceptors`. */
+function storageStub(i: number, identity: Identity | undefined, interceptors: grpc.Interceptor[] = []): Stub {
   const Storage = storageProto().intergrid.storage.Storage;
-  return new Storage(grid.servers[i]!.address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors }) as unknown as Stub;
+  const server = grid.servers[i]!;
+  return (identity ? securedClient(Storage, server, identity, { interceptors }) : pinnedClient(Storage, server, { interceptors })) as unknown as Stub;
 }
 
 /** Calls ListShares; resolves with the gRPC status code (0 on success) and the message. */
@@ -61,14 +63,14 @@ function identityWith(key: KeyPair, issuer: KeyPair, body: { role: 'client' | 's
 describe('grid access', () => {
   it('accepts a client certified by the grid manager', async () => {
     const key = generateKeyPair();
-    const res = await listShares(storageStub(0, [authInterceptor(identityWith(key, gridKey, { role: 'client' }))]));
+    const res = await listShares(storageStub(0, identityWith(key, gridKey, { role: 'client' })));
     expect(res.code).toBe(grpc.status.OK);
   });
 
   it('refuses a client whose certificate the grid manager never signed (UNAUTHENTICATED)', async () => {
     const key = generateKeyPair();
     const selfSigned = identityWith(key, generateKeyPair(), { role: 'client' });
-    const res = await listShares(storageStub(0, [authInterceptor(selfSigned)]));
+    const res = await listShares(storageStub(0, selfSigned));
     expect(res.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(res.details).toMatch(/issuer|trusted/i);
 
@@ -91,7 +93,7 @@ describe('grid access', () => {
     const key = generateKeyPair();
     const now = Date.now();
     const expired = identityWith(key, gridKey, { role: 'client', notBefore: now - 7_200_000, notAfter: now - 3_600_000 });
-    const res = await listShares(storageStub(1, [authInterceptor(expired)]));
+    const res = await listShares(storageStub(1, expired));
     expect(res.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(res.details).toMatch(/expired/i);
   });
@@ -108,7 +110,7 @@ describe('grid access', () => {
         },
       });
     const storageIndex = randomBytes(16);
-    const first = storageStub(2, [authInterceptor(identity), recorder]);
+    const first = storageStub(2, identity, [recorder]);
     const ok = await new Promise<number>((resolve) =>
       first.ListShares({ storageIndex }, { deadline: Date.now() + 10_000 }, (err: grpc.ServiceError | null) => resolve(err ? err.code : 0)),
     );
@@ -116,7 +118,7 @@ describe('grid access', () => {
     expect(recorded).toBeDefined();
 
     // Same bytes, same metadata (nonce, timestamp, signature), sent again without re-signing.
-    const replay = storageStub(2, []);
+    const replay = storageStub(2, undefined);
     const code = await new Promise<{ code: number; details: string }>((resolve) =>
       replay.ListShares({ storageIndex }, recorded!, { deadline: Date.now() + 10_000 }, (err: grpc.ServiceError | null) =>
         resolve(err ? { code: err.code, details: err.details } : { code: 0, details: '' }),
@@ -129,7 +131,7 @@ describe('grid access', () => {
   it('refuses a storage-server certificate used for a client call (PERMISSION_DENIED)', async () => {
     const serverKey = readKeyFile(join(grid.servers[0]!.dataDir, '..', 'key.json'));
     const asServer = identityWith(serverKey, gridKey, { role: 'storage-server' });
-    const stub = storageStub(1, [authInterceptor(asServer)]);
+    const stub = storageStub(1, asServer);
     const res = await new Promise<{ code: number; details: string }>((resolve) =>
       stub.AllocateBuckets(
         { storageIndex: randomBytes(16), shareNumbers: [0], shareSize: 100 },

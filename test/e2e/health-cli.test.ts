@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initGridManager } from '../../services/grid-manager/index.js';
 import { bindServer, operableServer, setServing, stopServer, type StartedServer } from '../../libs/rpc/index.js';
+import { generateKeyPair } from '../../libs/crypto/index.js';
 import { echoService } from '../fixtures/echo-service.js';
 import { runBuiltCli, serveBuilt, type ServedProcess } from './fixtures/built-cli.js';
 
@@ -24,7 +25,7 @@ beforeAll(async () => {
   gm = await serveBuilt('grid-manager', init.configPath);
   // A server with nothing but the operations services and Echo's definition: its health is set by hand below.
   const server = operableServer(echoService().service);
-  echo = await bindServer(server, '127.0.0.1:0');
+  echo = await bindServer(server, '127.0.0.1:0', generateKeyPair());
 }, 30_000);
 
 afterAll(async () => {

@@ -14,13 +14,13 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { authInterceptor, issueCertificate, type Identity } from '../../libs/auth/index.js';
+import { securedClient, issueCertificate, type Identity } from '../../libs/auth/index.js';
 import { formatCap, toVerifyCap, withAreaCode, type ReadCap } from '../../libs/caps/index.js';
 import { clientIdentity, connectGrid, downloadFile, gatewaySegments, uploadFile, type ByteRange, type ClientConfig } from '../../libs/client/index.js';
 import { generateKeyPair, randomBytes, toHex } from '../../libs/crypto/index.js';
 import { NotFoundError, PreconditionError, UnavailableError } from '../../libs/errors/index.js';
 import { decryptSegment } from '../../libs/format/index.js';
-import { CHANNEL_OPTIONS, contactPointProto, gatewayProto } from '../../libs/rpc/index.js';
+import { contactPointProto, gatewayProto } from '../../libs/rpc/index.js';
 import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
 import type { GatewayClient } from '../../libs/rpc/generated/intergrid/gateway/Gateway.js';
 import type { SegmentChunk } from '../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
@@ -248,7 +248,7 @@ describe('a contact point that corrupts what it sends', () => {
       const plain: Buffer[] = [];
       try {
         const identity = clientIdentity(client.config);
-        for await (const seg of gatewaySegments({ address: home.gateway.address, identity }, toVerifyCap(cap), { offset: 0, length: data.length })) {
+        for await (const seg of gatewaySegments({ address: home.gateway.address, publicKey: home.gateway.publicKey, identity }, toVerifyCap(cap), { offset: 0, length: data.length })) {
           received += seg.ciphertext.length;
           plain.push(Buffer.from(decryptSegment(cap.readKey, seg.index, seg.ciphertext)));
         }
@@ -310,11 +310,9 @@ describe('refusals', () => {
   describe('a gateway the clearinghouse did not approve is rejected by the contact point', () => {
     const fetchAsGateway = async (identity: Identity, cap: ReadCap): Promise<grpc.ServiceError | undefined> => {
       const Ctor = contactPointProto().intergrid.contactpoint.ContactPoint;
-      const client = new Ctor(fed.grid(A).contactPoints[0]!.address, grpc.credentials.createInsecure(), {
-        ...CHANNEL_OPTIONS,
-        'grpc.max_receive_message_length': CONTACT_POINT_MESSAGE_LIMIT,
-        interceptors: [authInterceptor(identity)],
-      }) as unknown as ContactPointClient;
+      const client = securedClient<ContactPointClient>(Ctor, fed.grid(A).contactPoints[0]!, identity, {
+        channelOptions: { 'grpc.max_receive_message_length': CONTACT_POINT_MESSAGE_LIMIT },
+      });
       try {
         return await new Promise<grpc.ServiceError | undefined>((resolve) => {
           const call = client.FetchSegments({ verifyCap: formatCap(toVerifyCap(cap)), offset: 0, length: 0, transferId: 'unapproved' });
@@ -409,7 +407,7 @@ describe('the read key never leaves the client', () => {
     const readCapText = formatCap({ kind: 'read', readKey: sacrificial.raw, uebHash: randomBytes(32), k: 3, n: 10, size: 10, areaCode: A });
     const Ctor = gatewayProto().intergrid.gateway.Gateway;
     const g = fed.grid(B);
-    const gw = new Ctor(g.gateway.address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: [authInterceptor(clientIdentity(g.clientConfig))] }) as GatewayClient;
+    const gw = securedClient<GatewayClient>(Ctor, g.gateway, clientIdentity(g.clientConfig));
     try {
       await new Promise<void>((resolve) => {
         const call = gw.Fetch({ verifyCap: readCapText, offset: 0, length: 0 });

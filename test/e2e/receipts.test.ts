@@ -13,11 +13,11 @@ import * as grpc from '@grpc/grpc-js';
 import { createHash } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { authInterceptor, signJson, type Identity } from '../../libs/auth/index.js';
+import { securedClient, signJson, type Identity, type Peer } from '../../libs/auth/index.js';
 import type { ReadCap } from '../../libs/caps/index.js';
 import { clientIdentity, connectGrid, downloadFile, uploadFile } from '../../libs/client/index.js';
 import { generateKeyPair, randomBytes, toHex } from '../../libs/crypto/index.js';
-import { CHANNEL_OPTIONS, contactPointProto } from '../../libs/rpc/index.js';
+import { contactPointProto } from '../../libs/rpc/index.js';
 import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
 import { openReceipt, RECEIPT_TAG, receiptRecordId, servedRecordId, signReceipt, type ReceiptBody } from '../../libs/usage/index.js';
 import type { GatewayTransfer } from '../../services/gateway/index.js';
@@ -109,16 +109,16 @@ async function ledgerPair(): Promise<{ bytes: number; transfers: number; records
   return { bytes: pair?.bytes ?? 0, transfers: pair?.transfers ?? 0, records: snap.records };
 }
 
-function cpClient(address: string, identity: Identity): ContactPointClient {
+function cpClient(peer: Peer, identity: Identity): ContactPointClient {
   const Ctor = contactPointProto().intergrid.contactpoint.ContactPoint;
-  const c = new Ctor(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: [authInterceptor(identity)] }) as ContactPointClient;
+  const c = securedClient<ContactPointClient>(Ctor, peer, identity);
   clients.push(c);
   return c;
 }
 
-function submit(address: string, identity: Identity, signed: { body: Uint8Array; signature: Uint8Array }): Promise<grpc.ServiceError | null> {
+function submit(peer: Peer, identity: Identity, signed: { body: Uint8Array; signature: Uint8Array }): Promise<grpc.ServiceError | null> {
   return new Promise((resolve) =>
-    cpClient(address, identity).submitReceipt({ body: Buffer.from(signed.body), signature: Buffer.from(signed.signature) }, (err) => resolve(err)),
+    cpClient(peer, identity).submitReceipt({ body: Buffer.from(signed.body), signature: Buffer.from(signed.signature) }, (err) => resolve(err)),
   );
 }
 
@@ -157,7 +157,7 @@ describe('receipts and reports across two grids', () => {
   it('SubmitReceipt: the same receipt again is fine; every wrong receipt is refused with a clear error', async () => {
     const r = openReceipt(first.receipt);
     const { cp, index } = servedBy(r);
-    const address = cp.address;
+    const address: Peer = { address: cp.address, publicKey: cp.running!.publicKey };
     const other = fed.grid(A).contactPoints[1 - index]!.running!;
     expect(await submit(address, gatewayB(), first.receipt)).toBeNull();
 

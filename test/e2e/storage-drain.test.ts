@@ -13,9 +13,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { serveBuilt, type ServedProcess } from './fixtures/built-cli.js';
 import { StoragePeerForTests, patternBytes, storageIndex, type ReadChunk } from '../unit/storage/storage-fixture.js';
-import { authInterceptor, issueCertificate, writeCertificateFile, writeKeyFile } from '../../libs/auth/index.js';
+import { securedClient, issueCertificate, writeCertificateFile, writeKeyFile } from '../../libs/auth/index.js';
 import { generateKeyPair, toHex } from '../../libs/crypto/index.js';
-import { CHANNEL_OPTIONS, deadline, storageProto } from '../../libs/rpc/index.js';
+import { deadline, storageProto } from '../../libs/rpc/index.js';
+import { unpinnedChannelCredentials } from '../../libs/tls/index.js';
+import type { StorageClient } from '../../libs/rpc/generated/intergrid/storage/Storage.js';
 
 const AREA = '101';
 const SHARE_BYTES = 64 * 1024 * 1024;
@@ -28,7 +30,7 @@ function healthStatus(address: string): Promise<string> {
   const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(healthProtoPath, { enums: String })) as unknown as {
     grpc: { health: { v1: { Health: new (a: string, c: grpc.ChannelCredentials) => HealthClient } } };
   };
-  const c = new pkg.grpc.health.v1.Health(address, grpc.credentials.createInsecure());
+  const c = new pkg.grpc.health.v1.Health(address, unpinnedChannelCredentials());
   return new Promise<string>((resolve, reject) =>
     c.Check({ service: '' }, { deadline: deadline(5000) }, (err, res) => {
       c.close();
@@ -71,10 +73,7 @@ describe('intergrid serve storage: SIGTERM drains', () => {
 
     const clientKey = generateKeyPair();
     const Ctor = storageProto().intergrid.storage.Storage;
-    const raw = new Ctor(served.address, grpc.credentials.createInsecure(), {
-      ...CHANNEL_OPTIONS,
-      interceptors: [authInterceptor({ keyPair: clientKey, certificates: [cert('client', clientKey.publicKey)] })],
-    });
+    const raw = securedClient<StorageClient>(Ctor, { address: served.address, publicKey: key.publicKey }, { keyPair: clientKey, certificates: [cert('client', clientKey.publicKey)] });
     const client = new StoragePeerForTests(raw);
     try {
       expect(await healthStatus(served.address)).toBe('SERVING');

@@ -8,11 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { clearinghouseUsageSender, usageRecordPayload } from '../../../libs/federation/index.js';
 import type { OutboxRow } from '../../../libs/outbox/index.js';
-import { bindServer, clearinghouseProto, stopServer, unary, SERVER_OPTIONS, CHANNEL_OPTIONS } from '../../../libs/rpc/index.js';
+import { bindServer, clearinghouseProto, stopServer, unary, SERVER_OPTIONS } from '../../../libs/rpc/index.js';
 import type { ClearinghouseClient } from '../../../libs/rpc/generated/intergrid/clearinghouse/Clearinghouse.js';
 import type { ReportUsageRequest__Output } from '../../../libs/rpc/generated/intergrid/clearinghouse/ReportUsageRequest.js';
 import type { ReportUsageResponse } from '../../../libs/rpc/generated/intergrid/clearinghouse/ReportUsageResponse.js';
 import { UnavailableError } from '../../../libs/errors/index.js';
+import { pinnedClient } from '../../../libs/auth/index.js';
+import { generateKeyPair } from '../../../libs/crypto/index.js';
 
 let server: grpc.Server;
 let client: ClearinghouseClient;
@@ -36,10 +38,11 @@ beforeAll(async () => {
     }),
   });
   const Ctor = clearinghouseProto().intergrid.clearinghouse.Clearinghouse;
-  client = new Ctor((await bindServer(server, '127.0.0.1:0')).address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as ClearinghouseClient;
+  const key = generateKeyPair();
+  client = pinnedClient<ClearinghouseClient>(Ctor, { address: (await bindServer(server, '127.0.0.1:0', key)).address, publicKey: key.publicKey });
   emptyServer = new grpc.Server(SERVER_OPTIONS);
   emptyServer.addService(clearinghouseProto().intergrid.clearinghouse.Clearinghouse.service, {});
-  unimplemented = new Ctor((await bindServer(emptyServer, '127.0.0.1:0')).address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as ClearinghouseClient;
+  unimplemented = pinnedClient<ClearinghouseClient>(Ctor, { address: (await bindServer(emptyServer, '127.0.0.1:0', key)).address, publicKey: key.publicKey });
 });
 
 afterAll(async () => {

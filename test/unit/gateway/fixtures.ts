@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  authInterceptor,
+  securedClient,
   issueCertificate,
   principalOf,
   secureService,
@@ -19,6 +19,7 @@ import {
   writeKeyFile,
   type Certificate,
   type Identity,
+  type Peer,
   type Role,
 } from '../../../libs/auth/index.js';
 import { capStorageIndex, parseVerifyCap, toVerifyCap, withAreaCode, type ReadCap, type VerifyCap } from '../../../libs/caps/index.js';
@@ -34,7 +35,7 @@ import {
   UEB_BYTES,
   type FileLayout,
 } from '../../../libs/format/index.js';
-import { bindServer, clearinghouseProto, contactPointProto, gatewayProto, serverStream, stopServer, unary, CHANNEL_OPTIONS, SERVER_OPTIONS } from '../../../libs/rpc/index.js';
+import { bindServer, clearinghouseProto, contactPointProto, gatewayProto, serverStream, stopServer, unary, SERVER_OPTIONS } from '../../../libs/rpc/index.js';
 import type { GatewayClient } from '../../../libs/rpc/generated/intergrid/gateway/Gateway.js';
 import type { UsageLine__Output } from '../../../libs/rpc/generated/intergrid/gateway/UsageLine.js';
 import type { SegmentChunk, SegmentChunk__Output } from '../../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
@@ -197,10 +198,11 @@ export async function startFakeContactPoint(chKey: Uint8Array, files: TestFile[]
   const secured = secureService(contactPointProto().intergrid.contactpoint.ContactPoint.service, impl, {
     methods: { FetchSegments: ['gateway-approval'] },
     issuersFor: (role) => (role === 'gateway-approval' ? [chKey] : []),
+    serverKey: key.publicKey,
   });
   const server = new grpc.Server(SERVER_OPTIONS);
   server.addService(secured.definition, secured.implementation);
-  const bound = await bindServer(server, '127.0.0.1:0');
+  const bound = await bindServer(server, '127.0.0.1:0', key);
   return Object.assign(fake, { address: bound.address, stop: () => stopServer(server, 200) });
 }
 
@@ -246,10 +248,11 @@ export async function startFakeClearinghouse(ch: KeyPair): Promise<FakeClearingh
   const secured = secureService(clearinghouseProto().intergrid.clearinghouse.Clearinghouse.service, impl, {
     methods: { Resolve: ['gateway-approval'] },
     issuersFor: (role) => (role === 'gateway-approval' ? [ch.publicKey] : []),
+    serverKey: ch.publicKey,
   });
   const server = new grpc.Server(SERVER_OPTIONS);
   server.addService(secured.definition, secured.implementation);
-  const bound = await bindServer(server, '127.0.0.1:0');
+  const bound = await bindServer(server, '127.0.0.1:0', ch);
   return Object.assign(fake, { address: bound.address, stop: () => stopServer(server, 200) });
 }
 
@@ -261,14 +264,14 @@ export interface FetchOutcome {
 }
 
 /** A raw Gateway client signing as `identity`. */
-export function gatewayClient(address: string, identity: Identity): GatewayClient {
+export function gatewayClient(gateway: Peer, identity: Identity): GatewayClient {
   const Ctor = gatewayProto().intergrid.gateway.Gateway;
-  return new Ctor(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: [authInterceptor(identity)] }) as GatewayClient;
+  return securedClient<GatewayClient>(Ctor, gateway, identity);
 }
 
 /** Gateway.GetUsage as `identity` (rejects with the ServiceError). */
-export async function getUsage(address: string, identity: Identity): Promise<UsageLine__Output[]> {
-  const client = gatewayClient(address, identity);
+export async function getUsage(gateway: Peer, identity: Identity): Promise<UsageLine__Output[]> {
+  const client = gatewayClient(gateway, identity);
   try {
     return await new Promise<UsageLine__Output[]>((resolve, reject) =>
       client.getUsage({}, (err, res) => (err ? reject(err) : resolve(res?.lines ?? []))),
@@ -279,8 +282,8 @@ export async function getUsage(address: string, identity: Identity): Promise<Usa
 }
 
 /** Calls Gateway.Fetch as `identity` and collects everything (never throws). */
-export async function fetchRaw(address: string, identity: Identity, verifyCap: string, offset = 0, length = 0): Promise<FetchOutcome> {
-  const client = gatewayClient(address, identity);
+export async function fetchRaw(gateway: Peer, identity: Identity, verifyCap: string, offset = 0, length = 0): Promise<FetchOutcome> {
+  const client = gatewayClient(gateway, identity);
   const out: FetchOutcome = { uebs: [], segments: [] };
   try {
     const call = client.Fetch({ verifyCap, offset, length });

@@ -53,7 +53,7 @@ afterAll(async () => {
 
 describe('gateway backpressure', () => {
   it('stops pulling from the contact point while the client does not read', async () => {
-    const client = gatewayClient(gw.address, p.client);
+    const client = gatewayClient(gw, p.client);
     const call = client.Fetch({ verifyCap: formatCap(file.verifyCap('202')), offset: 0, length: 0 });
     call.on('error', () => undefined);
     await new Promise<void>((resolve) => call.once('data', () => resolve()));

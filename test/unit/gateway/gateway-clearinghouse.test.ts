@@ -82,7 +82,7 @@ afterAll(async () => {
 
 describe('gateway with the real clearinghouse', () => {
   it('fetches exact bytes from a contact point the clearinghouse resolved, and meters them at the published price', async () => {
-    const got = await fetchRaw(gw.address, p.client, formatCap(file.verifyCap(REMOTE)));
+    const got = await fetchRaw(gw, p.client, formatCap(file.verifyCap(REMOTE)));
     expect(got.error).toBeUndefined();
     expect(bytesEqual(plaintextOf(file, got, 0, file.plaintext.length), file.plaintext)).toBe(true);
     const line = (await gw.usage()).find((l) => bytesEqual(l.client, p.client.keyPair.publicKey) && l.remoteAreaCode === REMOTE);
@@ -90,7 +90,7 @@ describe('gateway with the real clearinghouse', () => {
   });
 
   it('answers NOT_FOUND for an area code the clearinghouse never admitted', async () => {
-    const got = await fetchRaw(gw.address, p.client, formatCap(file.verifyCap('777')));
+    const got = await fetchRaw(gw, p.client, formatCap(file.verifyCap('777')));
     expect(got.error?.code).toBe(status.NOT_FOUND);
     expect(got.error?.details).toContain('777');
   });
@@ -100,7 +100,7 @@ describe('gateway with the real clearinghouse', () => {
     await admin.admitGrid({ gridManagerPublicKey: grid.publicKey, name: 'dear', areaCode: '303', priceUnitsPerGib: 1 });
     const c = await registeredContactPoint(grid, '303');
     await admin.setPrice('303', CEILING + 1);
-    const got = await fetchRaw(gw.address, p.client, formatCap(file.verifyCap('303')));
+    const got = await fetchRaw(gw, p.client, formatCap(file.verifyCap('303')));
     expect(got.error?.code).toBe(status.FAILED_PRECONDITION);
     expect(got.error?.details).toContain(`${CEILING + 1} units/GiB`);
     expect(c.requests).toHaveLength(0);
@@ -111,7 +111,7 @@ describe('gateway with the real clearinghouse', () => {
     await admin.admitGrid({ gridManagerPublicKey: grid.publicKey, name: 'paused', areaCode: '404', priceUnitsPerGib: 1 });
     await registeredContactPoint(grid, '404');
     await admin.setGridSuspended('404', true);
-    const got = await fetchRaw(gw.address, p.client, formatCap(file.verifyCap('404')));
+    const got = await fetchRaw(gw, p.client, formatCap(file.verifyCap('404')));
     expect(got.error?.code).toBe(status.FAILED_PRECONDITION);
     expect(got.error?.details).toContain('404');
   });

@@ -121,7 +121,7 @@ for (const backend of databaseBackends('gw-real-hops')) describe(`on ${backend.n
 
   describe('gateway → real clearinghouse → real contact point → real storage servers', () => {
     it('returns the whole file, which decrypts to the exact bytes uploaded in the remote grid', async () => {
-      const got = await fetchRaw(gw.address, p.client, formatCap(file.verifyCap(REMOTE)));
+      const got = await fetchRaw(gw, p.client, formatCap(file.verifyCap(REMOTE)));
       expect(got.error).toBeUndefined();
       expect(got.uebs).toHaveLength(1);
       expect(got.segments.map((s) => s.index)).toEqual([0, 1, 2, 3]);
@@ -129,7 +129,7 @@ for (const backend of databaseBackends('gw-real-hops')) describe(`on ${backend.n
     });
 
     it('returns a range starting at a segment boundary with exact bytes', async () => {
-      const got = await fetchRaw(gw.address, p.client, formatCap(file.verifyCap(REMOTE)), SEG, SEG + 1);
+      const got = await fetchRaw(gw, p.client, formatCap(file.verifyCap(REMOTE)), SEG, SEG + 1);
       expect(got.error).toBeUndefined();
       expect(got.segments.map((s) => s.index)).toEqual([1, 2]);
       expect(bytesEqual(plaintextOf(file, got, SEG, SEG + 1), file.plaintext.subarray(SEG, 2 * SEG + 1))).toBe(true);
@@ -137,7 +137,7 @@ for (const backend of databaseBackends('gw-real-hops')) describe(`on ${backend.n
 
     it('meters exactly the ciphertext bytes the client received at the remote grid’s price', async () => {
       const client = p.otherClient;
-      const got = await fetchRaw(gw.address, client, formatCap(file.verifyCap(REMOTE)), 2 * SEG, 0);
+      const got = await fetchRaw(gw, client, formatCap(file.verifyCap(REMOTE)), 2 * SEG, 0);
       const received = got.segments.reduce((n, s) => n + s.ciphertext.length, 0);
       const line = (await gw.usage()).find((l) => bytesEqual(l.client, client.keyPair.publicKey) && l.remoteAreaCode === REMOTE);
       expect(line).toMatchObject({ verifiedBytes: received, transfers: 1, priceUnitsPerGib: 3 });

@@ -114,7 +114,7 @@ for (const backend of databaseBackends('gw-receipts')) describe(`gateway on ${ba
       area('301', [bad, good]);
       const t0 = Date.now();
       let got: Awaited<ReturnType<typeof fetchRaw>> | undefined;
-      const rows = await newTransfers(gw, async () => (got = await fetchRaw(gw.address, p.client, formatCap(big.verifyCap('301')))));
+      const rows = await newTransfers(gw, async () => (got = await fetchRaw(gw, p.client, formatCap(big.verifyCap('301')))));
       expect(got!.error).toBeUndefined();
       expect(got!.segments.map((s) => s.index)).toEqual([0, 1, 2, 3, 4, 5]);
       const received = got!.segments.reduce((n, s) => n + s.ciphertext.length, 0);
@@ -146,13 +146,13 @@ for (const backend of databaseBackends('gw-receipts')) describe(`gateway on ${ba
     it('receipts the good segments of a fetch whose every contact point failed, and nothing for a first segment already bad', async () => {
       area('302', [await cp({ kind: 'corrupt-ciphertext', at: 2 })]);
       let got: Awaited<ReturnType<typeof fetchRaw>> | undefined;
-      const rows = await newTransfers(gw, async () => (got = await fetchRaw(gw.address, p.client, formatCap(big.verifyCap('302')))));
+      const rows = await newTransfers(gw, async () => (got = await fetchRaw(gw, p.client, formatCap(big.verifyCap('302')))));
       expect(got!.error?.message).toMatch(/all 1 contact points/);
       expect(got!.segments.map((s) => s.index)).toEqual([0, 1]);
       expect(rows.map((r) => receiptOf(r).bytes)).toEqual([2 * SEG]);
 
       area('303', [await cp({ kind: 'wrong-proof', at: 0 })]);
-      const none = await newTransfers(gw, () => fetchRaw(gw.address, p.client, formatCap(big.verifyCap('303'))));
+      const none = await newTransfers(gw, () => fetchRaw(gw, p.client, formatCap(big.verifyCap('303'))));
       expect(none).toEqual([]);
       expect((await gw.usage()).find((l) => l.remoteAreaCode === '303')).toBeUndefined();
     });
@@ -160,7 +160,7 @@ for (const backend of databaseBackends('gw-receipts')) describe(`gateway on ${ba
     it('receipts what was forwarded before the client cancelled', async () => {
       area('304', [await cp(undefined, [huge])]);
       const before = (await gw.store.transfers()).length;
-      const client = gatewayClient(gw.address, p.otherClient);
+      const client = gatewayClient(gw, p.otherClient);
       const call = client.Fetch({ verifyCap: formatCap(huge.verifyCap('304')), offset: 0, length: 0 });
       let seen = 0;
       await new Promise<void>((resolve) => {
@@ -190,7 +190,7 @@ for (const backend of databaseBackends('gw-receipts')) describe(`gateway on ${ba
 
     it('writes the receipt and its outbox rows together; the pumps keep retrying receivers that do not take them', async () => {
       area('305', [await cp()]);
-      const [row] = await newTransfers(gw, () => fetchRaw(gw.address, p.client, formatCap(big.verifyCap('305'))));
+      const [row] = await newTransfers(gw, () => fetchRaw(gw, p.client, formatCap(big.verifyCap('305'))));
       const id = row!.transferId;
       const rows = (await gw.store.knex('gw_outbox').where('id', 'like', `%${id}`).orderBy('id')) as { id: string; channel: string; payload: string }[];
       expect(rows.map((r) => [r.id, r.channel])).toEqual([
@@ -214,14 +214,14 @@ for (const backend of databaseBackends('gw-receipts')) describe(`gateway on ${ba
 
     it('serves GetUsage from its database: the same after a restart', async () => {
       area('307', [await cp()]);
-      const rows = await newTransfers(gw, () => fetchRaw(gw.address, p.client, formatCap(big.verifyCap('307'))));
+      const rows = await newTransfers(gw, () => fetchRaw(gw, p.client, formatCap(big.verifyCap('307'))));
       expect(rows).toHaveLength(1);
-      const lines = await getUsage(gw.address, p.admin);
+      const lines = await getUsage(gw, p.admin);
       expect(lines.length).toBeGreaterThan(0);
       const pending = await gw.store.outbox.counts();
       await gw.stop();
       gw = await startGw();
-      expect(await getUsage(gw.address, p.admin)).toEqual(lines);
+      expect(await getUsage(gw, p.admin)).toEqual(lines);
       expect((await gw.store.outbox.counts()).pending).toBe(pending.pending);
     });
   });
@@ -247,7 +247,7 @@ for (const backend of databaseBackends('gw-receipts')) describe(`gateway on ${ba
       const bad = await cp({ kind: 'corrupt-ciphertext', at: 4 });
       const good = await cp();
       area('306', [bad, good]);
-      const rows = await newTransfers(withNats, () => fetchRaw(withNats.address, p.client, formatCap(big.verifyCap('306'))));
+      const rows = await newTransfers(withNats, () => fetchRaw(withNats, p.client, formatCap(big.verifyCap('306'))));
       expect(rows).toHaveLength(2);
       const events: ClientUsageEvent[] = [];
       const consumer = bus.consume('receipts-test', CLIENT_USAGE_SUBJECT, async (data) => void events.push(parseClientUsageEvent(data)));

@@ -81,18 +81,18 @@ afterAll(async () => {
 describe('gateway and its grid manager', () => {
   it('serves a client certified by its grid manager', async () => {
     const alice = await client('alice');
-    const got = await fetchRaw(gw.address, alice, formatCap(file.verifyCap('202')));
+    const got = await fetchRaw(gw, alice, formatCap(file.verifyCap('202')));
     expect(got.error).toBeUndefined();
     expect(got.segments).toHaveLength(2);
   });
 
   it('refuses a client once its grid manager revoked it, with PERMISSION_DENIED', async () => {
     const bob = await client('bob');
-    expect((await fetchRaw(gw.address, bob, formatCap(file.verifyCap('202')))).error).toBeUndefined();
+    expect((await fetchRaw(gw, bob, formatCap(file.verifyCap('202')))).error).toBeUndefined();
     await admin.revoke(bob.keyPair.publicKey);
     await vi.waitFor(
       async () => {
-        const got = await fetchRaw(gw.address, bob, formatCap(file.verifyCap('202')));
+        const got = await fetchRaw(gw, bob, formatCap(file.verifyCap('202')));
         expect(got.error?.code).toBe(status.PERMISSION_DENIED);
       },
       { timeout: 10_000, interval: 100 },

@@ -85,7 +85,7 @@ afterAll(async () => {
 
 describe('gateway: exact bytes', () => {
   it('forwards the UEB once and every segment of a whole file, which decrypts to the exact plaintext', async () => {
-    const got = await fetchRaw(gw.address, p.client, formatCap(big.verifyCap('202')));
+    const got = await fetchRaw(gw, p.client, formatCap(big.verifyCap('202')));
     expect(got.error).toBeUndefined();
     expect(got.uebs).toHaveLength(1);
     expect(got.segments.map((s) => s.index)).toEqual([0, 1, 2, 3, 4, 5]);
@@ -94,7 +94,7 @@ describe('gateway: exact bytes', () => {
 
   it('returns exact bytes for files of 0, 1, segment-1, segment and segment+1 bytes', async () => {
     for (const f of small) {
-      const got = await fetchRaw(gw.address, p.client, formatCap(f.verifyCap('202')));
+      const got = await fetchRaw(gw, p.client, formatCap(f.verifyCap('202')));
       expect(got.error).toBeUndefined();
       expect(got.uebs).toHaveLength(1);
       expect(bytesEqual(plaintextOf(f, got, 0, f.plaintext.length), f.plaintext)).toBe(true);
@@ -110,7 +110,7 @@ describe('gateway: exact bytes', () => {
       [3 * SEG + 5, 0, [3, 4, 5]],
     ];
     for (const [offset, length, indices] of ranges) {
-      const got = await fetchRaw(gw.address, p.client, formatCap(big.verifyCap('202')), offset, length);
+      const got = await fetchRaw(gw, p.client, formatCap(big.verifyCap('202')), offset, length);
       expect(got.error).toBeUndefined();
       expect(got.segments.map((s) => s.index)).toEqual(indices);
       const len = length || big.plaintext.length - offset;
@@ -120,7 +120,7 @@ describe('gateway: exact bytes', () => {
 
   it('serves the libs/client long-distance path, which verifies again and decrypts to the exact bytes', async () => {
     const parts: Uint8Array[] = [];
-    for await (const s of gatewaySegments({ address: gw.address, identity: p.client }, big.verifyCap('202'), { offset: SEG, length: 3 * SEG })) {
+    for await (const s of gatewaySegments({ address: gw.address, publicKey: gw.publicKey, identity: p.client }, big.verifyCap('202'), { offset: SEG, length: 3 * SEG })) {
       parts.push(decryptSegment(big.readCap.readKey, s.index, s.ciphertext));
     }
     expect(bytesEqual(Buffer.concat(parts), big.plaintext.subarray(SEG, 4 * SEG))).toBe(true);
@@ -129,8 +129,8 @@ describe('gateway: exact bytes', () => {
   it('calls the contact point as the gateway, with a fresh transfer id per call', async () => {
     const c = contactPoints[0]!;
     const before = c.requests.length;
-    await fetchRaw(gw.address, p.client, formatCap(big.verifyCap('202')));
-    await fetchRaw(gw.address, p.client, formatCap(big.verifyCap('202')));
+    await fetchRaw(gw, p.client, formatCap(big.verifyCap('202')));
+    await fetchRaw(gw, p.client, formatCap(big.verifyCap('202')));
     const reqs = c.requests.slice(before);
     expect(reqs).toHaveLength(2);
     expect(reqs[0]!.transferId).toMatch(/^[0-9a-f]{32}$/);
@@ -155,7 +155,7 @@ describe('gateway: failover', () => {
       const bad = await cp(m);
       const good = await cp();
       area(code, [bad, good]);
-      const got = await fetchRaw(gw.address, p.client, formatCap(big.verifyCap(code)));
+      const got = await fetchRaw(gw, p.client, formatCap(big.verifyCap(code)));
       expect(got.error).toBeUndefined();
       expect(got.uebs).toHaveLength(1);
       expect(got.segments.map((s) => s.index)).toEqual([0, 1, 2, 3, 4, 5]);
@@ -171,7 +171,7 @@ describe('gateway: failover', () => {
     const bad = await cp({ kind: 'corrupt-ciphertext', at: 3 });
     const good = await cp();
     area('310', [bad, good]);
-    const got = await fetchRaw(gw.address, p.client, formatCap(big.verifyCap('310')), SEG + 10, 3 * SEG);
+    const got = await fetchRaw(gw, p.client, formatCap(big.verifyCap('310')), SEG + 10, 3 * SEG);
     expect(got.segments.map((s) => s.index)).toEqual([1, 2, 3, 4]);
     expect(bytesEqual(plaintextOf(big, got, SEG + 10, 3 * SEG), big.plaintext.subarray(SEG + 10, 4 * SEG + 10))).toBe(true);
     expect(Number(good.requests[0]!.offset)).toBe(3 * SEG);
@@ -182,7 +182,7 @@ describe('gateway: failover', () => {
     const bad = await cp({ kind: 'bad-ueb' });
     const good = await cp();
     area('311', [bad, good]);
-    const got = await fetchRaw(gw.address, p.client, formatCap(big.verifyCap('311')), 0, SEG);
+    const got = await fetchRaw(gw, p.client, formatCap(big.verifyCap('311')), 0, SEG);
     expect(got.error).toBeUndefined();
     expect(got.uebs).toHaveLength(1);
     expect(got.segments.map((s) => s.index)).toEqual([0]);
@@ -192,7 +192,7 @@ describe('gateway: failover', () => {
     const bad = await cp({ kind: 'corrupt-ciphertext', at: 2 });
     const good = await cp();
     area('312', [bad, good]);
-    const got = await fetchRaw(gw.address, p.otherClient, formatCap(big.verifyCap('312')));
+    const got = await fetchRaw(gw, p.otherClient, formatCap(big.verifyCap('312')));
     expect(got.error).toBeUndefined();
     const line = await usageOf(p.otherClient.keyPair.publicKey, '312');
     expect(line?.verifiedBytes).toBe(ciphertextBytes(got.segments));
@@ -204,7 +204,7 @@ describe('gateway: failover', () => {
   it('ends the client stream with every segment when a contact point keeps its call open after the range, and cancels that call', async () => {
     const lingering = await cp({ kind: 'linger' });
     area('315', [lingering]);
-    const got = await fetchRaw(gw.address, p.client, formatCap(big.verifyCap('315')));
+    const got = await fetchRaw(gw, p.client, formatCap(big.verifyCap('315')));
     expect(got.error).toBeUndefined();
     expect(bytesEqual(plaintextOf(big, got, 0, big.plaintext.length), big.plaintext)).toBe(true);
     await vi.waitFor(() => expect(lingering.cancelled).toBe(1), { timeout: 10_000 });
@@ -212,7 +212,7 @@ describe('gateway: failover', () => {
 
   it('answers UNAVAILABLE naming every contact point when all are down, without hanging', async () => {
     area('313', [DOWN, { ...DOWN, address: '127.0.0.1:2' }]);
-    const got = await fetchRaw(gw.address, p.client, formatCap(big.verifyCap('313')));
+    const got = await fetchRaw(gw, p.client, formatCap(big.verifyCap('313')));
     expect(got.error?.code).toBe(status.UNAVAILABLE);
     expect(got.error?.details).toContain('127.0.0.1:1');
     expect(got.error?.details).toContain('127.0.0.1:2');
@@ -223,7 +223,7 @@ describe('gateway: failover', () => {
     const a = await cp({ kind: 'corrupt-ciphertext', at: 1 });
     const b = await cp({ kind: 'wrong-proof', at: 1 });
     area('314', [a, b]);
-    const got = await fetchRaw(gw.address, p.client, formatCap(big.verifyCap('314')));
+    const got = await fetchRaw(gw, p.client, formatCap(big.verifyCap('314')));
     expect(got.error?.code).toBe(status.UNAVAILABLE);
     expect(got.error?.details).toMatch(/bad data/);
     expect(got.segments.map((s) => s.index)).toEqual([0]);
@@ -234,7 +234,7 @@ describe('gateway: refusals', () => {
   it('refuses a grid priced above the ceiling with FAILED_PRECONDITION naming both, before any contact point is called', async () => {
     const c = await cp();
     area('320', [c], CEILING + 1);
-    const got = await fetchRaw(gw.address, p.client, formatCap(big.verifyCap('320')));
+    const got = await fetchRaw(gw, p.client, formatCap(big.verifyCap('320')));
     expect(got.error?.code).toBe(status.FAILED_PRECONDITION);
     expect(got.error?.details).toContain(String(CEILING + 1));
     expect(got.error?.details).toContain(String(CEILING));
@@ -243,14 +243,14 @@ describe('gateway: refusals', () => {
   });
 
   it('answers NOT_FOUND for an area code the clearinghouse does not know', async () => {
-    const got = await fetchRaw(gw.address, p.client, formatCap(big.verifyCap('999')));
+    const got = await fetchRaw(gw, p.client, formatCap(big.verifyCap('999')));
     expect(got.error?.code).toBe(status.NOT_FOUND);
     expect(got.error?.details).toContain('999');
   });
 
   it('refuses a cap of its own area code as local, without asking the clearinghouse', async () => {
     const before = ch.resolves;
-    const got = await fetchRaw(gw.address, p.client, formatCap(big.verifyCap(HOME_AREA)));
+    const got = await fetchRaw(gw, p.client, formatCap(big.verifyCap(HOME_AREA)));
     expect(got.error?.code).toBe(status.INVALID_ARGUMENT);
     expect(got.error?.details).toContain('local caps are not routed through the clearinghouse');
     expect(ch.resolves).toBe(before);
@@ -258,40 +258,40 @@ describe('gateway: refusals', () => {
 
   it('refuses a cap without an area code as local', async () => {
     const { areaCode: _drop, ...noArea } = big.verifyCap('202');
-    const got = await fetchRaw(gw.address, p.client, formatCap(noArea));
+    const got = await fetchRaw(gw, p.client, formatCap(noArea));
     expect(got.error?.code).toBe(status.INVALID_ARGUMENT);
     expect(got.error?.details).toContain('local caps are not routed through the clearinghouse');
   });
 
   it('refuses a read-cap with INVALID_ARGUMENT and never echoes its read key', async () => {
     const readCap = formatCap({ ...big.readCap, areaCode: '202' });
-    const got = await fetchRaw(gw.address, p.client, readCap);
+    const got = await fetchRaw(gw, p.client, readCap);
     expect(got.error?.code).toBe(status.INVALID_ARGUMENT);
     expect(got.error?.details).toContain('verify-cap');
     expect(got.error?.details).not.toContain(readCap.split(':')[2]!);
   });
 
   it('refuses a range past the end of the file with INVALID_ARGUMENT', async () => {
-    const got = await fetchRaw(gw.address, p.client, formatCap(big.verifyCap('202')), big.plaintext.length, 1);
+    const got = await fetchRaw(gw, p.client, formatCap(big.verifyCap('202')), big.plaintext.length, 1);
     expect(got.error?.code).toBe(status.INVALID_ARGUMENT);
   });
 
   it('refuses a client certified by another grid manager', async () => {
-    const got = await fetchRaw(gw.address, p.stranger, formatCap(big.verifyCap('202')));
+    const got = await fetchRaw(gw, p.stranger, formatCap(big.verifyCap('202')));
     expect(got.error?.code).toBe(status.UNAUTHENTICATED);
   });
 
   it('refuses Fetch to an admin (clients only)', async () => {
-    const got = await fetchRaw(gw.address, p.admin, formatCap(big.verifyCap('202')));
+    const got = await fetchRaw(gw, p.admin, formatCap(big.verifyCap('202')));
     expect(got.error?.code).toBe(status.PERMISSION_DENIED);
   });
 });
 
 describe('gateway: usage and cancellation', () => {
   it('returns the usage lines to an admin through GetUsage, equal to the bytes clients received', async () => {
-    const mine = await fetchRaw(gw.address, p.otherClient, formatCap(big.verifyCap('202')), SEG, SEG);
+    const mine = await fetchRaw(gw, p.otherClient, formatCap(big.verifyCap('202')), SEG, SEG);
     expect(mine.error).toBeUndefined();
-    const lines = await getUsage(gw.address, p.admin);
+    const lines = await getUsage(gw, p.admin);
     const line = lines.find((l) => bytesEqual(new Uint8Array(l.client), p.otherClient.keyPair.publicKey) && l.remoteAreaCode === '202');
     expect(Number(line?.verifiedBytes)).toBe(ciphertextBytes(mine.segments));
     expect(Number(line?.transfers)).toBe(1);
@@ -299,7 +299,7 @@ describe('gateway: usage and cancellation', () => {
   });
 
   it('refuses GetUsage to a client', async () => {
-    await expect(getUsage(gw.address, p.client)).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
+    await expect(getUsage(gw, p.client)).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
   });
 
   it('cancels the upstream call when the client cancels', async () => {
@@ -313,7 +313,7 @@ describe('gateway: usage and cancellation', () => {
     try {
       const stalling = await cp({ kind: 'stall', at: 1 });
       area('330', [stalling]);
-      const client = gatewayClient(patient.address, p.client);
+      const client = gatewayClient(patient, p.client);
       const call = client.Fetch({ verifyCap: formatCap(big.verifyCap('330')), offset: 0, length: 0 });
       call.on('error', () => undefined);
       await new Promise<void>((resolve) => call.on('data', (c: { part?: string }) => c.part === 'segment' && resolve()));
@@ -334,14 +334,14 @@ describe('gateway: usage and cancellation', () => {
       }),
       QUIET,
     );
-    const client = gatewayClient(busy.address, p.client);
+    const client = gatewayClient(busy, p.client);
     try {
       const stalling = await cp({ kind: 'stall', at: 1 });
       area('331', [stalling]);
       const call = client.Fetch({ verifyCap: formatCap(big.verifyCap('331')), offset: 0, length: 0 });
       call.on('error', () => undefined);
       await new Promise<void>((resolve) => call.on('data', (c: { part?: string }) => c.part === 'segment' && resolve()));
-      const second = await fetchRaw(busy.address, p.client, formatCap(big.verifyCap('202')));
+      const second = await fetchRaw(busy, p.client, formatCap(big.verifyCap('202')));
       expect(second.error?.code).toBe(status.UNAVAILABLE);
       expect(second.error?.details).toContain('limit 1');
       call.cancel();

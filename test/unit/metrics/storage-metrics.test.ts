@@ -8,17 +8,17 @@
 import * as grpc from '@grpc/grpc-js';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { authInterceptor, type Identity } from '../../../libs/auth/index.js';
+import { securedClient, type Identity, type Peer } from '../../../libs/auth/index.js';
 import { shortKey, toHex } from '../../../libs/crypto/index.js';
 import { serviceLogger } from '../../../libs/metrics/index.js';
-import { CHANNEL_OPTIONS, storageProto } from '../../../libs/rpc/index.js';
+import { storageProto } from '../../../libs/rpc/index.js';
 import type { StorageClient } from '../../../libs/rpc/generated/intergrid/storage/Storage.js';
 import { startStorageServer } from '../../../services/storage/index.js';
 import { StorageFixture, StoragePeerForTests, patternBytes, storageIndex } from '../storage/storage-fixture.js';
 import { parsePrometheus, sum } from './prometheus-text.js';
 
 /** A Storage client whose (de)serializers count the bytes that go on and come off the wire. */
-function countingClient(address: string, identity: Identity): { client: StorageClient; sent: Map<string, number>; received: Map<string, number> } {
+function countingClient(server: Peer, identity: Identity): { client: StorageClient; sent: Map<string, number>; received: Map<string, number> } {
   const sent = new Map<string, number>();
   const received = new Map<string, number>();
   const counted = new WeakSet<object>();
@@ -43,7 +43,7 @@ function countingClient(address: string, identity: Identity): { client: StorageC
     };
   }
   const Ctor = grpc.makeGenericClientConstructor(def as grpc.ServiceDefinition, 'Storage');
-  const client = new Ctor(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: [authInterceptor(identity)] }) as unknown as StorageClient;
+  const client = securedClient<StorageClient>(Ctor, server, identity);
   return { client, sent, received };
 }
 
@@ -70,7 +70,7 @@ describe('storage server metrics and request logs', () => {
     expect(f.server.metricsAddress).toMatch(/^127\.0\.0\.1:[1-9]\d*$/);
 
     const alice = f.identity('client', undefined, { quota_bytes: 10_000_000 });
-    const counting = countingClient(f.server.address, alice);
+    const counting = countingClient(f.server, alice);
     client = counting.client;
     const peer = new StoragePeerForTests(client);
 
@@ -82,7 +82,7 @@ describe('storage server metrics and request logs', () => {
     const [back] = await peer.read(si, 0, [{ offset: 0, length: n }]);
     expect(Buffer.compare(back!, Buffer.from(data))).toBe(0);
     // A denied call: counted with its status, logged without a caller.
-    const stranger = new StoragePeerForTests(countingClient(f.server.address, f.identity('gateway')).client);
+    const stranger = new StoragePeerForTests(countingClient(f.server, f.identity('gateway')).client);
     await expect(stranger.stats()).rejects.toThrow();
     stranger.raw.close();
 

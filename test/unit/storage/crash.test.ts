@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import * as grpc from '@grpc/grpc-js';
 import { writeJsonAtomic } from '../../../libs/config/index.js';
-import { writeKeyFile, writeCertificateFile, authInterceptor, issueCertificate } from '../../../libs/auth/index.js';
+import { writeKeyFile, writeCertificateFile, securedClient, issueCertificate } from '../../../libs/auth/index.js';
 import { generateKeyPair, toHex } from '../../../libs/crypto/index.js';
-import { storageProto, CHANNEL_OPTIONS } from '../../../libs/rpc/index.js';
+import { storageProto } from '../../../libs/rpc/index.js';
+import type { StorageClient } from '../../../libs/rpc/generated/intergrid/storage/Storage.js';
 import { StoragePeerForTests, patternBytes, storageIndex, AREA } from './storage-fixture.js';
 import { databaseBackends, BACKEND_SETUP_MS } from '../../fixtures/database-backends.js';
 
@@ -74,7 +74,7 @@ for (const backend of databaseBackends('storage-crash')) describe(`storage crash
     };
     const connect = (address: string): StoragePeerForTests => {
       const Ctor = storageProto().intergrid.storage.Storage;
-      return new StoragePeerForTests(new Ctor(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: [authInterceptor(identity)] }));
+      return new StoragePeerForTests(securedClient<StorageClient>(Ctor, { address, publicKey: key.publicKey }, identity));
     };
 
     const first = await startChild(configPath);

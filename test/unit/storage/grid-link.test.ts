@@ -8,11 +8,11 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { generateKeyPair, toHex, bytesEqual } from '../../../libs/crypto/index.js';
-import { writeKeyFile, writeCertificateFile, authInterceptor, type Identity } from '../../../libs/auth/index.js';
-import { storageProto, CHANNEL_OPTIONS } from '../../../libs/rpc/index.js';
+import { writeKeyFile, writeCertificateFile, securedClient, type Identity } from '../../../libs/auth/index.js';
+import { storageProto } from '../../../libs/rpc/index.js';
+import type { StorageClient } from '../../../libs/rpc/generated/intergrid/storage/Storage.js';
 import {
   initGridManager,
   loadGridManagerConfig,
@@ -37,7 +37,7 @@ async function approvedClient(name: string): Promise<{ identity: Identity; peer:
   const cert = await admin.approve({ role: 'client', subject: keyPair.publicKey, name });
   const identity = { keyPair, certificates: [cert] };
   const Ctor = storageProto().intergrid.storage.Storage;
-  const peer = new StoragePeerForTests(new Ctor(storage.address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: [authInterceptor(identity)] }));
+  const peer = new StoragePeerForTests(securedClient<StorageClient>(Ctor, storage, identity));
   clients.push(peer);
   return { identity, peer };
 }

@@ -12,7 +12,9 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { StorageFixture, patternBytes, storageIndex, type ReadChunk, type StoragePeerForTests } from './storage-fixture.js';
-import { CHANNEL_OPTIONS, deadline } from '../../../libs/rpc/index.js';
+import { deadline } from '../../../libs/rpc/index.js';
+import { pinnedClient } from '../../../libs/auth/index.js';
+import { unpinnedChannelCredentials, TLS_CHANNEL_OPTIONS } from '../../../libs/tls/index.js';
 import { databaseBackends, BACKEND_SETUP_MS } from '../../fixtures/database-backends.js';
 
 const SERVICE = 'intergrid.storage.Storage';
@@ -31,17 +33,17 @@ function loadGrpc(file: string, includeDirs: string[] = []): grpc.GrpcObject {
 
 /** A plain client: no auth interceptor, no signature. */
 function healthClient(address: string): HealthClient {
-  const pkg = loadGrpc(healthProtoPath) as unknown as { grpc: { health: { v1: { Health: new (a: string, c: grpc.ChannelCredentials) => HealthClient } } } };
-  return new pkg.grpc.health.v1.Health(address, grpc.credentials.createInsecure());
+  const pkg = loadGrpc(healthProtoPath) as unknown as { grpc: { health: { v1: { Health: new (a: string, c: grpc.ChannelCredentials, o: grpc.ChannelOptions) => HealthClient } } } };
+  return new pkg.grpc.health.v1.Health(address, unpinnedChannelCredentials(), TLS_CHANNEL_OPTIONS);
 }
 
 function reflectionClient(address: string): ReflectionClient {
   const require = createRequire(import.meta.url);
   const root = join(dirname(require.resolve('@grpc/reflection/package.json')), 'build', 'proto');
   const pkg = loadGrpc(join(root, 'grpc/reflection/v1/reflection.proto'), [root]) as unknown as {
-    grpc: { reflection: { v1: { ServerReflection: new (a: string, c: grpc.ChannelCredentials) => ReflectionClient } } };
+    grpc: { reflection: { v1: { ServerReflection: new (a: string, c: grpc.ChannelCredentials, o: grpc.ChannelOptions) => ReflectionClient } } };
   };
-  return new pkg.grpc.reflection.v1.ServerReflection(address, grpc.credentials.createInsecure());
+  return new pkg.grpc.reflection.v1.ServerReflection(address, unpinnedChannelCredentials(), TLS_CHANNEL_OPTIONS);
 }
 
 function check(c: HealthClient, service: string): Promise<string> {
@@ -90,7 +92,7 @@ for (const backend of databaseBackends('storage-ops')) describe(`operations: hea
 
   it('the service itself still requires a signature', async () => {
     const Ctor = grpc.makeGenericClientConstructor({}, 'x');
-    const raw = new Ctor(f.server!.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    const raw = pinnedClient(Ctor, f.server!);
     plain.push(raw);
     const err = await new Promise<grpc.ServiceError>((resolve) =>
       raw.makeUnaryRequest(`/${SERVICE}/Stats`, () => Buffer.alloc(0), (b: Buffer) => b, {}, (e) => resolve(e!)),

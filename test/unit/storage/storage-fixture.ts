@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { storageProto, CHANNEL_OPTIONS, call, deadline, fromServiceError } from '../../../libs/rpc/index.js';
-import { authInterceptor, issueCertificate, type Identity, type Role } from '../../../libs/auth/index.js';
+import { storageProto, call, deadline, fromServiceError } from '../../../libs/rpc/index.js';
+import { securedClient, issueCertificate, type Identity, type Role } from '../../../libs/auth/index.js';
 import { generateKeyPair, toHex, type KeyPair } from '../../../libs/crypto/index.js';
 import { resolveStorageConfig, startStorageServer, type RunningStorageServer, type StorageConfig } from '../../../services/storage/index.js';
 import type { StorageClient } from '../../../libs/rpc/generated/intergrid/storage/Storage.js';
@@ -89,7 +89,7 @@ export class StorageFixture {
   client(identity: Identity): StoragePeerForTests {
     if (!this.server) throw new Error('server not started');
     const Ctor = storageProto().intergrid.storage.Storage;
-    const c = new Ctor(this.server.address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: [authInterceptor(identity)] });
+    const c = securedClient<StorageClient>(Ctor, this.server, identity);
     this.clients.push(c);
     return new StoragePeerForTests(c);
   }
