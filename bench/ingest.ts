@@ -156,6 +156,8 @@ function slots(n: number): ((task: () => Promise<void>) => Promise<void>) & { fr
 /** What a reporting run needs (sent to the child process as a structured clone). */
 interface ReportJob {
   address: string;
+  /** The clearinghouse key: its TLS pin and the target the records' calls are signed for. */
+  clearinghouseKey: Uint8Array;
   gw: Identity;
   cp: Identity;
   receipts: UsageRecordInput[];
@@ -172,8 +174,8 @@ interface ReportJob {
  * gateway's receipt reached it).
  */
 async function report(job: ReportJob): Promise<number> {
-  const gwConn = connectLedger(job.address, job.gw, { deadlineMs: 120_000 });
-  const cpConn = connectLedger(job.address, job.cp, { deadlineMs: 120_000 });
+  const gwConn = connectLedger(job.address, job.gw, { deadlineMs: 120_000, clearinghousePublicKey: job.clearinghouseKey });
+  const cpConn = connectLedger(job.address, job.cp, { deadlineMs: 120_000, clearinghousePublicKey: job.clearinghouseKey });
   try {
     const send = async (conn: typeof gwConn, records: UsageRecordInput[]) => {
       const res = await conn.reportUsage(records);
@@ -270,12 +272,12 @@ async function endToEnd(transfers: number, batch: number, workers: number, inFli
       let seconds: number;
       let cpuSeconds: number;
       if (separate) {
-        const r = await reportFromChild({ address: ch.address, gw: parties.gw, cp: parties.cp, receipts, served, batch, inFlight });
+        const r = await reportFromChild({ address: ch.address, clearinghouseKey: ch.publicKey, gw: parties.gw, cp: parties.cp, receipts, served, batch, inFlight });
         seconds = r.seconds;
         cpuSeconds = r.cpuSeconds;
       } else {
         const c0 = process.cpuUsage();
-        seconds = await report({ address: ch.address, gw: parties.gw, cp: parties.cp, receipts, served, batch, inFlight });
+        seconds = await report({ address: ch.address, clearinghouseKey: ch.publicKey, gw: parties.gw, cp: parties.cp, receipts, served, batch, inFlight });
         const c = process.cpuUsage(c0);
         cpuSeconds = (c.user + c.system) / 1e6;
       }

@@ -193,7 +193,7 @@ function identityOf(cp: FederationContactPoint): Identity {
 }
 
 function ledgerAs(identity: Identity): LedgerConnection {
-  const l = connectLedger(fed.clearinghouse.address, identity);
+  const l = connectLedger(fed.clearinghouse.address, identity, { clearinghousePublicKey: fed.clearinghouse.publicKey });
   ledgers.push(l);
   return l;
 }

@@ -38,7 +38,7 @@ beforeAll(async () => {
   await adminConn.admitGrid({ gridManagerPublicKey: generateKeyPair().publicKey, name: 'b', areaCode: '102', priceUnitsPerGib: 5 });
   const cpKey = generateKeyPair();
   const gwKey = generateKeyPair();
-  const cp = connectLedger(address, { keyPair: cpKey, certificates: [issueCertificate(gm, { role: 'contact-point', subject: cpKey.publicKey, grid: '101', ...validityWindow(Date.now(), 60_000), limits: {} })] });
+  const cp = connectLedger(address, { keyPair: cpKey, certificates: [issueCertificate(gm, { role: 'contact-point', subject: cpKey.publicKey, grid: '101', ...validityWindow(Date.now(), 60_000), limits: {} })] }, { clearinghousePublicKey: op.clearinghouse.publicKey });
   const gw = connectLedger(address, { keyPair: gwKey, certificates: [await adminConn.approveGateway({ areaCode: '102', gatewayPublicKey: gwKey.publicKey })] });
   const base: Omit<TransferSpec, 'transferId' | 'bytes'> = { exporter: '101', importer: '102', gateway: gwKey, contactPoint: cpKey, priceUnitsPerGib: 1000, priceAsOfMs: Date.now(), atMs: Date.now() };
   const good = transferRecords({ ...base, transferId: 'good', bytes: 3 * 2 ** 30 });

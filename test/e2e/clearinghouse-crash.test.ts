@@ -114,7 +114,7 @@ describe('clearinghouse killed while records are reported', () => {
         for (;;) {
           attempts++;
           // A fresh connection per attempt: the server's address stays, its process does not.
-          const conn = connectLedger(address, identity, { deadlineMs: 5_000 });
+          const conn = connectLedger(address, identity, { deadlineMs: 5_000, clearinghousePublicKey: admin.clearinghouse.publicKey });
           try {
             const res = await conn.reportUsage(batch);
             for (const r of res) outcomes.set(r.recordId, [...(outcomes.get(r.recordId) ?? []), r.outcome === 'REJECTED' ? `REJECTED ${r.message}` : r.outcome]);

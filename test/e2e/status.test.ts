@@ -250,7 +250,7 @@ describe('intergrid status: clearinghouse', () => {
     }
     const gwKey = generateKeyPair();
     const gw = connectLedger(server.address, { keyPair: gwKey, certificates: [await ch.approveGateway({ areaCode: '102', gatewayPublicKey: gwKey.publicKey })] });
-    const cp = connectLedger(server.address, { keyPair: cpKey, certificates: [cpCert(gmA, '101')] });
+    const cp = connectLedger(server.address, { keyPair: cpKey, certificates: [cpCert(gmA, '101')] }, { clearinghousePublicKey: op.clearinghouse.publicKey });
     base = { exporter: '101', importer: '102', gateway: gwKey, contactPoint: cpKey, priceUnitsPerGib: 1000, priceAsOfMs: Date.now(), atMs: Date.now() };
     report = async (transferId, bytes, servedBytes) => {
       const t = transferRecords({ ...base, transferId, bytes, ...(servedBytes !== undefined ? { servedBytes } : {}) });

@@ -40,7 +40,7 @@ let seq = 0;
 let backend: Backend;
 
 function ledgerAs(identity: Identity): LedgerConnection {
-  const c = connectLedger(ch.address, identity);
+  const c = connectLedger(ch.address, identity, { clearinghousePublicKey: ch.publicKey });
   open.push(c);
   return c;
 }
