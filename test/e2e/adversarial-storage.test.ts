@@ -11,18 +11,25 @@
  * - a slow reader: a client that opens ReadShare streams and never reads
  *   holds its own slots only (its next stream is RESOURCE_EXHAUSTED), the
  *   honest client is served meanwhile, and the server ends the stalled
- *   streams within the configured deadline.
+ *   streams within the configured deadline;
+ * - a slow gateway at a real contact point on that grid: the same for
+ *   FetchSegments (per-gateway limit, stall deadline).
  */
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
-import type { ServiceError } from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { connectGrid, convergentFileKey, uploadFile, downloadFile, checkFile, type GridConnection } from '../../libs/client/index.js';
-import { storageIndexFromReadKey, toVerifyCap, type ReadCap } from '../../libs/caps/index.js';
+import { formatCap, storageIndexFromReadKey, toVerifyCap, withAreaCode, type ReadCap } from '../../libs/caps/index.js';
 import { planFile } from '../../libs/format/index.js';
-import { toHex } from '../../libs/crypto/index.js';
+import { generateKeyPair, toHex } from '../../libs/crypto/index.js';
+import { pino } from 'pino';
+import { authInterceptor, issueCertificate, writeCertificateFile, writeKeyFile, type Identity } from '../../libs/auth/index.js';
+import { CHANNEL_OPTIONS, contactPointProto } from '../../libs/rpc/index.js';
+import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
+import { CONTACT_POINT_MESSAGE_LIMIT, resolveContactPointConfig, startContactPoint, type RunningContactPoint } from '../../services/contact-point/index.js';
 import { startLocalGrid, type LocalGrid } from './fixtures/local-grid.js';
 import { plantShares } from '../unit/storage/junk-planter.js';
 
@@ -130,11 +137,11 @@ describe('slow reader', () => {
     const started = Date.now();
     const stalled = Array.from({ length: LIMIT }, () => 0).map(
       () =>
-        new Promise<ServiceError | 'ended'>((resolve) => {
+        new Promise<grpc.ServiceError | 'ended'>((resolve) => {
           const s = peer.client.readShare({ storageIndex: put.storageIndex, shareNumber: shnum, ranges: [{ offset: 0, length: shareSize }] });
           s.pause();
           s.read(0);
-          s.on('error', (e: ServiceError) => resolve(e));
+          s.on('error', (e: grpc.ServiceError) => resolve(e));
           s.on('end', () => resolve('ended'));
         }),
     );
@@ -152,4 +159,96 @@ describe('slow reader', () => {
     const [head] = await peer.readRanges(put.storageIndex, shnum, [{ offset: 0, length: 4 }]);
     expect(head).toHaveLength(4);
   });
+});
+
+describe('slow gateway at the contact point', () => {
+  const STALL_MS = 1500;
+  let grid: LocalGrid;
+  let work: string;
+  let cp: RunningContactPoint;
+  const clients: grpc.Client[] = [];
+  const clearinghouse = generateKeyPair();
+  const gatewayOf = (): Identity => {
+    const keyPair = generateKeyPair();
+    const now = Date.now();
+    const cert = issueCertificate(clearinghouse, { role: 'gateway-approval', subject: keyPair.publicKey, grid: '202', notBefore: now - 60_000, notAfter: now + 3_600_000, limits: {} });
+    return { keyPair, certificates: [cert] };
+  };
+  const cpClient = (identity: Identity): ContactPointClient => {
+    const Ctor = contactPointProto().intergrid.contactpoint.ContactPoint;
+    const c = new Ctor(cp.address, grpc.credentials.createInsecure(), {
+      ...CHANNEL_OPTIONS,
+      'grpc.max_receive_message_length': CONTACT_POINT_MESSAGE_LIMIT,
+      interceptors: [authInterceptor(identity)],
+    }) as unknown as ContactPointClient;
+    clients.push(c);
+    return c;
+  };
+  let transfers = 0;
+  /** FetchSegments read to the end: the ciphertext bytes received, or the error. */
+  const fetchAll = (identity: Identity, verifyCap: string): Promise<number | grpc.ServiceError> =>
+    new Promise((resolve) => {
+      let bytes = 0;
+      const call = cpClient(identity).FetchSegments({ verifyCap, transferId: `adv-${++transfers}`, offset: 0, length: 0 });
+      call.on('data', (c: { segment?: { ciphertext?: Buffer } }) => (bytes += c.segment?.ciphertext?.length ?? 0));
+      call.on('error', (e: grpc.ServiceError) => resolve(e));
+      call.on('end', () => resolve(bytes));
+    });
+
+  beforeAll(async () => {
+    grid = await startLocalGrid({ servers: 3, encoding: { k: 2, n: 3, happy: 3 } });
+    work = mkdtempSync(join(tmpdir(), 'intergrid-adv-cp-'));
+    const dir = join(grid.dir, 'contact-point');
+    mkdirSync(dir, { recursive: true });
+    const key = generateKeyPair();
+    writeKeyFile(join(dir, 'key.json'), key);
+    writeCertificateFile(join(dir, 'certificate.b64'), await grid.admin.approve({ role: 'contact-point', subject: key.publicKey, name: 'cp-1' }));
+    const config = resolveContactPointConfig({
+      listen: '127.0.0.1:0',
+      areaCode: grid.areaCode,
+      dataDir: dir,
+      keyFile: join(dir, 'key.json'),
+      certificateFile: join(dir, 'certificate.b64'),
+      gridManager: { address: grid.gridManagerAddress, publicKey: grid.clientConfig.gridManager.publicKey },
+      // Nothing listens there: registration keeps failing, harmlessly.
+      clearinghouse: { address: '127.0.0.1:1', publicKey: toHex(clearinghouse.publicKey) },
+      maxFetchesPerGateway: 1,
+      streamStallMs: STALL_MS,
+    });
+    cp = await startContactPoint(config, { logger: pino({ level: 'silent' }) });
+  });
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await cp?.stop();
+    await grid?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('a gateway that never reads holds only its own slot, is cut off by the deadline, and other gateways are served', async () => {
+    const data = nodeRandomBytes(32 * 1024 * 1024);
+    const path = join(work, 'big');
+    writeFileSync(path, data);
+    const conn = await connectGrid(grid.clientConfig);
+    const put = await uploadFile(conn, path);
+    conn.close();
+    const vcap = formatCap(withAreaCode(toVerifyCap(put.cap), grid.areaCode));
+    const slow = gatewayOf();
+
+    const started = Date.now();
+    const stalled = new Promise<grpc.ServiceError | 'ended'>((resolve) => {
+      const call = cpClient(slow).FetchSegments({ verifyCap: vcap, transferId: 'slow-1', offset: 0, length: 0 });
+      call.on('error', (e: grpc.ServiceError) => resolve(e));
+      call.on('end', () => resolve('ended'));
+      call.once('data', () => call.pause());
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const refused = await fetchAll(slow, vcap);
+    expect(refused).toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED, details: expect.stringMatching(/too many FetchSegments calls.*limit 1 per caller/) });
+    // Another gateway gets the whole file meanwhile.
+    expect(await fetchAll(gatewayOf(), vcap)).toBe(data.length);
+    expect(await stalled).not.toBe('ended');
+    expect(Date.now() - started).toBeLessThan(STALL_MS + 1000 + 8000);
+    // The slow gateway's slot is free again.
+    expect(await fetchAll(slow, vcap)).toBe(data.length);
+  }, 60_000);
 });
