@@ -9,8 +9,8 @@ export { connectGrid, connectGridAs, clientIdentity, openStoragePeer } from './g
 export type { GridConnection, GridConnectionOptions, GridSession, GridMember } from './grid-connection.js';
 export { StoragePeer } from './storage-peer.js';
 export type { ShareRange, ShareWriter } from './storage-peer.js';
-export { permutedServers, placeShares, happinessOf, releasePlacement, PERMUTE_TAG } from './placement.js';
-export type { Placement, PlacementParams, ServerFailure } from './placement.js';
+export { permutedServers, placeShares, happinessOf, releasePlacement, confirmHeldShares, PERMUTE_TAG } from './placement.js';
+export type { Placement, PlacementParams, ServerFailure, ExpectedShares } from './placement.js';
 export { randomReadKey, convergentFileKey } from './convergence.js';
 export { uploadFile } from './uploader.js';
 export type { UploadOptions, UploadProgress, UploadResult } from './uploader.js';

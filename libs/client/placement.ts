@@ -17,7 +17,8 @@
  * overlapping pre-existing shares; with fresh (random-key) uploads every
  * share has exactly one holder and the two measures agree.
  */
-import { taggedHash, toHex } from '../crypto/index.js';
+import { bytesEqual, taggedHash, toHex } from '../crypto/index.js';
+import { SHARE_HEADER_BYTES } from '../format/index.js';
 import { HappinessError, QuotaError, isIntergridError } from '../errors/index.js';
 import type { StoragePeer } from './storage-peer.js';
 
@@ -45,8 +46,10 @@ export interface Placement {
   shareSize: number;
   /** share number -> server that holds (or will hold) it */
   shares: Map<number, StoragePeer>;
-  /** shares a server reported as already complete: nothing to write */
+  /** shares a server reported as already complete: nothing to write (after confirmHeldShares: only those that are this upload's own) */
   alreadyHave: Set<number>;
+  /** held shares that turned out not to be this upload's (confirmHeldShares): written beside / over them, never counted as held */
+  mismatched?: { shnum: number; server: string; reason: string }[];
   failures: ServerFailure[];
 }
 
@@ -164,4 +167,77 @@ export async function releasePlacement(placement: Placement, only?: ReadonlySet<
     byServer.set(server, list);
   }
   await Promise.all([...byServer].map(([server, shnums]) => server.abortShares(placement.storageIndex, shnums).catch(() => undefined)));
+}
+
+/** What this upload's share `shnum` must hold: its header and its trailer (trees + UEB), and where the trailer starts. */
+export interface ExpectedShares {
+  header(shnum: number): Uint8Array;
+  trailer(shnum: number): Uint8Array;
+  trailerOffset: number;
+}
+
+/**
+ * A share a server reports in already_have is trusted only once it is this
+ * upload's own: its header and its whole trailer (block tree, share tree,
+ * ciphertext tree, UEB — so its UEB hash, the one the cap will carry) must
+ * be byte-equal to what this upload encodes. Anyone who learns a storage
+ * index can plant a share under it first; such a share is never counted
+ * toward happiness. Each mismatching share is allocated again with
+ * `replace` (the server then keeps ours beside or over the held one, see
+ * docs/storage.md "Conflicting shares"); a server that refuses loses that
+ * share from the placement.
+ * @throws HappinessError when what is left no longer reaches `happy`
+ *   (every allocation is released first).
+ */
+export async function confirmHeldShares(placement: Placement, expected: ExpectedShares, params: PlacementParams, known: number): Promise<void> {
+  const byServer = new Map<StoragePeer, number[]>();
+  for (const shnum of placement.alreadyHave) {
+    const server = placement.shares.get(shnum)!;
+    byServer.set(server, [...(byServer.get(server) ?? []), shnum]);
+  }
+  placement.mismatched ??= [];
+  await Promise.all(
+    [...byServer].map(async ([server, shnums]) => {
+      const wrong: { shnum: number; reason: string }[] = [];
+      for (const shnum of shnums) {
+        const reason = await heldShareProblem(server, placement, shnum, expected);
+        if (reason !== undefined) wrong.push({ shnum, reason });
+      }
+      if (wrong.length === 0) return;
+      const numbers = wrong.map((w) => w.shnum);
+      for (const w of wrong) {
+        placement.alreadyHave.delete(w.shnum);
+        placement.mismatched!.push({ shnum: w.shnum, server: server.label, reason: w.reason });
+      }
+      try {
+        const res = await server.allocateBuckets(placement.storageIndex, numbers, placement.shareSize, numbers);
+        for (const s of numbers) if (!res.allocated.includes(s)) placement.shares.delete(s);
+      } catch (err) {
+        for (const s of numbers) placement.shares.delete(s);
+        placement.failures.push({ server: server.label, name: server.name, reason: briefReason(server, err), error: err });
+      }
+    }),
+  );
+  const achieved = happinessOf(placement.shares);
+  if (achieved < params.happy || placement.shares.size < params.k) {
+    await releasePlacement(placement);
+    throw happinessError(params, achieved, placement.failures, known, params.n - placement.shares.size);
+  }
+}
+
+/** Why the held share is not this upload's share `shnum`, or undefined when it is. */
+async function heldShareProblem(server: StoragePeer, placement: Placement, shnum: number, expected: ExpectedShares): Promise<string | undefined> {
+  const trailer = expected.trailer(shnum);
+  let got: Uint8Array[];
+  try {
+    got = await server.readRanges(placement.storageIndex, shnum, [
+      { offset: 0, length: SHARE_HEADER_BYTES },
+      { offset: expected.trailerOffset, length: trailer.length },
+    ]);
+  } catch (err) {
+    return `held share ${shnum} cannot be read back (${briefReason(server, err)})`;
+  }
+  if (!bytesEqual(got[0]!, expected.header(shnum))) return `held share ${shnum} has another header`;
+  if (!bytesEqual(got[1]!, trailer)) return `held share ${shnum} has other hash trees or another UEB (not this file's share)`;
+  return undefined;
 }

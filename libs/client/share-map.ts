@@ -152,5 +152,6 @@ export function isCorruption(err: unknown): boolean {
 /** True when the whole server, not just one share, should be skipped. */
 export function isServerDown(err: unknown): boolean {
   const code = codeOf(err);
-  return code === 'UNAVAILABLE' || code === 'UNAUTHENTICATED' || code === 'PERMISSION_DENIED' || code === 'INTERNAL';
+  // BUSY (our per-caller stream limit there) and DEADLINE (it cut a stream we read too slowly) say nothing about the share's bytes.
+  return code === 'UNAVAILABLE' || code === 'UNAUTHENTICATED' || code === 'PERMISSION_DENIED' || code === 'INTERNAL' || code === 'BUSY' || code === 'DEADLINE';
 }

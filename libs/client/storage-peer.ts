@@ -68,8 +68,17 @@ export class StoragePeer {
     return `${this.name} (${this.address})`;
   }
 
-  async allocateBuckets(storageIndex: Uint8Array, shareNumbers: number[], shareSize: number): Promise<{ alreadyHave: number[]; allocated: number[] }> {
-    const res = await call<AllocateBucketsRequest, AllocateBucketsResponse__Output>(this.client, this.client.allocateBuckets, { storageIndex, shareNumbers, shareSize }, { peer: this.label });
+  /**
+   * Reserves shares; `replace` lists held shares this client read and found
+   * not to be its own, to be allocated beside them (proto/storage.proto).
+   */
+  async allocateBuckets(storageIndex: Uint8Array, shareNumbers: number[], shareSize: number, replace: number[] = []): Promise<{ alreadyHave: number[]; allocated: number[] }> {
+    const res = await call<AllocateBucketsRequest, AllocateBucketsResponse__Output>(
+      this.client,
+      this.client.allocateBuckets,
+      { storageIndex, shareNumbers, shareSize, ...(replace.length > 0 ? { replace } : {}) },
+      { peer: this.label },
+    );
     return { alreadyHave: [...res.alreadyHave], allocated: [...res.allocated] };
   }
 

@@ -16,7 +16,8 @@ import { FileEncoder, planFile, type FileLayout } from '../format/index.js';
 import { formatCap, storageIndexFromReadKey, type ReadCap } from '../caps/index.js';
 import { InvalidArgumentError, PreconditionError } from '../errors/index.js';
 import type { GridConnection } from './grid-connection.js';
-import { placeShares, releasePlacement, happinessOf, happinessError, briefReason, type ServerFailure, type Placement } from './placement.js';
+import { placeShares, releasePlacement, happinessOf, happinessError, briefReason, confirmHeldShares, type ServerFailure, type Placement, type ExpectedShares } from './placement.js';
+import { bytesEqual } from '../crypto/index.js';
 import type { ShareWriter, StoragePeer } from './storage-peer.js';
 import { convergentFileKey, randomReadKey } from './convergence.js';
 
@@ -44,8 +45,10 @@ export interface UploadResult {
   shares: { shnum: number; server: string }[];
   /** Distinct servers holding a share. */
   happiness: number;
-  /** Shares a server already held complete (convergent re-upload): not sent again. */
+  /** Shares a server already held complete (convergent re-upload) and that proved to be this file's own: not sent again. */
   alreadyStored: number[];
+  /** Held shares that were NOT this file's (planted or damaged): written again, never counted as stored. */
+  mismatchedHeld: { shnum: number; server: string; reason: string }[];
   /** Servers that refused or failed, with reasons. */
   failures: ServerFailure[];
 }
@@ -69,10 +72,32 @@ export async function uploadFile(conn: GridConnection, path: string, opts: Uploa
   const storageIndex = storageIndexFromReadKey(readKey);
 
   const placement = await placeShares(conn.servers, storageIndex, layout.shareSize, enc);
+  let fh: import('node:fs/promises').FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    await releasePlacement(placement);
+    throw err;
+  }
+  let confirmedUeb: Uint8Array | undefined;
+  try {
+    if (placement.alreadyHave.size > 0) {
+      // Held shares count only once they are proved ours: that needs our trailers, so encode once without sending.
+      const expected = await encodeWithoutSending(fh, layout, readKey);
+      confirmedUeb = expected.uebHash;
+      await confirmHeldShares(placement, expected, enc, conn.servers.length);
+    }
+  } catch (err) {
+    await releasePlacement(placement);
+    await fh.close();
+    throw err;
+  }
   const upload = new ShareUpload(placement, enc, conn.servers.length);
-  const fh = await open(path, 'r');
   try {
     const uebHash = await upload.run(fh, layout, readKey, opts.onProgress);
+    if (confirmedUeb && !bytesEqual(confirmedUeb, uebHash)) {
+      throw new PreconditionError('file changed while being uploaded (its encoding differs from the one the held shares were checked against)');
+    }
     const cap: ReadCap = { kind: 'read', readKey, uebHash, k: enc.k, n: enc.n, size, areaCode: conn.areaCode };
     return {
       cap,
@@ -81,6 +106,7 @@ export async function uploadFile(conn: GridConnection, path: string, opts: Uploa
       shares: [...upload.live].map(([shnum, s]) => ({ shnum, server: s.label })).sort((a, b) => a.shnum - b.shnum),
       happiness: happinessOf(upload.live),
       alreadyStored: [...placement.alreadyHave].sort((a, b) => a - b),
+      mismatchedHeld: placement.mismatched ?? [],
       failures: placement.failures,
     };
   } catch (err) {
@@ -188,6 +214,23 @@ class ShareUpload {
       throw happinessError(this.params, achieved, this.placement.failures, this.known);
     }
   }
+}
+
+/**
+ * Encodes the whole file and keeps only what identifies each share: its
+ * header and trailer (the encoding is deterministic for one read key, so the
+ * upload that follows produces the very same shares).
+ */
+async function encodeWithoutSending(fh: import('node:fs/promises').FileHandle, layout: FileLayout, readKey: Uint8Array): Promise<ExpectedShares & { uebHash: Uint8Array }> {
+  const encoder = new FileEncoder(readKey, layout);
+  const buf = new Uint8Array(Math.max(1, layout.segmentSize));
+  for (let i = 0; i < layout.numSegments; i++) {
+    const len = Math.min(layout.segmentSize, layout.size - i * layout.segmentSize);
+    await readFully(fh, buf, len, i * layout.segmentSize, layout.size);
+    encoder.encodeSegment(buf.subarray(0, len));
+  }
+  const finished = encoder.finish();
+  return { header: (s) => encoder.shareHeader(s), trailer: (s) => finished.trailer(s), trailerOffset: layout.blockTreeOffset, uebHash: finished.uebHash };
 }
 
 /** The size of a regular file, or an error naming the path. */

@@ -112,18 +112,30 @@ export function writeJsonAtomic(path: string, value: unknown, mode = 0o600): voi
   writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n', mode);
 }
 
-/** Writes `text` atomically: a reader sees the old file or the whole new one, never a part. */
+/**
+ * Writes `text` atomically: a reader sees the old file or the whole new one,
+ * never a part. The file is fsynced before the rename and its directory
+ * after it: without the second fsync a crash can forget the rename (the new
+ * name points at nothing, or the old file comes back) although the data was
+ * on disk.
+ */
 export function writeFileAtomic(path: string, text: string, mode = 0o600): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, text, { mode });
-  const fd = openSync(tmp, 'r');
+  fsyncPathSync(tmp);
+  renameSync(tmp, path);
+  fsyncPathSync(dirname(path));
+}
+
+/** fsyncs a file or directory by path (a directory: so entries created or renamed in it survive a crash). */
+export function fsyncPathSync(path: string): void {
+  const fd = openSync(path, 'r');
   try {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
-  renameSync(tmp, path);
 }
 
 /** Common schema pieces. */

@@ -21,7 +21,9 @@ export type ErrorCode =
   | 'NOT_ENOUGH_SHARES'
   | 'HAPPINESS'
   | 'CONFIG'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  | 'BUSY'
+  | 'DEADLINE';
 
 export class IntergridError extends Error {
   readonly code: ErrorCode;
@@ -125,6 +127,20 @@ export class HappinessError extends IntergridError {
 export class ConfigError extends IntergridError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('CONFIG', message, options);
+  }
+}
+
+/** One caller already holds as many concurrent calls as a server allows per caller. */
+export class BusyError extends IntergridError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BUSY', message, options);
+  }
+}
+
+/** A peer stopped reading or sending for longer than the server waits; the call was ended. */
+export class DeadlineError extends IntergridError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DEADLINE', message, options);
   }
 }
 

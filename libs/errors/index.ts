@@ -15,6 +15,8 @@ export {
   HappinessError,
   ConfigError,
   InternalError,
+  BusyError,
+  DeadlineError,
   isIntergridError,
 } from './errors.js';
 export type { ErrorCode } from './errors.js';

@@ -2,7 +2,9 @@
  * Starting and stopping gRPC servers, and adapting async handlers to grpc-js's
  * callback style with errors mapped through status.ts.
  */
+import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
+import { DeadlineError } from '../errors/index.js';
 import { toStatus } from './status.js';
 import { beginDrain, setServing } from './operations.js';
 import { selfSignedTlsCertificate, tlsServerCredentials } from '../tls/index.js';
@@ -126,18 +128,77 @@ export function clientStream<Req, Res>(
  * Writes one message of a server stream with backpressure: resolves at once
  * while grpc-js's buffer has room, otherwise on 'drain' — or when the call is
  * cancelled or closed, so a vanished peer never leaves the writer waiting.
+ *
+ * With `stallMs` > 0, a peer that stays connected but does not read (HTTP/2
+ * flow control then holds every later write) is not waited on forever: after
+ * `stallMs` without 'drain' the promise rejects with a DeadlineError saying
+ * why, and the stream is reset shortly after (see endStalledStream), so the
+ * handler's slot, file handles and buffers are freed.
  */
-export function writeMessage<Res>(call: grpc.ServerWritableStream<unknown, Res>, message: Res): Promise<void> {
+export function writeMessage<Res>(call: grpc.ServerWritableStream<unknown, Res>, message: Res, stallMs = 0): Promise<void> {
   if (call.cancelled || call.write(message)) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
+  return new Promise<void>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const cleanup = (): void => {
+      if (timer) clearTimeout(timer);
       call.off('drain', done);
       call.off('cancelled', done);
       call.off('close', done);
+    };
+    const done = (): void => {
+      cleanup();
       resolve();
     };
     call.on('drain', done);
     call.on('cancelled', done);
     call.on('close', done);
+    if (stallMs > 0) {
+      timer = setTimeout(() => {
+        cleanup();
+        endStalledStream(call);
+        reject(new DeadlineError(`the stream was ended: the receiver read nothing for ${formatSeconds(stallMs)} (it must keep reading what it asked for)`));
+      }, stallMs);
+      timer.unref();
+    }
   });
+}
+
+/** Grace for a stalled peer to pick up the status before its stream is reset. */
+const STALL_RESET_GRACE_MS = 1000;
+
+/**
+ * The status of a call whose peer does not read is queued behind the data
+ * flow control holds (grpc-js sends trailers only after every message), so it
+ * may never arrive: once the handler's error status had a moment to go out,
+ * the HTTP/2 stream itself is reset (RST_STREAM CANCEL), which frees what
+ * grpc-js and node hold for it. grpc-js does not expose the stream, hence
+ * the guarded reach into its call object.
+ */
+function endStalledStream(call: grpc.ServerWritableStream<unknown, unknown>): void {
+  const t = setTimeout(() => {
+    if (call.cancelled) return;
+    const stream = http2StreamOf(call);
+    if (stream && !stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+  }, STALL_RESET_GRACE_MS);
+  t.unref();
+}
+
+interface Closable {
+  closed: boolean;
+  close(code: number): void;
+}
+
+/** The HTTP/2 stream under a grpc-js server call: `call.call`, then through interceptor layers (`nextCall`), to the base call's `stream`. */
+function http2StreamOf(call: grpc.ServerWritableStream<unknown, unknown>): Closable | undefined {
+  let layer = (call as unknown as { call?: unknown }).call as { stream?: unknown; nextCall?: unknown } | undefined;
+  for (let depth = 0; layer && depth < 16; depth++) {
+    const s = layer.stream as Partial<Closable> | undefined;
+    if (s && typeof s.close === 'function') return s as Closable;
+    layer = layer.nextCall as typeof layer;
+  }
+  return undefined;
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }

@@ -20,6 +20,8 @@ import {
   NotEnoughSharesError,
   HappinessError,
   InternalError,
+  BusyError,
+  DeadlineError,
   type ErrorCode,
 } from '../errors/index.js';
 
@@ -39,6 +41,8 @@ const TO_GRPC: Record<ErrorCode, Status> = {
   HAPPINESS: Status.UNAVAILABLE,
   CONFIG: Status.FAILED_PRECONDITION,
   INTERNAL: Status.INTERNAL,
+  BUSY: Status.RESOURCE_EXHAUSTED,
+  DEADLINE: Status.DEADLINE_EXCEEDED,
 };
 
 /** Header carrying the domain error code so the receiving side can rebuild the exact class. */
@@ -85,6 +89,8 @@ const FROM_CODE: Record<string, new (message: string, options?: { cause?: unknow
   NOT_ENOUGH_SHARES: NotEnoughSharesError,
   HAPPINESS: HappinessError,
   INTERNAL: InternalError,
+  BUSY: BusyError,
+  DEADLINE: DeadlineError,
 };
 
 const FROM_GRPC: Partial<Record<Status, new (message: string, options?: { cause?: unknown }) => IntergridError>> = {

@@ -51,6 +51,10 @@ export const contactPointConfigSchema = z
     maxClockSkewMs: positiveMs.default(60_000),
     /** Most concurrent FetchSegments calls; more are refused with UNAVAILABLE (each holds ~3 segments in memory). */
     maxConcurrentFetches: z.number().int().positive().max(10_000).default(64),
+    /** Most concurrent FetchSegments calls of one gateway (public key); more are refused with RESOURCE_EXHAUSTED, so one gateway cannot take every slot. */
+    maxFetchesPerGateway: z.number().int().positive().max(10_000).default(16),
+    /** A FetchSegments whose gateway reads nothing for this long is ended (DEADLINE_EXCEEDED) and its slot freed. */
+    streamStallMs: positiveMs.default(60_000),
     /** A finished transfer whose gateway sent no receipt within this long is reported without one (the clearinghouse disputes it). */
     receiptWaitMs: positiveMs.default(120_000),
     /** Prometheus text at GET /metrics on this HTTP address (libs/metrics); absent = not served. */

@@ -18,7 +18,7 @@ import { parseVerifyCap, redactCap, READ_CAP_PREFIX, type VerifyCap } from '../.
 import { ciphertextSegments, clampRange, type ByteRange, type GridSession } from '../../libs/client/index.js';
 import { fromHex, shortKey, toHex } from '../../libs/crypto/index.js';
 import { IntegrityError, InvalidArgumentError, LayoutInvalidError, NotFoundError, PermissionError, UnavailableError } from '../../libs/errors/index.js';
-import { serverStream, unary, writeMessage } from '../../libs/rpc/index.js';
+import { serverStream, unary, writeMessage, CallerSlots } from '../../libs/rpc/index.js';
 import type { ServedUsage } from '../../libs/rpc/generated/intergrid/contactpoint/ServedUsage.js';
 import type { FetchSegmentsRequest__Output } from '../../libs/rpc/generated/intergrid/contactpoint/FetchSegmentsRequest.js';
 import type { SegmentChunk } from '../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
@@ -41,6 +41,10 @@ export interface ContactPointContext {
   publicKey: Uint8Array;
   store: ServedStore;
   maxConcurrentFetches: number;
+  /** Most concurrent FetchSegments of one gateway key (default 16). */
+  maxFetchesPerGateway?: number;
+  /** A gateway that reads nothing this long has its FetchSegments ended (0 = wait forever; default 60 s). */
+  streamStallMs?: number;
   /** A receipt was stored (logs, tests). */
   onReceipt?(info: { receipt: ReceiptBody; outcome: ReceiptOutcome }): void;
   /** Log line for a finished or failed transfer (never contains a cap's secret fields: there are none in a verify-cap). */
@@ -54,18 +58,25 @@ type FetchCall = grpc.ServerWritableStream<FetchSegmentsRequest__Output, Segment
 /** The service implementation for secureService. */
 export function contactPointHandlers(ctx: ContactPointContext): grpc.UntypedServiceImplementation {
   let active = 0;
+  const perGateway = new CallerSlots(ctx.maxFetchesPerGateway ?? 16, 'FetchSegments calls');
   return {
     FetchSegments: serverStream<FetchSegmentsRequest__Output, SegmentChunk>(
       'FetchSegments',
       async (call) => {
-        if (active >= ctx.maxConcurrentFetches) {
-          throw new UnavailableError(`contact point busy: ${active} transfers in progress (limit ${ctx.maxConcurrentFetches}); retry or use another contact point`);
-        }
-        active++;
+        // Per gateway first: one gateway holding its whole allowance is told so (RESOURCE_EXHAUSTED), and never fills the global bound alone.
+        const release = perGateway.acquire(toHex(principalOf(call).publicKey));
         try {
-          await fetchSegments(ctx, call);
+          if (active >= ctx.maxConcurrentFetches) {
+            throw new UnavailableError(`contact point busy: ${active} transfers in progress (limit ${ctx.maxConcurrentFetches}); retry or use another contact point`);
+          }
+          active++;
+          try {
+            await fetchSegments(ctx, call);
+          } finally {
+            active--;
+          }
         } finally {
-          active--;
+          release();
         }
       },
       ctx.onInternal,
@@ -245,7 +256,7 @@ async function stream(ctx: ContactPointContext, call: FetchCall, session: GridSe
   try {
     for await (const seg of segments) {
       if (call.cancelled) return; // return() on the generator below stops the fetch
-      await writeMessage(call, { segment: { index: seg.index, ciphertext: seg.ciphertext, proof: seg.proof } });
+      await writeMessage(call, { segment: { index: seg.index, ciphertext: seg.ciphertext, proof: seg.proof } }, ctx.streamStallMs ?? 60_000);
       if (call.cancelled) return;
       ctx.store.count(rec, seg.ciphertext.length);
     }

@@ -160,6 +160,8 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
     publicKey: identity.keyPair.publicKey,
     store,
     maxConcurrentFetches: config.maxConcurrentFetches,
+    maxFetchesPerGateway: config.maxFetchesPerGateway,
+    streamStallMs: config.streamStallMs,
     onInternal,
     onReceipt: ({ receipt, outcome }) =>
       logger.info({ transferId: receipt.transferId, gateway: receipt.gateway.slice(0, 16), bytes: receipt.bytes, outcome }, 'receipt received'),

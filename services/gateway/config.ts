@@ -52,6 +52,10 @@ export const gatewayConfigSchema = z
     contactPointTimeoutMs: z.number().int().positive().max(10 * 60_000).default(30_000),
     /** Most concurrent long-distance fetches; more are refused with UNAVAILABLE (each buffers a few segments). */
     maxConcurrentFetches: z.number().int().positive().max(10_000).default(64),
+    /** Most concurrent Fetch calls of one client (public key); more are refused with RESOURCE_EXHAUSTED, so one client cannot take every slot. */
+    maxFetchesPerClient: z.number().int().positive().max(10_000).default(16),
+    /** A Fetch whose client reads nothing for this long is ended (DEADLINE_EXCEEDED) and its slot freed. */
+    streamStallMs: z.number().int().positive().max(60 * 60_000).default(60_000),
     /** Period of ListRevocations polling at the grid manager (revoked clients are refused). */
     revocationPollMs: z.number().int().positive().max(24 * 60 * 60_000).default(30_000),
     /** Allowed clock difference for signed requests (libs/auth). */

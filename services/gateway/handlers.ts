@@ -20,7 +20,7 @@ import { principalOf } from '../../libs/auth/index.js';
 import { parseCap, redactCap, type VerifyCap } from '../../libs/caps/index.js';
 import { CapParseError, InvalidArgumentError, PreconditionError, UnavailableError } from '../../libs/errors/index.js';
 import { randomBytes, toHex } from '../../libs/crypto/index.js';
-import { serverStream, unary, writeMessage } from '../../libs/rpc/index.js';
+import { serverStream, unary, writeMessage, CallerSlots } from '../../libs/rpc/index.js';
 import type { FetchRequest__Output } from '../../libs/rpc/generated/intergrid/gateway/FetchRequest.js';
 import type { GatewayUsage } from '../../libs/rpc/generated/intergrid/gateway/GatewayUsage.js';
 import type { SegmentChunk } from '../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
@@ -96,6 +96,7 @@ export function requestRange(cap: VerifyCap, offset: number, length: number): { 
 export function gatewayHandlers(ctx: GatewayContext): grpc.UntypedServiceImplementation {
   const { config, resolver } = ctx;
   let active = 0;
+  const perClient = new CallerSlots(config.maxFetchesPerClient, 'Fetch calls');
   return {
     Fetch: serverStream<FetchRequest__Output, SegmentChunk>(
       'Fetch',
@@ -111,7 +112,10 @@ export function gatewayHandlers(ctx: GatewayContext): grpc.UntypedServiceImpleme
               `${config.priceCeilingUnitsPerGib} units/GiB: refused before any byte moved`,
           );
         }
+        // Per client first: one client holding its whole allowance is told so (RESOURCE_EXHAUSTED), and never fills the global bound alone.
+        const release = perClient.acquire(toHex(principal.publicKey));
         if (active >= config.maxConcurrentFetches) {
+          release();
           throw new UnavailableError(`gateway busy: ${active} long-distance fetches in progress (limit ${config.maxConcurrentFetches}); retry shortly`);
         }
         active++;
@@ -122,12 +126,13 @@ export function gatewayHandlers(ctx: GatewayContext): grpc.UntypedServiceImpleme
         const attempts: AttemptReport[] = [];
         try {
           const result = await fetchLongDistance(
-            { cap, ...range, resolution, signal: abort.signal, attempts, sink: { forward: (chunk) => writeMessage(call, chunk) } },
+            { cap, ...range, resolution, signal: abort.signal, attempts, sink: { forward: (chunk) => writeMessage(call, chunk, config.streamStallMs) } },
             ctx.fetchDeps,
           );
           ctx.onFetched?.({ ...result, client: principal.publicKey, areaCode: cap.areaCode });
         } finally {
           active--;
+          release();
           call.removeListener('cancelled', onCancel);
           // Whatever the outcome, the verified bytes each contact point delivered are receipted
           // (before the client's call ends, so GetUsage already shows them). A store failure must

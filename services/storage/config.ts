@@ -49,6 +49,12 @@ export const storageConfigSchema = z
     usageReportIntervalMs: positiveMs.default(5 * 60_000),
     /** Largest share accepted by AllocateBuckets / WriteShare. */
     maxShareBytes: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).default(64 * 1024 * 1024 * 1024),
+    /** Most ReadShare + WriteShare streams one caller (public key) may have open at once; more are refused with RESOURCE_EXHAUSTED. */
+    maxStreamsPerCaller: z.number().int().positive().max(100_000).default(64),
+    /** A ReadShare whose receiver reads nothing for this long is ended (DEADLINE_EXCEEDED) and its slot freed. */
+    streamStallMs: positiveMs.default(60_000),
+    /** A WriteShare stream that sends nothing for this long is ended (DEADLINE_EXCEEDED); its partial share is discarded. */
+    writeIdleMs: positiveMs.default(120_000),
     /** Prometheus text at GET /metrics on this HTTP address (libs/metrics); absent = not served. */
     metrics: metricsSchema.optional(),
   })

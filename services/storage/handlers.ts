@@ -6,8 +6,9 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { unary, serverStream, clientStream, writeMessage } from '../../libs/rpc/index.js';
-import { InvalidArgumentError, NotFoundError, PreconditionError, UnavailableError, InternalError } from '../../libs/errors/index.js';
+import { unary, serverStream, clientStream, writeMessage, type CallerSlots } from '../../libs/rpc/index.js';
+import { InvalidArgumentError, NotFoundError, PreconditionError, UnavailableError, InternalError, DeadlineError, AlreadyExistsError } from '../../libs/errors/index.js';
+import { shareFileProblem, sameFileBytes } from './share-check.js';
 import type { AllocateBucketsRequest__Output } from '../../libs/rpc/generated/intergrid/storage/AllocateBucketsRequest.js';
 import type { AllocateBucketsResponse } from '../../libs/rpc/generated/intergrid/storage/AllocateBucketsResponse.js';
 import type { WriteShareRequest__Output } from '../../libs/rpc/generated/intergrid/storage/WriteShareRequest.js';
@@ -55,6 +56,12 @@ export interface StorageContext {
   leaseDurationMs: number;
   reservationTtlMs: number;
   maxShareBytes: number;
+  /** Open ReadShare + WriteShare streams per caller (config maxStreamsPerCaller). */
+  streams: CallerSlots;
+  /** A ReadShare receiver that reads nothing this long is cut off (config streamStallMs). */
+  streamStallMs: number;
+  /** A WriteShare sender that sends nothing this long is cut off (config writeIdleMs). */
+  writeIdleMs: number;
   logger: Logger;
   now(): number;
 }
@@ -79,6 +86,9 @@ export function createStorageHandlers(ctx: StorageContext, callerOf: (call: AnyC
         const si = checkStorageIndex(call.request.storageIndex);
         const shareNumbers = checkShareNumbers(call.request.shareNumbers);
         const size = checkShareSize(call.request.shareSize, ctx.maxShareBytes);
+        const replace = checkShareNumbers(call.request.replace ?? [], true);
+        const outside = replace.find((n) => !shareNumbers.includes(n));
+        if (outside !== undefined) throw new InvalidArgumentError(`replace lists share ${outside}, which is not in share_numbers`);
         // One quota decision per account at a time (the sum read and the insert must not interleave).
         return ctx.locks.run(`account:${caller.account}`, () =>
           ctx.meta.allocate({
@@ -90,13 +100,21 @@ export function createStorageHandlers(ctx: StorageContext, callerOf: (call: AnyC
             now: ctx.now(),
             leaseDurationMs: ctx.leaseDurationMs,
             reservationTtlMs: ctx.reservationTtlMs,
+            replace,
           }),
         );
       },
       log,
     ),
 
-    WriteShare: clientStream<WriteShareRequest__Output, WriteShareResponse>('WriteShare', (call) => writeShare(ctx, call, callerOf(call)), log),
+    WriteShare: clientStream<WriteShareRequest__Output, WriteShareResponse>(
+      'WriteShare',
+      async (call) => {
+        const caller = callerOf(call);
+        return ctx.streams.run(caller.account, () => writeShare(ctx, call, caller));
+      },
+      log,
+    ),
 
     AbortShares: unary<AbortSharesRequest__Output, Empty>(
       'AbortShares',
@@ -121,7 +139,14 @@ export function createStorageHandlers(ctx: StorageContext, callerOf: (call: AnyC
       log,
     ),
 
-    ReadShare: serverStream<ReadShareRequest__Output, ReadShareChunk>('ReadShare', (call) => readShare(ctx, call), log),
+    ReadShare: serverStream<ReadShareRequest__Output, ReadShareChunk>(
+      'ReadShare',
+      async (call) => {
+        const caller = callerOf(call);
+        return ctx.streams.run(caller.account, () => readShare(ctx, call));
+      },
+      log,
+    ),
 
     RenewLease: unary<RenewLeaseRequest__Output, RenewLeaseResponse>(
       'RenewLease',
@@ -181,8 +206,9 @@ async function writeShare(ctx: StorageContext, call: grpc.ServerReadableStream<W
   const messages = call[Symbol.asyncIterator]() as AsyncIterator<WriteShareRequest__Output>;
   const next = async (): Promise<IteratorResult<WriteShareRequest__Output>> => {
     try {
-      return await messages.next();
+      return await withinIdle(messages.next(), ctx.writeIdleMs);
     } catch (err) {
+      if (err instanceof DeadlineError) throw err;
       // A cancelled call destroys the stream: report it as such, not as an internal error.
       if (call.cancelled) throw new UnavailableError('WriteShare cancelled by the client', { cause: err });
       throw err;
@@ -232,14 +258,28 @@ async function writeShare(ctx: StorageContext, call: grpc.ServerReadableStream<W
     const done = incoming;
     const result = await ctx.locks.run(shareLockKey(si, shnum), async () => {
       const existing = await ctx.meta.getShare(si, shnum);
-      // Another uploader finished this share first: keep its (durable) file, add our lease.
-      if (existing) await done.discard();
+      // Another upload finished this share first: the same bytes add our lease; different bytes are judged (resolveConflict).
+      const outcome = existing ? await resolveConflict(ctx, done, existing.size, size, si, shnum, label) : 'new';
+      if (outcome === 'same') await done.discard();
       else await ctx.shares.install(done, si, shnum);
       try {
-        return await ctx.meta.commitShare({ storageIndex: si, shareNumber: shnum, size, account: caller.account, now: ctx.now(), leaseDurationMs: ctx.leaseDurationMs });
+        return await ctx.meta.commitShare({
+          storageIndex: si,
+          shareNumber: shnum,
+          size,
+          account: caller.account,
+          now: ctx.now(),
+          leaseDurationMs: ctx.leaseDurationMs,
+          replace: outcome === 'replace',
+        });
       } catch (err) {
         // Not recorded, so not acknowledged: the file we moved into place must not stay.
-        if (!existing) await ctx.shares.remove(si, shnum);
+        if (outcome === 'new') await ctx.shares.remove(si, shnum);
+        if (outcome === 'replace') {
+          // The replaced file did not verify (it is gone); ours is not acknowledged: neither is served.
+          await ctx.meta.deleteShare(si, shnum);
+          await ctx.shares.remove(si, shnum);
+        }
         throw err;
       }
     });
@@ -253,6 +293,35 @@ async function writeShare(ctx: StorageContext, call: grpc.ServerReadableStream<W
     if (!acknowledged && incoming) await incoming.discard();
     await ctx.shares.tidyIncoming(si);
   }
+}
+
+/**
+ * A WriteShare finished for a share that is already held. The server has no
+ * cap, but every share carries its own UEB and hash trees (share-check.ts):
+ *   same bytes                          -> 'same' (dedup: discard ours, add the lease)
+ *   held does not verify, ours does     -> 'replace' (the junk is overwritten)
+ *   held verifies                       -> kept; ours is refused (ALREADY_EXISTS):
+ *                                          an honest share that was there first is never lost
+ *   neither verifies                    -> kept; ours is refused (ALREADY_EXISTS)
+ * A refusal is never an acknowledgement: the uploader learns its bytes were
+ * not stored, and does not count the share (docs/storage.md "Conflicting shares").
+ */
+async function resolveConflict(ctx: StorageContext, incoming: IncomingShare, heldSize: number, size: number, si: string, shnum: number, label: string): Promise<'same' | 'replace'> {
+  const heldPath = ctx.shares.sharePath(si, shnum);
+  if (heldSize === size && (await sameFileBytes(heldPath, incoming.path, size))) return 'same';
+  const ours = await shareFileProblem(incoming.path, size, shnum);
+  const held = await shareFileProblem(heldPath, heldSize, shnum).catch((err: unknown) => `unreadable (${(err as Error).message})`);
+  if (ours === undefined && held !== undefined) {
+    ctx.logger.warn({ storageIndex: si, shareNumber: shnum, heldSize, size, problem: held }, 'held share does not verify: replaced by an upload that does');
+    return 'replace';
+  }
+  if (held === undefined) {
+    throw new AlreadyExistsError(
+      `${label} is already held as a different ${heldSize}-byte share that verifies against its own UEB; it is kept and this upload was not stored` +
+        (ours === undefined ? '' : ` (this upload does not verify: ${ours})`),
+    );
+  }
+  throw new AlreadyExistsError(`${label} is already held with different bytes, and this upload does not verify either (${ours}); nothing was replaced`);
 }
 
 /** ReadShare: validates every range first, then streams ≤ 256 KiB chunks read from disk, honouring backpressure. */
@@ -279,7 +348,7 @@ async function readShare(ctx: StorageContext, call: grpc.ServerWritableStream<Re
     for (let i = 0; i < ranges.length; i++) {
       const { offset, length } = ranges[i]!;
       if (length === 0) {
-        await writeMessage(call, { rangeIndex: i, offset, data: Buffer.alloc(0) });
+        await writeMessage(call, { rangeIndex: i, offset, data: Buffer.alloc(0) }, ctx.streamStallMs);
         continue;
       }
       for (let pos = offset; pos < offset + length; ) {
@@ -293,7 +362,7 @@ async function readShare(ctx: StorageContext, call: grpc.ServerWritableStream<Re
           if (bytesRead === 0) throw new InternalError(`${label} ended early at offset ${pos + got}`);
           got += bytesRead;
         }
-        await writeMessage(call, { rangeIndex: i, offset: pos, data: buf });
+        await writeMessage(call, { rangeIndex: i, offset: pos, data: buf }, ctx.streamStallMs);
         pos += n;
       }
     }
@@ -302,3 +371,19 @@ async function readShare(ctx: StorageContext, call: grpc.ServerWritableStream<Re
   }
 }
 
+
+/**
+ * The next WriteShare message, or a DeadlineError when the sender is silent
+ * for `idleMs`: an open stream holds a slot, a temp file and a reservation,
+ * so a client that opens one and goes quiet must not keep them forever.
+ */
+function withinIdle<T>(pending: Promise<T>, idleMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const idle = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineError(`WriteShare sent nothing for ${idleMs / 1000} s: stream ended, partial share discarded`)), idleMs);
+    timer.unref();
+  });
+  // The losing side of the race must not surface as an unhandled rejection.
+  pending.catch(() => undefined);
+  return Promise.race([pending, idle]).finally(() => clearTimeout(timer));
+}

@@ -37,6 +37,8 @@ export interface AllocateInput {
   now: number;
   leaseDurationMs: number;
   reservationTtlMs: number;
+  /** Held shares the caller checked and found not to be its own: allocated beside them anyway. */
+  replace?: number[];
 }
 
 export interface CommitInput {
@@ -46,6 +48,8 @@ export interface CommitInput {
   account: string;
   now: number;
   leaseDurationMs: number;
+  /** The held row is replaced (its file did not verify and was overwritten by this upload's). */
+  replace?: boolean;
 }
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
@@ -107,7 +111,11 @@ export class MetadataStore {
 
   /**
    * Reserves space for the shares not yet held and leases those already
-   * held, in one transaction. Quota rule: stored + reserved + requested must
+   * held, in one transaction. A held share counts as held only when its size
+   * is the requested one and the caller did not list it in `replace` (it
+   * read the share and found it is not its own): otherwise it is allocated
+   * like a missing one, so a planted share never passes for the caller's
+   * (docs/storage.md "Conflicting shares"). Quota rule: stored + reserved + requested must
    * not exceed `quotaBytes`, where requested is the new reservations plus
    * the bytes of held shares the account does not lease yet.
    * @throws QuotaError naming the quota, the current usage and the request.
@@ -115,7 +123,9 @@ export class MetadataStore {
   async allocate(input: AllocateInput): Promise<{ alreadyHave: number[]; allocated: number[] }> {
     const { storageIndex, account, now } = input;
     return this.knex.transaction(async (trx) => {
-      const held = (await trx('shares').where({ storage_index: storageIndex })).map(toShare);
+      const all = (await trx('shares').where({ storage_index: storageIndex })).map(toShare);
+      const replace = new Set(input.replace ?? []);
+      const held = all.filter((s) => s.size === input.size && !replace.has(s.shareNumber));
       const heldNumbers = new Set(held.map((s) => s.shareNumber));
       const alreadyHave = input.shareNumbers.filter((n) => heldNumbers.has(n)).sort((a, b) => a - b);
       const allocated = input.shareNumbers.filter((n) => !heldNumbers.has(n)).sort((a, b) => a - b);
@@ -171,7 +181,12 @@ export class MetadataStore {
     return this.knex.transaction(async (trx) => {
       const deleted = await trx('allocations').where({ storage_index: storageIndex, share_number: shareNumber, account }).delete();
       const existing = await trx('shares').where({ storage_index: storageIndex, share_number: shareNumber }).first();
-      if (!existing) {
+      if (existing && input.replace) {
+        if (deleted === 0) {
+          throw new PreconditionError(`allocation of share ${shareNumber} of ${storageIndex} was aborted or expired before the upload finished`);
+        }
+        await trx('shares').where({ storage_index: storageIndex, share_number: shareNumber }).update({ size: input.size, created_at_ms: now });
+      } else if (!existing) {
         if (deleted === 0) {
           throw new PreconditionError(`allocation of share ${shareNumber} of ${storageIndex} was aborted or expired before the upload finished`);
         }

@@ -5,7 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { storageProto, setServing } from '../../libs/rpc/index.js';
+import { storageProto, setServing, CallerSlots } from '../../libs/rpc/index.js';
 import { securedServer, principalOf, readKeyFile, readCertificateFile, type AuthPolicy, type Identity, type Principal, type Role } from '../../libs/auth/index.js';
 import { fromHex, toHex } from '../../libs/crypto/index.js';
 import { isGridRole } from '../../libs/grid/index.js';
@@ -94,6 +94,9 @@ export async function startStorageServer(config: StorageConfig, opts: StorageSer
     leaseDurationMs: config.leaseDurationMs,
     reservationTtlMs: config.reservationTtlMs,
     maxShareBytes: config.maxShareBytes,
+    streams: new CallerSlots(config.maxStreamsPerCaller, 'storage streams (ReadShare + WriteShare)'),
+    streamStallMs: config.streamStallMs,
+    writeIdleMs: config.writeIdleMs,
     logger,
     now,
   };

@@ -210,8 +210,13 @@ function write(call: grpc.ServerWritableStream<unknown, SegmentChunk>, chunk: Se
   if (call.write(chunk)) return Promise.resolve();
   // A cancelled call never drains.
   return new Promise((r) => {
-    call.once('drain', r);
-    call.once('cancelled', r);
+    const done = (): void => {
+      call.off('drain', done);
+      call.off('cancelled', done);
+      r();
+    };
+    call.on('drain', done);
+    call.on('cancelled', done);
   });
 }
 

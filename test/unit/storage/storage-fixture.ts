@@ -105,8 +105,8 @@ export interface ReadChunk {
 export class StoragePeerForTests {
   constructor(readonly raw: StorageClient) {}
 
-  allocate(storageIndex: Uint8Array, shareNumbers: number[], shareSize: number): Promise<AllocateBucketsResponse__Output> {
-    return call<AllocateBucketsRequest, AllocateBucketsResponse__Output>(this.raw, this.raw.AllocateBuckets, { storageIndex, shareNumbers, shareSize });
+  allocate(storageIndex: Uint8Array, shareNumbers: number[], shareSize: number, replace: number[] = []): Promise<AllocateBucketsResponse__Output> {
+    return call<AllocateBucketsRequest, AllocateBucketsResponse__Output>(this.raw, this.raw.AllocateBuckets, { storageIndex, shareNumbers, shareSize, replace });
   }
 
   list(storageIndex: Uint8Array): Promise<ListSharesResponse__Output> {
