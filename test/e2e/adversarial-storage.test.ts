@@ -26,8 +26,8 @@ import { formatCap, storageIndexFromReadKey, toVerifyCap, withAreaCode, type Rea
 import { planFile } from '../../libs/format/index.js';
 import { generateKeyPair, toHex } from '../../libs/crypto/index.js';
 import { pino } from 'pino';
-import { authInterceptor, issueCertificate, writeCertificateFile, writeKeyFile, type Identity } from '../../libs/auth/index.js';
-import { CHANNEL_OPTIONS, contactPointProto } from '../../libs/rpc/index.js';
+import { securedClient, issueCertificate, writeCertificateFile, writeKeyFile, type Identity } from '../../libs/auth/index.js';
+import { contactPointProto } from '../../libs/rpc/index.js';
 import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
 import { CONTACT_POINT_MESSAGE_LIMIT, resolveContactPointConfig, startContactPoint, type RunningContactPoint } from '../../services/contact-point/index.js';
 import { startLocalGrid, type LocalGrid } from './fixtures/local-grid.js';
@@ -176,11 +176,7 @@ describe('slow gateway at the contact point', () => {
   };
   const cpClient = (identity: Identity): ContactPointClient => {
     const Ctor = contactPointProto().intergrid.contactpoint.ContactPoint;
-    const c = new Ctor(cp.address, grpc.credentials.createInsecure(), {
-      ...CHANNEL_OPTIONS,
-      'grpc.max_receive_message_length': CONTACT_POINT_MESSAGE_LIMIT,
-      interceptors: [authInterceptor(identity)],
-    }) as unknown as ContactPointClient;
+    const c = securedClient<ContactPointClient>(Ctor, cp, identity, { channelOptions: { 'grpc.max_receive_message_length': CONTACT_POINT_MESSAGE_LIMIT } });
     clients.push(c);
     return c;
   };

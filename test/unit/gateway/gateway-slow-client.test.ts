@@ -59,7 +59,7 @@ afterAll(async () => {
 
 /** Fetches the whole file, reading everything; resolves with the ciphertext byte count or rejects with the ServiceError. */
 function fetchAll(identity: Identity): Promise<number> {
-  const client = gatewayClient(gw.address, identity);
+  const client = gatewayClient(gw, identity);
   return new Promise<number>((resolve, reject) => {
     let bytes = 0;
     const call = client.Fetch({ verifyCap: formatCap(file.verifyCap('202')), offset: 0, length: 0 });
@@ -71,7 +71,7 @@ function fetchAll(identity: Identity): Promise<number> {
 
 describe('gateway: slow clients', () => {
   it('a client that never reads is limited to its own slot and cut off by the stall deadline', async () => {
-    const client = gatewayClient(gw.address, p.client);
+    const client = gatewayClient(gw, p.client);
     const started = Date.now();
     const stalled = new Promise<ServiceError | 'ended'>((resolve) => {
       const call = client.Fetch({ verifyCap: formatCap(file.verifyCap('202')), offset: 0, length: 0 });
