@@ -32,7 +32,7 @@
 import type { Knex } from 'knex';
 import type { SignedDocument } from '../../libs/auth/index.js';
 import { bytesEqual, toHex, type KeyPair } from '../../libs/crypto/index.js';
-import { AlreadyExistsError, InvalidArgumentError, PreconditionError } from '../../libs/errors/index.js';
+import { AlreadyExistsError, InternalError, InvalidArgumentError, PreconditionError } from '../../libs/errors/index.js';
 import { CLEARINGHOUSE_CHANNEL, usageRecordPayload } from '../../libs/federation/index.js';
 import { Outbox } from '../../libs/outbox/index.js';
 import { embedReceipt, SERVED_VERSION, transferKey, servedRecordId, signServedRecord, type ReceiptBody } from '../../libs/usage/index.js';
@@ -400,7 +400,13 @@ export class ServedStore {
       },
       this.key,
     );
-    await this.outbox.add(trx, [{ id: recordId, channel: CLEARINGHOUSE_CHANNEL, payload: usageRecordPayload('served', signed) }]);
+    const payload = usageRecordPayload('served', signed);
+    await this.outbox.add(trx, [{ id: recordId, channel: CLEARINGHOUSE_CHANNEL, payload }]);
+    // The outbox ignores an id it already holds. Ids are (gateway, transfer) keys and a row is
+    // reported once, so that cannot happen — but if it ever did, this transfer's bytes must not
+    // vanish silently: fail (the transaction rolls back, the row stays unreported, the error is logged).
+    const queued = (await trx(CONTACT_POINT_OUTBOX_TABLE).where({ id: recordId }).first('payload')) as { payload: string } | undefined;
+    if (queued?.payload !== payload) throw new InternalError(`served record ${recordId}: the outbox already holds a different record with this id`);
     await trx(T).where({ gateway_key: row.gateway, transfer_id: row.transferId }).update({ reported: true, reported_bytes: bytes });
   }
 

@@ -162,6 +162,15 @@ for (const backend of databaseBackends('cp-store')) describe(`ServedStore on ${b
     expect((await served('t-rrace'))?.receipt?.bytes).toBe(300);
   });
 
+  it('never drops a served record silently: an outbox row already holding its id fails the report, which stays pending', async () => {
+    await (await serve('squatted', [100])).end();
+    await store.outbox.add(knex, [{ id: `srv-${toHex(gwKey.publicKey)}:squatted`, channel: 'clearinghouse', payload: '{"someone":"else"}' }]);
+    const r = receipt('squatted', 100);
+    await expect(store.submitReceipt(r.body, r.signed)).rejects.toThrow(/the outbox already holds a different record with this id/);
+    expect(await store.transfer('squatted', toHex(gwKey.publicKey))).toMatchObject({ reported: false });
+    expect(await store.transfer('squatted', toHex(gwKey.publicKey))).not.toHaveProperty('receiptBytes');
+  });
+
   it('reports the served record with the receipt when the receipt comes after the end', async () => {
     const { end } = await serve('t2', [1000, 1000]);
     await end();
