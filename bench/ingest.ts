@@ -31,7 +31,7 @@ import { issueCertificate, validityWindow, type Identity } from '../libs/auth/in
 import { generateKeyPair, toHex, type KeyPair } from '../libs/crypto/index.js';
 import { openDatabase } from '../libs/db/index.js';
 import { connectClearinghouse } from '../libs/federation/index.js';
-import { embedReceipt, receiptRecordId, servedRecordId, signReceipt, signServedRecord } from '../libs/usage/index.js';
+import { embedReceipt, RECEIPT_VERSION, receiptRecordId, SERVED_VERSION, servedRecordId, signReceipt, signServedRecord } from '../libs/usage/index.js';
 import { initClearinghouse, loadClearinghouseAdmin, loadClearinghouseConfig, startClearinghouse, connectLedger, type UsageRecordInput } from '../services/clearinghouse/index.js';
 import { clearinghouseMigrations, CLEARINGHOUSE_MIGRATIONS_TABLE } from '../services/clearinghouse/migrations.js';
 import { GridStore } from '../services/clearinghouse/grid-store.js';
@@ -91,8 +91,8 @@ function signRecords(p: Parties, transfers: number, asOf: number): { receipts: U
     const bytes = 1 + ((i * 104_729) % 8_388_608);
     const receipt = signReceipt(
       {
-        version: 1,
-        recordId: receiptRecordId(transferId),
+        version: RECEIPT_VERSION,
+        recordId: receiptRecordId(gateway, transferId),
         transferId,
         storageIndex,
         ranges: [{ offset: 0, length: bytes }],
@@ -110,8 +110,8 @@ function signRecords(p: Parties, transfers: number, asOf: number): { receipts: U
     receipts.push({ kind: 'receipt', ...receipt });
     const s = signServedRecord(
       {
-        version: 1,
-        recordId: servedRecordId(transferId),
+        version: SERVED_VERSION,
+        recordId: servedRecordId(gateway, transferId),
         transferId,
         storageIndex,
         bytes,
@@ -119,6 +119,7 @@ function signRecords(p: Parties, transfers: number, asOf: number): { receipts: U
         importer: '102',
         gateway,
         contactPoint,
+        startedAtMs: asOf,
         atMs: asOf,
         receipt: embedReceipt(receipt),
       },

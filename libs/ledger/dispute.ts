@@ -19,8 +19,12 @@ export interface TransferReport {
   receiptOk: boolean;
 }
 
-/** Why two reports of a transfer do not agree. */
-export type DisputeReason = 'missing-side' | 'transfer-mismatch' | 'missing-receipt' | 'bytes-mismatch' | 'price-mismatch';
+/**
+ * Why two reports of a transfer do not agree. compareReports gives all but
+ * 'price-date', which the clearinghouse adds: the receipt's price date lies
+ * outside what the transfer could have used (docs/billing.md "Price").
+ */
+export type DisputeReason = 'missing-side' | 'transfer-mismatch' | 'missing-receipt' | 'bytes-mismatch' | 'price-mismatch' | 'price-date';
 
 /** Result of comparing the two reports of one transfer. */
 export type Comparison = { agree: true } | { agree: false; reason: DisputeReason; detail: string };

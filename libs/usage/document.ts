@@ -15,6 +15,19 @@ export const areaCode = z.string().regex(AREA_CODE_PATTERN, 'expected 3-8 decima
 /** Transfer ids are the gateway's choice: printable ASCII without spaces (as FetchSegments accepts them). */
 export const transferId = z.string().regex(/^[\x21-\x7e]{1,128}$/, 'expected 1-128 printable ASCII characters');
 
+/**
+ * A transfer's name across the federation: the gateway's key (64 hex) and
+ * the id it chose. Transfer ids are each gateway's own choice, so only the
+ * pair is unique — two gateways may pick the same id, and neither may
+ * overwrite (or be merged with) the other's transfer. The key has a fixed
+ * length, so the pair reads back unambiguously whatever the id contains.
+ * Used for record ids, outbox ids and the clearinghouse's transfer rows.
+ * @example transferKey('ab…(64 hex)', 't1') === 'ab…(64 hex):t1'
+ */
+export function transferKey(gateway: string, transfer: string): string {
+  return `${gateway}:${transfer}`;
+}
+
 /** zod parse → LayoutInvalidError naming the first bad field. */
 export function parseShape<T>(what: string, schema: z.ZodType<T>, value: unknown): T {
   const parsed = schema.safeParse(value);

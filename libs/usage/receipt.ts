@@ -13,16 +13,22 @@
  *
  *   { "atMs", "bytes", "contactPoint": hex, "exporter": "101", "gateway": hex,
  *     "importer": "102", "priceAsOfMs", "priceUnitsPerGib",
- *     "ranges": [{ "length", "offset" }], "recordId": "rcpt-<transferId>",
- *     "storageIndex": hex, "transferId", "version": 1 }
+ *     "ranges": [{ "length", "offset" }], "recordId": "rcpt-<gateway>:<transferId>",
+ *     "storageIndex": hex, "transferId", "version": 2 }
+ *
+ * Version 2 (tag v2): the record id names the gateway (transferKey), so two
+ * gateways choosing the same transfer id never share a record; a receipt
+ * covers at least one byte (a 0-byte receipt has no use but to zero a bill).
+ * Version 1 documents are refused.
  */
 import { z } from 'zod';
 import { signJson, type SignedDocument } from '../auth/index.js';
 import { toHex, type KeyPair } from '../crypto/index.js';
 import { InvalidArgumentError, LayoutInvalidError } from '../errors/index.js';
-import { areaCode, hexKey, openSelfSigned, parseShape, safeUint, transferId } from './document.js';
+import { areaCode, hexKey, openSelfSigned, parseShape, safeUint, transferId, transferKey } from './document.js';
 
-export const RECEIPT_TAG = 'intergrid:receipt:v1';
+export const RECEIPT_TAG = 'intergrid:receipt:v2';
+export const RECEIPT_VERSION = 2;
 export const RECEIPT_RECORD_PREFIX = 'rcpt-';
 /** Most byte ranges in one receipt (a transfer is one contiguous run of segments). */
 export const MAX_RECEIPT_RANGES = 64;
@@ -31,11 +37,11 @@ const range = z.object({ offset: safeUint, length: safeUint }).strict();
 
 const receiptSchema = z
   .object({
-    version: z.literal(1),
+    version: z.literal(RECEIPT_VERSION),
     recordId: z.string().min(1).max(220),
     transferId,
     storageIndex: z.string().regex(/^[0-9a-f]{32}$/, 'expected 16 bytes of hex'),
-    ranges: z.array(range).max(MAX_RECEIPT_RANGES),
+    ranges: z.array(range).min(1, 'a receipt covers at least one byte range').max(MAX_RECEIPT_RANGES),
     bytes: safeUint,
     priceUnitsPerGib: safeUint,
     priceAsOfMs: safeUint,
@@ -50,14 +56,15 @@ const receiptSchema = z
 /** A receipt's signed fields (keys and storage index as lowercase hex). */
 export type ReceiptBody = z.infer<typeof receiptSchema>;
 
-/** The record id of the receipt of `transferId` (one receipt per transfer). */
-export function receiptRecordId(transfer: string): string {
-  return RECEIPT_RECORD_PREFIX + transfer;
+/** The record id of the receipt of gateway `gateway`'s (hex) transfer `transfer` (one receipt per transfer). */
+export function receiptRecordId(gateway: string, transfer: string): string {
+  return RECEIPT_RECORD_PREFIX + transferKey(gateway, transfer);
 }
 
 /** Rules the schema cannot express; the same for signing and opening. */
 function receiptProblem(r: ReceiptBody): string | undefined {
-  if (r.recordId !== receiptRecordId(r.transferId)) return `recordId '${r.recordId}' is not '${receiptRecordId(r.transferId)}'`;
+  const id = receiptRecordId(r.gateway, r.transferId);
+  if (r.recordId !== id) return `recordId '${r.recordId}' is not '${id}'`;
   if (r.exporter === r.importer) return `exporter and importer are both ${r.exporter}`;
   let sum = 0;
   let end = -1;
@@ -73,7 +80,7 @@ function receiptProblem(r: ReceiptBody): string | undefined {
 
 /**
  * Signs a receipt with the gateway key; `gateway` in the body must be that key.
- * @example signReceipt({ version: 1, recordId: receiptRecordId(t), transferId: t, …, bytes: 1048576 }, gatewayKey)
+ * @example signReceipt({ version: 2, recordId: receiptRecordId(gatewayHex, t), transferId: t, …, bytes: 1048576 }, gatewayKey)
  * @throws InvalidArgumentError for a malformed or inconsistent body.
  */
 export function signReceipt(body: ReceiptBody, gatewayKey: KeyPair): SignedDocument {
@@ -90,7 +97,7 @@ export function signReceipt(body: ReceiptBody, gatewayKey: KeyPair): SignedDocum
  * body. The CALLER must then check that this key is a gateway it trusts for
  * `importer` (a receipt proves only who signed it).
  * @throws IntegrityError when the signature does not verify (e.g. bytes changed after signing).
- * @throws LayoutInvalidError when the body is not a version-1 receipt.
+ * @throws LayoutInvalidError when the body is not a version-2 receipt.
  */
 export function openReceipt(signed: SignedDocument): ReceiptBody {
   const r = openSelfSigned(RECEIPT_TAG, signed, 'gateway', (v) => parseShape('receipt', receiptSchema, v));

@@ -1,25 +1,39 @@
 /**
  * Served records: the exporting grid's contact point reports the ciphertext
- * bytes it served in one transfer, with the gateway's receipt for them
- * (null when no receipt came: the clearinghouse then opens a dispute
- * instead of posting).
+ * bytes it served in one transfer — its OWN count, never the gateway's —
+ * with the gateway's receipt for them (null when no receipt came: the
+ * clearinghouse then opens a dispute instead of posting). The clearinghouse
+ * posts only when the two figures are equal, so neither side can set the
+ * bill alone: a receipt for less than was served, or a served count above
+ * the receipt, is a dispute.
  *
  * Body: canonical JSON under SERVED_TAG, signed by the contact point key
  * named in the body (docs/billing.md "Served record"):
  *
  *   { "atMs", "bytes", "contactPoint": hex, "exporter", "gateway": hex,
  *     "importer", "receipt": { "body": base64, "signature": base64 } | null,
- *     "recordId": "srv-<transferId>", "storageIndex": hex, "transferId",
- *     "version": 1 }
+ *     "recordId": "srv-<gateway>:<transferId>", "startedAtMs",
+ *     "storageIndex": hex, "transferId", "version": 2 }
+ *
+ * `bytes`: the ciphertext of the whole verified segments this contact point
+ * handed to gRPC in the transfer (0 when it has no count: it never served
+ * the transfer, or restarted while serving it). `startedAtMs`: when
+ * FetchSegments began here (the clearinghouse bounds the receipt's price
+ * date by it). `atMs`: when the record was signed.
+ *
+ * Version 2 (tag v2): record id namespaced by the gateway key, bytes = own
+ * count (v1 reported min(receipt, count)), startedAtMs added. Version 1
+ * documents are refused.
  */
 import { z } from 'zod';
 import { signJson, type SignedDocument } from '../auth/index.js';
 import { toHex, type KeyPair } from '../crypto/index.js';
 import { InvalidArgumentError, LayoutInvalidError } from '../errors/index.js';
-import { areaCode, hexKey, openSelfSigned, parseShape, safeUint, transferId } from './document.js';
+import { areaCode, hexKey, openSelfSigned, parseShape, safeUint, transferId, transferKey } from './document.js';
 import { openReceipt, type ReceiptBody } from './receipt.js';
 
-export const SERVED_TAG = 'intergrid:served:v1';
+export const SERVED_TAG = 'intergrid:served:v2';
+export const SERVED_VERSION = 2;
 export const SERVED_RECORD_PREFIX = 'srv-';
 /** Largest embedded receipt (base64 of body or signature). */
 const MAX_EMBEDDED = 16_384;
@@ -28,7 +42,7 @@ const base64 = z.string().max(MAX_EMBEDDED).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'exp
 
 const servedSchema = z
   .object({
-    version: z.literal(1),
+    version: z.literal(SERVED_VERSION),
     recordId: z.string().min(1).max(220),
     transferId,
     storageIndex: z.string().regex(/^[0-9a-f]{32}$/, 'expected 16 bytes of hex'),
@@ -37,6 +51,7 @@ const servedSchema = z
     importer: areaCode,
     gateway: hexKey,
     contactPoint: hexKey,
+    startedAtMs: safeUint,
     atMs: safeUint,
     receipt: z.object({ body: base64, signature: base64 }).strict().nullable(),
   })
@@ -51,9 +66,9 @@ export interface OpenedServedRecord {
   receipt: ReceiptBody | null;
 }
 
-/** The record id of the served record of `transferId`. */
-export function servedRecordId(transfer: string): string {
-  return SERVED_RECORD_PREFIX + transfer;
+/** The record id of the served record of gateway `gateway`'s (hex) transfer `transfer`. */
+export function servedRecordId(gateway: string, transfer: string): string {
+  return SERVED_RECORD_PREFIX + transferKey(gateway, transfer);
 }
 
 /** The receipt in the form a served record embeds it. */
@@ -68,8 +83,10 @@ export function embeddedReceipt(served: ServedRecordBody): SignedDocument | null
 }
 
 function servedProblem(s: ServedRecordBody): string | undefined {
-  if (s.recordId !== servedRecordId(s.transferId)) return `recordId '${s.recordId}' is not '${servedRecordId(s.transferId)}'`;
+  const id = servedRecordId(s.gateway, s.transferId);
+  if (s.recordId !== id) return `recordId '${s.recordId}' is not '${id}'`;
   if (s.exporter === s.importer) return `exporter and importer are both ${s.exporter}`;
+  if (s.startedAtMs > s.atMs) return `startedAtMs ${s.startedAtMs} is after atMs ${s.atMs}`;
   return undefined;
 }
 

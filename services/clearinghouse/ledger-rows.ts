@@ -14,6 +14,7 @@ export type TransferState = 'pending' | 'posted' | 'disputed' | 'void';
 
 /** A ch_transfers row as the store handles it (numbers already converted). */
 export interface TransferRow {
+  /** The transfer key (libs/usage transferKey: '<gateway hex>:<gateway's transfer id>'). */
   transfer_id: string;
   exporter: string;
   importer: string;
@@ -24,6 +25,10 @@ export interface TransferRow {
   served_bytes: number | null;
   served_receipt_sha256: string | null;
   served_price_as_of_ms: number | null;
+  /** The served record's startedAtMs (the contact point's clock; null before migration 004). */
+  served_started_at_ms: number | null;
+  /** The served record's atMs. */
+  served_at_ms: number | null;
   receipt_bytes: number | null;
   receipt_sha256: string | null;
   receipt_price_units_per_gib: number | null;
@@ -80,6 +85,8 @@ export function toTransferRow(r: Record<string, unknown>): TransferRow {
     served_bytes: numOrNull(r.served_bytes),
     served_receipt_sha256: (r.served_receipt_sha256 as string | null) ?? null,
     served_price_as_of_ms: numOrNull(r.served_price_as_of_ms),
+    served_started_at_ms: numOrNull(r.served_started_at_ms),
+    served_at_ms: numOrNull(r.served_at_ms),
     receipt_bytes: numOrNull(r.receipt_bytes),
     receipt_sha256: (r.receipt_sha256 as string | null) ?? null,
     receipt_price_units_per_gib: numOrNull(r.receipt_price_units_per_gib),

@@ -122,3 +122,17 @@ export async function createLedgerTables(knex: Knex): Promise<void> {
     t.primary(['period_id', 'area_code']);
   });
 }
+
+/**
+ * Migration 004: when the contact point says the transfer began and when it
+ * signed its served record (served record v2). Since issue 11 the transfer_id
+ * columns of every ledger table hold the transfer KEY, '<gateway hex>:<id>'
+ * (libs/usage transferKey, ≤ 193 characters), so two gateways' transfers with
+ * the same id are two transfers; rows stored before keep their bare ids.
+ */
+export async function addTransferTimes(knex: Knex): Promise<void> {
+  await knex.schema.alterTable(LEDGER_TABLES.transfers, (t) => {
+    t.bigInteger('served_started_at_ms').nullable();
+    t.bigInteger('served_at_ms').nullable();
+  });
+}

@@ -15,7 +15,7 @@ import { NotFoundError, PreconditionError, InvalidArgumentError } from '../../li
 import { LEDGER_TABLES as T } from './ledger-schema.js';
 import { insertChunked, insertTransferPostings, postingRow, selectIn, type PostedTransfer, updateChunked, type ColumnType, toDisputeRow, toTransferRow, type DisputeRow, type TransferRow } from './ledger-rows.js';
 import { PriceBook } from './price-book.js';
-import { decide, type Decision } from './transfer-matching.js';
+import { decide, type Decision, type PriceDateBounds } from './transfer-matching.js';
 import type { OpenedRecord } from './record-opener.js';
 
 /** A verified, authorised record to store. */
@@ -63,7 +63,14 @@ const PARTY_FIELDS = [
  */
 const DECISION_COLUMNS = { state: 'text', price_units_per_gib: 'bigint', price_as_of_ms: 'bigint', posted_at_ms: 'bigint' } as const;
 const SIDE_UPDATE: Record<'served' | 'receipt', Record<string, ColumnType>> = {
-  served: { served_bytes: 'bigint', served_receipt_sha256: 'text', served_price_as_of_ms: 'bigint', ...DECISION_COLUMNS },
+  served: {
+    served_bytes: 'bigint',
+    served_receipt_sha256: 'text',
+    served_price_as_of_ms: 'bigint',
+    served_started_at_ms: 'bigint',
+    served_at_ms: 'bigint',
+    ...DECISION_COLUMNS,
+  },
   receipt: {
     receipt_bytes: 'bigint',
     receipt_sha256: 'text',
@@ -76,7 +83,7 @@ const SIDE_UPDATE: Record<'served' | 'receipt', Record<string, ColumnType>> = {
 
 function newTransfer(r: IngestRecord, now: number): TransferRow {
   return {
-    transfer_id: r.transferId,
+    transfer_id: r.transferKey,
     exporter: r.exporter,
     importer: r.importer,
     gateway_key: r.gateway,
@@ -86,6 +93,8 @@ function newTransfer(r: IngestRecord, now: number): TransferRow {
     served_bytes: null,
     served_receipt_sha256: null,
     served_price_as_of_ms: null,
+    served_started_at_ms: null,
+    served_at_ms: null,
     receipt_bytes: null,
     receipt_sha256: null,
     receipt_price_units_per_gib: null,
@@ -103,6 +112,8 @@ function addSide(t: TransferRow, r: IngestRecord): void {
     t.served_bytes = r.bytes;
     t.served_receipt_sha256 = r.receiptSha256 ?? null;
     t.served_price_as_of_ms = r.embedded?.priceAsOfMs ?? null;
+    t.served_started_at_ms = r.startedAtMs ?? null;
+    t.served_at_ms = r.atMs;
   } else {
     t.receipt_bytes = r.bytes;
     t.receipt_sha256 = r.receiptSha256 ?? null;
@@ -131,18 +142,33 @@ function disputeRow(t: TransferRow, d: Extract<Decision, { post: false }>, now: 
   };
 }
 
+/** Options of LedgerStore.open. */
+export interface LedgerStoreOptions {
+  /** How long a resolution is valid (config resolutionTtlMs; default 60 000). */
+  resolutionTtlMs?: number;
+  /** Clock differences tolerated between the parties (config maxClockSkewMs; default 60 000). */
+  maxClockSkewMs?: number;
+}
+
 export class LedgerStore {
   /** `${gatewayKey}/${areaCode}` → approval windows. */
   private readonly approvals = new Map<string, Approval[]>();
   private queue: Promise<unknown> = Promise.resolve();
   /** Start of the open period (end of the last closed one, or 0). */
   private openFrom = 0;
+  /** What bounds a receipt's price date (transfer-matching.ts). */
+  readonly priceDates: PriceDateBounds;
 
-  private constructor(readonly knex: Knex) {}
+  private constructor(
+    readonly knex: Knex,
+    opts: LedgerStoreOptions,
+  ) {
+    this.priceDates = { resolutionTtlMs: opts.resolutionTtlMs ?? 60_000, slackMs: opts.maxClockSkewMs ?? 60_000 };
+  }
 
   /** Opens the store over a migrated database; loads gateway approvals and the open period's start. */
-  static async open(knex: Knex): Promise<LedgerStore> {
-    const s = new LedgerStore(knex);
+  static async open(knex: Knex, opts: LedgerStoreOptions = {}): Promise<LedgerStore> {
+    const s = new LedgerStore(knex, opts);
     const rows = (await knex(T.approvals).select('*')) as Record<string, unknown>[];
     for (const r of rows) s.remember(String(r.gateway_key), String(r.area_code), Number(r.not_before_ms), Number(r.not_after_ms));
     const last = (await knex(T.periods).max({ to: 'to_ms' }).first()) as { to: unknown } | undefined;
@@ -209,7 +235,8 @@ export class LedgerStore {
   private async ingestIn(trx: Knex.Transaction, records: IngestRecord[], now: number): Promise<IngestOutcome[]> {
     const out: IngestOutcome[] = new Array<IngestOutcome>(records.length);
     if (records.length === 0) return out;
-    const tids = [...new Set(records.map((r) => r.transferId))];
+    // Every lookup and row is by transfer KEY (gateway + id): two gateways' equal ids are two transfers.
+    const tids = [...new Set(records.map((r) => r.transferKey))];
     const stored = await selectIn(trx, T.records, 'transfer_id', tids, ['record_id', 'kind', 'transfer_id', 'signature']);
     const byId = new Map<string, Uint8Array>();
     const byTransferKind = new Map<string, string>();
@@ -257,17 +284,17 @@ export class LedgerStore {
           : { outcome: 'REJECTED', message: `record ${r.recordId}: a different record with this id is already stored (a record id is used once)` };
         return;
       }
-      const otherId = byTransferKind.get(`${r.transferId}\u0000${r.kind}`);
+      const otherId = byTransferKind.get(`${r.transferKey}\u0000${r.kind}`);
       if (otherId !== undefined) {
-        out[i] = { outcome: 'REJECTED', message: `record ${r.recordId}: transfer '${r.transferId}' already has a '${r.kind}' record (${otherId})` };
+        out[i] = { outcome: 'REJECTED', message: `record ${r.recordId}: transfer '${r.transferKey}' already has a '${r.kind}' record (${otherId})` };
         return;
       }
       byId.set(r.recordId, r.signature);
-      byTransferKind.set(`${r.transferId}\u0000${r.kind}`, r.recordId);
+      byTransferKind.set(`${r.transferKey}\u0000${r.kind}`, r.recordId);
       newRecords.push({
         record_id: r.recordId,
         kind: r.kind,
-        transfer_id: r.transferId,
+        transfer_id: r.transferKey,
         reporter_key: r.reporterKey,
         body: Buffer.isBuffer(r.body) ? r.body : Buffer.from(r.body),
         signature: Buffer.isBuffer(r.signature) ? r.signature : Buffer.from(r.signature),
@@ -275,11 +302,11 @@ export class LedgerStore {
       });
       out[i] = { outcome: 'ACCEPTED' };
 
-      let t = transfers.get(r.transferId);
+      let t = transfers.get(r.transferKey);
       let mismatch: string | undefined;
       if (!t) {
         t = newTransfer(r, now);
-        transfers.set(r.transferId, t);
+        transfers.set(r.transferKey, t);
       } else {
         for (const [col, field] of PARTY_FIELDS) {
           if (t[col] !== r[field]) {
@@ -294,7 +321,7 @@ export class LedgerStore {
       if (!both) return;
       const open = openDisputes.get(t.transfer_id);
       if (t.state === 'pending') {
-        const d = decide(t, prices, mismatch);
+        const d = decide(t, prices, mismatch, this.priceDates);
         if (d.post) post(t, d.bytes, d.priceUnitsPerGib, d.priceAsOfMs);
         else {
           t.state = 'disputed';
@@ -304,7 +331,7 @@ export class LedgerStore {
         }
       } else if (t.state === 'disputed' && open && open.reason === 'missing-side') {
         // The missing side arrived after ClosePeriod opened the dispute: decide again.
-        const d = decide(t, prices, mismatch);
+        const d = decide(t, prices, mismatch, this.priceDates);
         open.served_bytes = t.served_bytes;
         open.receipt_bytes = t.receipt_bytes;
         if (d.post) {

@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 import type { Migration } from '../../libs/db/index.js';
-import { createLedgerTables } from './ledger-schema.js';
+import { addTransferTimes, createLedgerTables } from './ledger-schema.js';
 
 export const CLEARINGHOUSE_MIGRATIONS_TABLE = 'clearinghouse_migrations';
 
@@ -72,5 +72,11 @@ export const clearinghouseMigrations: Migration[] = [
         t.string('used_by', 64).nullable();
       });
     },
+  },
+  {
+    name: '004-transfer-times',
+    // Issue 11 (docs/billing.md "Price"): the served record's own times, which
+    // bound the receipt's price date. Rows from before stay NULL.
+    up: addTransferTimes,
   },
 ];

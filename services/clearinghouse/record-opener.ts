@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { SignedDocument } from '../../libs/auth/index.js';
-import { openReceipt, openUsageRecord, type ReceiptBody, type UsageRecordKind } from '../../libs/usage/index.js';
+import { openReceipt, openUsageRecord, transferKey, type ReceiptBody, type UsageRecordKind } from '../../libs/usage/index.js';
 
 /** A record as received (proto UsageRecord). */
 export interface RawRecord {
@@ -21,6 +21,12 @@ export interface OpenedRecord {
   kind: UsageRecordKind;
   recordId: string;
   transferId: string;
+  /**
+   * The transfer's name at the clearinghouse: libs/usage transferKey(gateway,
+   * transferId). Transfer ids are each gateway's choice; only the pair is
+   * unique, so storage and matching use this, never the bare id.
+   */
+  transferKey: string;
   /** hex key that signed the record: the contact point (served) or gateway (receipt). */
   signer: string;
   exporter: string;
@@ -30,6 +36,8 @@ export interface OpenedRecord {
   storageIndex: string;
   bytes: number;
   atMs: number;
+  /** Served: when the transfer began at the contact point (its own clock). */
+  startedAtMs?: number;
   /** Receipt: the price and its as-of time the gateway states. */
   priceUnitsPerGib?: number;
   priceAsOfMs?: number;
@@ -106,6 +114,7 @@ export function openRecord(raw: RawRecord, cache?: ReceiptCache): OpenResult {
           kind: 'receipt',
           recordId: r.recordId,
           transferId: r.transferId,
+          transferKey: transferKey(r.gateway, r.transferId),
           signer: r.gateway,
           exporter: r.exporter,
           importer: r.importer,
@@ -138,6 +147,7 @@ export function openRecord(raw: RawRecord, cache?: ReceiptCache): OpenResult {
       kind: 'served',
       recordId: s.recordId,
       transferId: s.transferId,
+      transferKey: transferKey(s.gateway, s.transferId),
       signer: s.contactPoint,
       exporter: s.exporter,
       importer: s.importer,
@@ -146,6 +156,7 @@ export function openRecord(raw: RawRecord, cache?: ReceiptCache): OpenResult {
       storageIndex: s.storageIndex,
       bytes: s.bytes,
       atMs: s.atMs,
+      startedAtMs: s.startedAtMs,
     };
     if (opened.receipt && s.receipt) {
       const r = opened.receipt;

@@ -79,7 +79,7 @@ export async function startClearinghouse(config: ClearinghouseConfig, opts: Star
   try {
     knex = await openDatabase(config.database, clearinghouseMigrations, CLEARINGHOUSE_MIGRATIONS_TABLE);
     const grids = await GridStore.open(knex);
-    const ledger = await LedgerStore.open(knex);
+    const ledger = await LedgerStore.open(knex, { resolutionTtlMs: config.resolutionTtlMs, maxClockSkewMs: config.maxClockSkewMs });
     const periods = new PeriodStore(ledger, key);
     opener = await startRecordOpener(config.verifyWorkers);
     const onInternal =

@@ -6,7 +6,9 @@
  * this grid. It then streams the UEB and each verified ciphertext segment
  * (with its ciphertext-tree proof) of the range, from libs/client's
  * ciphertextSegments over this grid's storage servers: bad or missing
- * shares switch servers there, so a wrong byte never leaves.
+ * shares switch servers there, so a wrong byte never leaves. A transfer id
+ * the calling gateway already used is refused (FAILED_PRECONDITION, from
+ * ServedStore.begin) before anything is streamed.
  *
  * SubmitReceipt: the gateway's signed receipt for a transfer it fetched
  * here; checked against the caller and this contact point, then stored

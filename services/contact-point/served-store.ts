@@ -10,24 +10,32 @@
  * the row is written when FetchSegments starts and updated at its end.
  *
  * A served record (libs/usage signServedRecord) is queued in the SAME
- * transaction as the change that completes it:
+ * transaction as the change that completes it. Its bytes are ALWAYS the
+ * count made here, never the receipt's: the clearinghouse posts only when
+ * the two agree, so a gateway cannot lower its bill with a small receipt
+ * (docs/billing.md "Matching"):
  *  - the receipt arrives for an ended transfer, or the transfer ends after
- *    its receipt arrived: bytes = receipt.bytes when that is ≤ the bytes
- *    counted here, else the count here; the receipt is embedded;
- *  - a receipt arrives for a transfer with no usable count here (this
- *    process restarted mid-transfer): a row is made from the receipt and
- *    receipt.bytes is reported;
+ *    its receipt arrived: the receipt is embedded;
+ *  - a receipt arrives for a transfer with no count here (this process
+ *    restarted mid-transfer, or never served it): reported with the count
+ *    this store has (0), so the clearinghouse disputes it;
  *  - an ended transfer with bytes > 0 got no receipt within receiptWaitMs
  *    (sweep): reported without receipt (the clearinghouse disputes it).
- * Each transfer is reported once (record id 'srv-' + transfer id).
+ *
+ * A transfer is named by (gateway key, transfer id) everywhere — rows, the
+ * served record's id 'srv-<gateway>:<transfer id>' and its outbox row — so
+ * two gateways choosing the same id never touch each other's transfer. A
+ * (gateway, transfer id) is served ONCE: FetchSegments for an id this
+ * gateway already used (whatever became of it) is refused before anything
+ * is streamed, so a reported transfer can never be fetched again unbilled.
  */
 import type { Knex } from 'knex';
 import type { SignedDocument } from '../../libs/auth/index.js';
 import { bytesEqual, toHex, type KeyPair } from '../../libs/crypto/index.js';
-import { AlreadyExistsError, InvalidArgumentError } from '../../libs/errors/index.js';
+import { AlreadyExistsError, InternalError, InvalidArgumentError, PreconditionError } from '../../libs/errors/index.js';
 import { CLEARINGHOUSE_CHANNEL, usageRecordPayload } from '../../libs/federation/index.js';
 import { Outbox } from '../../libs/outbox/index.js';
-import { embedReceipt, servedRecordId, signServedRecord, type ReceiptBody } from '../../libs/usage/index.js';
+import { embedReceipt, SERVED_VERSION, transferKey, servedRecordId, signServedRecord, type ReceiptBody } from '../../libs/usage/index.js';
 import { CONTACT_POINT_OUTBOX_TABLE, CONTACT_POINT_TRANSFERS_TABLE } from './migrations.js';
 
 export type TransferState = 'open' | 'done' | 'cancelled' | 'failed' | 'interrupted' | 'receipt-only';
@@ -142,26 +150,43 @@ export class ServedStore {
     return store;
   }
 
-  /** Writes (or reopens) the row of a transfer at the start of FetchSegments; count into the returned record. */
+  /**
+   * Writes the row of a new transfer at the start of FetchSegments; count into the returned record.
+   * @throws PreconditionError when this gateway already used this transfer id (open, ended,
+   *   receipted or reported): a transfer id names one transfer, and serving it again would
+   *   stream bytes no report covers.
+   */
   async begin(input: { transferId: string; gateway: Uint8Array; gatewayGrid: string; storageIndex: Uint8Array }): Promise<TransferRecord> {
     const gateway = toHex(input.gateway);
     const at = this.now();
-    const key = { gateway_key: gateway, transfer_id: input.transferId };
-    const rec = await this.knex.transaction(async (trx) => {
-      // Insert-if-absent first, then read: calls with the same id at once
-      // (PostgreSQL runs their transactions concurrently) all find the one row
-      // instead of all reading "absent" and failing the later inserts on the key.
-      await trx(T)
-        .insert({ ...key, gateway_area: input.gatewayGrid, storage_index: toHex(input.storageIndex), bytes: 0, segments: 0, state: 'open', started_at_ms: at })
-        .onConflict(['gateway_key', 'transfer_id'])
-        .ignore();
-      // The same gateway asked again with the same id: the bytes did cross twice, so they add up.
-      await trx(T).where(key).update({ state: 'open', ended_at_ms: null });
-      const row: Row = await trx(T).where(key).first();
-      return { ...fromRow(row), state: 'open' as const, endedAtMs: undefined };
-    });
-    delete rec.endedAtMs;
-    this.live.set(liveKey(gateway, input.transferId), rec);
+    const k = liveKey(gateway, input.transferId);
+    const used = (state: string): PreconditionError =>
+      new PreconditionError(
+        `transfer id '${input.transferId}' was already used by gateway ${gateway.slice(0, 16)}… (${state}): a transfer id names one transfer; use a fresh id for every FetchSegments`,
+      );
+    if (this.live.has(k)) throw used('in progress');
+    const row = {
+      gateway_key: gateway,
+      transfer_id: input.transferId,
+      gateway_area: input.gatewayGrid,
+      storage_index: toHex(input.storageIndex),
+      bytes: 0,
+      segments: 0,
+      state: 'open' as const,
+      started_at_ms: at,
+    };
+    const prior: Row | undefined = await this.knex(T).where({ gateway_key: gateway, transfer_id: input.transferId }).first();
+    if (prior) throw used(prior.reported ? `${prior.state}, reported` : prior.state);
+    try {
+      await this.knex(T).insert(row);
+    } catch (err) {
+      // Two calls with the same id at once: the primary key lets one in.
+      if (isUniqueViolation(err)) throw used('in progress');
+      throw err;
+    }
+    if (this.live.has(k)) throw used('in progress');
+    const rec: TransferRecord = { ...fromRow({ ...row, ended_at_ms: null, receipt_body: null, receipt_signature: null, receipt_bytes: null, reported: false, reported_bytes: null }) };
+    this.live.set(k, rec);
     return rec;
   }
 
@@ -186,8 +211,7 @@ export class ServedStore {
         await trx(T).where(where).update({ bytes: rec.bytes, segments: rec.segments, state, ended_at_ms: at });
         const row: Row | undefined = await trx(T).where(where).first();
         if (row && !row.reported && row.receipt_body !== null && row.receipt_signature !== null) {
-          const receiptBytes = Number(row.receipt_bytes);
-          await this.queueServed(trx, fromRow(row), Math.min(receiptBytes, rec.bytes), receiptOf(row));
+          await this.queueServed(trx, fromRow(row), rec.bytes, receiptOf(row));
           queued = true;
         }
       });
@@ -223,36 +247,39 @@ export class ServedStore {
       }
       const stored = { receipt_body: body, receipt_signature: signature, receipt_bytes: receipt.bytes };
       if (!row || (!COUNTED.includes(row.state) && row.state !== 'open')) {
-        // No count of our own (restarted mid-transfer, or never saw it): the row comes from the receipt.
+        // No count of our own (restarted mid-transfer, or never saw it): reported with the
+        // count this store has (0 for a transfer in progress at the restart), never the
+        // receipt's, so the clearinghouse disputes it rather than take the gateway's word.
+        const at = this.now();
         const made = {
           gateway_key: receipt.gateway,
           transfer_id: receipt.transferId,
           gateway_area: receipt.importer,
           storage_index: receipt.storageIndex,
-          bytes: receipt.bytes,
+          bytes: row ? Number(row.bytes) : 0,
           segments: row ? Number(row.segments) : 0,
           state: 'receipt-only' as const,
-          started_at_ms: row ? Number(row.started_at_ms) : receipt.atMs,
-          ended_at_ms: this.now(),
+          started_at_ms: row ? Number(row.started_at_ms) : Math.min(receipt.atMs, at),
+          ended_at_ms: at,
           ...stored,
         };
         if (row) await trx(T).where(where).update(made);
         else await trx(T).insert(made);
         if (row?.reported) return 'stored';
-        await this.queueServed(trx, fromRow({ ...made, reported: false, reported_bytes: null }), receipt.bytes, signed);
+        await this.queueServed(trx, fromRow({ ...made, reported: false, reported_bytes: null }), made.bytes, signed);
         return 'reported';
       }
       await trx(T).where(where).update(stored);
       // Open: the end of FetchSegments reports it. Already reported (swept without receipt): kept, not re-reported.
       if (row.state === 'open' || row.reported || this.live.has(liveKey(receipt.gateway, receipt.transferId))) return 'stored';
-      await this.queueServed(trx, fromRow(row), Math.min(receipt.bytes, Number(row.bytes)), signed);
+      await this.queueServed(trx, fromRow(row), Number(row.bytes), signed);
       return 'reported';
     });
     // The same receipt on calls at once for a transfer without a row: on
     // PostgreSQL every transaction reads "absent" and all but one insert fail
     // on the key. Once more reads the row the winner made (-> 'duplicate').
     const outcome = await attempt().catch((err: unknown) => {
-      if ((err as { code?: unknown }).code !== '23505') throw err;
+      if (!isUniqueViolation(err)) throw err;
       return attempt();
     });
     if (outcome === 'reported') this.opts.onQueued?.();
@@ -352,12 +379,13 @@ export class ServedStore {
     return (await this.byGateway()).reduce((n, g) => n + g.bytes, 0);
   }
 
-  /** Signs the served record of `row` and adds it to the outbox; marks the row reported. */
+  /** Signs the served record of `row` (`bytes`: this store's own count) and adds it to the outbox; marks the row reported. */
   private async queueServed(trx: Knex.Transaction, row: TransferRecord, bytes: number, receipt: SignedDocument | null): Promise<void> {
-    const recordId = servedRecordId(row.transferId);
+    const recordId = servedRecordId(row.gateway, row.transferId);
+    const at = this.now();
     const signed = signServedRecord(
       {
-        version: 1,
+        version: SERVED_VERSION,
         recordId,
         transferId: row.transferId,
         storageIndex: row.storageIndex,
@@ -366,12 +394,19 @@ export class ServedStore {
         importer: row.gatewayGrid,
         gateway: row.gateway,
         contactPoint: this.keyHex,
-        atMs: this.now(),
+        startedAtMs: Math.min(row.startedAtMs, at),
+        atMs: at,
         receipt: receipt ? embedReceipt(receipt) : null,
       },
       this.key,
     );
-    await this.outbox.add(trx, [{ id: recordId, channel: CLEARINGHOUSE_CHANNEL, payload: usageRecordPayload('served', signed) }]);
+    const payload = usageRecordPayload('served', signed);
+    await this.outbox.add(trx, [{ id: recordId, channel: CLEARINGHOUSE_CHANNEL, payload }]);
+    // The outbox ignores an id it already holds. Ids are (gateway, transfer) keys and a row is
+    // reported once, so that cannot happen — but if it ever did, this transfer's bytes must not
+    // vanish silently: fail (the transaction rolls back, the row stays unreported, the error is logged).
+    const queued = (await trx(CONTACT_POINT_OUTBOX_TABLE).where({ id: recordId }).first('payload')) as { payload: string } | undefined;
+    if (queued?.payload !== payload) throw new InternalError(`served record ${recordId}: the outbox already holds a different record with this id`);
     await trx(T).where({ gateway_key: row.gateway, transfer_id: row.transferId }).update({ reported: true, reported_bytes: bytes });
   }
 
@@ -382,7 +417,13 @@ export class ServedStore {
 }
 
 function liveKey(gateway: string, transferId: string): string {
-  return `${gateway}/${transferId}`;
+  return transferKey(gateway, transferId);
+}
+
+/** A primary-key / unique violation (PostgreSQL 23505, SQLite SQLITE_CONSTRAINT). */
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT' || /UNIQUE constraint failed/.test(String((err as Error).message ?? ''));
 }
 
 function receiptOf(row: Row): SignedDocument {

@@ -63,7 +63,11 @@ export interface LongDistanceFetchDeps {
   contactPoint(peer: Peer): ContactPointClient;
   /** A contact point that sends nothing for this long is abandoned. */
   timeoutMs: number;
-  /** Transfer id generator (default: 16 random bytes, hex). */
+  /**
+   * Transfer id generator (default: 16 random bytes, hex), called once per
+   * attempt: a contact point serves a (gateway, transfer id) once and refuses
+   * a reused one (FAILED_PRECONDITION), so it must never repeat.
+   */
   transferId?(): string;
 }
 

@@ -17,7 +17,7 @@ import { clientUsageEventId, encodeClientUsageEvent } from '../../libs/events/in
 import { CLEARINGHOUSE_CHANNEL, usageRecordPayload, type Resolution } from '../../libs/federation/index.js';
 import { costOf } from '../../libs/ledger/index.js';
 import type { OutboxMessage } from '../../libs/outbox/index.js';
-import { receiptRecordId, signReceipt } from '../../libs/usage/index.js';
+import { RECEIPT_VERSION, receiptRecordId, signReceipt } from '../../libs/usage/index.js';
 import type { AttemptReport } from './long-distance-fetch.js';
 import type { GatewayTransfer } from './transfer-store.js';
 
@@ -35,9 +35,9 @@ export interface ReceiptDeliveryPayload {
   signature: string;
 }
 
-/** Id of the 'receipt-delivery' row of a receipt (outbox ids are unique across channels). */
-export function receiptDeliveryId(transferId: string): string {
-  return `deliver-${receiptRecordId(transferId)}`;
+/** Id of the 'receipt-delivery' row of a receipt of gateway `gateway` (hex) (outbox ids are unique across channels). */
+export function receiptDeliveryId(gateway: string, transferId: string): string {
+  return `deliver-${receiptRecordId(gateway, transferId)}`;
 }
 
 export interface FinishedFetch {
@@ -73,10 +73,10 @@ export function receiptsForFetch(f: FinishedFetch): { transfers: GatewayTransfer
   const price = f.resolution.priceUnitsPerGib;
   for (const a of f.attempts) {
     if (a.bytes <= 0) continue;
-    const recordId = receiptRecordId(a.transferId);
+    const recordId = receiptRecordId(gateway, a.transferId);
     const receipt = signReceipt(
       {
-        version: 1,
+        version: RECEIPT_VERSION,
         recordId,
         transferId: a.transferId,
         storageIndex,
@@ -113,7 +113,7 @@ export function receiptsForFetch(f: FinishedFetch): { transfers: GatewayTransfer
       body: Buffer.from(receipt.body).toString('base64'),
       signature: Buffer.from(receipt.signature).toString('base64'),
     };
-    messages.push({ id: receiptDeliveryId(a.transferId), channel: RECEIPT_DELIVERY_CHANNEL, payload: JSON.stringify(delivery) });
+    messages.push({ id: receiptDeliveryId(gateway, a.transferId), channel: RECEIPT_DELIVERY_CHANNEL, payload: JSON.stringify(delivery) });
     if (f.nats) {
       const eventId = clientUsageEventId(a.transferId);
       const event = encodeClientUsageEvent({

@@ -24,7 +24,7 @@ import { generateKeyPair, randomBytes, toHex } from '../../libs/crypto/index.js'
 import { decryptSegment } from '../../libs/format/index.js';
 import { costOf, openStatement, type GridStatementBody, type SummaryBody } from '../../libs/ledger/index.js';
 import type { SegmentChunk } from '../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
-import { embedReceipt, openReceipt, openServedRecord, receiptRecordId, servedRecordId, signReceipt, signServedRecord, type ReceiptBody } from '../../libs/usage/index.js';
+import { embedReceipt, openReceipt, openServedRecord, receiptRecordId, SERVED_VERSION, servedRecordId, signReceipt, signServedRecord, transferKey, type ReceiptBody } from '../../libs/usage/index.js';
 import { connectLedger, type LedgerConnection, type LedgerSnapshotInfo, type UsageRecordInput } from '../../libs/federation/index.js';
 import { startFederation, type FetchReport, type Federation, type FederationContactPoint, type FederationGrid } from './fixtures/federation.js';
 
@@ -313,7 +313,7 @@ describe('billing across three grids', () => {
     }
   });
 
-  it('does not bill a segment the gateway rejected: the corrupting contact point is billed for the segment verified before it, the failover for the rest', async () => {
+  it('does not bill a segment the gateway rejected: the corrupting contact point is disputed (it counted what it sent), the failover billed for the rest', async () => {
     const [exporter, importer] = ['101', '102'];
     const file = await put(exporter, randomBytes(3 * SEG + 5));
     const g = fed.grid(importer);
@@ -338,17 +338,25 @@ describe('billing across three grids', () => {
     expect(good!.failure).toBeUndefined();
     expect(good).toMatchObject({ segments: 3, bytes: 2 * SEG + 5, ranges: [{ offset: SEG, length: 2 * SEG + 5 }] });
     expect(good!.address).not.toBe(bad!.address);
-    bill(exporter, importer, SEG);
     bill(exporter, importer, 2 * SEG + 5);
 
-    await settledLedgerMatchesModel();
     // What each contact point recorded: the corrupting one served segment 0 and the spoiled segment 1 (and
-    // possibly more before the gateway cancelled it), but reported only what the receipt covers.
+    // possibly more before the gateway cancelled it) and reports that, its own count — never the receipt's.
+    await fed.drainOutboxes();
     const gatewayKey = toHex(g.gatewayIdentity.keyPair.publicKey);
     const badRow = await contactPointByKey(exporter, bad!.contactPoint).running!.store.transfer(bad!.transferId, gatewayKey);
-    expect(badRow).toMatchObject({ receiptBytes: SEG, reported: true, reportedBytes: SEG });
+    expect(badRow).toMatchObject({ receiptBytes: SEG, reported: true });
     expect(badRow!.bytes).toBeGreaterThanOrEqual(2 * SEG);
     expect(badRow!.bytes).toBeLessThanOrEqual(file.data.length);
+    expect(badRow!.reportedBytes).toBe(badRow!.bytes);
+    // The two figures differ: a dispute, nothing posted for that transfer until the operator decides.
+    await expect.poll(async () => (await ledger.listDisputes()).some((d) => d.transferId === transferKey(gatewayKey, bad!.transferId)), { timeout: 10_000 }).toBe(true);
+    const dispute = (await ledger.listDisputes()).find((d) => d.transferId === transferKey(gatewayKey, bad!.transferId))!;
+    expect(dispute).toMatchObject({ reason: 'bytes-mismatch', servedBytes: badRow!.bytes, receiptBytes: SEG, state: 'open' });
+    expect((await ledger.resolveDispute(dispute.id, 'accept-receipt', 'the gateway verified segment 0 only')).postedUnits).toBe(costOf(SEG, PRICE[exporter]!));
+    bill(exporter, importer, SEG);
+
+    await settledLedgerMatchesModel();
     const goodRow = await contactPointByKey(exporter, good!.contactPoint).running!.store.transfer(good!.transferId, gatewayKey);
     expect(goodRow).toMatchObject({ bytes: 2 * SEG + 5, receiptBytes: 2 * SEG + 5, reportedBytes: 2 * SEG + 5 });
     // The receipts say the same.
@@ -367,24 +375,24 @@ describe('billing across three grids', () => {
     const gatewayLedger = ledgerAs(g.gatewayIdentity);
     const cpLedger = ledgerAs(identityOf(cp));
     // The records exactly as both services queued (and already reported) them.
-    const receipt = await outboxRecord(g.gateway.store.outbox, receiptRecordId(r.transferId));
-    const served = await outboxRecord(cp.running!.store.outbox, servedRecordId(r.transferId));
+    const receipt = await outboxRecord(g.gateway.store.outbox, receiptRecordId(r.gateway, r.transferId));
+    const served = await outboxRecord(cp.running!.store.outbox, servedRecordId(r.gateway, r.transferId));
     expect(Buffer.from(receipt.body).equals(Buffer.from(row.receipt.body))).toBe(true);
     expect(openServedRecord(served).served.bytes).toBe(r.bytes);
     const before = await snapshot();
 
     expect(await gatewayLedger.reportUsage([receipt, receipt])).toMatchObject([
-      { recordId: receiptRecordId(r.transferId), outcome: 'DUPLICATE' },
-      { recordId: receiptRecordId(r.transferId), outcome: 'DUPLICATE' },
+      { recordId: receiptRecordId(r.gateway, r.transferId), outcome: 'DUPLICATE' },
+      { recordId: receiptRecordId(r.gateway, r.transferId), outcome: 'DUPLICATE' },
     ]);
-    expect(await cpLedger.reportUsage([served])).toMatchObject([{ recordId: servedRecordId(r.transferId), outcome: 'DUPLICATE' }]);
+    expect(await cpLedger.reportUsage([served])).toMatchObject([{ recordId: servedRecordId(r.gateway, r.transferId), outcome: 'DUPLICATE' }]);
 
     const badReceipt = await gatewayLedger.reportUsage([{ kind: 'receipt', ...tampered(receipt, r.bytes) }]);
     expect(badReceipt[0]!.outcome).toBe('REJECTED');
-    expect(badReceipt[0]!.message).toMatch(new RegExp(`^record ${receiptRecordId(r.transferId)}: .*signature by ${r.gateway.slice(0, 8)}\\w* does not verify`));
+    expect(badReceipt[0]!.message).toMatch(new RegExp(`^record ${receiptRecordId(r.gateway, r.transferId)}: .*signature by ${r.gateway.slice(0, 8)}\\w* does not verify`));
     const badServed = await cpLedger.reportUsage([{ kind: 'served', ...tampered(served, r.bytes) }]);
     expect(badServed[0]!.outcome).toBe('REJECTED');
-    expect(badServed[0]!.message).toMatch(new RegExp(`^record ${servedRecordId(r.transferId)}: .*signature by ${r.contactPoint.slice(0, 8)}\\w* does not verify`));
+    expect(badServed[0]!.message).toMatch(new RegExp(`^record ${servedRecordId(r.gateway, r.transferId)}: .*signature by ${r.contactPoint.slice(0, 8)}\\w* does not verify`));
 
     expect(await snapshot()).toEqual(before);
   });
@@ -399,12 +407,12 @@ describe('billing across three grids', () => {
     const k = 4096;
     const transferId = `overreport-${toHex(randomBytes(8))}`;
     const now = Date.now();
-    const body: ReceiptBody = { ...real, transferId, recordId: receiptRecordId(transferId), bytes: N, ranges: [{ offset: 0, length: N }], atMs: now };
+    const body: ReceiptBody = { ...real, transferId, recordId: receiptRecordId(real.gateway, transferId), bytes: N, ranges: [{ offset: 0, length: N }], priceAsOfMs: now - 1, atMs: now };
     const receipt = signReceipt(body, g.gatewayIdentity.keyPair);
     const served = signServedRecord(
       {
-        version: 1,
-        recordId: servedRecordId(transferId),
+        version: SERVED_VERSION,
+        recordId: servedRecordId(real.gateway, transferId),
         transferId,
         storageIndex: real.storageIndex,
         bytes: N + k,
@@ -412,6 +420,7 @@ describe('billing across three grids', () => {
         importer,
         gateway: real.gateway,
         contactPoint: real.contactPoint,
+        startedAtMs: now,
         atMs: now,
         receipt: embedReceipt(receipt),
       },
@@ -424,7 +433,7 @@ describe('billing across three grids', () => {
     expect(await gatewayLedger.reportUsage([{ kind: 'receipt', ...receipt }])).toMatchObject([{ outcome: 'DUPLICATE' }]);
     expect(await ledgerAs(identityOf(cp)).reportUsage([{ kind: 'served', ...served }])).toMatchObject([{ outcome: 'ACCEPTED' }]);
 
-    const dispute = (await ledger.listDisputes()).find((d) => d.transferId === transferId);
+    const dispute = (await ledger.listDisputes()).find((d) => d.transferId === transferKey(real.gateway, transferId));
     expect(dispute).toMatchObject({ exporter, importer, reason: 'bytes-mismatch', servedBytes: N + k, receiptBytes: N, priceUnitsPerGib: PRICE[exporter], state: 'open' });
     const flagged = await snapshot();
     expect(flagged.pairs).toEqual(before.pairs); // nothing posted

@@ -19,7 +19,7 @@ import { clientIdentity, connectGrid, downloadFile, uploadFile } from '../../lib
 import { generateKeyPair, randomBytes, toHex } from '../../libs/crypto/index.js';
 import { contactPointProto } from '../../libs/rpc/index.js';
 import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
-import { openReceipt, RECEIPT_TAG, receiptRecordId, servedRecordId, signReceipt, type ReceiptBody } from '../../libs/usage/index.js';
+import { openReceipt, RECEIPT_TAG, receiptRecordId, servedRecordId, signReceipt, transferKey, type ReceiptBody } from '../../libs/usage/index.js';
 import type { GatewayTransfer } from '../../services/gateway/index.js';
 import { startFederation, type Federation, type FederationContactPoint, type FederationGrid } from './fixtures/federation.js';
 
@@ -145,9 +145,9 @@ describe('receipts and reports across two grids', () => {
       reportedBytes: data.length,
     });
     const gwOutbox = fed.grid(B).gateway.store.outbox;
-    expect((await gwOutbox.stateOf(receiptRecordId(r.transferId)))?.state).toBe('sent');
-    expect((await gwOutbox.stateOf(`deliver-${receiptRecordId(r.transferId)}`))?.state).toBe('sent');
-    expect((await cp.running!.store.outbox.stateOf(servedRecordId(r.transferId)))?.state).toBe('sent');
+    expect((await gwOutbox.stateOf(receiptRecordId(gatewayBKey(), r.transferId)))?.state).toBe('sent');
+    expect((await gwOutbox.stateOf(`deliver-${receiptRecordId(gatewayBKey(), r.transferId)}`))?.state).toBe('sent');
+    expect((await cp.running!.store.outbox.stateOf(servedRecordId(gatewayBKey(), r.transferId)))?.state).toBe('sent');
     const after = await ledgerPair();
     expect(after.bytes - before.bytes).toBe(data.length);
     expect(after.transfers - before.transfers).toBe(1);
@@ -169,13 +169,13 @@ describe('receipts and reports across two grids', () => {
         code: grpc.status.ALREADY_EXISTS,
         message: /already has a different receipt/,
       },
-      { what: 'naming the other contact point', signed: resign({ transferId: 'x-cp', recordId: 'rcpt-x-cp', contactPoint: toHex(other.publicKey) }), code: grpc.status.INVALID_ARGUMENT, message: /names contact point/ },
-      { what: 'another exporter', signed: resign({ transferId: 'x-ex', recordId: 'rcpt-x-ex', exporter: '103' }), code: grpc.status.INVALID_ARGUMENT, message: /exporter 103/ },
-      { what: "an importer other than the caller's grid", signed: resign({ transferId: 'x-im', recordId: 'rcpt-x-im', importer: '103' }), code: grpc.status.PERMISSION_DENIED, message: /importer 103/ },
+      { what: 'naming the other contact point', signed: resign({ transferId: 'x-cp', recordId: receiptRecordId(gatewayBKey(), 'x-cp'), contactPoint: toHex(other.publicKey) }), code: grpc.status.INVALID_ARGUMENT, message: /names contact point/ },
+      { what: 'another exporter', signed: resign({ transferId: 'x-ex', recordId: receiptRecordId(gatewayBKey(), 'x-ex'), exporter: '103' }), code: grpc.status.INVALID_ARGUMENT, message: /exporter 103/ },
+      { what: "an importer other than the caller's grid", signed: resign({ transferId: 'x-im', recordId: receiptRecordId(gatewayBKey(), 'x-im'), importer: '103' }), code: grpc.status.PERMISSION_DENIED, message: /importer 103/ },
       {
         what: 'a forged signature',
         // Names gateway B, signed by some other key.
-        signed: signJson(RECEIPT_TAG, { ...r, transferId: 'x-forged', recordId: 'rcpt-x-forged' }, generateKeyPair()),
+        signed: signJson(RECEIPT_TAG, { ...r, transferId: 'x-forged', recordId: receiptRecordId(gatewayBKey(), 'x-forged') }, generateKeyPair()),
         code: grpc.status.INVALID_ARGUMENT,
         message: /does not verify/,
       },
@@ -189,7 +189,7 @@ describe('receipts and reports across two grids', () => {
     const stranger = generateKeyPair();
     cases.push({
       what: "another gateway's receipt",
-      signed: signReceipt({ ...r, transferId: 'x-gw', recordId: 'rcpt-x-gw', gateway: toHex(stranger.publicKey) }, stranger),
+      signed: signReceipt({ ...r, transferId: 'x-gw', recordId: receiptRecordId(toHex(stranger.publicKey), 'x-gw'), gateway: toHex(stranger.publicKey) }, stranger),
       code: grpc.status.PERMISSION_DENIED,
       message: /not by the caller/,
     });
@@ -212,7 +212,7 @@ describe('receipts and reports across two grids', () => {
     const r = openReceipt(rows[0]!.receipt);
     const { cp, index } = servedBy(r);
     const gwOutbox = fed.grid(B).gateway.store.outbox;
-    const deliveryId = `deliver-${receiptRecordId(r.transferId)}`;
+    const deliveryId = `deliver-${receiptRecordId(gatewayBKey(), r.transferId)}`;
     await expect.poll(async () => (await gwOutbox.stateOf(deliveryId))?.attempts ?? 0, { timeout: 5000 }).toBeGreaterThanOrEqual(1);
     await fed.grid(A).stopContactPoint(index);
     const attempts = (await gwOutbox.stateOf(deliveryId))!.attempts;
@@ -232,10 +232,10 @@ describe('receipts and reports across two grids', () => {
       const { data, rows } = await transfer(2 * SEG + 7);
       const r = openReceipt(rows[0]!.receipt);
       const gwOutbox = fed.grid(B).gateway.store.outbox;
-      await expect.poll(async () => (await gwOutbox.stateOf(receiptRecordId(r.transferId)))?.attempts ?? 0, { timeout: 5000 }).toBeGreaterThanOrEqual(2);
+      await expect.poll(async () => (await gwOutbox.stateOf(receiptRecordId(gatewayBKey(), r.transferId)))?.attempts ?? 0, { timeout: 5000 }).toBeGreaterThanOrEqual(2);
       const { cp } = servedBy(r);
-      await expect.poll(async () => (await cp.running!.store.outbox.stateOf(servedRecordId(r.transferId)))?.attempts ?? 0, { timeout: 5000 }).toBeGreaterThanOrEqual(1);
-      expect((await gwOutbox.stateOf(receiptRecordId(r.transferId)))).toMatchObject({ state: 'pending', lastError: expect.stringMatching(/blocked by the test/) });
+      await expect.poll(async () => (await cp.running!.store.outbox.stateOf(servedRecordId(gatewayBKey(), r.transferId)))?.attempts ?? 0, { timeout: 5000 }).toBeGreaterThanOrEqual(1);
+      expect((await gwOutbox.stateOf(receiptRecordId(gatewayBKey(), r.transferId)))).toMatchObject({ state: 'pending', lastError: expect.stringMatching(/blocked by the test/) });
       expect((await ledgerPair()).bytes).toBe(before.bytes);
       blocked.delete('/ReportUsage');
       await fed.drainOutboxes();
@@ -261,9 +261,9 @@ describe('receipts and reports across two grids', () => {
       expect(row).toMatchObject({ bytes: data.length, reportedBytes: data.length });
       expect(row?.receiptBytes).toBeUndefined();
       await cp.running!.drainOutboxes();
-      await expect.poll(async () => (await fed.grid(B).gateway.store.outbox.stateOf(receiptRecordId(r.transferId)))?.state, { timeout: 5000 }).toBe('sent');
+      await expect.poll(async () => (await fed.grid(B).gateway.store.outbox.stateOf(receiptRecordId(gatewayBKey(), r.transferId)))?.state, { timeout: 5000 }).toBe('sent');
       const disputes = await fed.clearinghouse.ledger.listDisputes(false);
-      expect(disputes.find((d) => d.transfer_id === r.transferId)).toMatchObject({ reason: 'missing-receipt', served_bytes: data.length, receipt_bytes: data.length });
+      expect(disputes.find((d) => d.transfer_id === transferKey(gatewayBKey(), r.transferId))).toMatchObject({ reason: 'missing-receipt', served_bytes: data.length, receipt_bytes: data.length });
       expect((await ledgerPair()).bytes).toBe(before.bytes);
     } finally {
       blocked.delete('/SubmitReceipt');

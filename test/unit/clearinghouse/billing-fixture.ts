@@ -5,7 +5,7 @@
  */
 import { toHex, type KeyPair } from '../../../libs/crypto/index.js';
 import type { SignedDocument } from '../../../libs/auth/index.js';
-import { embedReceipt, receiptRecordId, servedRecordId, signReceipt, signServedRecord, type ReceiptBody } from '../../../libs/usage/index.js';
+import { embedReceipt, RECEIPT_VERSION, receiptRecordId, SERVED_VERSION, servedRecordId, signReceipt, signServedRecord, transferKey, type ReceiptBody } from '../../../libs/usage/index.js';
 import type { UsageRecordInput } from '../../../services/clearinghouse/index.js';
 
 export interface TransferSpec {
@@ -24,14 +24,18 @@ export interface TransferSpec {
   receiptSigner?: KeyPair;
   /** false = the served record carries no receipt. */
   withReceipt?: boolean;
+  /** When the contact point says the transfer began (default: `atMs`). */
+  startedAtMs?: number;
+  /** When the contact point signed its record (default: `atMs`). */
+  servedAtMs?: number;
 }
 
 export const STORAGE_INDEX = '0123456789abcdef0123456789abcdef';
 
 export function receiptBody(t: TransferSpec, gateway: KeyPair = t.gateway): ReceiptBody {
   return {
-    version: 1,
-    recordId: receiptRecordId(t.transferId),
+    version: RECEIPT_VERSION,
+    recordId: receiptRecordId(toHex(gateway.publicKey), t.transferId),
     transferId: t.transferId,
     storageIndex: STORAGE_INDEX,
     ranges: t.bytes > 0 ? [{ offset: 0, length: t.bytes }] : [],
@@ -58,8 +62,8 @@ export function servedRecord(t: TransferSpec, signer: KeyPair = t.contactPoint):
   const receipt: SignedDocument | null = t.withReceipt === false ? null : signReceipt(receiptBody(t, rSigner), rSigner);
   const signed = signServedRecord(
     {
-      version: 1,
-      recordId: servedRecordId(t.transferId),
+      version: SERVED_VERSION,
+      recordId: servedRecordId(toHex(rSigner.publicKey), t.transferId),
       transferId: t.transferId,
       storageIndex: STORAGE_INDEX,
       bytes: t.servedBytes ?? t.bytes,
@@ -67,7 +71,8 @@ export function servedRecord(t: TransferSpec, signer: KeyPair = t.contactPoint):
       importer: t.importer,
       gateway: toHex(rSigner.publicKey),
       contactPoint: toHex(signer.publicKey),
-      atMs: t.atMs,
+      startedAtMs: t.startedAtMs ?? t.atMs,
+      atMs: t.servedAtMs ?? t.atMs,
       receipt: receipt ? embedReceipt(receipt) : null,
     },
     signer,
@@ -78,4 +83,9 @@ export function servedRecord(t: TransferSpec, signer: KeyPair = t.contactPoint):
 /** Both records of a transfer. */
 export function transferRecords(t: TransferSpec): { served: UsageRecordInput; receipt: UsageRecordInput } {
   return { served: servedRecord(t), receipt: receiptRecord(t) };
+}
+
+/** The clearinghouse's name of a transfer (dispute transferId, ch_transfers.transfer_id). */
+export function keyOf(t: TransferSpec): string {
+  return transferKey(toHex(t.gateway.publicKey), t.transferId);
 }

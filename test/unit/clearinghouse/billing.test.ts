@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initClearinghouse, loadClearinghouseAdmin, loadClearinghouseConfig, startClearinghouse, connectLedger, type RunningClearinghouse, type LedgerConnection } from '../../../services/clearinghouse/index.js';
 import { connectClearinghouse, type ClearinghouseConnection } from '../../../libs/federation/index.js';
-import { issueCertificate, validityWindow, type Identity } from '../../../libs/auth/index.js';
+import { issueCertificate, signJson, validityWindow, type Identity } from '../../../libs/auth/index.js';
+import { RECEIPT_TAG } from '../../../libs/usage/index.js';
 import { generateKeyPair, type KeyPair } from '../../../libs/crypto/index.js';
 import { costOf, openStatement, type GridStatementBody, type SummaryBody } from '../../../libs/ledger/index.js';
 import { AlreadyExistsError, PermissionError, PreconditionError } from '../../../libs/errors/index.js';
-import { transferRecords, servedRecord, receiptRecord, type TransferSpec } from './billing-fixture.js';
+import { keyOf, receiptBody, transferRecords, servedRecord, receiptRecord, type TransferSpec } from './billing-fixture.js';
 import { databaseBackends, BACKEND_SETUP_MS, type Backend } from '../../fixtures/database-backends.js';
 
 const GIB = 2 ** 30;
@@ -120,11 +121,11 @@ for (const b of databaseBackends('ch-billing')) describe(`clearinghouse billing 
       const bytes = 3 * GIB + 5;
       const t = transfer('101', '102', bytes);
       const { served, receipt } = transferRecords(t);
-      expect((await grids['102']!.gw.reportUsage([receipt]))[0]).toMatchObject({ outcome: 'ACCEPTED', recordId: `rcpt-${t.transferId}` });
+      expect((await grids['102']!.gw.reportUsage([receipt]))[0]).toMatchObject({ outcome: 'ACCEPTED', recordId: `rcpt-${keyOf(t)}` });
       let l = await op.getLedger();
       expect(l.pairs).toEqual([]);
       expect(l.pendingRecords).toBe(1);
-      expect((await grids['101']!.cp.reportUsage([served]))[0]).toMatchObject({ outcome: 'ACCEPTED', recordId: `srv-${t.transferId}` });
+      expect((await grids['101']!.cp.reportUsage([served]))[0]).toMatchObject({ outcome: 'ACCEPTED', recordId: `srv-${keyOf(t)}` });
       l = await op.getLedger();
       expect(costOf(bytes, 1000)).toBe(3001);
       expect(l.pairs).toEqual([{ exporter: '101', importer: '102', bytes, units: 3001, transfers: 1 }]);
@@ -150,7 +151,7 @@ for (const b of databaseBackends('ch-billing')) describe(`clearinghouse billing 
       await grids['102']!.gw.reportUsage([receiptRecord(t)]);
       const other = await grids['102']!.gw.reportUsage([receiptRecord({ ...t, bytes: 2000 })]);
       expect(other[0]!.outcome).toBe('REJECTED');
-      expect(other[0]!.message).toMatch(new RegExp(`record rcpt-${t.transferId}: a different record with this id is already stored`));
+      expect(other[0]!.message).toMatch(new RegExp(`record rcpt-${keyOf(t)}: a different record with this id is already stored`));
     });
 
     it('rejects a tampered record (bytes changed after signing) with a clear message, and stores the rest of the batch', async () => {
@@ -159,8 +160,8 @@ for (const b of databaseBackends('ch-billing')) describe(`clearinghouse billing 
       const r = receiptRecord(t);
       const tampered = { ...r, body: Buffer.from(Buffer.from(r.body).toString('utf8').replace('"bytes":1000', '"bytes":9000')) };
       const res = await grids['102']!.gw.reportUsage([tampered, receiptRecord(good)]);
-      expect(res[0]).toMatchObject({ index: 0, recordId: `rcpt-${t.transferId}`, outcome: 'REJECTED' });
-      expect(res[0]!.message).toMatch(new RegExp(`^record rcpt-${t.transferId}: .*'intergrid:receipt:v1'.*does not verify`));
+      expect(res[0]).toMatchObject({ index: 0, recordId: `rcpt-${keyOf(t)}`, outcome: 'REJECTED' });
+      expect(res[0]!.message).toMatch(new RegExp(`^record rcpt-${keyOf(t)}: .*'intergrid:receipt:v2'.*does not verify`));
       expect(res[1]!.outcome).toBe('ACCEPTED');
       expect((await op.getLedger()).records).toBe(1);
     });
@@ -197,7 +198,7 @@ for (const b of databaseBackends('ch-billing')) describe(`clearinghouse billing 
       expect(l.pairs).toEqual([]);
       expect(l.openDisputes).toBe(1);
       const [d] = await op.listDisputes();
-      expect(d).toMatchObject({ transferId: t.transferId, reason: 'bytes-mismatch', servedBytes: 5000, receiptBytes: 1000, state: 'open', priceUnitsPerGib: 1000 });
+      expect(d).toMatchObject({ transferId: keyOf(t), reason: 'bytes-mismatch', servedBytes: 5000, receiptBytes: 1000, state: 'open', priceUnitsPerGib: 1000 });
       expect(d!.detail).toMatch(/served 5000 bytes, received 1000/);
     });
 
@@ -218,6 +219,77 @@ for (const b of databaseBackends('ch-billing')) describe(`clearinghouse billing 
     it('opens a missing-receipt dispute when the served record carries no receipt', async () => {
       await reportBoth(transfer('101', '102', 1000, { withReceipt: false }));
       expect((await op.listDisputes())[0]).toMatchObject({ reason: 'missing-receipt' });
+    });
+  });
+
+  describe('a lying side (issue 11)', () => {
+    it('refuses a 0-byte receipt (REJECTED naming the rule): both sides agreeing on 0 can no longer zero a bill', async () => {
+      const t = transfer('101', '102', 0);
+      const signed = signJson(RECEIPT_TAG, receiptBody(t), grids['102']!.gwKey);
+      const [res] = await grids['102']!.gw.reportUsage([{ kind: 'receipt', ...signed }]);
+      expect(res).toMatchObject({ outcome: 'REJECTED', recordId: `rcpt-${keyOf(t)}` });
+      expect(res!.message).toMatch(/ranges: a receipt covers at least one byte range/);
+      expect((await op.getLedger()).records).toBe(0);
+    });
+
+    it("disputes whenever the two counts differ, whichever is lower, and posts nothing (bad-input table)", async () => {
+      const cases: [string, number, number, RegExp][] = [
+        ['a short receipt (the gateway under-reports)', 1, 5000, /served 5000 bytes, received 1: the receipt covers less than the contact point counted/],
+        ['an over-reporting contact point', 1000, 1001, /served 1001 bytes, received 1000: the receipt covers less/],
+        ['a contact point without its count (restarted)', 4096, 0, /served 0 bytes, received 4096: the receipt covers more than the contact point counted/],
+      ];
+      for (const [what, receiptBytes, servedBytes, detail] of cases) {
+        const t = transfer('101', '102', receiptBytes, { servedBytes });
+        await reportBoth(t);
+        const d = (await op.listDisputes()).find((x) => x.transferId === keyOf(t));
+        expect(d, what).toMatchObject({ reason: 'bytes-mismatch', servedBytes, receiptBytes, state: 'open' });
+        expect(d!.detail, what).toMatch(detail);
+      }
+      expect((await op.getLedger()).pairs).toEqual([]);
+    });
+
+    it("keeps two gateways' transfers with the same id apart: both are posted, each to its own grid", async () => {
+      const a = transfer('101', '102', 1000, { transferId: 'shared-id' });
+      const b = transfer('101', '103', GIB, { transferId: 'shared-id' });
+      await reportBoth(a);
+      await reportBoth(b);
+      const l = await op.getLedger();
+      expect(l.pairs).toEqual([
+        { exporter: '101', importer: '102', bytes: 1000, units: 1, transfers: 1 },
+        { exporter: '101', importer: '103', bytes: GIB, units: 1000, transfers: 1 },
+      ]);
+      expect(l).toMatchObject({ openDisputes: 0, pendingRecords: 0, records: 4 });
+    });
+
+    it('bounds the price date by the transfer: an old or a future one is a price-date dispute at the price of the transfer time', async () => {
+      // 101's history: 1000 (admission), then 1 (cheap, for a moment), then 5000 (now).
+      const cheapFrom = Date.now();
+      await adminConn.setPrice('101', 1);
+      await new Promise((r) => setTimeout(r, 5));
+      await adminConn.setPrice('101', 5000);
+      const now = Date.now();
+      const later = now + 10 * 60_000; // well past resolutionTtlMs + maxClockSkewMs (60 s each) after the cheap price
+      const cases: [string, Partial<TransferSpec>, RegExp][] = [
+        ['the cheap old price date', { priceAsOfMs: cheapFrom + 1, priceUnitsPerGib: 1, atMs: later, startedAtMs: later }, /is older than any resolution valid when the transfer began/],
+        ['a date after the transfer', { priceAsOfMs: later, priceUnitsPerGib: 5000, atMs: now, startedAtMs: now }, /is after the transfer/],
+        ["a date after the gateway's own receipt time", { priceAsOfMs: later, priceUnitsPerGib: 5000, atMs: now, startedAtMs: later, servedAtMs: later }, /is after the transfer/],
+      ];
+      for (const [what, over, detail] of cases) {
+        const t = transfer('101', '102', GIB, over);
+        await reportBoth(t);
+        const d = (await op.listDisputes()).find((x) => x.transferId === keyOf(t));
+        expect(d, what).toMatchObject({ reason: 'price-date', state: 'open', priceUnitsPerGib: 5000 });
+        expect(d!.detail, what).toMatch(detail);
+      }
+      expect((await op.getLedger()).pairs).toEqual([]);
+      // Resolving posts at the transfer time's price, never the cheap one the gateway picked.
+      const [first] = await op.listDisputes();
+      expect(await op.resolveDispute(first!.id, 'accept-receipt')).toMatchObject({ postedUnits: 5000 });
+      // An honest date (the resolution was issued a little before the fetch began) posts.
+      const honest = transfer('101', '102', GIB, { priceAsOfMs: now, priceUnitsPerGib: 5000, atMs: now + 30_000, startedAtMs: now + 30_000 });
+      await reportBoth(honest);
+      expect((await op.listDisputes()).find((x) => x.transferId === keyOf(honest))).toBeUndefined();
+      expect((await op.getLedger()).pairs).toEqual([{ exporter: '101', importer: '102', bytes: 2 * GIB, units: 10_000, transfers: 2 }]);
     });
   });
 
@@ -304,7 +376,7 @@ for (const b of databaseBackends('ch-billing')) describe(`clearinghouse billing 
       await new Promise((r) => setTimeout(r, 2));
       await op.closePeriod();
       const [d] = await op.listDisputes();
-      expect(d).toMatchObject({ transferId: t.transferId, reason: 'missing-side', receiptBytes: 4096, servedBytes: null, priceUnitsPerGib: 1000 });
+      expect(d).toMatchObject({ transferId: keyOf(t), reason: 'missing-side', receiptBytes: 4096, servedBytes: null, priceUnitsPerGib: 1000 });
       await expect(op.resolveDispute(d!.id, 'accept-served')).rejects.toThrow(/has no served report/);
       expect((await grids['101']!.cp.reportUsage([servedRecord(t)]))[0]!.outcome).toBe('ACCEPTED');
       const [after] = await op.listDisputes(true);

@@ -26,6 +26,8 @@ function rec(kind: 'served' | 'receipt', transferId: string, bytes: number, over
     kind,
     recordId: `${kind === 'served' ? 'srv-' : 'rcpt-'}${transferId}`,
     transferId,
+    // The store treats the key as opaque; the bare id keeps the expectations below short.
+    transferKey: transferId,
     signer: kind === 'served' ? CP : GW,
     exporter: '101',
     importer: '102',

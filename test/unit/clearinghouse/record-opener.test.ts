@@ -7,7 +7,7 @@ import { describe, it, expect } from 'vitest';
 import { generateKeyPair } from '../../../libs/crypto/index.js';
 import * as usage from '../../../libs/usage/index.js';
 import { openRecord, ReceiptCache } from '../../../services/clearinghouse/record-opener.js';
-import { transferRecords, type TransferSpec } from './billing-fixture.js';
+import { keyOf, transferRecords, type TransferSpec } from './billing-fixture.js';
 
 const spec = (over: Partial<TransferSpec> = {}): TransferSpec => ({
   transferId: 'x1',
@@ -24,19 +24,22 @@ const spec = (over: Partial<TransferSpec> = {}): TransferSpec => ({
 
 describe('openRecord', () => {
   it('reduces both kinds to the facts the ledger needs; the embedded receipt hash equals the receipt record body hash', () => {
-    const { served, receipt } = transferRecords(spec());
+    const t = spec();
+    const key = keyOf(t);
+    const { served, receipt } = transferRecords(t);
     const r = openRecord(receipt);
     const s = openRecord(served);
     expect(r.ok && s.ok).toBe(true);
     if (!r.ok || !s.ok) return;
-    expect(r.record).toMatchObject({ kind: 'receipt', recordId: 'rcpt-x1', bytes: 1234, priceUnitsPerGib: 10, priceAsOfMs: 1 });
-    expect(s.record).toMatchObject({ kind: 'served', recordId: 'srv-x1', bytes: 1234, embedded: { bytes: 1234, priceAsOfMs: 1 } });
+    expect(r.record).toMatchObject({ kind: 'receipt', recordId: `rcpt-${key}`, transferId: 'x1', transferKey: key, bytes: 1234, priceUnitsPerGib: 10, priceAsOfMs: 1 });
+    expect(s.record).toMatchObject({ kind: 'served', recordId: `srv-${key}`, transferId: 'x1', transferKey: key, bytes: 1234, startedAtMs: 2, embedded: { bytes: 1234, priceAsOfMs: 1 } });
     expect(s.record.receiptSha256).toBe(r.record.receiptSha256);
   });
 
   it('never throws: an unknown kind or garbage is a message naming the record', () => {
-    const { receipt } = transferRecords(spec());
-    expect(openRecord({ ...receipt, kind: 'bogus' })).toMatchObject({ ok: false, recordId: 'rcpt-x1' });
+    const t = spec();
+    const { receipt } = transferRecords(t);
+    expect(openRecord({ ...receipt, kind: 'bogus' })).toMatchObject({ ok: false, recordId: `rcpt-${keyOf(t)}` });
     expect(openRecord({ kind: 'served', body: new Uint8Array([1, 2]), signature: new Uint8Array(64) })).toMatchObject({ ok: false, recordId: '' });
   });
 

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { Knex } from 'knex';
 import { generateKeyPair, randomBytes, toHex, type KeyPair } from '../../../libs/crypto/index.js';
 import { openDatabase, type DatabaseConfig } from '../../../libs/db/index.js';
-import { AlreadyExistsError, InvalidArgumentError } from '../../../libs/errors/index.js';
+import { AlreadyExistsError, InvalidArgumentError, PreconditionError } from '../../../libs/errors/index.js';
 import type { UsageRecordPayload } from '../../../libs/federation/index.js';
 import { openServedRecord, openReceipt, receiptRecordId, signReceipt, type ReceiptBody } from '../../../libs/usage/index.js';
 import { CONTACT_POINT_MIGRATIONS_TABLE, contactPointMigrations, ServedStore } from '../../../services/contact-point/index.js';
@@ -32,8 +32,8 @@ async function open(): Promise<void> {
 
 function receipt(transferId: string, bytes: number, extra: Partial<ReceiptBody> = {}): { body: ReceiptBody; signed: ReturnType<typeof signReceipt> } {
   const body: ReceiptBody = {
-    version: 1,
-    recordId: receiptRecordId(transferId),
+    version: 2,
+    recordId: receiptRecordId(toHex(gwKey.publicKey), transferId),
     transferId,
     storageIndex: toHex(si),
     ranges: bytes > 0 ? [{ offset: 0, length: bytes }] : [],
@@ -50,8 +50,8 @@ function receipt(transferId: string, bytes: number, extra: Partial<ReceiptBody> 
   return { body, signed: signReceipt(body, gwKey) };
 }
 
-async function served(transferId: string) {
-  const row = (await knex('cp_outbox').where({ id: `srv-${transferId}` }).first()) as { payload: string; channel: string; state: string } | undefined;
+async function served(transferId: string, gateway: KeyPair = gwKey) {
+  const row = (await knex('cp_outbox').where({ id: `srv-${toHex(gateway.publicKey)}:${transferId}` }).first()) as { payload: string; channel: string; state: string } | undefined;
   if (!row) return undefined;
   const p = JSON.parse(row.payload) as UsageRecordPayload;
   expect(row.channel).toBe('clearinghouse');
@@ -59,8 +59,8 @@ async function served(transferId: string) {
   return openServedRecord({ body: Buffer.from(p.body, 'base64'), signature: Buffer.from(p.signature, 'base64') });
 }
 
-async function serve(transferId: string, segments: number[], state: 'done' | 'cancelled' | 'failed' = 'done') {
-  const rec = await store.begin({ transferId, gateway: gwKey.publicKey, gatewayGrid: GW_AREA, storageIndex: si });
+async function serve(transferId: string, segments: number[], state: 'done' | 'cancelled' | 'failed' = 'done', gateway: KeyPair = gwKey) {
+  const rec = await store.begin({ transferId, gateway: gateway.publicKey, gatewayGrid: GW_AREA, storageIndex: si });
   for (const s of segments) store.count(rec, s);
   return { rec, end: () => store.end(rec, state) };
 }
@@ -91,15 +91,65 @@ for (const backend of databaseBackends('cp-store')) describe(`ServedStore on ${b
     expect(await store.totalBytes()).toBe(160);
   });
 
-  it('opens one row when the same gateway starts the same transfer id on several calls at once', async () => {
-    // PostgreSQL runs these transactions concurrently: a read-then-insert would fail the later ones on the primary key.
-    const recs = await Promise.all([1, 2, 3, 4].map(() => store.begin({ transferId: 't-race', gateway: gwKey.publicKey, gatewayGrid: GW_AREA, storageIndex: si })));
-    expect(recs.map((r) => r.state)).toEqual(['open', 'open', 'open', 'open']);
-    const rows = await knex('cp_transfers').where({ transfer_id: 't-race' });
-    expect(rows).toHaveLength(1);
-    store.count(recs[3]!, 100);
-    await store.end(recs[3]!, 'done');
+  it('lets exactly one of several calls at once with the same gateway and transfer id begin; the others are refused', async () => {
+    // PostgreSQL runs these concurrently: the primary key lets one insert in, the rest are PreconditionError.
+    const results = await Promise.allSettled([1, 2, 3, 4].map(() => store.begin({ transferId: 't-race', gateway: gwKey.publicKey, gatewayGrid: GW_AREA, storageIndex: si })));
+    const ok = results.filter((r): r is PromiseFulfilledResult<Awaited<ReturnType<ServedStore['begin']>>> => r.status === 'fulfilled');
+    expect(ok).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(PreconditionError);
+    expect(await knex('cp_transfers').where({ transfer_id: 't-race' })).toHaveLength(1);
+    store.count(ok[0]!.value, 100);
+    await store.end(ok[0]!.value, 'done');
     expect(await store.transfer('t-race')).toMatchObject({ state: 'done', bytes: 100, segments: 1 });
+  });
+
+  it('refuses to begin a transfer id this gateway already used, whatever became of it (bad-input table)', async () => {
+    const gw = toHex(gwKey.publicKey);
+    await (await serve('used-swept', [10])).end();
+    clock += 10;
+    await store.sweepUnreceipted(0);
+    await serve('used-open', [10]);
+    await (await serve('used-done', [10])).end();
+    await (await serve('used-cancelled', [10], 'cancelled')).end();
+    await (await serve('used-receipted', [10])).end();
+    const r = receipt('used-receipted', 10);
+    await store.submitReceipt(r.body, r.signed);
+    const ro = receipt('used-receipt-only', 10);
+    await store.submitReceipt(ro.body, ro.signed);
+    const cases: [string, RegExp][] = [
+      ['used-open', /\(in progress\)/],
+      ['used-done', /\(done\)/],
+      ['used-cancelled', /\(cancelled\)/],
+      ['used-receipted', /\(done, reported\)/],
+      ['used-swept', /\(done, reported\)/],
+      ['used-receipt-only', /\(receipt-only, reported\)/],
+    ];
+    for (const [id, state] of cases) {
+      const again = store.begin({ transferId: id, gateway: gwKey.publicKey, gatewayGrid: GW_AREA, storageIndex: si });
+      await expect(again, id).rejects.toThrow(PreconditionError);
+      await expect(store.begin({ transferId: id, gateway: gwKey.publicKey, gatewayGrid: GW_AREA, storageIndex: si }), id).rejects.toThrow(
+        new RegExp(`transfer id '${id}' was already used by gateway ${gw.slice(0, 16)}… ${state.source}`),
+      );
+    }
+    // Nothing was reopened: the reported rows are as they were.
+    expect(await store.transfer('used-receipted', gw)).toMatchObject({ state: 'done', bytes: 10, reported: true });
+    expect(store.openTransfers()).toBe(1);
+  });
+
+  it("keeps two gateways' transfers with the same id apart: two rows, two served records, each its own count", async () => {
+    const other = generateKeyPair();
+    await (await serve('same-id', [100])).end();
+    await (await serve('same-id', [500, 500], 'done', other)).end();
+    const mine = receipt('same-id', 100);
+    const theirs = (() => {
+      const body: ReceiptBody = { ...receipt('same-id', 1000).body, gateway: toHex(other.publicKey), recordId: receiptRecordId(toHex(other.publicKey), 'same-id') };
+      return { body, signed: signReceipt(body, other) };
+    })();
+    expect(await store.submitReceipt(mine.body, mine.signed)).toBe('reported');
+    expect(await store.submitReceipt(theirs.body, theirs.signed)).toBe('reported');
+    expect((await served('same-id'))!.served).toMatchObject({ bytes: 100, gateway: toHex(gwKey.publicKey) });
+    expect((await served('same-id', other))!.served).toMatchObject({ bytes: 1000, gateway: toHex(other.publicKey) });
+    expect(await knex('cp_outbox').where({ channel: 'clearinghouse' })).toHaveLength(2);
   });
 
   it('stores one row and one served record when the same receipt for an unknown transfer arrives on several calls at once', async () => {
@@ -107,7 +157,18 @@ for (const backend of databaseBackends('cp-store')) describe(`ServedStore on ${b
     const outcomes = await Promise.all([1, 2, 3].map(() => store.submitReceipt(body, signed)));
     expect(outcomes.sort()).toEqual(['duplicate', 'duplicate', 'reported']);
     expect(await knex('cp_transfers').where({ transfer_id: 't-rrace' })).toHaveLength(1);
-    expect((await served('t-rrace'))?.served.bytes).toBe(300);
+    // Never served here: reported with this store's count (0), so the clearinghouse disputes it.
+    expect((await served('t-rrace'))?.served).toMatchObject({ bytes: 0 });
+    expect((await served('t-rrace'))?.receipt?.bytes).toBe(300);
+  });
+
+  it('never drops a served record silently: an outbox row already holding its id fails the report, which stays pending', async () => {
+    await (await serve('squatted', [100])).end();
+    await store.outbox.add(knex, [{ id: `srv-${toHex(gwKey.publicKey)}:squatted`, channel: 'clearinghouse', payload: '{"someone":"else"}' }]);
+    const r = receipt('squatted', 100);
+    await expect(store.submitReceipt(r.body, r.signed)).rejects.toThrow(/the outbox already holds a different record with this id/);
+    expect(await store.transfer('squatted', toHex(gwKey.publicKey))).toMatchObject({ reported: false });
+    expect(await store.transfer('squatted', toHex(gwKey.publicKey))).not.toHaveProperty('receiptBytes');
   });
 
   it('reports the served record with the receipt when the receipt comes after the end', async () => {
@@ -133,15 +194,24 @@ for (const backend of databaseBackends('cp-store')) describe(`ServedStore on ${b
     expect((await served('t3'))!.served.bytes).toBe(500);
   });
 
-  it('claims its own count when the receipt says more, and the receipt when it says less', async () => {
+  it('reports its own count whatever the receipt says, and when the transfer began', async () => {
+    const startedAt = clock;
     await (await serve('more', [300])).end();
     const more = receipt('more', 400);
     await store.submitReceipt(more.body, more.signed);
-    expect((await served('more'))!.served.bytes).toBe(300);
+    expect((await served('more'))!.served).toMatchObject({ bytes: 300, startedAtMs: startedAt });
     await (await serve('less', [300])).end();
     const less = receipt('less', 200);
     await store.submitReceipt(less.body, less.signed);
-    expect((await served('less'))!.served.bytes).toBe(200);
+    // v1 reported min(receipt, count) = 200 here: a short receipt lowered the bill.
+    expect((await served('less'))!.served.bytes).toBe(300);
+    expect((await served('less'))!.receipt?.bytes).toBe(200);
+    // The receipt arriving first, then the end: the same.
+    const { end } = await serve('less-first', [300]);
+    const lf = receipt('less-first', 1);
+    await store.submitReceipt(lf.body, lf.signed);
+    await end();
+    expect((await served('less-first'))!.served.bytes).toBe(300);
   });
 
   it('refuses a different receipt for the same transfer with ALREADY_EXISTS, and another storage index', async () => {
@@ -173,19 +243,21 @@ for (const backend of databaseBackends('cp-store')) describe(`ServedStore on ${b
     expect(await store.transfer('late')).toMatchObject({ receiptBytes: 64, reported: true, reportedBytes: 64 });
   });
 
-  it('after a restart mid-transfer, a receipt makes the row and its bytes are reported', async () => {
+  it("after a restart mid-transfer, a receipt is reported with the count this store has (0), never the receipt's", async () => {
     await serve('cut', [100, 100]);
     await knex.destroy();
     await open();
     expect(await store.transfer('cut')).toMatchObject({ state: 'interrupted', bytes: 0 });
     const r = receipt('cut', 200);
     expect(await store.submitReceipt(r.body, r.signed)).toBe('reported');
-    expect((await served('cut'))!.served.bytes).toBe(200);
+    expect((await served('cut'))!.served.bytes).toBe(0);
+    expect((await served('cut'))!.receipt?.bytes).toBe(200);
     // Never seen at all (e.g. the database was replaced): the same.
     const unknown = receipt('never-seen', 300);
     expect(await store.submitReceipt(unknown.body, unknown.signed)).toBe('reported');
-    expect(await store.transfer('never-seen')).toMatchObject({ state: 'receipt-only', bytes: 300, gatewayGrid: GW_AREA });
+    expect(await store.transfer('never-seen')).toMatchObject({ state: 'receipt-only', bytes: 0, receiptBytes: 300, gatewayGrid: GW_AREA });
     expect((await served('never-seen'))!.receipt?.bytes).toBe(300);
+    expect((await served('never-seen'))!.served.bytes).toBe(0);
   });
 
   it('keeps transfers and totals across a restart', async () => {

@@ -130,11 +130,14 @@ for (const backend of databaseBackends('gw-receipts')) describe(`gateway on ${ba
           gateway: toHex(p.gateway.publicKey),
           priceUnitsPerGib: PRICE,
           storageIndex: toHex(big.verifyCap('301').storageIndex),
-          recordId: `rcpt-${r.transferId}`,
+          recordId: `rcpt-${toHex(p.gateway.publicKey)}:${r.transferId}`,
+          version: 2,
         });
         expect(r.priceAsOfMs).toBeGreaterThanOrEqual(t0 - 1000);
         expect(r.priceAsOfMs).toBeLessThanOrEqual(r.atMs);
       }
+      // A fresh transfer id per attempt (a contact point refuses an id used before).
+      expect(first.transferId).not.toBe(second.transferId);
       // The transfer ids are those the contact points were asked with.
       expect(bad.requests.at(-1)?.transferId).toBe(first.transferId);
       expect(good.requests.at(-1)?.transferId).toBe(second.transferId);
@@ -191,7 +194,8 @@ for (const backend of databaseBackends('gw-receipts')) describe(`gateway on ${ba
     it('writes the receipt and its outbox rows together; the pumps keep retrying receivers that do not take them', async () => {
       area('305', [await cp()]);
       const [row] = await newTransfers(gw, () => fetchRaw(gw, p.client, formatCap(big.verifyCap('305'))));
-      const id = row!.transferId;
+      // Outbox ids name this gateway: '<gateway key>:<transfer id>'.
+      const id = `${toHex(p.gateway.publicKey)}:${row!.transferId}`;
       const rows = (await gw.store.knex('gw_outbox').where('id', 'like', `%${id}`).orderBy('id')) as { id: string; channel: string; payload: string }[];
       expect(rows.map((r) => [r.id, r.channel])).toEqual([
         [`deliver-rcpt-${id}`, 'receipt-delivery'],

@@ -5,6 +5,7 @@ import { generateKeyPair, toHex } from '../../../libs/crypto/index.js';
 import { IntegrityError, InvalidArgumentError, LayoutInvalidError } from '../../../libs/errors/index.js';
 import {
   RECEIPT_TAG,
+  SERVED_TAG,
   embedReceipt,
   openReceipt,
   openServedRecord,
@@ -20,11 +21,12 @@ import {
 const gateway = generateKeyPair();
 const contactPoint = generateKeyPair();
 const storageIndex = '00112233445566778899aabbccddeeff';
+const GW = toHex(gateway.publicKey);
 
 function receiptBody(over: Partial<ReceiptBody> = {}): ReceiptBody {
   return {
-    version: 1,
-    recordId: receiptRecordId('t1'),
+    version: 2,
+    recordId: receiptRecordId(GW, 't1'),
     transferId: 't1',
     storageIndex,
     ranges: [{ offset: 0, length: 1000 }],
@@ -42,8 +44,8 @@ function receiptBody(over: Partial<ReceiptBody> = {}): ReceiptBody {
 
 function servedBody(receipt: ReturnType<typeof signReceipt> | null, over: Partial<ServedRecordBody> = {}): ServedRecordBody {
   return {
-    version: 1,
-    recordId: servedRecordId('t1'),
+    version: 2,
+    recordId: servedRecordId(GW, 't1'),
     transferId: 't1',
     storageIndex,
     bytes: 1000,
@@ -51,6 +53,7 @@ function servedBody(receipt: ReturnType<typeof signReceipt> | null, over: Partia
     importer: '102',
     gateway: toHex(gateway.publicKey),
     contactPoint: toHex(contactPoint.publicKey),
+    startedAtMs: 1_700_000_000_500,
     atMs: 1_700_000_001_500,
     receipt: receipt ? embedReceipt(receipt) : null,
     ...over,
@@ -94,6 +97,27 @@ describe('receipts', () => {
     expect(() => signReceipt(receiptBody({ bytes: -1 }), gateway)).toThrow(InvalidArgumentError);
   });
 
+  it('version 2: the record id names the gateway; a 0-byte receipt and version 1 are refused (bad-input table)', () => {
+    const other = toHex(generateKeyPair().publicKey);
+    const cases: [string, ReceiptBody, RegExp][] = [
+      ['0 bytes, no ranges', receiptBody({ bytes: 0, ranges: [] }), /ranges: a receipt covers at least one byte range/],
+      ['an empty range', receiptBody({ bytes: 0, ranges: [{ offset: 0, length: 0 }] }), /a range is empty/],
+      ['the old, un-namespaced record id', receiptBody({ recordId: 'rcpt-t1' }), new RegExp(`recordId 'rcpt-t1' is not 'rcpt-${GW}:t1'`)],
+      ["another gateway's record id", receiptBody({ recordId: receiptRecordId(other, 't1') }), /recordId 'rcpt-[0-9a-f]{64}:t1' is not/],
+      ['version 1', { ...receiptBody(), version: 1 as unknown as 2 }, /version: Invalid (literal|input)/],
+    ];
+    for (const [what, body, message] of cases) {
+      expect(() => signReceipt(body, gateway), what).toThrow(InvalidArgumentError);
+      expect(() => signReceipt(body, gateway), what).toThrow(message);
+      // Signed anyway (a lying gateway signs what it likes): opening refuses it too.
+      expect(() => openReceipt(signJson(RECEIPT_TAG, body, gateway)), what).toThrow(LayoutInvalidError);
+      expect(() => openReceipt(signJson(RECEIPT_TAG, body, gateway)), what).toThrow(message);
+    }
+    expect(receiptRecordId(GW, 't1')).not.toBe(receiptRecordId(other, 't1'));
+    // A version-1 document (its tag) does not open as version 2.
+    expect(() => openReceipt(signJson('intergrid:receipt:v1', receiptBody(), gateway))).toThrow(IntegrityError);
+  });
+
   it('rejects a correctly signed but inconsistent body', () => {
     const signed = signJson(RECEIPT_TAG, receiptBody({ bytes: 5 }), gateway);
     expect(() => openReceipt(signed)).toThrow(LayoutInvalidError);
@@ -135,8 +159,25 @@ describe('served records', () => {
     expect(() => openServedRecord(carrying)).toThrow(IntegrityError);
   });
 
+  it("version 2: carries the contact point's own count and start; bad bodies are refused (bad-input table)", () => {
+    const receipt = signReceipt(receiptBody(), gateway);
+    // bytes is the contact point's count, independent of the receipt's.
+    expect(openServedRecord(signServedRecord(servedBody(receipt, { bytes: 4000 }), contactPoint)).served).toMatchObject({ bytes: 4000, startedAtMs: 1_700_000_000_500 });
+    const cases: [string, ServedRecordBody, RegExp][] = [
+      ['the old record id', servedBody(receipt, { recordId: 'srv-t1' }), new RegExp(`recordId 'srv-t1' is not 'srv-${GW}:t1'`)],
+      ['started after it was signed', servedBody(receipt, { startedAtMs: 1_700_000_002_000 }), /startedAtMs 1700000002000 is after atMs 1700000001500/],
+      ['no startedAtMs', (({ startedAtMs: _s, ...rest }) => rest as ServedRecordBody)(servedBody(receipt)), /startedAtMs: (Required|Invalid input)/],
+      ['version 1', { ...servedBody(receipt), version: 1 as unknown as 2 }, /version: Invalid (literal|input)/],
+    ];
+    for (const [what, body, message] of cases) {
+      expect(() => signServedRecord(body, contactPoint), what).toThrow(message);
+      expect(() => openServedRecord(signJson(SERVED_TAG, body, contactPoint)), what).toThrow(LayoutInvalidError);
+      expect(() => openServedRecord(signJson(SERVED_TAG, body, contactPoint)), what).toThrow(message);
+    }
+  });
+
   it('rejects a receipt about another transfer or party', () => {
-    const receipt = signReceipt(receiptBody({ transferId: 't2', recordId: receiptRecordId('t2') }), gateway);
+    const receipt = signReceipt(receiptBody({ transferId: 't2', recordId: receiptRecordId(GW, 't2') }), gateway);
     const signed = signServedRecord(servedBody(receipt), contactPoint);
     expect(() => openServedRecord(signed)).toThrow(/receipt's transferId 't2' differs/);
     const other = signReceipt(receiptBody({ exporter: '103' }), gateway);
@@ -146,7 +187,7 @@ describe('served records', () => {
   it('openUsageRecord dispatches on kind and refuses unknown kinds', () => {
     const receipt = signReceipt(receiptBody(), gateway);
     const r = openUsageRecord({ kind: 'receipt', ...receipt });
-    expect(r.kind === 'receipt' && r.recordId).toBe('rcpt-t1');
+    expect(r.kind === 'receipt' && r.recordId).toBe(`rcpt-${GW}:t1`);
     const s = openUsageRecord({ kind: 'served', ...signServedRecord(servedBody(receipt), contactPoint) });
     expect(s.kind === 'served' && s.receipt?.bytes).toBe(1000);
     expect(() => openUsageRecord({ kind: 'other', ...receipt })).toThrow(/kind 'other'/);
