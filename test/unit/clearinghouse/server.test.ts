@@ -178,12 +178,14 @@ for (const backend of databaseBackends('ch-server')) describe(`clearinghouse ser
       expect(() => openResolution(signed, generateKeyPair().publicKey, Date.now())).toThrow(IntegrityError);
     });
 
-    it('client rejects a resolution when it trusts another clearinghouse key', async () => {
+    it('client that trusts another clearinghouse key never talks to this one: refused at the TLS pin, naming the address', async () => {
       const key = generateKeyPair();
       const cert = await adminConn.approveGateway({ areaCode: '7100', gatewayPublicKey: key.publicKey });
       const wrong = connectClearinghouse(ch.address, { keyPair: key, certificates: [cert] }, { clearinghousePublicKey: generateKeyPair().publicKey });
       open.push(wrong);
-      await expect(wrong.resolve('7000')).rejects.toThrow(IntegrityError);
+      // (A resolution signed by another key is refused by openResolution too: the IntegrityError test above.)
+      await expect(wrong.resolve('7000')).rejects.toThrow(UnavailableError);
+      await expect(wrong.resolve('7000')).rejects.toThrow(`TLS key of ${ch.address}`);
     });
 
     it('client rejects a resolution that has expired by its own clock', async () => {
@@ -194,10 +196,10 @@ for (const backend of databaseBackends('ch-server')) describe(`clearinghouse ser
       await expect(late.resolve('7000')).rejects.toThrow(PreconditionError);
     });
 
-    it('client rejects an issued gateway approval when it trusts another clearinghouse key', async () => {
+    it('client that trusts another clearinghouse key gets no gateway approval from this one (refused at the TLS pin)', async () => {
       const wrong = connectClearinghouse(ch.address, admin.identity, { clearinghousePublicKey: generateKeyPair().publicKey });
       open.push(wrong);
-      await expect(wrong.approveGateway({ areaCode: '7100', gatewayPublicKey: generateKeyPair().publicKey })).rejects.toThrow(IntegrityError);
+      await expect(wrong.approveGateway({ areaCode: '7100', gatewayPublicKey: generateKeyPair().publicKey })).rejects.toThrow(/TLS key of/);
     });
 
     it('client takes the clearinghouse key from its own gateway-approval certificate when none is given', async () => {
