@@ -363,7 +363,7 @@ describe('a lying contact point', () => {
         },
         cpIdentity.keyPair,
       );
-      const cpLedger = connectLedger(fed.clearinghouse.address, cpIdentity);
+      const cpLedger = connectLedger(fed.clearinghouse.address, cpIdentity, { clearinghousePublicKey: fed.clearinghouse.publicKey });
       closers.push(cpLedger);
       expect((await cpLedger.reportUsage([{ kind: 'served', ...inflated }]))[0]!.outcome).toBe('ACCEPTED');
       const d = await disputeOf(honestHex(), honest.transferId);
