@@ -19,6 +19,7 @@
  * certificates. Entries expire in arrival order, so eviction walks the front
  * of insertion-ordered Maps (amortised O(1) per request).
  */
+import { z } from 'zod';
 import { assertInt, QuotaError, UnavailableError } from '../errors/index.js';
 
 /** One caller's live nonces: nonce → expiry (ms), in arrival (= expiry) order. */
@@ -32,6 +33,9 @@ interface CallerNonces {
 export const DEFAULT_MAX_NONCES_PER_CALLER = 100_000;
 /** Default most distinct callers remembered at once. */
 export const DEFAULT_MAX_CALLERS = 50_000;
+
+/** The `maxNoncesPerCaller` field every service config has (docs/configuration.md): this replay bound. */
+export const maxNoncesPerCallerSchema = z.number().int().positive().max(10_000_000).default(DEFAULT_MAX_NONCES_PER_CALLER);
 
 export class NonceCache {
   /** caller → its nonces; Map order is the order of each caller's latest add, hence of lastExpiry. */

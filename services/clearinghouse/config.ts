@@ -4,6 +4,7 @@
  * directory, so a clearinghouse directory can be moved as a whole.
  */
 import { z } from 'zod';
+import { maxNoncesPerCallerSchema } from '../../libs/auth/index.js';
 import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, listenAddress, hexKey, databaseSchema, metricsSchema } from '../../libs/config/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
 
@@ -49,6 +50,8 @@ export const clearinghouseConfigSchema = z
      */
     verifyWorkers: z.number().int().min(0).max(16).default(2),
     /** Prometheus text at GET /metrics on this HTTP address (libs/metrics); absent = not served. */
+    /** Most live request nonces one caller may have in the replay window; past it that caller gets RESOURCE_EXHAUSTED (docs/auth.md "Replay window"). */
+    maxNoncesPerCaller: maxNoncesPerCallerSchema,
     metrics: metricsSchema.optional(),
   })
   .strict();

@@ -99,6 +99,7 @@ export async function startClearinghouse(config: ClearinghouseConfig, opts: Star
         return [];
       },
       serverKey: key.publicKey,
+      maxNoncesPerCaller: config.maxNoncesPerCaller,
       maxSkewMs: config.maxClockSkewMs,
       now,
       onInternalError: onInternal,

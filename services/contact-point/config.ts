@@ -4,6 +4,7 @@
  * directory, so a grid directory can be moved as a whole.
  */
 import { z } from 'zod';
+import { maxNoncesPerCallerSchema } from '../../libs/auth/index.js';
 import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, describeIssues, listenAddress, hexKey, writeJsonAtomic, databaseSchema, metricsSchema } from '../../libs/config/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
 import { ConfigError } from '../../libs/errors/index.js';
@@ -58,6 +59,8 @@ export const contactPointConfigSchema = z
     /** A finished transfer whose gateway sent no receipt within this long is reported without one (the clearinghouse disputes it). */
     receiptWaitMs: positiveMs.default(120_000),
     /** Prometheus text at GET /metrics on this HTTP address (libs/metrics); absent = not served. */
+    /** Most live request nonces one caller may have in the replay window; past it that caller gets RESOURCE_EXHAUSTED (docs/auth.md "Replay window"). */
+    maxNoncesPerCaller: maxNoncesPerCallerSchema,
     metrics: metricsSchema.optional(),
   })
   .strict();

@@ -177,6 +177,7 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
     // Its own grid's admin may read the meter.
     issuersFor: (role) => (role === 'gateway-approval' ? [clearinghouseKey] : role === 'admin' ? [gridManagerKey] : []),
     serverKey: identity.keyPair.publicKey,
+    maxNoncesPerCaller: config.maxNoncesPerCaller,
     maxSkewMs: config.maxClockSkewMs,
     onInternalError: onInternal,
     ...(opts.now ? { now: opts.now } : {}),

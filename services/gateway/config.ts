@@ -5,6 +5,7 @@
  * a database under `dataDir` (docs/gateway.md "Receipts and usage").
  */
 import { z } from 'zod';
+import { maxNoncesPerCallerSchema } from '../../libs/auth/index.js';
 import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, describeIssues, listenAddress, hexKey, writeJsonAtomic, databaseSchema, metricsSchema } from '../../libs/config/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
 import { ConfigError } from '../../libs/errors/index.js';
@@ -65,6 +66,8 @@ export const gatewayConfigSchema = z
     /** This grid's NATS: per-client usage events are published there. Absent = no events. */
     nats: natsConfigSchema.optional(),
     /** Prometheus text at GET /metrics on this HTTP address (libs/metrics); absent = not served. */
+    /** Most live request nonces one caller may have in the replay window; past it that caller gets RESOURCE_EXHAUSTED (docs/auth.md "Replay window"). */
+    maxNoncesPerCaller: maxNoncesPerCallerSchema,
     metrics: metricsSchema.optional(),
   })
   .strict();

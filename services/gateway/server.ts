@@ -170,6 +170,7 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
     // Only this grid's manager issues the client and admin certificates the gateway accepts.
     issuersFor: () => [gridManagerKey],
     serverKey: identity.keyPair.publicKey,
+    maxNoncesPerCaller: config.maxNoncesPerCaller,
     // A revoked client is refused on every call, not only when its certificate expires.
     isRevoked: (subject) => revocations.isRevoked(subject),
     maxSkewMs: config.maxClockSkewMs,

@@ -4,6 +4,7 @@
  * directory, so a grid directory can be moved as a whole.
  */
 import { z } from 'zod';
+import { maxNoncesPerCallerSchema } from '../../libs/auth/index.js';
 import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, listenAddress, hexKey, databaseSchema, metricsSchema } from '../../libs/config/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
 import type { GridRole } from '../../libs/grid/index.js';
@@ -73,6 +74,8 @@ export const gridManagerConfigSchema = z
     /** How often closed periods are looked for at the clearinghouse. */
     statementPollMs: z.number().int().positive().max(24 * 60 * 60_000).default(60_000),
     /** Prometheus text at GET /metrics on this HTTP address (libs/metrics); absent = not served. */
+    /** Most live request nonces one caller may have in the replay window; past it that caller gets RESOURCE_EXHAUSTED (docs/auth.md "Replay window"). */
+    maxNoncesPerCaller: maxNoncesPerCallerSchema,
     metrics: metricsSchema.optional(),
   })
   .strict();

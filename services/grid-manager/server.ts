@@ -98,6 +98,7 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
       // Only this grid's key issues certificates this service accepts.
       issuersFor: () => [gridKey.publicKey],
       serverKey: gridKey.publicKey,
+      maxNoncesPerCaller: config.maxNoncesPerCaller,
       // A revoked key is refused on every method, not only on renewal.
       isRevoked: (subject) => principals.isRevoked(subject),
       maxSkewMs: config.maxClockSkewMs,

@@ -4,6 +4,7 @@
  * directory, so a grid directory can be moved as a whole.
  */
 import { z } from 'zod';
+import { maxNoncesPerCallerSchema } from '../../libs/auth/index.js';
 import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, describeIssues, listenAddress, hexKey, databaseSchema, metricsSchema } from '../../libs/config/index.js';
 import { ConfigError } from '../../libs/errors/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
@@ -56,6 +57,8 @@ export const storageConfigSchema = z
     /** A WriteShare stream that sends nothing for this long is ended (DEADLINE_EXCEEDED); its partial share is discarded. */
     writeIdleMs: positiveMs.default(120_000),
     /** Prometheus text at GET /metrics on this HTTP address (libs/metrics); absent = not served. */
+    /** Most live request nonces one caller may have in the replay window; past it that caller gets RESOURCE_EXHAUSTED (docs/auth.md "Replay window"). */
+    maxNoncesPerCaller: maxNoncesPerCallerSchema,
     metrics: metricsSchema.optional(),
   })
   .strict();

@@ -116,6 +116,7 @@ export async function startStorageServer(config: StorageConfig, opts: StorageSer
     issuersFor: (role) => (isGridRole(role) ? [managerKey] : []),
     isRevoked: (subject) => link.isRevoked(subject),
     serverKey: identity.keyPair.publicKey,
+    maxNoncesPerCaller: config.maxNoncesPerCaller,
     // Auth keeps the real clock (skew is against the caller's clock); `now` only drives leases.
   };
   const handlers = createStorageHandlers(ctx, (call) => callerFromPrincipal(principalOf(call)));

@@ -7,8 +7,10 @@
  * both grids; SIGTERM stops every child; running `up` again on the same dir
  * reuses keys and data.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, createHash } from 'node:crypto';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes, createHash, X509Certificate } from 'node:crypto';
+import { credentials, makeGenericClientConstructor, status as grpcStatus, type CallOptions, type ChannelCredentials, type Client, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +20,29 @@ import { runBuiltCli, builtCli } from './fixtures/built-cli.js';
 
 interface Federation {
   grids: { name: string; areaCode: string; natsUrl: string; gridManagerPublicKey: string; clientConfig: string; adminIdentity: string }[];
-  services: { role: string; name: string; address: string; metrics?: string; pid: number; dataDir: string }[];
+  services: { role: string; name: string; address: string; publicKey?: string; tlsPin?: string; metrics?: string; pid: number; dataDir: string }[];
+}
+
+/** The certificate `openssl s_client` is shown at `address` (PEM), or its output when it shows none. */
+function opensslCertificate(address: string): string {
+  // s_client's exit status says whether the chain verified (it cannot: the certificate is self-signed); what counts is what it saw.
+  const out = spawnSync('openssl', ['s_client', '-connect', address, '-servername', 'intergrid'], { input: '', timeout: 10_000 }).stdout.toString();
+  const m = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(out);
+  return m ? m[0] : out;
+}
+
+/** The status of a grpc.health.v1 check over plaintext (no TLS). */
+function plaintextHealth(address: string): Promise<number> {
+  const Health = makeGenericClientConstructor(healthService as ServiceDefinition, 'Health') as unknown as new (a: string, c: ChannelCredentials) => Client & {
+    Check(req: { service: string }, opts: CallOptions, cb: (err: ServiceError | null) => void): void;
+  };
+  const c = new Health(address, credentials.createInsecure());
+  return new Promise((resolve) =>
+    c.Check({ service: '' }, { deadline: Date.now() + 5000 }, (err) => {
+      c.close();
+      resolve(err ? err.code : grpcStatus.OK);
+    }),
+  );
 }
 
 /** The sum of a Prometheus counter's samples (all label sets) whose labels contain `labelPart`. */
@@ -138,6 +162,18 @@ describe('intergrid up', () => {
     expect(counterSum(await scrape('gateway', 'b'), 'intergrid_rpc_requests_total', 'code="OK"')).toBeGreaterThan(0);
     const cpA = await Promise.all(served.filter((x) => x.role === 'contact-point' && x.name.startsWith('a/')).map((s) => fetch(`http://${s.metrics}/metrics`).then((r) => r.text())));
     expect(cpA.reduce((n, t) => n + counterSum(t, 'intergrid_rpc_sent_bytes_total', 'method='), 0)).toBeGreaterThanOrEqual(data.length);
+
+    // Every service speaks TLS only: openssl s_client sees the certificate whose key federation.json pins,
+    // and a plaintext gRPC call fails.
+    for (const s of served) {
+      const pem = opensslCertificate(s.address);
+      expect(pem, s.name).toContain('-----BEGIN CERTIFICATE-----');
+      const spki = new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });
+      expect(createHash('sha256').update(spki).digest('hex'), s.name).toBe(s.tlsPin);
+    }
+    for (const s of served.filter((x) => ['clearinghouse', 'grid-manager', 'gateway', 'contact-point'].includes(x.role) || x === storage[0])) {
+      expect(await plaintextHealth(s.address), s.name).toBe(grpcStatus.UNAVAILABLE);
+    }
 
     for (const s of storage.slice(0, 7)) process.kill(s.pid, 'SIGKILL');
     const out2 = join(dir, 'out2.bin');
