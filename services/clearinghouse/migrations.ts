@@ -7,6 +7,7 @@
 import type { Knex } from 'knex';
 import type { Migration } from '../../libs/db/index.js';
 import { createLedgerTables } from './ledger-schema.js';
+import { createSanctionsTable } from './sanction-store.js';
 
 export const CLEARINGHOUSE_MIGRATIONS_TABLE = 'clearinghouse_migrations';
 
@@ -72,5 +73,11 @@ export const clearinghouseMigrations: Migration[] = [
         t.string('used_by', 64).nullable();
       });
     },
+  },
+  {
+    name: '004-sanctions',
+    // Suspensions, reinstatements and revoked gateway approvals, append-only
+    // (sanction-store.ts): contact points poll it by seq (ListSanctions).
+    up: createSanctionsTable,
   },
 ];

@@ -27,6 +27,7 @@ import {
   clearinghouseInviteCommand,
   clearinghouseSuspendCommand,
   clearinghouseApproveGatewayCommand,
+  clearinghouseRevokeGatewayCommand,
   clearinghousePriceSetCommand,
   clearinghousePriceListCommand,
   clearinghouseGridsCommand,
@@ -183,7 +184,7 @@ operatorOpts(clearinghouse.command('invite').description('print a one-time invit
     action(async (opts: OperatorOptions & { name: string; areaCode?: string; price?: string; expires?: string; address?: string }) => clearinghouseInviteCommand(opts)),
   );
 
-operatorOpts(clearinghouse.command('suspend').description('suspend a grid: its area code stops resolving'))
+operatorOpts(clearinghouse.command('suspend').description("suspend a grid: its area code stops resolving and contact points refuse its gateways"))
   .requiredOption('--area-code <code>', 'area code')
   .action(action(async (opts: OperatorOptions & { areaCode: string }) => clearinghouseSuspendCommand(opts, true)));
 
@@ -196,6 +197,10 @@ operatorOpts(clearinghouse.command('approve-gateway').description("approve a gri
   .requiredOption('--key <hex>', "the gateway's public key (64 hex digits)")
   .option('--validity-days <days>', 'certificate lifetime (default: the clearinghouse default)')
   .action(action(async (opts: OperatorOptions & { areaCode: string; key: string; validityDays?: string }) => clearinghouseApproveGatewayCommand(opts)));
+
+operatorOpts(clearinghouse.command('revoke-gateway').description("revoke every approval of a gateway key, for good: contact points refuse it"))
+  .requiredOption('--key <hex>', "the gateway's public key (64 hex digits)")
+  .action(action(async (opts: OperatorOptions & { key: string }) => clearinghouseRevokeGatewayCommand(opts)));
 
 const prices = clearinghouse.command('prices').description("grids' published prices");
 operatorOpts(prices.command('set').description("publish a grid's price (units per GiB)"))

@@ -27,7 +27,9 @@ import { ServiceMetrics, listenWithMetrics, serviceLogger, type Listening } from
 import type { ContactPointConfig } from './config.js';
 import { contactPointHandlers } from './handlers.js';
 import { HomeGrid } from './home-grid.js';
-import { CONTACT_POINT_MIGRATIONS_TABLE, contactPointMigrations } from './migrations.js';
+import { CONTACT_POINT_MIGRATIONS_TABLE, CONTACT_POINT_SANCTIONS_PREFIX, contactPointMigrations } from './migrations.js';
+import { SanctionsWatch } from './sanctions.js';
+import { RevokedSet } from '../../libs/grid/index.js';
 import { ServedStore } from './served-store.js';
 import { startRegistration, type Registration } from './registration.js';
 
@@ -75,6 +77,8 @@ export interface RunningContactPoint {
   sweepNow(): Promise<number>;
   /** Registration at the clearinghouse (last success / error). */
   registration: Registration;
+  /** Suspended grids and revoked gateway approvals learnt from the clearinghouse. */
+  sanctions: SanctionsWatch;
   /** host:port of the Prometheus endpoint (GET /metrics) when `config.metrics` is set. */
   metricsAddress?: string;
   stop(): Promise<void>;
@@ -118,6 +122,22 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
     home.close();
     throw err;
   }
+  let sanctionSet: RevokedSet;
+  try {
+    // Before anything is served: a grid suspended (a key revoked) before a restart stays refused.
+    sanctionSet = await RevokedSet.load(knex, CONTACT_POINT_SANCTIONS_PREFIX, 'clearinghouse');
+  } catch (err) {
+    home.close();
+    await knex.destroy();
+    throw err;
+  }
+  const sanctions = new SanctionsWatch({
+    clearinghouse: { address: config.clearinghouse.address, publicKey: clearinghouseKey },
+    identity: () => home.currentIdentity(),
+    set: sanctionSet,
+    pollMs: config.sanctionsPollMs,
+    logger,
+  });
   let wake = (): void => undefined;
   const store = await ServedStore.open(knex, { key: identity.keyPair, areaCode: config.areaCode, now, onQueued: () => wake() });
   const reporter = clearinghouseRpcClient(config.clearinghouse.address, () => home.currentIdentity());
@@ -160,6 +180,7 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
     publicKey: identity.keyPair.publicKey,
     store,
     maxConcurrentFetches: config.maxConcurrentFetches,
+    isGridSuspended: (areaCode) => sanctions.isGridSuspended(areaCode),
     onInternal,
     onReceipt: ({ receipt, outcome }) =>
       logger.info({ transferId: receipt.transferId, gateway: receipt.gateway.slice(0, 16), bytes: receipt.bytes, outcome }, 'receipt received'),
@@ -174,6 +195,8 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
     // Only the clearinghouse approves gateways; no grid manager's certificate opens this service.
     // Its own grid's admin may read the meter.
     issuersFor: (role) => (role === 'gateway-approval' ? [clearinghouseKey] : role === 'admin' ? [gridManagerKey] : []),
+    // A gateway whose approval the clearinghouse revoked is refused on every call, before its certificate expires.
+    isRevoked: (subject) => sanctions.isGatewayRevoked(subject),
     maxSkewMs: config.maxClockSkewMs,
     onInternalError: onInternal,
     ...(opts.now ? { now: opts.now } : {}),
@@ -190,9 +213,11 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
     listening = await listenWithMetrics(server, config.listen, metrics, config.metrics);
   } catch (err) {
     home.close();
+    await sanctions.stop();
     await closeStore();
     throw err;
   }
+  sanctions.start();
   const { address, metricsAddress } = listening;
   const advertisedAddress = config.advertiseAddress ?? address;
   const registration = startRegistration({
@@ -213,11 +238,13 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
     drainOutboxes: () => pump.drained(),
     sweepNow: sweep,
     registration,
+    sanctions,
     ...(metricsAddress ? { metricsAddress } : {}),
     stop() {
       stopping ??= (async () => {
         setServing(server, false); // NOT_SERVING from the first moment of stop; stopServer drains
         await registration.stop();
+        await sanctions.stop();
         await listening.stop();
         await closeStore();
         home.close();

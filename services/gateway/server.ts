@@ -15,7 +15,8 @@ import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/cont
 import type { GatewayConfig } from './config.js';
 import { gatewayHandlers, type GatewayContext } from './handlers.js';
 import { Resolver, type ResolutionSource } from './resolver.js';
-import { GATEWAY_MIGRATIONS_TABLE, gatewayMigrations } from './migrations.js';
+import { GATEWAY_MIGRATIONS_TABLE, GATEWAY_REVOKED_PREFIX, gatewayMigrations } from './migrations.js';
+import { RevokedSet } from '../../libs/grid/index.js';
 import { startGatewayPumps, type GatewayPumps, type PumpTiming } from './outbox-pumps.js';
 import { receiptsForFetch } from './receipts.js';
 import { RevocationWatch } from './revocation-watch.js';
@@ -112,22 +113,32 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
 
   const onInternal =
     opts.onInternal ?? stderrInternalLogger('gateway');
-  const revocations = new RevocationWatch({
-    address: config.gridManager.address,
-    publicKey: gridManagerKey,
-    identity,
-    pollMs: config.revocationPollMs,
-    onError:
-      opts.onRevocationPollError ??
-      ((err) => process.stderr.write(`gateway: revocation poll at grid manager ${config.gridManager.address} failed (will retry): ${err instanceof Error ? err.message : String(err)}\n`)),
-  });
   let knex: Knex;
+  let revoked: RevokedSet;
   try {
     knex = await openDatabase(config.database, gatewayMigrations, GATEWAY_MIGRATIONS_TABLE);
   } catch (err) {
     clearinghouse?.close();
     throw err;
   }
+  try {
+    // Before anything is served: what was revoked before a restart stays revoked.
+    revoked = await RevokedSet.load(knex, GATEWAY_REVOKED_PREFIX, 'grid-manager');
+  } catch (err) {
+    clearinghouse?.close();
+    await knex.destroy();
+    throw err;
+  }
+  const revocations = new RevocationWatch({
+    address: config.gridManager.address,
+    publicKey: gridManagerKey,
+    identity,
+    revoked,
+    pollMs: config.revocationPollMs,
+    onError:
+      opts.onRevocationPollError ??
+      ((err) => process.stderr.write(`gateway: revocation poll at grid manager ${config.gridManager.address} failed (will retry): ${err instanceof Error ? err.message : String(err)}\n`)),
+  });
   const store = new GatewayStore(knex);
   const reporter = clearinghouseRpcClient(config.clearinghouse.address, identity);
   const log = opts.onOutboxLog ?? ((line: string) => void process.stderr.write(`gateway: ${line}\n`));
