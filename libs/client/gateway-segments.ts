@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import { authInterceptor, type Identity } from '../auth/index.js';
 import { formatCap, toVerifyCap, type Cap } from '../caps/index.js';
 import { PreconditionError } from '../errors/index.js';
-import { SegmentStreamChecker } from '../format/index.js';
+import { MAX_SEGMENT_MESSAGE_BYTES, SegmentStreamChecker } from '../format/index.js';
 import { CHANNEL_OPTIONS, gatewayProto, fromServiceError } from '../rpc/index.js';
 import type { GatewayClient } from '../rpc/generated/intergrid/gateway/Gateway.js';
 import type { SegmentChunk__Output } from '../rpc/generated/intergrid/contactpoint/SegmentChunk.js';
@@ -43,6 +43,8 @@ export async function* gatewaySegments(
   const Gateway = gatewayProto().intergrid.gateway.Gateway;
   const client = new Gateway(gateway.address, grpc.credentials.createInsecure(), {
     ...CHANNEL_OPTIONS,
+    // The gateway forwards whole segments: up to the largest segment size plus proof.
+    'grpc.max_receive_message_length': MAX_SEGMENT_MESSAGE_BYTES,
     interceptors: [authInterceptor(gateway.identity)],
   }) as GatewayClient;
   const peer = `gateway ${gateway.address}`;

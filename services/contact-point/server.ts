@@ -21,7 +21,7 @@ import { fromHex, toHex } from '../../libs/crypto/index.js';
 import { openDatabase } from '../../libs/db/index.js';
 import { CLEARINGHOUSE_CHANNEL, clearinghouseRpcClient, clearinghouseUsageSender } from '../../libs/federation/index.js';
 import { startOutboxPump, type PumpOptions } from '../../libs/outbox/index.js';
-import { MAX_SEGMENT_SIZE } from '../../libs/format/index.js';
+import { MAX_SEGMENT_MESSAGE_BYTES } from '../../libs/format/index.js';
 import { setServing, contactPointProto } from '../../libs/rpc/index.js';
 import { ServiceMetrics, listenWithMetrics, serviceLogger, type Listening } from '../../libs/metrics/index.js';
 import type { ContactPointConfig } from './config.js';
@@ -34,11 +34,11 @@ import { ServedStore } from './served-store.js';
 import { startRegistration, type Registration } from './registration.js';
 
 /**
- * Largest SegmentChunk message: one segment of the largest allowed size
- * plus its proof and framing. A gateway's channel to a contact point must
- * accept messages this large (grpc.max_receive_message_length).
+ * Largest SegmentChunk message (libs/format MAX_SEGMENT_MESSAGE_BYTES, the
+ * one constant): a gateway's channel to a contact point must accept messages
+ * this large (grpc.max_receive_message_length).
  */
-export const CONTACT_POINT_MESSAGE_LIMIT = MAX_SEGMENT_SIZE + 1024 * 1024;
+export const CONTACT_POINT_MESSAGE_LIMIT = MAX_SEGMENT_MESSAGE_BYTES;
 
 /** Which roles may call each method (docs/contact-point.md "Access"). */
 export const CONTACT_POINT_METHOD_ROLES: Record<string, readonly Role[]> = {

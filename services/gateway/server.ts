@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { authInterceptor, readIdentity, securedServer, type AuthPolicy, type Identity, type Role } from '../../libs/auth/index.js';
 import type { Knex } from 'knex';
 import { fromHex } from '../../libs/crypto/index.js';
+import { MAX_SEGMENT_MESSAGE_BYTES } from '../../libs/format/index.js';
 import { openDatabase } from '../../libs/db/index.js';
 import { clearinghouseRpcClient, connectClearinghouse, type ClearinghouseConnection } from '../../libs/federation/index.js';
 import { gatewayProto, contactPointProto, CHANNEL_OPTIONS, stderrInternalLogger } from '../../libs/rpc/index.js';
@@ -103,6 +104,8 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
     if (!c) {
       c = new Ctor(address, grpc.credentials.createInsecure(), {
         ...CHANNEL_OPTIONS,
+        // A contact point sends segments up to the largest segment size plus proof (above CHANNEL_OPTIONS' 16 MiB).
+        'grpc.max_receive_message_length': MAX_SEGMENT_MESSAGE_BYTES,
         'grpc.use_local_subchannel_pool': 1,
         interceptors: [authInterceptor(identity)],
       }) as ContactPointClient;
@@ -190,7 +193,13 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
   };
   const metrics = new ServiceMetrics('gateway');
   const logger = opts.logger ?? serviceLogger('gateway');
-  const server = securedServer(gatewayProto().intergrid.gateway.Gateway.service, impl, policy, { metrics, logger, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
+  const server = securedServer(gatewayProto().intergrid.gateway.Gateway.service, impl, policy, {
+    // The gateway forwards the contact point's segments as they are: the same limit as the contact point's.
+    options: { 'grpc.max_send_message_length': MAX_SEGMENT_MESSAGE_BYTES },
+    metrics,
+    logger,
+    ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
+  });
   let listening: Listening;
   try {
     listening = await listenWithMetrics(server, config.listen, metrics, config.metrics);

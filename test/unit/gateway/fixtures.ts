@@ -32,6 +32,7 @@ import {
   decryptSegment,
   segmentsForRange,
   UEB_BYTES,
+  MAX_SEGMENT_MESSAGE_BYTES,
   type FileLayout,
 } from '../../../libs/format/index.js';
 import { bindServer, clearinghouseProto, contactPointProto, gatewayProto, serverStream, stopServer, unary, CHANNEL_OPTIONS, SERVER_OPTIONS } from '../../../libs/rpc/index.js';
@@ -198,7 +199,8 @@ export async function startFakeContactPoint(chKey: Uint8Array, files: TestFile[]
     methods: { FetchSegments: ['gateway-approval'] },
     issuersFor: (role) => (role === 'gateway-approval' ? [chKey] : []),
   });
-  const server = new grpc.Server(SERVER_OPTIONS);
+  // Sends whole segments, as a real contact point does (its send limit is the largest segment message).
+  const server = new grpc.Server({ ...SERVER_OPTIONS, 'grpc.max_send_message_length': MAX_SEGMENT_MESSAGE_BYTES });
   server.addService(secured.definition, secured.implementation);
   const bound = await bindServer(server, '127.0.0.1:0');
   return Object.assign(fake, { address: bound.address, stop: () => stopServer(server, 200) });
@@ -263,7 +265,12 @@ export interface FetchOutcome {
 /** A raw Gateway client signing as `identity`. */
 export function gatewayClient(address: string, identity: Identity): GatewayClient {
   const Ctor = gatewayProto().intergrid.gateway.Gateway;
-  return new Ctor(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: [authInterceptor(identity)] }) as GatewayClient;
+  // Receives whole segments, as libs/client's gateway channel does.
+  return new Ctor(address, grpc.credentials.createInsecure(), {
+    ...CHANNEL_OPTIONS,
+    'grpc.max_receive_message_length': MAX_SEGMENT_MESSAGE_BYTES,
+    interceptors: [authInterceptor(identity)],
+  }) as GatewayClient;
 }
 
 /** Gateway.GetUsage as `identity` (rejects with the ServiceError). */
