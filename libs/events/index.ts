@@ -12,10 +12,13 @@ export {
   encodeClientUsageEvent,
   parseClientUsageEvent,
   clientUsageEventId,
+  signClientUsageEvent,
+  openSignedClientUsageEvent,
+  CLIENT_USAGE_EVENT_TAG,
   CLIENT_USAGE_EVENT_VERSION,
   MAX_EVENT_ID_LENGTH,
 } from './client-usage-event.js';
-export type { ClientUsageEvent } from './client-usage-event.js';
+export type { ClientUsageEvent, SignedClientUsageEvent } from './client-usage-event.js';
 export { EventBus } from './event-bus.js';
 export type { EventBusOptions, EventHandler, DeliveredMessage, ConsumeOptions, RunningConsumer } from './event-bus.js';
 export { natsOutboxSender } from './outbox-sender.js';
