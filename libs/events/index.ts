@@ -5,8 +5,9 @@
  * (publish with msgID dedupe, durable consumers with ack after handling)
  * and the send function of a NATS outbox channel.
  */
-export { natsConfigSchema } from './config.js';
-export type { NatsConfig } from './config.js';
+export { natsConfigSchema, natsCredentialsSchema } from './config.js';
+export type { NatsConfig, NatsCredentials } from './config.js';
+export { generateNatsCredentials, readNatsCredentialsFile, writeNatsCredentialsFile } from './credentials.js';
 export { USAGE_STREAM, USAGE_SUBJECTS, CLIENT_USAGE_SUBJECT, GRID_MANAGER_CONSUMER } from './subjects.js';
 export {
   encodeClientUsageEvent,
