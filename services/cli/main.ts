@@ -100,6 +100,7 @@ grid
   .requiredOption('--area-code <code>', "the grid's area code (3–8 digits), fixed once chosen")
   .requiredOption('--listen <host:port>', 'address the grid manager will listen on')
   .option('--nats <url>', "the grid's NATS server for usage events, nats://host:port (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .option('--nats-credentials <file>', 'JSON file {"user", "password"} the NATS server requires (docs/events.md "Credentials")')
   .action(action(async (opts: GridInitOptions) => gridInitCommand(opts)));
 
 adminOpts(grid.command('approve').description('certify a principal; prints its certificate (base64)'))
@@ -126,6 +127,7 @@ program
   .option('--clearinghouse <host:port>', 'gateways, contact points: the clearinghouse address')
   .option('--clearinghouse-key <hex>', "gateways, contact points: the clearinghouse's public key")
   .option('--nats <url>', "gateways: a NATS server of the grid, nats://host:port (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .option('--nats-credentials <file>', 'gateways: JSON file {"user", "password"} the grid\'s NATS server requires (intergrid up writes DIR/<grid>/nats/credentials.json)')
   .option('--price-ceiling <units-per-gib>', 'gateways: the highest price paid for a long-distance transfer')
   .option('--gateway <host:port>', "clients: the home grid's gateway (long-distance gets)")
   .action(action(async (code: string, opts: JoinOptions) => joinCommand(code, opts)));
