@@ -6,13 +6,16 @@
  * gateway ignoring the clearinghouse would: A's contact points, which learnt
  * the suspension from the clearinghouse (ListSanctions), must refuse it with
  * PERMISSION_DENIED naming grid B, and nothing is billed. After
- * reinstatement the same get works again and is billed.
+ * reinstatement the same get works again and is billed. Then the operator
+ * revokes the gateway's approval with the CLI: refused again, for good.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from '../../libs/crypto/index.js';
 import { connectLedger, type LedgerConnection, type LedgerSnapshotInfo } from '../../libs/federation/index.js';
+import { toHex } from '../../libs/crypto/index.js';
+import { CLEARINGHOUSE_ADMIN_FILE } from '../../services/clearinghouse/index.js';
 import { runBuiltCli } from './fixtures/built-cli.js';
 import { startFederation, type Federation } from './fixtures/federation.js';
 
@@ -89,5 +92,29 @@ describe('a suspended grid’s gateway', () => {
     const after = await settled();
     expect(billedAB(after).bytes).toBeGreaterThan(billedAB(before).bytes);
     expect(billedAB(after).transfers).toBe(billedAB(before).transfers + 1);
+  }, 120_000);
+
+  it("is refused for good once the operator revokes its approval (intergrid clearinghouse revoke-gateway); nothing is billed", async () => {
+    const before = await settled();
+    const servedBefore = await servedByA();
+    const gatewayKey = toHex(fed.grid(B).gatewayIdentity.keyPair.publicKey);
+    const revoke = await runBuiltCli([
+      'clearinghouse', 'revoke-gateway',
+      '--admin', join(fed.dir, 'clearinghouse', CLEARINGHOUSE_ADMIN_FILE),
+      '--clearinghouse', fed.clearinghouse.address,
+      '--key', gatewayKey,
+    ]);
+    expect(revoke.code, revoke.stderr).toBe(0);
+    expect(revoke.stdout).toBe(`revoked gateway ${gatewayKey}\n`);
+    await expect.poll(() => contactPointsOfA().every((c) => c.sanctions.isGatewayRevoked(fed.grid(B).gatewayIdentity.keyPair.publicKey)), { timeout: 10_000 }).toBe(true);
+
+    const out = join(fed.dir, 'out-revoked.bin');
+    const refused = await runBuiltCli(['get', cap, '--config', fed.grid(B).clientConfigPath, '-o', out]);
+    expect(refused.code).toBe(1);
+    expect(existsSync(out)).toBe(false);
+    expect(refused.stderr).toMatch(/^intergrid: .*refused this gateway.*has been revoked/);
+    const after = await settled();
+    expect(billedAB(after)).toEqual(billedAB(before));
+    expect(await servedByA()).toBe(servedBefore);
   }, 120_000);
 });
