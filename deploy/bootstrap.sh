@@ -42,7 +42,8 @@ say() { printf 'bootstrap %s: %s\n' "$PHASE" "$*"; }
 die() { printf 'bootstrap %s: %s\n' "$PHASE" "$*" >&2; exit 1; }
 ig() { $INTERGRID "$@"; }
 
-# Per-grid settings: AREA_CODE_A, GRID_MANAGER_ADDRESS_A, NATS_URL_A … (grid a), defaults from the compose file.
+# Per-grid settings: AREA_CODE_A, GRID_MANAGER_ADDRESS_A, NATS_URL_A, NATS_USER_A … (grid a), defaults from the compose file;
+# NATS_PASSWORD_A (grid a's nats-server password, as given to nats-a) has no default and is required.
 grid_var() { # grid_var NAME GRID DEFAULT
   _up=$(printf '%s' "$2" | tr 'a-z-' 'A-Z_')
   eval "_v=\${$1_${_up}:-}"
@@ -51,6 +52,20 @@ grid_var() { # grid_var NAME GRID DEFAULT
 area_code() { _i=0; for _g in $GRIDS; do _i=$((_i + 1)); [ "$_g" = "$1" ] && break; done; grid_var AREA_CODE "$1" "$((100 + _i))"; }
 gm_address() { grid_var GRID_MANAGER_ADDRESS "$1" "grid-manager-$1:7000"; }
 nats_url() { grid_var NATS_URL "$1" "nats://nats-$1:4222"; }
+nats_user() { grid_var NATS_USER "$1" "intergrid"; }
+
+# nats_credentials GRID: a credentials file (mode 0600 by umask, in a temp dir removed on exit) for
+# --nats-credentials. The password is never printed and never on a command line.
+TMP_DIR=$(mktemp -d)
+trap 'rm -rf "$TMP_DIR"' EXIT
+nats_credentials() {
+  _pw=$(grid_var NATS_PASSWORD "$1" "")
+  _var="NATS_PASSWORD_$(printf '%s' "$1" | tr 'a-z-' 'A-Z_')"
+  [ -n "$_pw" ] || die "grid $1: $_var is not set (the password of its nats-server, 16+ characters; deploy/README.md)"
+  _f="$TMP_DIR/nats-$1.json"
+  printf '{"user": "%s", "password": "%s"}\n' "$(nats_user "$1")" "$_pw" > "$_f"
+  printf '%s' "$_f"
+}
 
 # The 64 hex digits of the first "publicKey" in a JSON file (key.json, admin.json).
 public_key() { grep -o '"publicKey": *"[0-9a-f]\{64\}"' "$1" | head -n 1 | grep -o '[0-9a-f]\{64\}'; }
@@ -82,7 +97,8 @@ phase_init() {
     if [ -f "$dir/config.json" ] && [ -f "$dir/admin.json" ]; then
       say "grid $g: already initialised ($dir)"
     else
-      ig grid init --dir "$dir" --area-code "$(area_code "$g")" --listen "$GRID_MANAGER_LISTEN" --nats "$(nats_url "$g")" >/dev/null
+      creds=$(nats_credentials "$g")
+      ig grid init --dir "$dir" --area-code "$(area_code "$g")" --listen "$GRID_MANAGER_LISTEN" --nats "$(nats_url "$g")" --nats-credentials "$creds" >/dev/null
       say "grid $g: initialised, area code $(area_code "$g") ($dir, grid key $(public_key "$dir/admin.json"))"
     fi
   done
@@ -117,8 +133,9 @@ phase_grids() {
       --listen "0.0.0.0:$CONTACT_POINT_PORT" --advertise "contact-point-$g:$CONTACT_POINT_PORT" --name "contact-point-$g" \
       --clearinghouse "$CLEARINGHOUSE_ADDRESS" --clearinghouse-key "$ch_key"
     gw="$ROOT/$g/gateway"
+    creds=$(nats_credentials "$g")
     join_node "$g" gateway "$gw" config.json "gateway-$g" \
-      --listen "0.0.0.0:$GATEWAY_PORT" --name "gateway-$g" --nats "$(nats_url "$g")" \
+      --listen "0.0.0.0:$GATEWAY_PORT" --name "gateway-$g" --nats "$(nats_url "$g")" --nats-credentials "$creds" \
       --clearinghouse "$CLEARINGHOUSE_ADDRESS" --clearinghouse-key "$ch_key" --price-ceiling "$PRICE_CEILING"
     if [ -s "$gw/approval.b64" ]; then
       say "$g gateway-$g: already approved"

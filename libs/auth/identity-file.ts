@@ -13,7 +13,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { ConfigError } from '../errors/index.js';
 import { bytesEqual, fromHex, generateKeyPair, keyPairFromSecret, toHex, PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, type KeyPair } from '../crypto/index.js';
-import { writeJsonAtomic, writeFileAtomic } from '../config/index.js';
+import { jsonSyntaxProblem, writeJsonAtomic, writeFileAtomic } from '../config/index.js';
 import { assertKeyPair, decodeCertificateBase64, encodeCertificateBase64 } from './certificate.js';
 import type { Certificate, Identity } from './types.js';
 
@@ -36,7 +36,7 @@ export function readKeyFile(path: string): KeyPair {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(`key file ${path} is not valid JSON: ${(e as Error).message}`, { cause: e });
+    throw new ConfigError(`key file ${path} is not valid JSON: ${jsonSyntaxProblem(e, text)}`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(`key file ${path}: expected an object {publicKey, secretKey}`);

@@ -9,7 +9,7 @@
 import { securedClient, type Identity } from '../auth/index.js';
 import { formatCap, toVerifyCap, type Cap } from '../caps/index.js';
 import { PreconditionError } from '../errors/index.js';
-import { SegmentStreamChecker } from '../format/index.js';
+import { MAX_SEGMENT_MESSAGE_BYTES, SegmentStreamChecker } from '../format/index.js';
 import { gatewayProto, fromServiceError } from '../rpc/index.js';
 import type { GatewayClient } from '../rpc/generated/intergrid/gateway/Gateway.js';
 import type { SegmentChunk__Output } from '../rpc/generated/intergrid/contactpoint/SegmentChunk.js';
@@ -42,7 +42,10 @@ export async function* gatewaySegments(
   const want = clampRange(range, vcap.size);
   if (want.length === 0) return;
   const Gateway = gatewayProto().intergrid.gateway.Gateway;
-  const client = securedClient<GatewayClient>(Gateway, gateway, gateway.identity);
+  // The gateway forwards whole segments: up to the largest segment size plus proof.
+  const client = securedClient<GatewayClient>(Gateway, gateway, gateway.identity, {
+    channelOptions: { 'grpc.max_receive_message_length': MAX_SEGMENT_MESSAGE_BYTES },
+  });
   const peer = `gateway ${gateway.address}`;
   // Only the verify-cap goes on the wire.
   const call = client.Fetch({ verifyCap: formatCap(vcap), offset: want.offset, length: want.length });

@@ -40,6 +40,43 @@ export function describeIssues(error: z.ZodError, opts: { schema?: z.ZodType; ov
 }
 
 /**
+ * A JSON.parse failure as "line L, column C", without the snippet of the
+ * text V8 puts in its message: configs and key files hold secret keys, and
+ * the snippet would carry part of one into logs. (The SyntaxError is not
+ * kept as the cause for the same reason.)
+ */
+export function jsonSyntaxProblem(err: unknown, text: string): string {
+  const message = err instanceof Error ? err.message : '';
+  let pos = Number(/at position (\d+)/.exec(message)?.[1] ?? NaN);
+  if (!Number.isSafeInteger(pos)) {
+    // "Unexpected token 'x', …"snippet"… is not valid JSON": find the first offending character ourselves.
+    pos = firstSyntaxError(text);
+  }
+  if (pos < 0) return 'syntax error (the text is not shown: it may hold a secret)';
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  const column = pos - before.lastIndexOf('\n');
+  return `syntax error at line ${line}, column ${column} (the text is not shown: it may hold a secret)`;
+}
+
+/** Offset of the first character no JSON text can continue with (prefixes re-parsed), or -1 when not found. */
+function firstSyntaxError(text: string): number {
+  if (text.length > 64 * 1024) return -1; // quadratic: configs and key files are small
+  for (let i = 1; i <= text.length; i++) {
+    try {
+      JSON.parse(text.slice(0, i));
+    } catch (e) {
+      const m = e instanceof Error ? e.message : '';
+      const at = Number(/at position (\d+)/.exec(m)?.[1] ?? NaN);
+      // A failure at the end of the prefix only says the text is unfinished there.
+      if (/end of JSON/i.test(m) || at >= i) continue;
+      return Number.isSafeInteger(at) ? at : i - 1;
+    }
+  }
+  return -1;
+}
+
+/**
  * Reads `path` as JSON and validates it with `schema`. With `env` (the
  * services pass process.env), `INTERGRID_*` variables naming a field of the
  * schema override it before validation (env-overrides.ts, docs/configuration.md).
@@ -56,7 +93,7 @@ export function loadJsonConfig<S extends z.ZodType>(path: string, schema: S, opt
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(`config ${path} is not valid JSON: ${(e as Error).message}`, { cause: e });
+    throw new ConfigError(`config ${path} is not valid JSON: ${jsonSyntaxProblem(e, text)}`);
   }
   const overrides = opts.env && raw && typeof raw === 'object' && !Array.isArray(raw) ? applyEnvOverrides(raw as Record<string, unknown>, schema, opts.env) : [];
   const parsed = schema.safeParse(raw);
@@ -94,11 +131,12 @@ export function requireReadableFiles(configPath: string, fields: Record<string, 
  */
 export function readJsonObjectIfPresent(path: string): Record<string, unknown> | undefined {
   if (!existsSync(path)) return undefined;
+  const text = readFileSync(path, 'utf8');
   try {
-    const v: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    const v: unknown = JSON.parse(text);
     return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
   } catch (e) {
-    throw new ConfigError(`config ${path} is not valid JSON: ${(e as Error).message}`, { cause: e });
+    throw new ConfigError(`config ${path} is not valid JSON: ${jsonSyntaxProblem(e, text)}`);
   }
 }
 

@@ -5,16 +5,27 @@ export function toHex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }
 
-/** Parses lowercase or uppercase hex; @throws InvalidArgumentError naming `what`. */
+/**
+ * Parses lowercase or uppercase hex.
+ * @throws InvalidArgumentError naming `what` and where the text goes wrong,
+ *   but never quoting it: the value may be a secret key (a key file's or
+ *   client.json's secretKey), and error messages end up in logs.
+ */
 export function fromHex(s: string, what = 'hex value', length?: number): Uint8Array {
-  if (typeof s !== 'string' || !/^(?:[0-9a-fA-F]{2})*$/.test(s)) {
-    throw new InvalidArgumentError(`${what} is not hex: '${String(s).slice(0, 20)}'`);
-  }
+  if (typeof s !== 'string') throw new InvalidArgumentError(`${what} is not hex: got ${s === null ? 'null' : typeof s}, expected a string of hex digits`);
+  if (!/^(?:[0-9a-fA-F]{2})*$/.test(s)) throw new InvalidArgumentError(`${what} is not hex: ${hexProblem(s)}`);
   const out = new Uint8Array(Buffer.from(s, 'hex'));
   if (length !== undefined && out.length !== length) {
     throw new InvalidArgumentError(`${what} must be ${length} bytes, got ${out.length}`);
   }
   return out;
+}
+
+/** Where `s` stops being hex, without quoting any of it. */
+function hexProblem(s: string): string {
+  const bad = s.search(/[^0-9a-fA-F]/);
+  if (bad >= 0) return `character ${bad + 1} of ${s.length} is not a hex digit (0-9, a-f)`;
+  return `odd number of hex digits (${s.length})`;
 }
 
 /** First 8 hex digits of a key: safe to log, enough to tell keys apart. */

@@ -4,12 +4,24 @@
  * gateway on CLIENT_USAGE_SUBJECT with JetStream msgID = eventId and tallied
  * by the grid manager per (client account, remote area code).
  *
- * Wire form: UTF-8 JSON of the object below, version 1. Unknown fields are
+ * The event: UTF-8 JSON of the object below, version 1. Unknown fields are
  * rejected, so a change of shape is a new version, never a silent one.
+ *
+ * Wire form on NATS: the event signed by the gateway's key (libs/auth
+ * signDocument, tag CLIENT_USAGE_EVENT_TAG), as UTF-8 JSON
+ * {"body": base64 event, "signature": base64, "signer": hex gateway key}.
+ * Anyone who can publish on the grid's NATS could otherwise bill any client:
+ * the grid manager tallies an event only when the signature verifies and the
+ * signer is a gateway it approved (services/grid-manager/usage-events.ts).
  */
 import { z } from 'zod';
-import { LayoutInvalidError, InvalidArgumentError } from '../errors/index.js';
+import { openDocument, signDocument } from '../auth/index.js';
+import { fromHex, toHex, type KeyPair } from '../crypto/index.js';
+import { IntegrityError, LayoutInvalidError, InvalidArgumentError } from '../errors/index.js';
 import { costOf, MAX_TRANSFER_ID_LENGTH } from '../ledger/index.js';
+
+/** Signature tag of a client usage event (libs/auth signDocument). */
+export const CLIENT_USAGE_EVENT_TAG = 'intergrid:client-usage-event:v1';
 
 /** Current event version. */
 export const CLIENT_USAGE_EVENT_VERSION = 1;
@@ -113,4 +125,65 @@ export function parseClientUsageEvent(bytes: Uint8Array): ClientUsageEvent {
     throw new LayoutInvalidError(`client usage event is not UTF-8 JSON: ${(err as Error).message}`, { cause: err });
   }
   return check(value);
+}
+
+/** A signed event as received: the event, and the key that signed it (still to be checked against the grid's gateways). */
+export interface SignedClientUsageEvent {
+  event: ClientUsageEvent;
+  signer: Uint8Array;
+}
+
+const envelopeSchema = z
+  .object({
+    body: z.string().min(1).max(8192),
+    signature: z.string().min(1).max(200),
+    signer: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters'),
+  })
+  .strict();
+
+/**
+ * Encodes and signs an event with the gateway's key (the NATS wire form).
+ * @throws InvalidArgumentError as encodeClientUsageEvent.
+ */
+export function signClientUsageEvent(e: ClientUsageEvent, gatewayKey: KeyPair): Uint8Array {
+  const signed = signDocument(CLIENT_USAGE_EVENT_TAG, encodeClientUsageEvent(e), gatewayKey);
+  const envelope = {
+    body: Buffer.from(signed.body).toString('base64'),
+    signature: Buffer.from(signed.signature).toString('base64'),
+    signer: toHex(gatewayKey.publicKey),
+  };
+  return new TextEncoder().encode(JSON.stringify(envelope));
+}
+
+/**
+ * Parses a signed event from NATS and verifies its signature under the key
+ * it names. The caller decides whether it trusts that key.
+ * @throws LayoutInvalidError for anything that is not a signed event (an
+ *   unsigned version-1 event included) or a malformed event inside;
+ *   IntegrityError when the signature does not verify (forged or altered).
+ */
+export function openSignedClientUsageEvent(bytes: Uint8Array): SignedClientUsageEvent {
+  if (!(bytes instanceof Uint8Array)) throw new LayoutInvalidError('client usage event must be bytes');
+  if (bytes.length > 16384) throw new LayoutInvalidError(`signed client usage event is ${bytes.length} bytes, at most 16384`);
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (err) {
+    throw new LayoutInvalidError(`client usage event is not UTF-8 JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const r = envelopeSchema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new LayoutInvalidError(`client usage event is not signed (expected {body, signature, signer}): ${issue.path.join('.') || '(event)'}: ${issue.message}`);
+  }
+  const signer = fromHex(r.data.signer, 'signer', 32);
+  const body = new Uint8Array(Buffer.from(r.data.body, 'base64'));
+  const signature = new Uint8Array(Buffer.from(r.data.signature, 'base64'));
+  try {
+    openDocument(CLIENT_USAGE_EVENT_TAG, body, signature, signer);
+  } catch (err) {
+    if (err instanceof IntegrityError) throw new IntegrityError(`client usage event: signature by ${r.data.signer.slice(0, 8)} does not verify`, { cause: err });
+    throw err;
+  }
+  return { event: parseClientUsageEvent(body), signer };
 }

@@ -146,6 +146,8 @@ export class EventBus {
         nc = await natsConnect({
           servers: cfg.servers,
           name: opts.name,
+          // The grid's nats-server refuses connections without its user and password.
+          ...(cfg.credentials ? { user: cfg.credentials.user, pass: cfg.credentials.password } : {}),
           reconnect: true,
           maxReconnectAttempts: -1,
           reconnectTimeWait: 250,
@@ -160,7 +162,10 @@ export class EventBus {
         lastErr = err;
         await nc?.close().catch(() => {});
         // Report the first failure and then every 20th, so an outage is visible but not noisy.
-        if (attempt++ % 20 === 0) full.onError(err, `connecting to ${cfg.servers.join(', ')} (retrying)`);
+        if (attempt++ % 20 === 0) {
+          const refused = err instanceof Error && /authorization/i.test(err.message);
+          full.onError(err, `connecting to ${cfg.servers.join(', ')} (retrying)${refused ? `: the server refused ${cfg.credentials ? `user '${cfg.credentials.user}' (check nats.credentials)` : 'a connection without credentials (set nats.credentials)'}` : ''}`);
+        }
         await sleep(full.retryMs, opts.signal);
       }
     }

@@ -15,6 +15,9 @@ import type { AdmitGridRequest } from '../rpc/generated/intergrid/clearinghouse/
 import type { GridRecord__Output } from '../rpc/generated/intergrid/clearinghouse/GridRecord.js';
 import type { SetGridSuspendedRequest } from '../rpc/generated/intergrid/clearinghouse/SetGridSuspendedRequest.js';
 import type { ApproveGatewayRequest } from '../rpc/generated/intergrid/clearinghouse/ApproveGatewayRequest.js';
+import type { RevokeGatewayApprovalRequest } from '../rpc/generated/intergrid/clearinghouse/RevokeGatewayApprovalRequest.js';
+import type { ListSanctionsRequest } from '../rpc/generated/intergrid/clearinghouse/ListSanctionsRequest.js';
+import type { ListSanctionsResponse__Output } from '../rpc/generated/intergrid/clearinghouse/ListSanctionsResponse.js';
 import type { SetPriceRequest } from '../rpc/generated/intergrid/clearinghouse/SetPriceRequest.js';
 import type { CreateGridInviteRequest } from '../rpc/generated/intergrid/clearinghouse/CreateGridInviteRequest.js';
 import type { CreateGridInviteResponse__Output } from '../rpc/generated/intergrid/clearinghouse/CreateGridInviteResponse.js';
@@ -86,12 +89,33 @@ export interface CreatedGridInvite {
   clearinghousePublicKey: Uint8Array;
 }
 
+/** One entry of the clearinghouse's sanctions log (ListSanctions). */
+export interface SanctionInfo {
+  seq: number;
+  kind: 'suspend' | 'reinstate' | 'revoke-gateway';
+  /** The grid (suspend / reinstate), or the revoked gateway's grid ('' if unknown). */
+  areaCode: string;
+  /** revoke-gateway only. */
+  gatewayPublicKey?: Uint8Array;
+  atMs: number;
+}
+
+const SANCTION_KINDS = new Set(['suspend', 'reinstate', 'revoke-gateway']);
+
 export interface ClearinghouseConnection {
   readonly address: string;
   /** Operator: admits a grid. @throws AlreadyExistsError when the area code or grid manager key is taken. */
   admitGrid(input: AdmitGridInput): Promise<GridInfo>;
   /** Operator: suspends or reinstates a grid. @throws NotFoundError for an unknown area code. */
   setGridSuspended(areaCode: string, suspended: boolean): Promise<GridInfo>;
+  /** Operator: revokes every approval of a gateway key, for good. Idempotent. */
+  revokeGatewayApproval(gatewayPublicKey: Uint8Array): Promise<void>;
+  /**
+   * Contact point: sanctions after `sinceSeq`, oldest first (one page; ask
+   * again from the last seq while `more`). Entries of an unknown kind are
+   * dropped here (a newer clearinghouse), their seq still counted.
+   */
+  listSanctions(sinceSeq: number): Promise<{ sanctions: SanctionInfo[]; latestSeq: number; more: boolean }>;
   /** Operator: issues a gateway-approval certificate (verified under the clearinghouse key before it is returned). */
   approveGateway(input: ApproveGatewayInput): Promise<Certificate>;
   /** Operator: publishes a grid's price. */
@@ -220,6 +244,30 @@ export function connectClearinghouse(
       } catch (e) {
         throw new IntegrityError(`${o.peer} returned a certificate that does not verify: ${(e as Error).message}`, { cause: e });
       }
+    },
+    async revokeGatewayApproval(gatewayPublicKey) {
+      assertBytes('gatewayPublicKey', gatewayPublicKey, 32);
+      await call<RevokeGatewayApprovalRequest, Empty__Output>(client, client.revokeGatewayApproval, { gatewayPublicKey: Buffer.from(gatewayPublicKey) }, o);
+    },
+    async listSanctions(sinceSeq) {
+      assertInt('sinceSeq', sinceSeq);
+      const res = await call<ListSanctionsRequest, ListSanctionsResponse__Output>(client, client.listSanctions, { sinceSeq }, o);
+      const sanctions: SanctionInfo[] = [];
+      let latestSeq = Number(res.latestSeq ?? 0);
+      for (const x of res.sanctions ?? []) {
+        const seq = Number(x.seq);
+        latestSeq = Math.max(latestSeq, seq);
+        if (!SANCTION_KINDS.has(x.kind)) continue;
+        const key = bytes(x.gatewayPublicKey);
+        sanctions.push({
+          seq,
+          kind: x.kind as SanctionInfo['kind'],
+          areaCode: x.areaCode ?? '',
+          ...(key.length === 32 ? { gatewayPublicKey: key } : {}),
+          atMs: Number(x.atMs ?? 0),
+        });
+      }
+      return { sanctions, latestSeq, more: Boolean(res.more) };
     },
     async setPrice(areaCode, priceUnitsPerGib) {
       assertAreaCode('area code', areaCode);

@@ -8,7 +8,7 @@
 export { RESOLUTION_TAG, RESOLUTION_VERSION, signResolution, openResolution } from './resolution.js';
 export type { Resolution, ResolutionBody, ResolutionContactPoint } from './resolution.js';
 export { connectClearinghouse } from './clearinghouse-client.js';
-export type { ClearinghouseConnection, ConnectClearinghouseOptions, GridInfo, AdmitGridInput, ApproveGatewayInput, CreateGridInviteInput, CreatedGridInvite } from './clearinghouse-client.js';
+export type { ClearinghouseConnection, ConnectClearinghouseOptions, GridInfo, AdmitGridInput, ApproveGatewayInput, CreateGridInviteInput, CreatedGridInvite, SanctionInfo } from './clearinghouse-client.js';
 export { encodeGridInvite, decodeGridInvite, gridInviteSigningBytes, gridInviteSecretHash, GRID_INVITE_PREFIX, GRID_INVITE_SECRET_BYTES } from './grid-invite.js';
 export type { GridInviteCode } from './grid-invite.js';
 export { redeemGridInvite } from './grid-invite-client.js';

@@ -11,6 +11,8 @@ export {
   DEFAULT_SEGMENT_SIZE,
   DEFAULT_PARAMS,
   MAX_SEGMENT_SIZE,
+  MAX_SEGMENT_MESSAGE_BYTES,
+  MAX_PROOF_HASHES,
   MAX_SHARE_COUNT,
   validateParams,
 } from './params.js';

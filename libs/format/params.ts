@@ -3,6 +3,7 @@
  * `segmentSize` plaintext bytes (DESIGN.md "The file format"). Defaults live
  * here so the client, the bench and the docs agree on one set.
  */
+import { HASH_BYTES } from '../crypto/index.js';
 import { MAX_CALL_BYTES, MAX_SHARES } from '../erasure/index.js';
 import { InvalidArgumentError, LayoutInvalidError, type IntergridError } from '../errors/index.js';
 
@@ -19,6 +20,22 @@ export const DEFAULT_SEGMENT_SIZE = 1024 * 1024;
  * encoded or decoded, and the UEB stores segment and block sizes as u32.
  */
 export const MAX_SEGMENT_SIZE = 64 * 1024 * 1024;
+/**
+ * Most hashes in one ciphertext-tree proof: one sibling per tree level, and a
+ * file has fewer than 2^53 segments (sizes are safe integers), so 64 bounds it.
+ */
+export const MAX_PROOF_HASHES = 64;
+/**
+ * Largest SegmentChunk message (proto/contact_point.proto, also what the
+ * gateway forwards): one ciphertext segment of MAX_SEGMENT_SIZE bytes (the
+ * cipher adds none), its proof (each hash with its protobuf tag and length)
+ * and the message's own fields and framing (index, lengths, oneof: under 1 KiB).
+ * THE message limit of every hop that carries segments: the contact point's
+ * and gateway's servers (send) and the gateway's channel to contact points
+ * and the client's to its gateway (receive). libs/rpc's 16 MiB default is
+ * below it.
+ */
+export const MAX_SEGMENT_MESSAGE_BYTES = MAX_SEGMENT_SIZE + MAX_PROOF_HASHES * (HASH_BYTES + 2) + 1024;
 /** Largest k and n: Reed–Solomon over GF(2^8). */
 export const MAX_SHARE_COUNT = MAX_SHARES;
 

@@ -28,3 +28,5 @@ export { encodeInviteCode, decodeInviteCode } from './invite-codec.js';
 export type { InviteLayout, InviteField } from './invite-codec.js';
 export { authenticateRedeem } from './redeem-check.js';
 export type { RedeemRequest, RedeemRule } from './redeem-check.js';
+export { RevokedSet, createRevokedSetTables, pollGridRevocations, REVOKED_KEY } from './revoked-set.js';
+export type { RevokedChange } from './revoked-set.js';

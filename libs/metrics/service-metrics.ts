@@ -72,6 +72,11 @@ export class ServiceMetrics {
     return new Counter({ name, help, registers: [this.registry] });
   }
 
+  /** A counter with one label on this registry (e.g. `reason`). */
+  labelledCounter(name: string, help: string, label: string): Counter<string> {
+    return new Counter({ name, help, labelNames: [label], registers: [this.registry] });
+  }
+
   /** `definition` with each method's (de)serializer counting message bytes. */
   instrument(definition: grpc.ServiceDefinition): grpc.ServiceDefinition {
     const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};

@@ -12,6 +12,7 @@ import type { Knex } from 'knex';
 import { fromHex, shortKey, toHex } from '../../libs/crypto/index.js';
 import { AlreadyExistsError, assertBytes, NotFoundError, PreconditionError } from '../../libs/errors/index.js';
 import { lockForAppend } from '../../libs/db/index.js';
+import { appendSanction } from './sanction-store.js';
 
 /** One admitted grid. */
 export interface GridRow {
@@ -215,10 +216,19 @@ export class GridStore {
     return toGrid(row);
   }
 
-  /** @throws NotFoundError for an unknown area code. */
+  /**
+   * Suspends or reinstates a grid; a change (not a repeat) is entered in the
+   * sanctions log in the same transaction, for contact points to learn.
+   * @throws NotFoundError for an unknown area code.
+   */
   async setSuspended(areaCode: string, suspended: boolean, now: number): Promise<GridRow> {
-    const updated = await this.knex(GRIDS).where({ area_code: areaCode }).update({ suspended, updated_at_ms: now });
-    if (updated === 0) throw new NotFoundError(`area code ${areaCode} is not admitted`);
+    await this.knex.transaction(async (trx) => {
+      const row: GridDbRow | undefined = await trx(GRIDS).where({ area_code: areaCode }).first();
+      if (!row) throw new NotFoundError(`area code ${areaCode} is not admitted`);
+      if (Boolean(row.suspended) === suspended) return;
+      await trx(GRIDS).where({ area_code: areaCode }).update({ suspended, updated_at_ms: now });
+      await appendSanction(trx, { kind: suspended ? 'suspend' : 'reinstate', areaCode, atMs: now });
+    });
     const g = await this.require(areaCode);
     if (g.suspended) this.active.delete(areaCode);
     else this.active.set(areaCode, toHex(g.gridManagerPublicKey));

@@ -34,6 +34,10 @@ import type { LedgerStore } from './ledger-store.js';
 import type { PeriodStore } from './period-store.js';
 import type { RecordOpener } from './verify-pool.js';
 import { ledgerHandlers } from './ledger-handlers.js';
+import type { SanctionStore } from './sanction-store.js';
+import type { RevokeGatewayApprovalRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/RevokeGatewayApprovalRequest.js';
+import type { ListSanctionsRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/ListSanctionsRequest.js';
+import type { ListSanctionsResponse } from '../../libs/rpc/generated/intergrid/clearinghouse/ListSanctionsResponse.js';
 
 /** What the handlers need; built by server.ts. */
 export interface ClearinghouseContext {
@@ -48,6 +52,8 @@ export interface ClearinghouseContext {
   periods: PeriodStore;
   /** Billing: verifies reported records. */
   opener: RecordOpener;
+  /** Suspensions and revoked gateway approvals, for contact points to poll. */
+  sanctions: SanctionStore;
   now(): number;
   /** Called with unexpected errors (sent to the caller as INTERNAL without detail). */
   onInternal?(err: unknown, method: string): void;
@@ -195,6 +201,9 @@ export function clearinghouseHandlers(ctx: ClearinghouseContext): grpc.UntypedSe
         const validityMs = uintArg('validity_ms', call.request.validityMs, MAX_VALIDITY_MS);
         const grid = await ctx.grids.require(areaCode);
         if (grid.suspended) throw new PreconditionError(`area code ${areaCode} is suspended: reinstate it before approving its gateways`);
+        if (ctx.sanctions.isGatewayRevoked(subject)) {
+          throw new PreconditionError(`gateway ${shortKey(subject)}'s approval was revoked for good: give the gateway a new key and approve that`);
+        }
         const now = ctx.now();
         const cert = issueCertificate(ctx.key, {
           role: 'gateway-approval',
@@ -206,6 +215,39 @@ export function clearinghouseHandlers(ctx: ClearinghouseContext): grpc.UntypedSe
         // Billing: receipts signed by this key are accepted for this area code within the window.
         await ctx.ledger.recordApproval(toHex(subject), areaCode, cert.notBefore, cert.notAfter, now);
         return { encoded: Buffer.from(cert.encoded) };
+      },
+      log,
+    ),
+
+    RevokeGatewayApproval: unary<RevokeGatewayApprovalRequest__Output, Empty>(
+      'RevokeGatewayApproval',
+      async (call) => {
+        const subject = new Uint8Array(call.request.gatewayPublicKey ?? []);
+        assertBytes('gateway_public_key', subject, 32);
+        await ctx.sanctions.revokeGateway(subject, ctx.now());
+        return {};
+      },
+      log,
+    ),
+
+    ListSanctions: unary<ListSanctionsRequest__Output, ListSanctionsResponse>(
+      'ListSanctions',
+      async (call) => {
+        // Only a contact point of an admitted, unsuspended grid (the list is no secret, but it is its business only).
+        await callerGrid(ctx, principalOf(call));
+        const since = uintArg('since_seq', call.request.sinceSeq);
+        const r = await ctx.sanctions.since(since);
+        return {
+          sanctions: r.sanctions.map((x) => ({
+            seq: x.seq,
+            kind: x.kind,
+            areaCode: x.areaCode,
+            gatewayPublicKey: Buffer.from(x.gatewayPublicKey ?? new Uint8Array(0)),
+            atMs: x.atMs,
+          })),
+          latestSeq: r.latestSeq,
+          more: r.more,
+        };
       },
       log,
     ),
@@ -263,6 +305,7 @@ export function clearinghouseHandlers(ctx: ClearinghouseContext): grpc.UntypedSe
         const own = await ctx.grids.get(p.grid);
         if (!own) throw new PermissionError(`gateway ${shortKey(p.publicKey)} is approved for area code ${p.grid}, which is not admitted`);
         if (own.suspended) throw new PermissionError(`gateway ${shortKey(p.publicKey)}: its area code ${p.grid} is suspended`);
+        if (ctx.sanctions.isGatewayRevoked(p.publicKey)) throw new PermissionError(`gateway ${shortKey(p.publicKey)}: its approval was revoked by the clearinghouse`);
         const grid = await ctx.grids.require(areaCode);
         if (grid.suspended) throw new PreconditionError(`area code ${areaCode} is suspended`);
         const now = ctx.now();

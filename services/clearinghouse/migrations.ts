@@ -7,6 +7,7 @@
 import type { Knex } from 'knex';
 import type { Migration } from '../../libs/db/index.js';
 import { addTransferTimes, createLedgerTables } from './ledger-schema.js';
+import { createSanctionsTable } from './sanction-store.js';
 
 export const CLEARINGHOUSE_MIGRATIONS_TABLE = 'clearinghouse_migrations';
 
@@ -78,5 +79,11 @@ export const clearinghouseMigrations: Migration[] = [
     // Issue 11 (docs/billing.md "Price"): the served record's own times, which
     // bound the receipt's price date. Rows from before stay NULL.
     up: addTransferTimes,
+  },
+  {
+    name: '005-sanctions',
+    // Suspensions, reinstatements and revoked gateway approvals, append-only
+    // (sanction-store.ts): contact points poll it by seq (ListSanctions).
+    up: createSanctionsTable,
   },
 ];

@@ -13,6 +13,7 @@ import type { ClearinghouseConfig } from './config.js';
 import { clearinghouseHandlers, federationInviteHandlers } from './handlers.js';
 import { GridInviteStore } from './grid-invite-store.js';
 import { clearinghouseMigrations, CLEARINGHOUSE_MIGRATIONS_TABLE } from './migrations.js';
+import { SanctionStore } from './sanction-store.js';
 import { GridStore } from './grid-store.js';
 import { LedgerStore } from './ledger-store.js';
 import { PeriodStore } from './period-store.js';
@@ -50,11 +51,13 @@ export const CLEARINGHOUSE_METHOD_ROLES: Record<string, readonly Role[]> = {
   AdmitGrid: ['clearinghouse-admin'],
   SetGridSuspended: ['clearinghouse-admin'],
   ApproveGateway: ['clearinghouse-admin'],
+  RevokeGatewayApproval: ['clearinghouse-admin'],
   SetPrice: ['clearinghouse-admin'],
   ListGrids: ['clearinghouse-admin'],
   CreateGridInvite: ['clearinghouse-admin'],
   RegisterContactPoint: ['contact-point'],
   DeregisterContactPoint: ['contact-point'],
+  ListSanctions: ['contact-point'],
   Resolve: ['gateway-approval'],
   ReportUsage: ['contact-point', 'gateway-approval'],
   ListDisputes: ['clearinghouse-admin'],
@@ -85,7 +88,8 @@ export async function startClearinghouse(config: ClearinghouseConfig, opts: Star
     const onInternal =
       opts.onInternal ?? stderrInternalLogger('clearinghouse');
     const invites = new GridInviteStore(knex, grids);
-    const ctx = { config, key, grids, invites, ledger, periods, opener, now, onInternal };
+    const sanctions = await SanctionStore.open(knex);
+    const ctx = { config, key, grids, invites, ledger, periods, opener, sanctions, now, onInternal };
     const impl = clearinghouseHandlers(ctx);
     const policy: AuthPolicy = {
       methods: CLEARINGHOUSE_METHOD_ROLES,

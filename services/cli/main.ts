@@ -27,6 +27,7 @@ import {
   clearinghouseInviteCommand,
   clearinghouseSuspendCommand,
   clearinghouseApproveGatewayCommand,
+  clearinghouseRevokeGatewayCommand,
   clearinghousePriceSetCommand,
   clearinghousePriceListCommand,
   clearinghouseGridsCommand,
@@ -99,6 +100,7 @@ grid
   .requiredOption('--area-code <code>', "the grid's area code (3–8 digits), fixed once chosen")
   .requiredOption('--listen <host:port>', 'address the grid manager will listen on')
   .option('--nats <url>', "the grid's NATS server for usage events, nats://host:port (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .option('--nats-credentials <file>', 'JSON file {"user", "password"} the NATS server requires (docs/events.md "Credentials")')
   .action(action(async (opts: GridInitOptions) => gridInitCommand(opts)));
 
 adminOpts(grid.command('approve').description('certify a principal; prints its certificate (base64)'))
@@ -125,6 +127,7 @@ program
   .option('--clearinghouse <host:port>', 'gateways, contact points: the clearinghouse address')
   .option('--clearinghouse-key <hex>', "gateways, contact points: the clearinghouse's public key")
   .option('--nats <url>', "gateways: a NATS server of the grid, nats://host:port (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .option('--nats-credentials <file>', 'gateways: JSON file {"user", "password"} the grid\'s NATS server requires (intergrid up writes DIR/<grid>/nats/credentials.json)')
   .option('--price-ceiling <units-per-gib>', 'gateways: the highest price paid for a long-distance transfer')
   .option('--gateway <host:port>', "clients: the home grid's gateway (long-distance gets)")
   .option('--gateway-key <hex>', "clients, with --gateway: the gateway's public key (pins its TLS certificate)")
@@ -184,7 +187,7 @@ operatorOpts(clearinghouse.command('invite').description('print a one-time invit
     action(async (opts: OperatorOptions & { name: string; areaCode?: string; price?: string; expires?: string; address?: string }) => clearinghouseInviteCommand(opts)),
   );
 
-operatorOpts(clearinghouse.command('suspend').description('suspend a grid: its area code stops resolving'))
+operatorOpts(clearinghouse.command('suspend').description("suspend a grid: its area code stops resolving and contact points refuse its gateways"))
   .requiredOption('--area-code <code>', 'area code')
   .action(action(async (opts: OperatorOptions & { areaCode: string }) => clearinghouseSuspendCommand(opts, true)));
 
@@ -197,6 +200,10 @@ operatorOpts(clearinghouse.command('approve-gateway').description("approve a gri
   .requiredOption('--key <hex>', "the gateway's public key (64 hex digits)")
   .option('--validity-days <days>', 'certificate lifetime (default: the clearinghouse default)')
   .action(action(async (opts: OperatorOptions & { areaCode: string; key: string; validityDays?: string }) => clearinghouseApproveGatewayCommand(opts)));
+
+operatorOpts(clearinghouse.command('revoke-gateway').description("revoke every approval of a gateway key, for good: contact points refuse it"))
+  .requiredOption('--key <hex>', "the gateway's public key (64 hex digits)")
+  .action(action(async (opts: OperatorOptions & { key: string }) => clearinghouseRevokeGatewayCommand(opts)));
 
 const prices = clearinghouse.command('prices').description("grids' published prices");
 operatorOpts(prices.command('set').description("publish a grid's price (units per GiB)"))

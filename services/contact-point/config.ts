@@ -46,6 +46,12 @@ export const contactPointConfigSchema = z
       .strict(),
     /** Period of RegisterContactPoint at the clearinghouse (also the retry period after a failure). */
     registerIntervalMs: positiveMs.default(60_000),
+    /**
+     * Period of ListSanctions at the clearinghouse: suspended grids and revoked
+     * gateway approvals are refused at most this long after the clearinghouse
+     * operator acted (also the retry period after a failure).
+     */
+    sanctionsPollMs: positiveMs.default(10_000),
     /** The storage-server directory is fetched again from the grid manager at most this often. */
     directoryRefreshMs: positiveMs.default(60_000),
     /** Allowed clock difference for signed requests (libs/auth). */

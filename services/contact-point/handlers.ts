@@ -47,6 +47,8 @@ export interface ContactPointContext {
   maxFetchesPerGateway?: number;
   /** A gateway that reads nothing this long has its FetchSegments ended (0 = wait forever; default 60 s). */
   streamStallMs?: number;
+  /** True when the clearinghouse suspended the grid with this area code (sanctions.ts). */
+  isGridSuspended?(areaCode: string): boolean;
   /** A receipt was stored (logs, tests). */
   onReceipt?(info: { receipt: ReceiptBody; outcome: ReceiptOutcome }): void;
   /** Log line for a finished or failed transfer (never contains a cap's secret fields: there are none in a verify-cap). */
@@ -210,9 +212,22 @@ function checkTransferId(id: string): string {
   return id;
 }
 
+/**
+ * Refuses a gateway whose grid the clearinghouse suspended (a gateway
+ * holding a resolution from before, or skipping Resolve, must not keep
+ * fetching). Receipts are still accepted: they account for bytes already served.
+ * @throws PermissionError naming the grid
+ */
+export function checkNotSuspended(p: Principal, isGridSuspended: ((areaCode: string) => boolean) | undefined): void {
+  if (isGridSuspended?.(p.grid)) {
+    throw new PermissionError(`area code ${p.grid} is suspended by the clearinghouse: its gateway ${shortKey(p.publicKey)} is refused until the grid is reinstated`);
+  }
+}
+
 async function fetchSegments(ctx: ContactPointContext, call: FetchCall): Promise<void> {
   const caller = principalOf(call);
   checkGateway(caller, ctx.areaCode);
+  checkNotSuspended(caller, ctx.isGridSuspended);
   const req = call.request;
   const cap = checkCap(req.verifyCap, ctx.areaCode);
   const transferId = checkTransferId(req.transferId);

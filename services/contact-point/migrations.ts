@@ -7,10 +7,13 @@
 import type { Knex } from 'knex';
 import type { Migration } from '../../libs/db/index.js';
 import { createOutboxTable } from '../../libs/outbox/index.js';
+import { createRevokedSetTables } from '../../libs/grid/index.js';
 
 export const CONTACT_POINT_MIGRATIONS_TABLE = 'contact_point_migrations';
 export const CONTACT_POINT_TRANSFERS_TABLE = 'cp_transfers';
 export const CONTACT_POINT_OUTBOX_TABLE = 'cp_outbox';
+/** cp_revoked, cp_revocation_cursor: the clearinghouse's sanctions (sanctions.ts). */
+export const CONTACT_POINT_SANCTIONS_PREFIX = 'cp';
 
 export const contactPointMigrations: Migration[] = [
   {
@@ -43,5 +46,12 @@ export const contactPointMigrations: Migration[] = [
       });
       await createOutboxTable(knex, CONTACT_POINT_OUTBOX_TABLE);
     },
+  },
+  {
+    name: '002-sanctions',
+    // Suspended grids and revoked gateway approvals learnt from the
+    // clearinghouse, with its ListSanctions cursor (sanctions.ts): loaded
+    // before the contact point serves, so a restart never re-admits them.
+    up: (knex: Knex) => createRevokedSetTables(knex, CONTACT_POINT_SANCTIONS_PREFIX),
   },
 ];

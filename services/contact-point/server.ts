@@ -21,22 +21,24 @@ import { fromHex, toHex } from '../../libs/crypto/index.js';
 import { openDatabase } from '../../libs/db/index.js';
 import { CLEARINGHOUSE_CHANNEL, clearinghouseRpcClient, clearinghouseUsageSender } from '../../libs/federation/index.js';
 import { startOutboxPump, type PumpOptions } from '../../libs/outbox/index.js';
-import { MAX_SEGMENT_SIZE } from '../../libs/format/index.js';
+import { MAX_SEGMENT_MESSAGE_BYTES } from '../../libs/format/index.js';
 import { setServing, contactPointProto } from '../../libs/rpc/index.js';
 import { ServiceMetrics, listenWithMetrics, serviceLogger, type Listening } from '../../libs/metrics/index.js';
 import type { ContactPointConfig } from './config.js';
 import { contactPointHandlers } from './handlers.js';
 import { HomeGrid } from './home-grid.js';
-import { CONTACT_POINT_MIGRATIONS_TABLE, contactPointMigrations } from './migrations.js';
+import { CONTACT_POINT_MIGRATIONS_TABLE, CONTACT_POINT_SANCTIONS_PREFIX, contactPointMigrations } from './migrations.js';
+import { SanctionsWatch } from './sanctions.js';
+import { RevokedSet } from '../../libs/grid/index.js';
 import { ServedStore } from './served-store.js';
 import { startRegistration, type Registration } from './registration.js';
 
 /**
- * Largest SegmentChunk message: one segment of the largest allowed size
- * plus its proof and framing. A gateway's channel to a contact point must
- * accept messages this large (grpc.max_receive_message_length).
+ * Largest SegmentChunk message (libs/format MAX_SEGMENT_MESSAGE_BYTES, the
+ * one constant): a gateway's channel to a contact point must accept messages
+ * this large (grpc.max_receive_message_length).
  */
-export const CONTACT_POINT_MESSAGE_LIMIT = MAX_SEGMENT_SIZE + 1024 * 1024;
+export const CONTACT_POINT_MESSAGE_LIMIT = MAX_SEGMENT_MESSAGE_BYTES;
 
 /** Which roles may call each method (docs/contact-point.md "Access"). */
 export const CONTACT_POINT_METHOD_ROLES: Record<string, readonly Role[]> = {
@@ -75,6 +77,8 @@ export interface RunningContactPoint {
   sweepNow(): Promise<number>;
   /** Registration at the clearinghouse (last success / error). */
   registration: Registration;
+  /** Suspended grids and revoked gateway approvals learnt from the clearinghouse. */
+  sanctions: SanctionsWatch;
   /** host:port of the Prometheus endpoint (GET /metrics) when `config.metrics` is set. */
   metricsAddress?: string;
   stop(): Promise<void>;
@@ -118,6 +122,22 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
     home.close();
     throw err;
   }
+  let sanctionSet: RevokedSet;
+  try {
+    // Before anything is served: a grid suspended (a key revoked) before a restart stays refused.
+    sanctionSet = await RevokedSet.load(knex, CONTACT_POINT_SANCTIONS_PREFIX, 'clearinghouse');
+  } catch (err) {
+    home.close();
+    await knex.destroy();
+    throw err;
+  }
+  const sanctions = new SanctionsWatch({
+    clearinghouse: { address: config.clearinghouse.address, publicKey: clearinghouseKey },
+    identity: () => home.currentIdentity(),
+    set: sanctionSet,
+    pollMs: config.sanctionsPollMs,
+    logger,
+  });
   let wake = (): void => undefined;
   const store = await ServedStore.open(knex, { key: identity.keyPair, areaCode: config.areaCode, now, onQueued: () => wake() });
   const reporter = clearinghouseRpcClient({ address: config.clearinghouse.address, publicKey: clearinghouseKey }, () => home.currentIdentity());
@@ -162,6 +182,7 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
     maxConcurrentFetches: config.maxConcurrentFetches,
     maxFetchesPerGateway: config.maxFetchesPerGateway,
     streamStallMs: config.streamStallMs,
+    isGridSuspended: (areaCode) => sanctions.isGridSuspended(areaCode),
     onInternal,
     onReceipt: ({ receipt, outcome }) =>
       logger.info({ transferId: receipt.transferId, gateway: receipt.gateway.slice(0, 16), bytes: receipt.bytes, outcome }, 'receipt received'),
@@ -178,6 +199,8 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
     issuersFor: (role) => (role === 'gateway-approval' ? [clearinghouseKey] : role === 'admin' ? [gridManagerKey] : []),
     serverKey: identity.keyPair.publicKey,
     maxNoncesPerCaller: config.maxNoncesPerCaller,
+    // A gateway whose approval the clearinghouse revoked is refused on every call, before its certificate expires.
+    isRevoked: (subject) => sanctions.isGatewayRevoked(subject),
     maxSkewMs: config.maxClockSkewMs,
     onInternalError: onInternal,
     ...(opts.now ? { now: opts.now } : {}),
@@ -194,9 +217,11 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
     listening = await listenWithMetrics(server, config.listen, identity.keyPair, metrics, config.metrics);
   } catch (err) {
     home.close();
+    await sanctions.stop();
     await closeStore();
     throw err;
   }
+  sanctions.start();
   const { address, metricsAddress } = listening;
   const advertisedAddress = config.advertiseAddress ?? address;
   const registration = startRegistration({
@@ -217,11 +242,13 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
     drainOutboxes: () => pump.drained(),
     sweepNow: sweep,
     registration,
+    sanctions,
     ...(metricsAddress ? { metricsAddress } : {}),
     stop() {
       stopping ??= (async () => {
         setServing(server, false); // NOT_SERVING from the first moment of stop; stopServer drains
         await registration.stop();
+        await sanctions.stop();
         await listening.stop();
         await closeStore();
         home.close();

@@ -19,12 +19,12 @@
  *    and memory does not grow with the file.
  *  - Aborting (the client cancelled) cancels the upstream call at once.
  */
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import type { VerifyCap } from '../../libs/caps/index.js';
 import { formatCap } from '../../libs/caps/index.js';
 import type { Peer } from '../../libs/auth/index.js';
 import { fromHex, randomBytes, toHex } from '../../libs/crypto/index.js';
-import { UnavailableError, InternalError } from '../../libs/errors/index.js';
+import { UnavailableError, InternalError, PermissionError } from '../../libs/errors/index.js';
 import type { Resolution } from '../../libs/federation/index.js';
 import { SegmentStreamChecker, type SegmentChunkInput } from '../../libs/format/index.js';
 import { fromServiceError, isServiceError } from '../../libs/rpc/index.js';
@@ -101,7 +101,10 @@ export interface LongDistanceFetchResult {
 }
 
 /** Thrown inside an attempt to abandon a contact point (the message says why). */
-class AttemptFailed extends Error {}
+class AttemptFailed extends Error {
+  /** The contact point refused this gateway (PERMISSION_DENIED): its grid suspended, its approval revoked. */
+  refused = false;
+}
 
 /** Per-fetch state shared across attempts. */
 interface Progress {
@@ -116,7 +119,8 @@ interface Progress {
 /**
  * Streams the UEB and then every segment of [offset, offset+length) to the
  * sink, failing over between the resolution's contact points in order.
- * @throws UnavailableError naming each contact point and what it did, when none finished the range;
+ * @throws UnavailableError naming each contact point and what it did, when none finished the range
+ *   (PermissionError when every one of them refused this gateway with PERMISSION_DENIED);
  *   UnavailableError('cancelled …') when `signal` aborted.
  */
 export async function fetchLongDistance(input: LongDistanceFetchInput, deps: LongDistanceFetchDeps): Promise<LongDistanceFetchResult> {
@@ -128,6 +132,7 @@ export async function fetchLongDistance(input: LongDistanceFetchInput, deps: Lon
   const progress: Progress = { next: -1, bytes: 0, segments: 0 };
   const attempts: AttemptReport[] = input.attempts ?? [];
   const capText = formatCap(input.cap);
+  let refusals = 0;
   for (const cp of resolution.contactPoints) {
     if (signal.aborted) throw cancelled();
     const report: AttemptReport = {
@@ -146,9 +151,12 @@ export async function fetchLongDistance(input: LongDistanceFetchInput, deps: Lon
       if (signal.aborted) throw cancelled();
       if (!(err instanceof AttemptFailed)) throw err;
       report.failure = err.message;
+      if (err.refused) refusals++;
     }
   }
   const what = attempts.map((a) => `${a.address}: ${a.failure ?? 'unknown'}${a.segments ? ` (after ${a.segments} good segments)` : ''}`).join('; ');
+  // Every contact point refused this gateway: retrying elsewhere will not help (the clearinghouse suspended its grid or revoked its approval).
+  if (refusals === attempts.length) throw new PermissionError(`every contact point of area code ${area} refused this gateway: ${what}`);
   throw new UnavailableError(`all ${attempts.length} contact points of area code ${area} failed: ${what}`);
 }
 
@@ -300,7 +308,11 @@ class ChunkReader {
       return r.value;
     } catch (err) {
       if (err instanceof AttemptFailed || (err instanceof UnavailableError && this.signal.aborted)) throw err;
-      if (isServiceError(err)) throw new AttemptFailed(`failed: ${fromServiceError(err).message}`);
+      if (isServiceError(err)) {
+        const failed = new AttemptFailed(`failed: ${fromServiceError(err).message}`);
+        failed.refused = err.code === grpc.status.PERMISSION_DENIED;
+        throw failed;
+      }
       if (err instanceof Error) throw new AttemptFailed(`failed: ${err.message}`);
       throw new InternalError(`unexpected stream failure: ${String(err)}`);
     } finally {

@@ -7,10 +7,13 @@
 import type { Knex } from 'knex';
 import type { Migration } from '../../libs/db/index.js';
 import { createOutboxTable } from '../../libs/outbox/index.js';
+import { createRevokedSetTables } from '../../libs/grid/index.js';
 
 export const GATEWAY_MIGRATIONS_TABLE = 'gateway_migrations';
 export const GATEWAY_TRANSFERS_TABLE = 'gw_transfers';
 export const GATEWAY_OUTBOX_TABLE = 'gw_outbox';
+/** gw_revoked, gw_revocation_cursor. */
+export const GATEWAY_REVOKED_PREFIX = 'gw';
 
 export const gatewayMigrations: Migration[] = [
   {
@@ -40,5 +43,12 @@ export const gatewayMigrations: Migration[] = [
       });
       await createOutboxTable(knex, GATEWAY_OUTBOX_TABLE);
     },
+  },
+  {
+    name: '002-revocations',
+    // Keys the grid manager revoked, and its ListRevocations cursor (libs/grid
+    // RevokedSet): loaded before the gateway serves, so a restart never
+    // re-admits a revoked client.
+    up: (knex: Knex) => createRevokedSetTables(knex, GATEWAY_REVOKED_PREFIX),
   },
 ];

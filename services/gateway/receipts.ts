@@ -13,7 +13,7 @@
  */
 import type { KeyPair } from '../../libs/crypto/index.js';
 import { toHex } from '../../libs/crypto/index.js';
-import { clientUsageEventId, encodeClientUsageEvent } from '../../libs/events/index.js';
+import { clientUsageEventId, signClientUsageEvent } from '../../libs/events/index.js';
 import { CLEARINGHOUSE_CHANNEL, usageRecordPayload, type Resolution } from '../../libs/federation/index.js';
 import { costOf } from '../../libs/ledger/index.js';
 import type { OutboxMessage } from '../../libs/outbox/index.js';
@@ -116,7 +116,8 @@ export function receiptsForFetch(f: FinishedFetch): { transfers: GatewayTransfer
     messages.push({ id: receiptDeliveryId(gateway, a.transferId), channel: RECEIPT_DELIVERY_CHANNEL, payload: JSON.stringify(delivery) });
     if (f.nats) {
       const eventId = clientUsageEventId(a.transferId);
-      const event = encodeClientUsageEvent({
+      // Signed with the gateway key: the grid manager tallies only events its own gateways signed.
+      const event = signClientUsageEvent({
         version: 1,
         eventId,
         transferId: a.transferId,
@@ -126,7 +127,7 @@ export function receiptsForFetch(f: FinishedFetch): { transfers: GatewayTransfer
         priceUnitsPerGib: price,
         units: costOf(a.bytes, price),
         atMs: f.atMs,
-      });
+      }, f.gatewayKey);
       messages.push({ id: eventId, channel: NATS_CHANNEL, payload: new TextDecoder().decode(event) });
     }
   }

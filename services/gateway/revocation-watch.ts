@@ -3,6 +3,9 @@
  * its grid manager's ListRevocations (with its 'gateway' certificate) and
  * refuses revoked clients and admins on every call, not only when their
  * certificate expires (DESIGN.md "Keys, certificates": revocation is checked).
+ * The set and the grid manager's cursor live in the gateway's database
+ * (libs/grid RevokedSet, loaded before the gateway serves), so a restart
+ * never re-admits a revoked key.
  *
  * The grid manager being down is never fatal: the last known set stays in
  * force and the poll is retried, quickly at first, then at its interval.
@@ -10,7 +13,7 @@
  */
 import type { Identity } from '../../libs/auth/index.js';
 import { toHex } from '../../libs/crypto/index.js';
-import { connectGridManager, type GridManagerConnection } from '../../libs/grid/index.js';
+import { connectGridManager, pollGridRevocations, REVOKED_KEY, type GridManagerConnection, type RevokedSet } from '../../libs/grid/index.js';
 
 export interface RevocationWatchOptions {
   /** Grid manager host:port. */
@@ -18,6 +21,8 @@ export interface RevocationWatchOptions {
   /** The grid manager key (the revocation list comes from it). */
   publicKey: Uint8Array;
   identity: Identity;
+  /** The persisted set (loaded before the gateway serves). */
+  revoked: RevokedSet;
   pollMs: number;
   /** Told once when polling starts failing (and again after a success). */
   onError(err: unknown): void;
@@ -28,8 +33,6 @@ const FIRST_RETRY_MS = 500;
 /** Polls the grid manager's revocations into a set the auth policy consults. */
 export class RevocationWatch {
   private readonly manager: GridManagerConnection;
-  private readonly revoked = new Set<string>();
-  private sinceSeq = 0;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
@@ -42,7 +45,7 @@ export class RevocationWatch {
 
   /** True when the grid manager has revoked `subject`. */
   isRevoked(subject: Uint8Array): boolean {
-    return this.revoked.has(toHex(subject));
+    return this.opts.revoked.has(REVOKED_KEY, toHex(subject));
   }
 
   /** True once one poll succeeded. */
@@ -55,14 +58,9 @@ export class RevocationWatch {
     this.schedule(0, FIRST_RETRY_MS);
   }
 
-  /** Fetches revocations since the last sequence number seen. */
+  /** Fetches revocations since the persisted cursor and stores them before they take effect. */
   async poll(): Promise<void> {
-    const res = await this.manager.listRevocations(this.sinceSeq);
-    for (const r of res.revocations) {
-      if (r.subject.length === 32) this.revoked.add(toHex(r.subject));
-      this.sinceSeq = Math.max(this.sinceSeq, r.seq);
-    }
-    this.sinceSeq = Math.max(this.sinceSeq, res.latestSeq);
+    await pollGridRevocations(this.manager, this.opts.revoked, Date.now());
     this.loaded = true;
   }
 

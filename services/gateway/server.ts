@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { readIdentity, securedClient, securedServer, type AuthPolicy, type Identity, type Peer, type Role } from '../../libs/auth/index.js';
 import type { Knex } from 'knex';
 import { fromHex, toHex } from '../../libs/crypto/index.js';
+import { MAX_SEGMENT_MESSAGE_BYTES } from '../../libs/format/index.js';
 import { openDatabase } from '../../libs/db/index.js';
 import { clearinghouseRpcClient, connectClearinghouse, type ClearinghouseConnection } from '../../libs/federation/index.js';
 import { gatewayProto, contactPointProto, stderrInternalLogger } from '../../libs/rpc/index.js';
@@ -15,7 +16,8 @@ import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/cont
 import type { GatewayConfig } from './config.js';
 import { gatewayHandlers, type GatewayContext } from './handlers.js';
 import { Resolver, type ResolutionSource } from './resolver.js';
-import { GATEWAY_MIGRATIONS_TABLE, gatewayMigrations } from './migrations.js';
+import { GATEWAY_MIGRATIONS_TABLE, GATEWAY_REVOKED_PREFIX, gatewayMigrations } from './migrations.js';
+import { RevokedSet } from '../../libs/grid/index.js';
 import { startGatewayPumps, type GatewayPumps, type PumpTiming } from './outbox-pumps.js';
 import { receiptsForFetch } from './receipts.js';
 import { RevocationWatch } from './revocation-watch.js';
@@ -102,7 +104,13 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
       c = undefined;
     }
     if (!c) {
-      c = securedClient<ContactPointClient>(Ctor, peer, identity, { channelOptions: { 'grpc.use_local_subchannel_pool': 1 } });
+      c = securedClient<ContactPointClient>(Ctor, peer, identity, {
+        channelOptions: {
+          // A contact point sends segments up to the largest segment size plus proof (above CHANNEL_OPTIONS' 16 MiB).
+          'grpc.max_receive_message_length': MAX_SEGMENT_MESSAGE_BYTES,
+          'grpc.use_local_subchannel_pool': 1,
+        },
+      });
       channels.set(slot, c);
     }
     return c;
@@ -110,22 +118,32 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
 
   const onInternal =
     opts.onInternal ?? stderrInternalLogger('gateway');
-  const revocations = new RevocationWatch({
-    address: config.gridManager.address,
-    publicKey: gridManagerKey,
-    identity,
-    pollMs: config.revocationPollMs,
-    onError:
-      opts.onRevocationPollError ??
-      ((err) => process.stderr.write(`gateway: revocation poll at grid manager ${config.gridManager.address} failed (will retry): ${err instanceof Error ? err.message : String(err)}\n`)),
-  });
   let knex: Knex;
+  let revoked: RevokedSet;
   try {
     knex = await openDatabase(config.database, gatewayMigrations, GATEWAY_MIGRATIONS_TABLE);
   } catch (err) {
     clearinghouse?.close();
     throw err;
   }
+  try {
+    // Before anything is served: what was revoked before a restart stays revoked.
+    revoked = await RevokedSet.load(knex, GATEWAY_REVOKED_PREFIX, 'grid-manager');
+  } catch (err) {
+    clearinghouse?.close();
+    await knex.destroy();
+    throw err;
+  }
+  const revocations = new RevocationWatch({
+    address: config.gridManager.address,
+    publicKey: gridManagerKey,
+    identity,
+    revoked,
+    pollMs: config.revocationPollMs,
+    onError:
+      opts.onRevocationPollError ??
+      ((err) => process.stderr.write(`gateway: revocation poll at grid manager ${config.gridManager.address} failed (will retry): ${err instanceof Error ? err.message : String(err)}\n`)),
+  });
   const store = new GatewayStore(knex);
   const reporter = clearinghouseRpcClient({ address: config.clearinghouse.address, publicKey: clearinghouseKey }, identity);
   const log = opts.onOutboxLog ?? ((line: string) => void process.stderr.write(`gateway: ${line}\n`));
@@ -179,7 +197,13 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
   };
   const metrics = new ServiceMetrics('gateway');
   const logger = opts.logger ?? serviceLogger('gateway');
-  const server = securedServer(gatewayProto().intergrid.gateway.Gateway.service, impl, policy, { metrics, logger, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
+  const server = securedServer(gatewayProto().intergrid.gateway.Gateway.service, impl, policy, {
+    // The gateway forwards the contact point's segments as they are: the same limit as the contact point's.
+    options: { 'grpc.max_send_message_length': MAX_SEGMENT_MESSAGE_BYTES },
+    metrics,
+    logger,
+    ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
+  });
   let listening: Listening;
   try {
     listening = await listenWithMetrics(server, config.listen, identity.keyPair, metrics, config.metrics);

@@ -17,7 +17,7 @@ import { GRID_ROLES } from '../../libs/grid/index.js';
 import { PrincipalStore } from './principal-store.js';
 import { UsageStore } from './usage-store.js';
 import { TransferTallyStore } from './transfer-tally-store.js';
-import { startUsageEventConsumer, type RunningUsageEventConsumer } from './usage-events.js';
+import { startUsageEventConsumer, type RunningUsageEventConsumer, type UsageEventOutcome } from './usage-events.js';
 import { StatementStore } from './statement-store.js';
 import { startStatementPoller, type StatementPoller } from './statement-poller.js';
 import type { StatementSyncResult } from './statement-sync.js';
@@ -36,7 +36,7 @@ export interface StartGridManagerOptions {
   /** Recovered problems of the NATS usage-event consumer (default: one stderr line each). */
   onEventsLog?(message: string): void;
   /** Called after each usage event was handled (tests). */
-  onUsageEvent?(outcome: 'applied' | 'duplicate' | 'malformed'): void;
+  onUsageEvent?(outcome: UsageEventOutcome): void;
   /** Called after each statement poll (tests); refused statements are also logged. */
   onStatementSync?(result: StatementSyncResult): void;
 }
@@ -119,6 +119,11 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
     );
     metrics.gauge('intergrid_grid_accounts_near_quota', 'Client accounts holding at least 90 % of their per-server quota on some storage server', async () => (await status()).nearQuota.length);
     metrics.gauge('intergrid_grid_certificates_expiring', 'Unrevoked principals whose certificate expires within 7 days (or has expired)', async () => (await status()).expiring.length);
+    const droppedEvents = metrics.labelledCounter(
+      'intergrid_grid_usage_events_dropped_total',
+      'Usage events from NATS dropped without tallying, by reason: malformed (unreadable or unsigned), forged (signature does not verify), foreign-signer (not a gateway of this grid)',
+      'reason',
+    );
     const logger = opts.logger ?? serviceLogger('grid-manager');
     const server = securedServer(definition, impl, policy, { metrics, logger, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
     // GridInvite.Redeem: the caller has no certificate yet; the handler checks the invite secret and the new key's signature.
@@ -131,8 +136,15 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
           nats: config.nats,
           tallies: transfers,
           name: `grid-manager ${config.areaCode}`,
+          isGridGateway: async (key) => {
+            const gw = await principals.get(key, 'gateway');
+            return gw !== undefined && !gw.revoked;
+          },
           log: opts.onEventsLog ?? ((m) => process.stderr.write(`grid-manager: ${m}\n`)),
-          ...(opts.onUsageEvent ? { onEvent: opts.onUsageEvent } : {}),
+          onEvent: (outcome) => {
+            if (outcome === 'malformed' || outcome === 'forged' || outcome === 'foreign-signer') droppedEvents.labels(outcome).inc();
+            opts.onUsageEvent?.(outcome);
+          },
         })
       : undefined;
     const poller: StatementPoller | undefined = config.clearinghouse

@@ -2,13 +2,17 @@
  * The grid manager's consumer of per-client usage events (docs/events.md):
  * durable consumer GRID_MANAGER_CONSUMER on CLIENT_USAGE_SUBJECT; each event
  * is counted once in TransferTallyStore (one transaction) and acked after the
- * commit. Runs in the background: a NATS outage at start or later delays the
+ * commit. Only events signed by a gateway this grid manager approved (and has
+ * not revoked) are counted: an unsigned, forged or foreign event is dropped
+ * (acked, logged, counted in intergrid_grid_usage_events_dropped_total), so
+ * whoever can publish on the grid's NATS cannot bill a client. Runs in the background: a NATS outage at start or later delays the
  * tallies, it never stops the grid manager.
  */
-import { LayoutInvalidError } from '../../libs/errors/index.js';
+import { shortKey } from '../../libs/crypto/index.js';
+import { IntegrityError, LayoutInvalidError } from '../../libs/errors/index.js';
 import {
   EventBus,
-  parseClientUsageEvent,
+  openSignedClientUsageEvent,
   CLIENT_USAGE_SUBJECT,
   GRID_MANAGER_CONSUMER,
   type NatsConfig,
@@ -21,11 +25,16 @@ export interface UsageEventConsumerOptions {
   tallies: TransferTallyStore;
   /** Connection name, e.g. 'grid-manager 101'. */
   name: string;
+  /** True when `key` is a gateway this grid manager approved and has not revoked (the signer of every event it counts). */
+  isGridGateway(key: Uint8Array): Promise<boolean>;
   /** Problems that are logged and recovered from (NATS down, malformed event). */
   log(message: string): void;
-  /** Called after each event was handled (tests). */
-  onEvent?(outcome: 'applied' | 'duplicate' | 'malformed'): void;
+  /** Called after each event was handled (tests, the dropped-events metric). */
+  onEvent?(outcome: UsageEventOutcome): void;
 }
+
+/** What became of one event: counted, already counted, or dropped (unreadable / unsigned; bad signature; signer not our gateway). */
+export type UsageEventOutcome = 'applied' | 'duplicate' | 'malformed' | 'forged' | 'foreign-signer';
 
 export interface RunningUsageEventConsumer {
   /** Stops consuming (the event in progress is committed and acked first) and closes the connection. */
@@ -46,16 +55,21 @@ export function startUsageEventConsumer(opts: UsageEventConsumerOptions): Runnin
     }
     if (abort.signal.aborted) return;
     consumer = bus.consume(GRID_MANAGER_CONSUMER, CLIENT_USAGE_SUBJECT, async (data, msg) => {
-      let outcome: 'applied' | 'duplicate' | 'malformed';
+      let outcome: UsageEventOutcome;
       try {
-        const event = parseClientUsageEvent(data);
-        outcome = await opts.tallies.apply(event);
+        const { event, signer } = openSignedClientUsageEvent(data);
+        if (await opts.isGridGateway(signer)) {
+          outcome = await opts.tallies.apply(event);
+        } else {
+          opts.log(`nats: dropped usage event seq ${msg.seq} (${event.eventId}): signed by ${shortKey(signer)}, which is not an approved, unrevoked gateway of this grid`);
+          outcome = 'foreign-signer';
+        }
       } catch (err) {
-        // A malformed event can never be counted: log it and ack it, so it
-        // does not block the consumer. Any other error (database) → nak, retried.
-        if (!(err instanceof LayoutInvalidError)) throw err;
+        // An event that is unreadable, unsigned or forged can never be counted:
+        // log it and ack it, so it does not block the consumer. Any other error (database) → nak, retried.
+        if (!(err instanceof LayoutInvalidError) && !(err instanceof IntegrityError)) throw err;
         opts.log(`nats: dropped usage event seq ${msg.seq}: ${err.message}`);
-        outcome = 'malformed';
+        outcome = err instanceof IntegrityError ? 'forged' : 'malformed';
       }
       opts.onEvent?.(outcome);
     });

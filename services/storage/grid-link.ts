@@ -1,14 +1,15 @@
 /**
  * The storage server's link to its grid manager: AnnounceServer (at start
  * and periodically, so the signed directory lists us), ListRevocations
- * polling into the revoked set the auth check consults, and ReportUsage per
- * account. The grid manager being down is never fatal: every failure is
+ * polling into the revoked set the auth check consults (persisted in the
+ * storage server's database with its cursor, libs/grid RevokedSet, so a
+ * restart never re-admits a revoked key), and ReportUsage per account. The grid manager being down is never fatal: every failure is
  * logged and the task retried (quickly at first, then at its interval).
  */
 import type { Logger } from 'pino';
 import type { Identity } from '../../libs/auth/index.js';
 import { fromHex, toHex } from '../../libs/crypto/index.js';
-import { connectGridManager, type GridManagerConnection } from '../../libs/grid/index.js';
+import { connectGridManager, pollGridRevocations, REVOKED_KEY, type GridManagerConnection, type RevokedSet } from '../../libs/grid/index.js';
 import type { AccountUsage } from './metadata-store.js';
 
 export interface GridLinkOptions {
@@ -19,6 +20,8 @@ export interface GridLinkOptions {
   announceIntervalMs: number;
   revocationPollMs: number;
   usageReportIntervalMs: number;
+  /** The revoked keys, loaded from the database before the server serves. */
+  revoked: RevokedSet;
   /** Current per-account usage (from the metadata store). */
   usage(): Promise<AccountUsage[]>;
   logger: Logger;
@@ -29,8 +32,6 @@ const FIRST_RETRY_MS = 500;
 
 export class GridLink {
   private readonly manager: GridManagerConnection;
-  private readonly revoked = new Set<string>();
-  private sinceSeq = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly running = new Set<Promise<unknown>>();
   private stopped = false;
@@ -43,7 +44,7 @@ export class GridLink {
 
   /** Revocation check for the auth policy (subjects learnt from the grid manager). */
   isRevoked(subject: Uint8Array): boolean {
-    return this.revoked.has(toHex(subject));
+    return this.opts.revoked.has(REVOKED_KEY, toHex(subject));
   }
 
   /** True once one ListRevocations poll succeeded. */
@@ -72,14 +73,9 @@ export class GridLink {
     await this.manager.announceServer(this.ourAddress);
   }
 
-  /** Fetches revocations since the last sequence number seen. */
+  /** Fetches revocations since the persisted cursor and stores them before they take effect. */
   async pollRevocations(): Promise<void> {
-    const res = await this.manager.listRevocations(this.sinceSeq);
-    for (const r of res.revocations) {
-      if (r.subject.length === 32) this.revoked.add(toHex(r.subject));
-      this.sinceSeq = Math.max(this.sinceSeq, r.seq);
-    }
-    this.sinceSeq = Math.max(this.sinceSeq, res.latestSeq);
+    await pollGridRevocations(this.manager, this.opts.revoked, Date.now());
     this.revocationsLoaded = true;
   }
 

@@ -5,8 +5,11 @@
  */
 import type { Knex } from 'knex';
 import type { Migration } from '../../libs/db/index.js';
+import { createRevokedSetTables } from '../../libs/grid/index.js';
 
 export const STORAGE_MIGRATIONS_TABLE = 'storage_migrations';
+/** storage_revoked, storage_revocation_cursor. */
+export const STORAGE_REVOKED_PREFIX = 'storage';
 
 export const storageMigrations: Migration[] = [
   {
@@ -50,5 +53,12 @@ export const storageMigrations: Migration[] = [
         t.bigInteger('reported_at_ms').notNullable();
       });
     },
+  },
+  {
+    name: '002-revocations',
+    // Keys the grid manager revoked, and its ListRevocations cursor (libs/grid
+    // RevokedSet): loaded before the server serves, so a restart never
+    // re-admits a revoked key.
+    up: (knex: Knex) => createRevokedSetTables(knex, STORAGE_REVOKED_PREFIX),
   },
 ];

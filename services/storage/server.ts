@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import { storageProto, setServing, CallerSlots } from '../../libs/rpc/index.js';
 import { securedServer, principalOf, readKeyFile, readCertificateFile, type AuthPolicy, type Identity, type Principal, type Role } from '../../libs/auth/index.js';
 import { fromHex, toHex } from '../../libs/crypto/index.js';
-import { isGridRole } from '../../libs/grid/index.js';
+import { isGridRole, RevokedSet } from '../../libs/grid/index.js';
+import { STORAGE_REVOKED_PREFIX } from './migrations.js';
 import type { StorageConfig } from './config.js';
 import { MetadataStore } from './metadata-store.js';
 import { ShareStore } from './share-store.js';
@@ -79,8 +80,11 @@ export async function startStorageServer(config: StorageConfig, opts: StorageSer
   await shares.init();
   const meta = await MetadataStore.open(config.database);
   let reconciled: ReconcileResult;
+  let revoked: RevokedSet;
   try {
     reconciled = await reconcile(meta, shares, logger);
+    // Before anything is served: what was revoked before a restart stays revoked.
+    revoked = await RevokedSet.load(meta.knex, STORAGE_REVOKED_PREFIX, 'grid-manager');
   } catch (err) {
     await meta.close();
     throw err;
@@ -106,6 +110,7 @@ export async function startStorageServer(config: StorageConfig, opts: StorageSer
     identity,
     announceIntervalMs: config.announceIntervalMs,
     revocationPollMs: config.revocationPollMs,
+    revoked,
     usageReportIntervalMs: config.usageReportIntervalMs,
     usage: () => meta.usageByAccount(now()),
     logger,

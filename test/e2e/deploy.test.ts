@@ -43,6 +43,7 @@ import { loadContactPointConfig } from '../../services/contact-point/index.js';
 import { loadGatewayConfig } from '../../services/gateway/index.js';
 import { SERVICE_NAMES } from '../../services/cli/commands/serve.js';
 import { findNatsServer } from '../../services/cli/launcher/nats-binary.js';
+import { EventBus, USAGE_STREAM, type NatsCredentials } from '../../libs/events/index.js';
 import { builtCli, runBuiltCli, serveBuilt, type ServedProcess } from './fixtures/built-cli.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -108,7 +109,7 @@ if (!hasDockerCompose && process.env.CI !== 'true') {
 describe('deploy/docker-compose.yml and deploy/Dockerfile', () => {
   it.skipIf(!hasDockerCompose && process.env.CI !== 'true')('docker-compose config -q accepts the file', () => {
     if (!hasDockerCompose) throw new Error('docker-compose is not on PATH under CI=true: .ci/run installs it (apt-get install docker-compose)');
-    const r = spawnSync('docker-compose', ['-f', COMPOSE_FILE, 'config', '-q'], { encoding: 'utf8' });
+    const r = spawnSync('docker-compose', ['-f', COMPOSE_FILE, 'config', '-q'], { encoding: 'utf8', env: { ...process.env, ...NATS_PASSWORDS } });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
   }, 60_000);
@@ -261,12 +262,40 @@ function recordPhase(phase: string, before: Map<string, string>): void {
 }
 const keyFiles = (snap: Map<string, string>) => new Map([...snap].filter(([p]) => /key\.json$/.test(p)));
 
+/** The grids' NATS passwords, as an operator puts them in deploy/.env (compose interpolates them). */
+const NATS_PASSWORDS = { NATS_PASSWORD_A: 'a'.repeat(8) + createHash('sha256').update('nats-a').digest('hex').slice(0, 24), NATS_PASSWORD_B: 'b'.repeat(8) + createHash('sha256').update('nats-b').digest('hex').slice(0, 24) };
+
+/** Connects for up to 2 s: 'connected', or the last error the bus reported. */
+async function natsLogin(url: string, credentials?: NatsCredentials): Promise<string> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), 2000);
+  let last = '';
+  try {
+    const bus = await EventBus.connect({ servers: [url], stream: USAGE_STREAM, ...(credentials ? { credentials } : {}) }, { signal: abort.signal, retryMs: 200, onError: (e) => void (last = String(e)) });
+    await bus.close();
+    return 'connected';
+  } catch {
+    return last;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Compose's ${VAR} / ${VAR:?message} interpolation of one argument, from `env` (a missing variable is an error, as compose makes it). */
+function interpolate(arg: string, env: Record<string, string>): string {
+  return arg.replace(/\$\{([A-Z0-9_]+)(:\?[^}]*)?\}/g, (_m, v: string) => {
+    const value = env[v];
+    if (value === undefined) throw new Error(`compose variable ${v} is not set`);
+    return value;
+  });
+}
+
 /** A nats-server started with a compose nats service's own arguments, on loopback ports. */
 async function startComposeNats(name: string): Promise<string> {
   const bin = findNatsServer();
   if (!bin) throw new Error("nats-server not found: install it with 'apt-get install nats-server'");
   const s = compose.services[name]!;
-  const args = [...s.command!];
+  const args = s.command!.map((a) => interpolate(a, NATS_PASSWORDS));
   const store = join(root, `${name}-store`);
   args[args.indexOf('-sd') + 1] = store;
   const monitor = await freePort();
@@ -320,6 +349,7 @@ beforeAll(async () => {
     GRID_MANAGER_ADDRESS_B: `127.0.0.1:${ports.get('grid-manager-b')}`,
     NATS_URL_A: await startComposeNats('nats-a'),
     NATS_URL_B: await startComposeNats('nats-b'),
+    ...NATS_PASSWORDS,
   };
 }, 60_000);
 
@@ -385,7 +415,7 @@ describe('deploy/bootstrap.sh on loopback', () => {
     expect(snapshot()).toEqual(before);
   }, 120_000);
 
-  it('every --config a service runs was written by the bootstrap in its volume and loads with its loader; data dir in the volume, listen port = health-check port, waits for the phase that wrote it', () => {
+  it('every --config a service runs was written by the bootstrap in its volume and loads with its loader; data dir in the volume, listen port = health-check port, waits for the phase that wrote it; NATS logins match the compose nats-servers', async () => {
     const loaders: Record<string, (p: string) => { dataDir: string; listen: string }> = {
       clearinghouse: loadClearinghouseConfig,
       'grid-manager': loadGridManagerConfig,
@@ -412,7 +442,14 @@ describe('deploy/bootstrap.sh on loopback', () => {
       const gw = loadGatewayConfig(local(served.get(`gateway-${g}`)!.config));
       expect(gw.certificateFiles.map((f) => f.split('/').at(-1))).toEqual(['certificate.b64', 'approval.b64']);
       expect(gw.nats?.servers).toEqual([bootstrapEnv[`NATS_URL_${g.toUpperCase()}`]]);
+      // The grid's NATS login, the one its nats-server (started with the compose arguments) requires.
+      const login = { user: 'intergrid', password: NATS_PASSWORDS[`NATS_PASSWORD_${g.toUpperCase()}` as keyof typeof NATS_PASSWORDS] };
+      expect(gw.nats?.credentials).toEqual(login);
       const gm = loadGridManagerConfig(local(served.get(`grid-manager-${g}`)!.config));
+      expect(gm.nats?.credentials).toEqual(login);
+      // …and refuses a connection without it.
+      expect(await natsLogin(gw.nats!.servers[0]!)).toMatch(/[Aa]uthorization/);
+      expect(await natsLogin(gw.nats!.servers[0]!, gw.nats!.credentials)).toBe('connected');
       expect(gm.clearinghouse?.address).toBe(bootstrapEnv.CLEARINGHOUSE_ADDRESS);
       expect(gm.areaCode).toBe(g === 'a' ? '101' : '102');
       const client = loadClientConfig(local(`${DATA_ROOT}/${g}/client/client.json`));

@@ -8,7 +8,8 @@
  * the same code still works afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { generateNatsCredentials, writeNatsCredentialsFile } from '../../libs/events/index.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initGridManager, loadGridManagerConfig, startGridManager, type RunningGridManager } from '../../services/grid-manager/index.js';
@@ -54,9 +55,22 @@ describe('intergrid join: every role', () => {
     const badNats = await runBuiltCli(['join', code, '--dir', gwDir, ...flags, '--nats', 'http://nats:4222']);
     expect(badNats.code).toBe(2);
     expect(badNats.stderr).toMatch(/^intergrid: the gateway config these flags give is not valid: nats\.servers\.0: expected nats:\/\/host:port\n$/);
+    // The grid's NATS user and password come from a file (as `intergrid up` writes it), never the command line.
+    const creds = generateNatsCredentials('intergrid-104');
+    const credsPath = join(dir, 'nats-credentials.json');
+    writeNatsCredentialsFile(credsPath, creds);
+    const noServer = await runBuiltCli(['join', code, '--dir', gwDir, ...flags, '--nats-credentials', credsPath]);
+    expect(noServer.code).toBe(2);
+    expect(noServer.stderr).toBe('intergrid: --nats-credentials needs --nats (the server they are for)\n');
+    const badPath = join(dir, 'bad-credentials.json');
+    writeFileSync(badPath, JSON.stringify({ user: 'intergrid-104', password: 'short' }));
+    const badCreds = await runBuiltCli(['join', code, '--dir', gwDir, ...flags, '--nats', 'nats://nats-x:4222', '--nats-credentials', badPath]);
+    expect(badCreds.code).toBe(2);
+    expect(badCreds.stderr).toMatch(new RegExp(`^intergrid: NATS credentials file ${badPath}: password: `));
+    expect(badCreds.stderr).not.toContain('short');
     expect(existsSync(gwDir)).toBe(false);
 
-    const ok = await runBuiltCli(['join', code, '--dir', gwDir, ...flags, '--nats', 'nats://nats-x:4222', '--listen', '0.0.0.0:7555']);
+    const ok = await runBuiltCli(['join', code, '--dir', gwDir, ...flags, '--nats', 'nats://nats-x:4222', '--nats-credentials', credsPath, '--listen', '0.0.0.0:7555']);
     expect(ok.code, ok.stderr).toBe(0);
     const key = /\(key ([0-9a-f]{64})\)/.exec(ok.stdout)![1]!;
     expect(ok.stdout).toContain(`intergrid clearinghouse approve-gateway --area-code 104 --key ${key} > ${join(gwDir, 'approval.b64')}`);
@@ -68,8 +82,10 @@ describe('intergrid join: every role', () => {
       gridManager: { address: gm.address },
       clearinghouse: { address: 'ch.example:7300', publicKey: CH_KEY },
       priceCeilingUnitsPerGib: 5000,
-      nats: { servers: ['nats://nats-x:4222'] },
+      nats: { servers: ['nats://nats-x:4222'], credentials: creds },
     });
+    expect(statSync(join(gwDir, 'config.json')).mode & 0o777).toBe(0o600);
+    expect(ok.stdout).not.toContain(creds.password);
     // Valid but for the approval the clearinghouse operator has yet to write.
     expect(() => loadGatewayConfig(join(gwDir, 'config.json'))).toThrow(/certificateFiles.*approval\.b64.*no such file/);
   }, 90_000);

@@ -11,15 +11,35 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, createHash, X509Certificate } from 'node:crypto';
 import { credentials, makeGenericClientConstructor, status as grpcStatus, type CallOptions, type ChannelCredentials, type Client, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runBuiltCli, builtCli } from './fixtures/built-cli.js';
+import { EventBus, readNatsCredentialsFile, USAGE_STREAM } from '../../libs/events/index.js';
+
+/** Tries to connect for `ms`; the last error the bus reported, or 'connected'. */
+async function natsConnectOutcome(url: string, credentials: { user: string; password: string } | undefined, ms = 2000): Promise<string> {
+  const abort = new AbortController();
+  let last = '';
+  const timer = setTimeout(() => abort.abort(), ms);
+  try {
+    const bus = await EventBus.connect(
+      { servers: [url], stream: USAGE_STREAM, ...(credentials ? { credentials } : {}) },
+      { signal: abort.signal, retryMs: 200, onError: (err) => void (last = err instanceof Error ? err.message : String(err)) },
+    );
+    await bus.close();
+    return 'connected';
+  } catch {
+    return last;
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 interface Federation {
-  grids: { name: string; areaCode: string; natsUrl: string; gridManagerPublicKey: string; clientConfig: string; adminIdentity: string }[];
+  grids: { name: string; areaCode: string; natsUrl: string; natsCredentialsFile: string; gridManagerPublicKey: string; clientConfig: string; adminIdentity: string }[];
   services: { role: string; name: string; address: string; publicKey?: string; tlsPin?: string; metrics?: string; pid: number; dataDir: string }[];
 }
 
@@ -112,6 +132,17 @@ describe('intergrid up', () => {
     }
     const natsAddresses = federation.services.filter((s) => s.role === 'nats').map((s) => s.address);
     expect(federation.grids.map((g) => g.natsUrl)).toEqual(natsAddresses.map((a) => `nats://${a}`));
+    // Each grid's nats-server requires that grid's credentials (kept 0600 in the run dir); without them it refuses.
+    const natsPasswords: string[] = [];
+    for (const g of federation.grids) {
+      expect(statSync(g.natsCredentialsFile).mode & 0o777).toBe(0o600);
+      expect(statSync(join(gridDir, g.name, 'nats', 'nats-server.conf')).mode & 0o777).toBe(0o600);
+      const creds = readNatsCredentialsFile(g.natsCredentialsFile);
+      natsPasswords.push(creds.password);
+      expect(await natsConnectOutcome(g.natsUrl, undefined)).toMatch(/[Aa]uthorization/);
+      expect(await natsConnectOutcome(g.natsUrl, creds)).toBe('connected');
+    }
+    expect(new Set(natsPasswords).size).toBe(federation.grids.length);
     for (const s of federation.services) expect(isAlive(s.pid)).toBe(true);
     const storage = federation.services.filter((s) => s.role === 'storage-server' && s.name.startsWith('a/'));
     const clientConfig = federation.grids[0]!.clientConfig;
@@ -195,6 +226,8 @@ describe('intergrid up', () => {
       expect(again.grids[0]!.gridManagerPublicKey).toBe(federation.grids[0]!.gridManagerPublicKey);
       // Each grid's nats-server is back on the port chosen at the first start.
       expect(again.grids.map((g) => g.natsUrl)).toEqual(federation.grids.map((g) => g.natsUrl));
+      // And keeps its credentials (the services' configs still hold them).
+      expect(again.grids.map((g) => readNatsCredentialsFile(g.natsCredentialsFile).password)).toEqual(natsPasswords);
       const out3 = join(dir, 'out3.bin');
       const get3 = await runBuiltCli(['get', cap, '--config', again.grids[0]!.clientConfig, '-o', out3]);
       expect(get3.code, get3.stderr).toBe(0);
@@ -223,5 +256,6 @@ describe('intergrid up', () => {
       .filter((k): k is string => typeof k === 'string');
     expect(secrets.length).toBeGreaterThanOrEqual(20);
     for (const k of secrets) expect(all).not.toContain(k);
+    for (const pw of natsPasswords) expect(all).not.toContain(pw);
   }, 180_000);
 });

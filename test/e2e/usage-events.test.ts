@@ -11,13 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Knex } from 'knex';
-import { generateKeyPair, toHex } from '../../libs/crypto/index.js';
+import { generateKeyPair, toHex, type KeyPair } from '../../libs/crypto/index.js';
 import { costOf } from '../../libs/ledger/index.js';
 import { openDatabase } from '../../libs/db/index.js';
 import { Outbox, createOutboxTable, startOutboxPump } from '../../libs/outbox/index.js';
 import {
   EventBus,
   encodeClientUsageEvent,
+  signClientUsageEvent,
   clientUsageEventId,
   natsOutboxSender,
   CLIENT_USAGE_SUBJECT,
@@ -70,7 +71,10 @@ describe('usage events: gateway → NATS JetStream → grid manager tallies', ()
   let configPath: string;
   let gm: RunningGridManager | undefined;
   let admin: GridManagerConnection;
-  const outcomes = { applied: 0, duplicate: 0, malformed: 0 };
+  const outcomes = { applied: 0, duplicate: 0, malformed: 0, forged: 0, 'foreign-signer': 0 };
+  /** The grid's gateway (approved by the grid manager in beforeEach): it signs every event. */
+  let gateway: KeyPair;
+  const signed = (e: ClientUsageEvent): Uint8Array => signClientUsageEvent(e, gateway);
   const clients = [generateKeyPair().publicKey, generateKeyPair().publicKey, generateKeyPair().publicKey].map(toHex);
   const areas = ['102', '103', '10400'];
   let seq = 0;
@@ -134,9 +138,12 @@ describe('usage events: gateway → NATS JetStream → grid manager tallies', ()
     const init = initGridManager(dir, { areaCode: '101', listen: '127.0.0.1:0' });
     configPath = init.configPath;
     config = { ...loadGridManagerConfig(init.configPath), nats: { servers: [nats.url], stream: USAGE_STREAM } };
-    outcomes.applied = outcomes.duplicate = outcomes.malformed = 0;
+    outcomes.applied = outcomes.duplicate = outcomes.malformed = outcomes.forged = outcomes['foreign-signer'] = 0;
+    config = { ...config, metrics: { listen: '127.0.0.1:0' } };
     await startGm();
     await admin.approve({ role: 'client', subject: Buffer.from(clients[0]!, 'hex'), name: 'alice' });
+    gateway = generateKeyPair();
+    await admin.approve({ role: 'gateway', subject: gateway.publicKey, name: 'gateway' });
   });
 
   afterEach(async () => {
@@ -149,25 +156,58 @@ describe('usage events: gateway → NATS JetStream → grid manager tallies', ()
   it('tallies many events exactly, counting republished and redelivered events once', async () => {
     const bus = await EventBus.connect(config.nats!, quiet);
     const events = Array.from({ length: 300 }, newEvent);
-    for (const e of events) await bus.publish(CLIENT_USAGE_SUBJECT, encodeClientUsageEvent(e), e.eventId);
+    for (const e of events) await bus.publish(CLIENT_USAGE_SUBJECT, signed(e), e.eventId);
     // The same event id published again: JetStream's duplicate window drops it.
-    for (const e of events.slice(0, 50)) expect(await bus.publish(CLIENT_USAGE_SUBJECT, encodeClientUsageEvent(e), e.eventId)).toEqual({ duplicate: true });
+    for (const e of events.slice(0, 50)) expect(await bus.publish(CLIENT_USAGE_SUBJECT, signed(e), e.eventId)).toEqual({ duplicate: true });
     // The same event under another msgID (as after the duplicate window): stored again, the processed table skips it.
-    for (const e of events.slice(50, 80)) await bus.publish(CLIENT_USAGE_SUBJECT, encodeClientUsageEvent(e), `${e.eventId}-again`);
+    for (const e of events.slice(50, 80)) await bus.publish(CLIENT_USAGE_SUBJECT, signed(e), `${e.eventId}-again`);
     // A malformed event is dropped (logged) and does not block the consumer.
     await bus.publish(CLIENT_USAGE_SUBJECT, new TextEncoder().encode('{"version":1}'), 'garbage-1');
     const late = Array.from({ length: 20 }, newEvent);
-    for (const e of late) await bus.publish(CLIENT_USAGE_SUBJECT, encodeClientUsageEvent(e), e.eventId);
+    for (const e of late) await bus.publish(CLIENT_USAGE_SUBJECT, signed(e), e.eventId);
     await bus.close();
 
     await expectTallies([...events, ...late]);
-    expect(outcomes).toEqual({ applied: 320, duplicate: 30, malformed: 1 });
+    expect(outcomes).toEqual({ applied: 320, duplicate: 30, malformed: 1, forged: 0, 'foreign-signer': 0 });
     // The account's principal name is filled in where the grid knows it.
     const summary = await admin.getUsageSummary();
     const named = summary.transfers.filter((t) => toHex(t.account) === clients[0]);
     expect(named.length).toBeGreaterThan(0);
     expect(named.every((t) => t.name === 'alice')).toBe(true);
     expect(summary.transfers.filter((t) => toHex(t.account) !== clients[0]).every((t) => t.name === '')).toBe(true);
+  });
+
+  it('drops unsigned, forged and foreign-signed events without tallying them, counting each in a metric', async () => {
+    const bus = await EventBus.connect(config.nats!, quiet);
+    const honest = Array.from({ length: 5 }, newEvent);
+    // Unsigned (the old version-1 wire form): anyone on the NATS could have sent it.
+    const unsigned = newEvent();
+    await bus.publish(CLIENT_USAGE_SUBJECT, encodeClientUsageEvent(unsigned), unsigned.eventId);
+    // Signed by a key the grid manager never approved as its gateway.
+    const stranger = newEvent();
+    await bus.publish(CLIENT_USAGE_SUBJECT, signClientUsageEvent(stranger, generateKeyPair()), stranger.eventId);
+    // A gateway's event with its bytes raised after signing.
+    const altered = newEvent();
+    const wire = JSON.parse(new TextDecoder().decode(signed(altered))) as { body: string; signature: string; signer: string };
+    const body = JSON.parse(Buffer.from(wire.body, 'base64').toString('utf8')) as ClientUsageEvent;
+    const raised = { ...body, bytes: body.bytes + 2 ** 30, units: costOf(body.bytes + 2 ** 30, body.priceUnitsPerGib) };
+    wire.body = Buffer.from(encodeClientUsageEvent(raised)).toString('base64');
+    await bus.publish(CLIENT_USAGE_SUBJECT, new TextEncoder().encode(JSON.stringify(wire)), altered.eventId);
+    // A revoked gateway's own signature no longer counts either.
+    const revokedGateway = generateKeyPair();
+    await admin.approve({ role: 'gateway', subject: revokedGateway.publicKey, name: 'old-gateway' });
+    await admin.revoke(revokedGateway.publicKey);
+    const byRevoked = newEvent();
+    await bus.publish(CLIENT_USAGE_SUBJECT, signClientUsageEvent(byRevoked, revokedGateway), byRevoked.eventId);
+    for (const e of honest) await bus.publish(CLIENT_USAGE_SUBJECT, signed(e), e.eventId);
+    await bus.close();
+
+    await expectTallies(honest);
+    expect(outcomes).toEqual({ applied: 5, duplicate: 0, malformed: 1, forged: 1, 'foreign-signer': 2 });
+    const metrics = await (await fetch(`http://${gm!.metricsAddress}/metrics`)).text();
+    expect(metrics).toMatch(/intergrid_grid_usage_events_dropped_total\{[^}]*reason="malformed"[^}]*\} 1/);
+    expect(metrics).toMatch(/intergrid_grid_usage_events_dropped_total\{[^}]*reason="forged"[^}]*\} 1/);
+    expect(metrics).toMatch(/intergrid_grid_usage_events_dropped_total\{[^}]*reason="foreign-signer"[^}]*\} 2/);
   });
 
   it('loses and doubles nothing when nats-server restarts in the middle of an outbox-pumped stream', async () => {
@@ -188,7 +228,7 @@ describe('usage events: gateway → NATS JetStream → grid manager tallies', ()
           const e = newEvent();
           events.push(e);
           // As the gateway does: the outbox row in the same transaction as the change it records.
-          await knex!.transaction((trx) => outbox.add(trx, [{ id: e.eventId, channel: 'nats', payload: new TextDecoder().decode(encodeClientUsageEvent(e)) }]));
+          await knex!.transaction((trx) => outbox.add(trx, [{ id: e.eventId, channel: 'nats', payload: new TextDecoder().decode(signed(e)) }]));
           pump.wake();
         }
       };
@@ -217,7 +257,7 @@ describe('usage events: gateway → NATS JetStream → grid manager tallies', ()
       while (publishing) {
         const e = newEvent();
         events.push(e);
-        await bus.publish(CLIENT_USAGE_SUBJECT, encodeClientUsageEvent(e), e.eventId);
+        await bus.publish(CLIENT_USAGE_SUBJECT, signed(e), e.eventId);
         if (events.length % 10 === 0) await sleep(5);
       }
     })();
@@ -254,7 +294,7 @@ describe('usage events: gateway → NATS JetStream → grid manager tallies', ()
       while (publishing) {
         const e = newEvent();
         events.push(e);
-        await bus.publish(CLIENT_USAGE_SUBJECT, encodeClientUsageEvent(e), e.eventId);
+        await bus.publish(CLIENT_USAGE_SUBJECT, signed(e), e.eventId);
         if (events.length % 10 === 0) await sleep(5);
       }
     })();

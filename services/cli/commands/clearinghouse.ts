@@ -137,6 +137,13 @@ export async function clearinghouseApproveGatewayCommand(opts: OperatorOptions &
   process.stdout.write(encodeCertificateBase64(cert) + '\n');
 }
 
+/** Revokes a gateway's approvals; contact points refuse it once they polled the clearinghouse. */
+export async function clearinghouseRevokeGatewayCommand(opts: OperatorOptions & { key: string }): Promise<void> {
+  const gatewayPublicKey = parseKey('--key', opts.key);
+  await withClearinghouse(opts, (ch) => ch.revokeGatewayApproval(gatewayPublicKey));
+  process.stdout.write(`revoked gateway ${opts.key.trim().toLowerCase()}\n`);
+}
+
 export async function clearinghousePriceSetCommand(opts: OperatorOptions & { areaCode: string; price: string }): Promise<void> {
   const areaCode = parseAreaCode(opts.areaCode);
   const price = parseCount('--price', opts.price);

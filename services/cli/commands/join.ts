@@ -10,6 +10,8 @@
  *   contact-point   DIR/config.json, data in DIR/data (--listen, --advertise, --name,
  *                   --clearinghouse, --clearinghouse-key: both required)
  *   gateway         DIR/config.json, data in DIR/data (--listen, --name, --nats,
+ *                   --nats-credentials FILE (the grid's NATS user and password,
+ *                   the JSON file `intergrid up` writes; needs --nats),
  *                   --clearinghouse, --clearinghouse-key, --price-ceiling: required);
  *                   certificateFiles names DIR/approval.b64, which the clearinghouse
  *                   operator's `intergrid clearinghouse approve-gateway` writes
@@ -28,6 +30,7 @@ import { ConfigError, InvalidArgumentError, PreconditionError } from '../../../l
 import { DEFAULT_HAPPY, DEFAULT_K, DEFAULT_N, DEFAULT_SEGMENT_SIZE } from '../../../libs/format/index.js';
 import { connectGridManager, decodeInvite, redeemInvite, type GridRole } from '../../../libs/grid/index.js';
 import { storageConfigSchema } from '../../storage/config.js';
+import { readNatsCredentialsFile } from '../../../libs/events/index.js';
 import { contactPointConfigSchema } from '../../contact-point/config.js';
 import { gatewayConfigSchema } from '../../gateway/config.js';
 
@@ -45,6 +48,8 @@ export interface JoinOptions {
   clearinghouseKey?: string;
   /** Gateways: the grid's NATS servers (usage events), nats://host:port. */
   nats?: string[];
+  /** Gateways: a file holding the grid's NATS {user, password} (docs/events.md "Credentials"). */
+  natsCredentials?: string;
   /** Gateways: highest price paid, units per GiB. */
   priceCeiling?: string;
   /** Clients: the home grid's gateway (host:port), for long-distance gets. */
@@ -64,12 +69,12 @@ const FLAGS: Record<GridRole, ReadonlyArray<keyof JoinOptions>> = {
   client: ['gateway', 'gatewayKey'],
   'storage-server': ['name', 'listen', 'advertise'],
   'contact-point': ['name', 'listen', 'advertise', 'clearinghouse', 'clearinghouseKey'],
-  gateway: ['name', 'listen', 'nats', 'clearinghouse', 'clearinghouseKey', 'priceCeiling'],
+  gateway: ['name', 'listen', 'nats', 'natsCredentials', 'clearinghouse', 'clearinghouseKey', 'priceCeiling'],
   admin: [],
 };
 const FLAG_NAMES: Record<string, string> = {
   listen: '--listen', advertise: '--advertise', name: '--name', clearinghouse: '--clearinghouse', clearinghouseKey: '--clearinghouse-key',
-  nats: '--nats', priceCeiling: '--price-ceiling', gateway: '--gateway', gatewayKey: '--gateway-key',
+  nats: '--nats', natsCredentials: '--nats-credentials', priceCeiling: '--price-ceiling', gateway: '--gateway', gatewayKey: '--gateway-key',
 };
 
 function checkFlags(role: GridRole, opts: JoinOptions): void {
@@ -85,6 +90,7 @@ function checkFlags(role: GridRole, opts: JoinOptions): void {
   if (missing.length > 0) throw new InvalidArgumentError(`a ${role} invite needs ${missing.join(', ')}`);
   // A gateway address is only usable with the key that pins it (docs/security.md "Transport").
   if ((opts.gateway === undefined) !== (opts.gatewayKey === undefined)) throw new InvalidArgumentError('--gateway and --gateway-key go together');
+  if (opts.natsCredentials !== undefined && !(opts.nats && opts.nats.length > 0)) throw new InvalidArgumentError('--nats-credentials needs --nats (the server they are for)');
 }
 
 function parsePrice(text: string): number {
@@ -146,7 +152,9 @@ export async function joinCommand(code: string, opts: JoinOptions): Promise<void
       gridManager,
       clearinghouse,
       priceCeilingUnitsPerGib: parsePrice(opts.priceCeiling!),
-      ...(opts.nats && opts.nats.length > 0 ? { nats: { servers: opts.nats } } : {}),
+      ...(opts.nats && opts.nats.length > 0
+        ? { nats: { servers: opts.nats, ...(opts.natsCredentials !== undefined ? { credentials: readNatsCredentialsFile(opts.natsCredentials) } : {}) } }
+        : {}),
     };
     validate(gatewayConfigSchema, serviceConfig, role);
   } else if (role === 'client' && opts.gateway !== undefined && !listenAddress.safeParse(opts.gateway).success) {

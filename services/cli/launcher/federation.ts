@@ -12,7 +12,7 @@ import { launchClearinghouse, admitGrid, type LaunchedClearinghouse } from './cl
 import { launchLongDistance, CONTACT_POINTS_PER_GRID } from './long-distance.js';
 import { waitFor } from './supervisor.js';
 import { requireNatsServer } from './nats-binary.js';
-import { launchNats } from './nats.js';
+import { launchNats, type LaunchedNats } from './nats.js';
 
 export interface FederationOptions {
   dir: string;
@@ -53,14 +53,14 @@ export async function startFederation(opts: FederationOptions): Promise<RunningF
   };
   try {
     // Every grid's nats-server first, before any port-0 service could take the port a grid recorded.
-    const natsUrls: string[] = [];
+    const natsServers: LaunchedNats[] = [];
     for (let i = 0; i < opts.grids; i++) {
       const plan = gridPlan(i, opts.servers);
-      natsUrls.push((await launchNats(sup, natsBin, { name: plan.name, areaCode: plan.areaCode, dir: join(dir, plan.name) })).url);
+      natsServers.push(await launchNats(sup, natsBin, { name: plan.name, areaCode: plan.areaCode, dir: join(dir, plan.name) }));
     }
     ch = await launchClearinghouse(sup);
     for (let i = 0; i < opts.grids; i++) {
-      const grid = await launchGrid(sup, gridPlan(i, opts.servers), natsUrls[i]!, ch);
+      const grid = await launchGrid(sup, gridPlan(i, opts.servers), natsServers[i]!, ch);
       grids.push(grid);
       await admitGrid(ch, { name: grid.plan.name, areaCode: grid.plan.areaCode, gridManagerPublicKey: grid.gridManagerPublicKey });
       await launchLongDistance(sup, grid, ch);

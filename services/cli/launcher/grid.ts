@@ -14,6 +14,8 @@ import { DEFAULT_K, DEFAULT_N, DEFAULT_HAPPY, DEFAULT_SEGMENT_SIZE } from '../..
 import { connectGridManager, type GridManagerConnection } from '../../../libs/grid/index.js';
 import { initGridManager, loadAdminIdentity, type AdminIdentity } from '../../grid-manager/index.js';
 import { waitFor, type Supervisor } from './supervisor.js';
+import type { LaunchedNats } from './nats.js';
+import type { NatsCredentials } from '../../../libs/events/index.js';
 
 export interface GridPlan {
   name: string;
@@ -29,6 +31,8 @@ export interface LaunchedGrid {
   admin: AdminIdentity;
   /** The grid's nats-server, nats://127.0.0.1:PORT (grid manager and gateway configs' `nats`). */
   natsUrl: string;
+  /** Its user and password (in the same configs). */
+  natsCredentials: NatsCredentials;
   /** Admin connection to the grid manager; closed by the caller. */
   manager: GridManagerConnection;
   clientConfigPath: string;
@@ -39,13 +43,17 @@ export const LOCAL_STATEMENT_POLL_MS = 2_000;
 
 /**
  * Starts the grid manager and storage servers of one grid and writes its
- * client.json. `natsUrl`: the grid's nats-server, already running (launchNats);
+ * client.json. `nats`: the grid's nats-server, already running (launchNats);
  * `clearinghouse`: where its statements come from.
  */
-export async function launchGrid(sup: Supervisor, plan: GridPlan, natsUrl: string, clearinghouse: { address: string; publicKey: string }): Promise<LaunchedGrid> {
+export async function launchGrid(
+  sup: Supervisor,
+  plan: GridPlan,
+  nats: Pick<LaunchedNats, 'url' | 'credentials' | 'credentialsFile'>,
+  clearinghouse: { address: string; publicKey: string },
+): Promise<LaunchedGrid> {
   const gridDir = join(sup.dir, plan.name);
   mkdirSync(gridDir, { recursive: true });
-  const nats = { url: natsUrl };
   const gmDir = join(gridDir, 'grid-manager');
   const init = initGridManager(gmDir, { areaCode: plan.areaCode, listen: '127.0.0.1:0' });
   // The grid manager consumes this grid's usage events (docs/events.md) and
@@ -53,7 +61,7 @@ export async function launchGrid(sup: Supervisor, plan: GridPlan, natsUrl: strin
   // locally it looks for closed periods every 2 s rather than every minute.
   writeJsonAtomic(init.configPath, {
     ...readJsonObjectIfPresent(init.configPath),
-    nats: { servers: [nats.url] },
+    nats: { servers: [nats.url], credentials: nats.credentials },
     clearinghouse: { address: clearinghouse.address, publicKey: clearinghouse.publicKey },
     statementPollMs: LOCAL_STATEMENT_POLL_MS,
   });
@@ -109,8 +117,8 @@ export async function launchGrid(sup: Supervisor, plan: GridPlan, natsUrl: strin
       30_000,
       `the storage servers of grid ${plan.name} to announce`,
     );
-    sup.grids.push({ name: plan.name, areaCode: plan.areaCode, natsUrl: nats.url, gridManagerPublicKey, clientConfig: clientConfigPath, adminIdentity: init.adminIdentityPath });
-    return { plan, dir: gridDir, gridManagerAddress: gm!.address, gridManagerPublicKey, natsUrl: nats.url, admin, manager, clientConfigPath };
+    sup.grids.push({ name: plan.name, areaCode: plan.areaCode, natsUrl: nats.url, natsCredentialsFile: nats.credentialsFile, gridManagerPublicKey, clientConfig: clientConfigPath, adminIdentity: init.adminIdentityPath });
+    return { plan, dir: gridDir, gridManagerAddress: gm!.address, gridManagerPublicKey, natsUrl: nats.url, natsCredentials: nats.credentials, admin, manager, clientConfigPath };
   } catch (err) {
     manager.close();
     throw err;

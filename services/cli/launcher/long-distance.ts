@@ -54,7 +54,7 @@ export async function launchLongDistance(sup: Supervisor, grid: LaunchedGrid, ch
     clearinghouse,
     priceCeilingUnitsPerGib: LOCAL_PRICE_CEILING,
     // Per-client usage events to the grid's nats-server (docs/events.md).
-    nats: { servers: [grid.natsUrl] },
+    nats: { servers: [grid.natsUrl], credentials: grid.natsCredentials },
   });
   planned.push({ role: 'gateway', name: `${gridName}/gateway`, service: 'gateway', grid: gridName, areaCode, configPath: gwConfig, dataDir: gwDir });
 

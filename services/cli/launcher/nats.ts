@@ -4,24 +4,43 @@
  * store and state live under DIR/<grid>/nats/; the port is chosen (free,
  * loopback) at the first start and kept in nats/state.json, so a rerun serves
  * on the same URL. Supervised like the other children (SIGTERM on stop).
+ *
+ * Each grid's nats-server requires a user and password (docs/events.md
+ * "Credentials"): generated at the first start, kept in
+ * DIR/<grid>/nats/credentials.json (mode 0600) and reused on reruns, written
+ * into that grid's grid manager and gateway configs. A connection without
+ * them is refused, so nothing else on the machine can publish usage events.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { freePort, portAccepts, portFree } from '../../../libs/net/index.js';
 import { join } from 'node:path';
 import { readJsonObjectIfPresent, writeJsonAtomic } from '../../../libs/config/index.js';
 import { UnavailableError } from '../../../libs/errors/index.js';
+import { generateNatsCredentials, readNatsCredentialsFile, writeNatsCredentialsFile, type NatsCredentials } from '../../../libs/events/index.js';
 import type { ServiceChild } from '../child-process.js';
 import type { Supervisor, ServiceRecord } from './supervisor.js';
 
 export interface LaunchedNats {
   /** nats://127.0.0.1:PORT */
   url: string;
+  /** The user and password the server requires. */
+  credentials: NatsCredentials;
+  /** DIR/<grid>/nats/credentials.json (mode 0600): for `intergrid join --nats-credentials`. */
+  credentialsFile: string;
   record: ServiceRecord;
 }
 
-
-
+/** The credentials of an earlier run when the file is intact, else new ones (written 0600). */
+function chooseCredentials(path: string, grid: string): NatsCredentials {
+  try {
+    return readNatsCredentialsFile(path);
+  } catch {
+    const fresh = generateNatsCredentials(`intergrid-${grid}`);
+    writeNatsCredentialsFile(path, fresh);
+    return fresh;
+  }
+}
 
 /** The port recorded by an earlier run when it is still free, else a new free one (recorded). */
 async function choosePort(statePath: string): Promise<number> {
@@ -44,7 +63,10 @@ export async function launchNats(sup: Supervisor, bin: string, grid: { name: str
   const storeDir = join(natsDir, 'store');
   mkdirSync(storeDir, { recursive: true });
   const port = await choosePort(join(natsDir, 'state.json'));
+  const credentialsFile = join(natsDir, 'credentials.json');
+  const credentials = chooseCredentials(credentialsFile, grid.name);
   const configPath = join(natsDir, 'nats-server.conf');
+  // Mode 0600: it holds the password (the schema allows no quote or backslash in it, so JSON quoting is exact).
   writeFileSync(
     configPath,
     [
@@ -52,10 +74,13 @@ export async function launchNats(sup: Supervisor, bin: string, grid: { name: str
       `server_name: intergrid-${grid.name}`,
       'host: 127.0.0.1',
       `port: ${port}`,
+      `authorization {\n  user: ${JSON.stringify(credentials.user)}\n  password: ${JSON.stringify(credentials.password)}\n}`,
       `jetstream {\n  store_dir: ${JSON.stringify(storeDir)}\n}`,
       '',
     ].join('\n'),
+    { mode: 0o600 },
   );
+  chmodSync(configPath, 0o600);
   const name = `${grid.name}/nats`;
   const logFile = join(sup.dir, 'logs', `${grid.name}-nats.log`);
   mkdirSync(join(sup.dir, 'logs'), { recursive: true });
@@ -78,5 +103,5 @@ export async function launchNats(sup: Supervisor, bin: string, grid: { name: str
     if (Date.now() > until) throw new UnavailableError(`${name} did not start within ${timeoutMs} ms (log: ${logFile})`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { url: `nats://${address}`, record };
+  return { url: `nats://${address}`, credentials, credentialsFile, record };
 }

@@ -53,6 +53,8 @@ export interface GridRecord {
   areaCode: string;
   /** The grid's nats-server (usage events): nats://127.0.0.1:PORT. */
   natsUrl: string;
+  /** Its credentials file (mode 0600), for `intergrid join --nats-credentials`. */
+  natsCredentialsFile: string;
   gridManagerPublicKey: string;
   clientConfig: string;
   adminIdentity: string;

@@ -2,13 +2,16 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import {
   encodeClientUsageEvent,
+  signClientUsageEvent,
+  openSignedClientUsageEvent,
   parseClientUsageEvent,
   clientUsageEventId,
   natsConfigSchema,
   USAGE_STREAM,
   type ClientUsageEvent,
 } from '../../../libs/events/index.js';
-import { LayoutInvalidError, InvalidArgumentError } from '../../../libs/errors/index.js';
+import { IntegrityError, LayoutInvalidError, InvalidArgumentError } from '../../../libs/errors/index.js';
+import { bytesEqual, generateKeyPair } from '../../../libs/crypto/index.js';
 import { costOf } from '../../../libs/ledger/index.js';
 
 const client = 'ab'.repeat(32);
@@ -87,6 +90,29 @@ describe('client usage event', () => {
 
   it('encode refuses a malformed event with InvalidArgumentError', () => {
     expect(() => encodeClientUsageEvent(event({ units: 1 }))).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('signed client usage events', () => {
+  const gateway = generateKeyPair();
+
+  it('round-trips an event signed by the gateway key, naming the signer', () => {
+    const opened = openSignedClientUsageEvent(signClientUsageEvent(event(), gateway));
+    expect(opened.event).toEqual(event());
+    expect(bytesEqual(opened.signer, gateway.publicKey)).toBe(true);
+  });
+
+  it('refuses an unsigned (version-1 wire form) event with LayoutInvalidError', () => {
+    expect(() => openSignedClientUsageEvent(encodeClientUsageEvent(event()))).toThrow(LayoutInvalidError);
+    expect(() => openSignedClientUsageEvent(encodeClientUsageEvent(event()))).toThrow(/not signed/);
+  });
+
+  it('refuses an event altered after signing, or claiming another signer, with IntegrityError', () => {
+    const wire = JSON.parse(new TextDecoder().decode(signClientUsageEvent(event(), gateway))) as Record<string, string>;
+    const altered = { ...wire, body: Buffer.from(encodeClientUsageEvent(event({ bytes: 2 ** 31, units: costOf(2 ** 31, 5) }))).toString('base64') };
+    expect(() => openSignedClientUsageEvent(new TextEncoder().encode(JSON.stringify(altered)))).toThrow(IntegrityError);
+    const otherSigner = { ...wire, signer: Buffer.from(generateKeyPair().publicKey).toString('hex') };
+    expect(() => openSignedClientUsageEvent(new TextEncoder().encode(JSON.stringify(otherSigner)))).toThrow(IntegrityError);
   });
 });
 

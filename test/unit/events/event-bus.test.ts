@@ -1,5 +1,8 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { EventBus, natsOutboxSender, USAGE_STREAM } from '../../../libs/events/index.js';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventBus, generateNatsCredentials, natsOutboxSender, readNatsCredentialsFile, writeNatsCredentialsFile, USAGE_STREAM } from '../../../libs/events/index.js';
 import { UnavailableError } from '../../../libs/errors/index.js';
 import { startNatsServer, type TestNatsServer } from '../../fixtures/nats-server.js';
 
@@ -172,5 +175,63 @@ describe('EventBus on a real nats-server', () => {
     await bus.close();
     // Not connected yet → throws, so the pump retries later.
     await expect(natsOutboxSender(() => undefined, subject)(rows)).rejects.toBeInstanceOf(UnavailableError);
+  });
+});
+
+describe('EventBus on a nats-server that requires credentials (as every grid\'s does)', () => {
+  let nats: TestNatsServer;
+  const credentials = generateNatsCredentials('intergrid');
+  let dir: string;
+
+  beforeAll(async () => {
+    nats = await startNatsServer({ credentials });
+    dir = mkdtempSync(join(tmpdir(), 'nats-creds-'));
+  });
+  afterAll(async () => {
+    await nats?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('publishes and consumes with the grid\'s user and password', async () => {
+    const bus = await EventBus.connect({ servers: [nats.url], stream: USAGE_STREAM, credentials }, quiet);
+    expect(await bus.publish('intergrid.usage.creds', enc('hello'), 'creds-1')).toEqual({ duplicate: false });
+    await bus.close();
+  });
+
+  it.each([
+    ['without credentials', undefined],
+    ['with a wrong password', { user: credentials.user, password: `${credentials.password}x` }],
+    ['with another user', { user: 'mallory', password: credentials.password }],
+  ])('refuses a connection %s (connect keeps failing, naming the refusal)', async (_name, creds) => {
+    const errors: string[] = [];
+    const abort = new AbortController();
+    const connecting = EventBus.connect(
+      { servers: [nats.url], stream: USAGE_STREAM, ...(creds ? { credentials: creds } : {}) },
+      { signal: abort.signal, retryMs: 100, onError: (err, ctx) => void errors.push(`${ctx}: ${err instanceof Error ? err.message : String(err)}`) },
+    );
+    await until(() => errors.length > 0, 10_000);
+    abort.abort();
+    await expect(connecting).rejects.toThrow(/gave up connecting \(.*[Aa]uthorization/);
+    expect(errors[0]).toMatch(/the server refused/);
+    expect(errors.join('\n')).not.toContain(credentials.password);
+  });
+
+  it('reads the credentials file `intergrid up` writes (mode 0600), and names the file, not the password, when it is wrong', () => {
+    const path = join(dir, 'credentials.json');
+    writeNatsCredentialsFile(path, credentials);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(readNatsCredentialsFile(path)).toEqual(credentials);
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ user: 'intergrid', password: 'short' }));
+    expect(() => readNatsCredentialsFile(bad)).toThrow(new RegExp(`${bad}: password`));
+    writeFileSync(bad, `{"user": "intergrid", "password": ${credentials.password}}`);
+    let message = '';
+    try {
+      readNatsCredentialsFile(bad);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/not valid JSON: syntax error at line 1/);
+    expect(message).not.toContain(credentials.password.slice(0, 6));
   });
 });

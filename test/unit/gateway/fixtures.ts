@@ -33,6 +33,7 @@ import {
   decryptSegment,
   segmentsForRange,
   UEB_BYTES,
+  MAX_SEGMENT_MESSAGE_BYTES,
   type FileLayout,
 } from '../../../libs/format/index.js';
 import { bindServer, clearinghouseProto, contactPointProto, gatewayProto, serverStream, stopServer, unary, SERVER_OPTIONS } from '../../../libs/rpc/index.js';
@@ -200,7 +201,8 @@ export async function startFakeContactPoint(chKey: Uint8Array, files: TestFile[]
     issuersFor: (role) => (role === 'gateway-approval' ? [chKey] : []),
     serverKey: key.publicKey,
   });
-  const server = new grpc.Server(SERVER_OPTIONS);
+  // Sends whole segments, as a real contact point does (its send limit is the largest segment message).
+  const server = new grpc.Server({ ...SERVER_OPTIONS, 'grpc.max_send_message_length': MAX_SEGMENT_MESSAGE_BYTES });
   server.addService(secured.definition, secured.implementation);
   const bound = await bindServer(server, '127.0.0.1:0', key);
   return Object.assign(fake, { address: bound.address, stop: () => stopServer(server, 200) });
@@ -271,7 +273,8 @@ export interface FetchOutcome {
 /** A raw Gateway client signing as `identity`. */
 export function gatewayClient(gateway: Peer, identity: Identity): GatewayClient {
   const Ctor = gatewayProto().intergrid.gateway.Gateway;
-  return securedClient<GatewayClient>(Ctor, gateway, identity);
+  // Receives whole segments, as libs/client's gateway channel does.
+  return securedClient<GatewayClient>(Ctor, gateway, identity, { channelOptions: { 'grpc.max_receive_message_length': MAX_SEGMENT_MESSAGE_BYTES } });
 }
 
 /** Gateway.GetUsage as `identity` (rejects with the ServiceError). */

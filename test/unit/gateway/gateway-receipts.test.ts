@@ -13,7 +13,7 @@ import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatCap } from '../../../libs/caps/index.js';
 import { bytesEqual, toHex } from '../../../libs/crypto/index.js';
-import { CLIENT_USAGE_SUBJECT, EventBus, parseClientUsageEvent, type ClientUsageEvent } from '../../../libs/events/index.js';
+import { CLIENT_USAGE_SUBJECT, EventBus, openSignedClientUsageEvent, type ClientUsageEvent } from '../../../libs/events/index.js';
 import type { UsageRecordPayload } from '../../../libs/federation/index.js';
 import { costOf } from '../../../libs/ledger/index.js';
 import type { SegmentChunk__Output } from '../../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
@@ -254,7 +254,12 @@ for (const backend of databaseBackends('gw-receipts')) describe(`gateway on ${ba
       const rows = await newTransfers(withNats, () => fetchRaw(withNats, p.client, formatCap(big.verifyCap('306'))));
       expect(rows).toHaveLength(2);
       const events: ClientUsageEvent[] = [];
-      const consumer = bus.consume('receipts-test', CLIENT_USAGE_SUBJECT, async (data) => void events.push(parseClientUsageEvent(data)));
+      const consumer = bus.consume('receipts-test', CLIENT_USAGE_SUBJECT, async (data) => {
+        // Signed by this gateway's key: the grid manager tallies nothing else.
+        const signed = openSignedClientUsageEvent(data);
+        expect(toHex(signed.signer)).toBe(toHex(p.gateway.publicKey));
+        events.push(signed.event);
+      });
       await expect.poll(() => events.length, { timeout: 10_000 }).toBe(2);
       await consumer.stop();
       expect(events.map((e) => e.eventId).sort()).toEqual(rows.map((r) => `use-${r.transferId}`).sort());

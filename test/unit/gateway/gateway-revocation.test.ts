@@ -11,9 +11,10 @@ import { formatCap } from '../../../libs/caps/index.js';
 import { generateKeyPair, toHex } from '../../../libs/crypto/index.js';
 import { connectGridManager, type GridManagerConnection } from '../../../libs/grid/index.js';
 import { initGridManager, loadAdminIdentity, loadGridManagerConfig, startGridManager, type RunningGridManager } from '../../../services/grid-manager/index.js';
-import { startGateway, type RunningGateway } from '../../../services/gateway/index.js';
+import { startGateway, type GatewayConfig, type RunningGateway } from '../../../services/gateway/index.js';
 import {
   gatewayTestConfig,
+  QUIET,
   HOME_AREA,
   cert,
   fetchRaw,
@@ -33,6 +34,7 @@ let admin: GridManagerConnection;
 let ch: FakeClearinghouse;
 let contactPoint: FakeContactPoint;
 let gw: RunningGateway;
+let gwConfig: GatewayConfig;
 let file: TestFile;
 
 async function client(name: string): Promise<Identity> {
@@ -58,14 +60,13 @@ beforeAll(async () => {
   contactPoint = await startFakeContactPoint(p.ch.publicKey, [file]);
   ch.areas.set('202', { price: 1, contactPoints: [{ address: contactPoint.address, publicKey: contactPoint.key.publicKey }] });
 
-  gw = await startGateway(
-    gatewayTestConfig(p, { address: ch.address, publicKey: p.ch.publicKey }, {
-      certificateFiles: [join(p.dir, 'gm-gateway.cert'), join(p.dir, 'approval.cert')],
-      gridManager: { address: gm.address, publicKey: toHex(gm.publicKey) },
-      priceCeilingUnitsPerGib: 10,
-      revocationPollMs: 100,
-    }),
-  );
+  gwConfig = gatewayTestConfig(p, { address: ch.address, publicKey: p.ch.publicKey }, {
+    certificateFiles: [join(p.dir, 'gm-gateway.cert'), join(p.dir, 'approval.cert')],
+    gridManager: { address: gm.address, publicKey: toHex(gm.publicKey) },
+    priceCeilingUnitsPerGib: 10,
+    revocationPollMs: 100,
+  });
+  gw = await startGateway(gwConfig);
   await vi.waitFor(() => expect(gw.revocationsLoaded()).toBe(true), { timeout: 10_000 });
 });
 
@@ -97,5 +98,23 @@ describe('gateway and its grid manager', () => {
       },
       { timeout: 10_000, interval: 100 },
     );
+  });
+
+  it('still refuses a revoked client after a restart on the same database, with its grid manager unreachable', async () => {
+    const carol = await client('carol');
+    const dave = await client('dave');
+    await admin.revoke(carol.keyPair.publicKey);
+    await vi.waitFor(
+      async () => expect((await fetchRaw(gw, carol, formatCap(file.verifyCap('202')))).error?.code).toBe(status.PERMISSION_DENIED),
+      { timeout: 10_000, interval: 100 },
+    );
+    await gw.stop();
+    // Same SQLite file; the grid manager cannot be asked again (nothing listens on port 1).
+    gw = await startGateway({ ...gwConfig, gridManager: { ...gwConfig.gridManager, address: '127.0.0.1:1' } }, QUIET);
+    expect(gw.revocationsLoaded()).toBe(false);
+    const refused = await fetchRaw(gw, carol, formatCap(file.verifyCap('202')));
+    expect(refused.error?.code).toBe(status.PERMISSION_DENIED);
+    expect(refused.error?.details).toMatch(/revoked/);
+    expect((await fetchRaw(gw, dave, formatCap(file.verifyCap('202')))).error).toBeUndefined();
   });
 });

@@ -21,7 +21,7 @@ import {
   type RunningGridManager,
 } from '../../../services/grid-manager/index.js';
 import { connectGridManager, type GridManagerConnection } from '../../../libs/grid/index.js';
-import { startStorageServer, resolveStorageConfig, type RunningStorageServer } from '../../../services/storage/index.js';
+import { startStorageServer, resolveStorageConfig, type RunningStorageServer, type StorageConfig } from '../../../services/storage/index.js';
 import { StoragePeerForTests, patternBytes, storageIndex } from './storage-fixture.js';
 import { databaseBackends, setConfigDatabase, BACKEND_SETUP_MS } from '../../fixtures/database-backends.js';
 
@@ -30,6 +30,7 @@ let dir: string;
 let gm: RunningGridManager;
 let admin: GridManagerConnection;
 let storage: RunningStorageServer;
+let storageConfig: StorageConfig;
 const clients: StoragePeerForTests[] = [];
 
 async function approvedClient(name: string): Promise<{ identity: Identity; peer: StoragePeerForTests }> {
@@ -58,8 +59,7 @@ for (const backend of databaseBackends('storage-gridlink')) describe(`grid link 
     const key = generateKeyPair();
     writeKeyFile(join(sDir, 'key.json'), key);
     writeCertificateFile(join(sDir, 'certificate.b64'), await admin.approve({ role: 'storage-server', subject: key.publicKey, name: 'storage-01' }));
-    storage = await startStorageServer(
-      resolveStorageConfig({
+    storageConfig = resolveStorageConfig({
         name: 'storage-01',
         listen: '127.0.0.1:0',
         dataDir: join(sDir, 'data'),
@@ -69,9 +69,8 @@ for (const backend of databaseBackends('storage-gridlink')) describe(`grid link 
         revocationPollMs: 100,
         usageReportIntervalMs: 100,
         database: backend.name === 'PostgreSQL' ? gmDatabase : await backend.fresh(),
-      }),
-      { logger: silent },
-    );
+      });
+    storage = await startStorageServer(storageConfig, { logger: silent });
   }, BACKEND_SETUP_MS);
 
   afterAll(async () => {
@@ -110,5 +109,25 @@ for (const backend of databaseBackends('storage-gridlink')) describe(`grid link 
     await vi.waitFor(async () => {
       await expect(peer.list(storageIndex(2))).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
     }, { timeout: 20_000, interval: 100 });
+  });
+
+  it('still refuses a revoked client after a restart on the same database, with the grid manager unreachable', async () => {
+    const { identity } = await approvedClient('trudy');
+    await admin.revoke(identity.keyPair.publicKey);
+    await vi.waitFor(() => expect(storage.gridLink.isRevoked(identity.keyPair.publicKey)).toBe(true), { timeout: 20_000, interval: 100 });
+    const honest = await approvedClient('walter');
+    for (const c of clients.splice(0)) c.raw.close();
+    await storage.stop();
+    // Same database; nothing listens on port 1, so nothing can be learnt from the grid manager again.
+    storage = await startStorageServer({ ...storageConfig, listen: '127.0.0.1:0', gridManager: { ...storageConfig.gridManager, address: '127.0.0.1:1' } }, { logger: silent });
+    expect(storage.gridLink.hasRevocations).toBe(false);
+    const Ctor = storageProto().intergrid.storage.Storage;
+    const peer = (id: Identity) => {
+      const p = new StoragePeerForTests(securedClient<StorageClient>(Ctor, storage, id));
+      clients.push(p);
+      return p;
+    };
+    await expect(peer(identity).list(storageIndex(3))).rejects.toMatchObject({ code: 'PERMISSION_DENIED', message: expect.stringMatching(/revoked/) });
+    expect((await peer(honest.identity).list(storageIndex(3))).shares).toEqual([]);
   });
 });
