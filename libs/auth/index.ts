@@ -42,5 +42,5 @@ export type { Peer, ClientOptions, ClientConstructor } from './secured-client.js
 export type { SecuredServerOptions } from './secured-server.js';
 export { NonceCache, DEFAULT_MAX_NONCES_PER_CALLER, DEFAULT_MAX_CALLERS, maxNoncesPerCallerSchema } from './nonce-cache.js';
 export { readKeyFile, writeKeyFile, loadOrCreateKeyFile, readCertificateFile, writeCertificateFile, readIdentity } from './identity-file.js';
-export { loadOperatorIdentity, writeOperatorIdentity, operatorIdentitySchema } from './operator-identity.js';
+export { loadOperatorIdentity, writeOperatorIdentity, setOperatorAddress, operatorIdentitySchema } from './operator-identity.js';
 export type { Authority, OperatorIdentity, OperatorIdentityFile } from './operator-identity.js';

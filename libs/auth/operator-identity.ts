@@ -56,6 +56,17 @@ export function loadOperatorIdentity(path: string, authority: Authority): Operat
   return { identity: { keyPair, certificates: [certificate] }, authority: result };
 }
 
+/**
+ * Records where the authority of an identity file listens (`intergrid up`
+ * binds ephemeral ports, so it rewrites this at every start): the operator's
+ * commands then need no `--clearinghouse` / `--grid-manager` flag.
+ * @throws ConfigError when the file is not a valid identity file for `authority`.
+ */
+export function setOperatorAddress(path: string, authority: Authority, address: string): void {
+  const file = loadJsonConfig(path, operatorIdentitySchema(authority)) as unknown as OperatorIdentityFile<Authority>;
+  writeOperatorIdentity(path, authority, { ...file, [authority]: { ...file[authority], address } } as OperatorIdentityFile<Authority>);
+}
+
 /** Writes an identity file (validated, atomically, mode 0600). */
 export function writeOperatorIdentity<A extends Authority>(path: string, authority: A, file: OperatorIdentityFile<A>): void {
   writeJsonAtomic(path, operatorIdentitySchema(authority).parse(file), 0o600);

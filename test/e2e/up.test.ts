@@ -180,6 +180,22 @@ describe('intergrid up', () => {
     expect(transfers[0]).toMatchObject({ remoteAreaCode: '101', transfers: 1 });
     expect(transfers[0]!.bytes).toBeGreaterThanOrEqual(data.length);
 
+    // The operator's commands as the README gives them: `up` wrote the clearinghouse's address into its admin.json.
+    const chAdmin = join(gridDir, 'clearinghouse', 'admin.json');
+    let ledgerOut = '';
+    for (let i = 0; i < 60 && !ledgerOut.includes('101'); i++) {
+      const ledger = await runBuiltCli(['clearinghouse', 'ledger', '--admin', chAdmin]);
+      expect(ledger.code, ledger.stderr).toBe(0);
+      ledgerOut = ledger.stdout;
+      if (!ledgerOut.includes('101')) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(ledgerOut).toMatch(/101/);
+    const closed = await runBuiltCli(['clearinghouse', 'close-period', '--admin', chAdmin]);
+    expect(closed.code, closed.stderr).toBe(0);
+    const statement = await runBuiltCli(['clearinghouse', 'statement', '--admin', chAdmin, '--json']);
+    expect(statement.code, statement.stderr).toBe(0);
+    expect(statement.stdout).toMatch(/summary|balances/);
+
     // Every `intergrid serve` process serves /metrics on the loopback port federation.json records.
     const served = federation.services.filter((s) => s.role !== 'nats');
     for (const s of served) expect(s.metrics, s.name).toMatch(/^127\.0\.0\.1:\d+$/);

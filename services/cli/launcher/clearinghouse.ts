@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { toHex, fromHex } from '../../../libs/crypto/index.js';
+import { setOperatorAddress } from '../../../libs/auth/index.js';
 import { connectClearinghouse, type ClearinghouseConnection } from '../../../libs/federation/index.js';
 import { initClearinghouse, loadClearinghouseAdmin } from '../../clearinghouse/index.js';
 import type { Supervisor } from './supervisor.js';
@@ -26,6 +27,7 @@ export async function launchClearinghouse(sup: Supervisor): Promise<LaunchedClea
   const [ch] = await sup.start([
     { role: 'clearinghouse', name: 'clearinghouse', service: 'clearinghouse', grid: '-', areaCode: '-', configPath: init.configPath, dataDir: join(dir, 'data') },
   ]);
+  setOperatorAddress(init.adminIdentityPath, 'clearinghouse', ch!.address);
   const operator = loadClearinghouseAdmin(init.adminIdentityPath);
   const admin = connectClearinghouse(ch!.address, operator.identity, { clearinghousePublicKey: operator.clearinghouse.publicKey });
   return { address: ch!.address, publicKey: toHex(operator.clearinghouse.publicKey), admin, adminIdentityPath: init.adminIdentityPath };

@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { toHex } from '../../../libs/crypto/index.js';
-import { loadOrCreateKeyFile, writeCertificateFile, encodeCertificateBase64 } from '../../../libs/auth/index.js';
+import { loadOrCreateKeyFile, setOperatorAddress, writeCertificateFile, encodeCertificateBase64 } from '../../../libs/auth/index.js';
 import { writeJsonAtomic, readJsonObjectIfPresent } from '../../../libs/config/index.js';
 import { writeClientConfig, type ClientConfig } from '../../../libs/client/index.js';
 import { DEFAULT_K, DEFAULT_N, DEFAULT_HAPPY, DEFAULT_SEGMENT_SIZE } from '../../../libs/format/index.js';
@@ -68,6 +68,7 @@ export async function launchGrid(
   const [gm] = await sup.start([
     { role: 'grid-manager', name: `${plan.name}/grid-manager`, service: 'grid-manager', grid: plan.name, areaCode: plan.areaCode, configPath: init.configPath, dataDir: gmDir },
   ]);
+  setOperatorAddress(init.adminIdentityPath, 'gridManager', gm!.address);
   const admin = loadAdminIdentity(init.adminIdentityPath);
   const gridManagerPublicKey = toHex(admin.gridManager.publicKey);
   const manager = connectGridManager(gm!.address, admin.identity);
