@@ -74,3 +74,48 @@ export function compareReports(served: TransferReport | undefined, received: Tra
   }
   return { agree: true };
 }
+
+/** Longest dispute detail (and operator note) stored: the ch_disputes columns are 1000 characters. */
+export const MAX_DETAIL = 1000;
+
+/** A dispute as it is opened: a transfer that is not posted until an operator resolves it. */
+export interface Dispute {
+  transferId: string;
+  exporter: string;
+  importer: string;
+  reason: DisputeReason;
+  /** Why, at most MAX_DETAIL characters. */
+  detail: string;
+  /** Each side's bytes, null for a side not reported. */
+  servedBytes: number | null;
+  receiptBytes: number | null;
+  /** The price a resolution posts at (accept-served / accept-receipt). */
+  priceUnitsPerGib: number;
+}
+
+/**
+ * The one dispute builder: the transfer's parties and both sides' bytes,
+ * with the reason, detail (cut to MAX_DETAIL) and price of the refusal
+ * (transfer-matching.ts decide / missingSide).
+ * @example openDispute(reports, decide(reports, prices, undefined, bounds)) // when it did not post
+ */
+export function openDispute(
+  t: { transferId: string; exporter: string; importer: string; served?: { bytes: number }; receipt?: { bytes: number } },
+  refusal: { reason: DisputeReason; detail: string; priceUnitsPerGib: number },
+): Dispute {
+  return {
+    transferId: t.transferId,
+    exporter: t.exporter,
+    importer: t.importer,
+    reason: refusal.reason,
+    detail: disputeDetail(refusal.detail),
+    servedBytes: t.served?.bytes ?? null,
+    receiptBytes: t.receipt?.bytes ?? null,
+    priceUnitsPerGib: refusal.priceUnitsPerGib,
+  };
+}
+
+/** A detail or note as stored: its first MAX_DETAIL characters. */
+export function disputeDetail(text: string): string {
+  return text.slice(0, MAX_DETAIL);
+}

@@ -12,6 +12,7 @@ import type { Knex } from 'knex';
 import { fromHex, shortKey, toHex } from '../../libs/crypto/index.js';
 import { AlreadyExistsError, assertBytes, NotFoundError, PreconditionError } from '../../libs/errors/index.js';
 import { lockForAppend } from '../../libs/db/index.js';
+import { priceInEffect, type PricePoint } from '../../libs/ledger/index.js';
 import { appendSanction } from './sanction-store.js';
 
 /** One admitted grid. */
@@ -25,11 +26,9 @@ export interface GridRow {
   updatedAtMs: number;
 }
 
-/** One published price. */
-export interface PriceRecord {
+/** One published price (a libs/ledger PricePoint of `areaCode`). */
+export interface PriceRecord extends PricePoint {
   areaCode: string;
-  priceUnitsPerGib: number;
-  effectiveFromMs: number;
 }
 
 /** One registered contact point. */
@@ -257,17 +256,13 @@ export class GridStore {
   }
 
   /**
-   * The price in effect at `atMs` (the latest published at or before it).
+   * The price in effect at `atMs` (libs/ledger priceInEffect over priceHistory).
    * @throws NotFoundError when the grid is unknown or was admitted after `atMs`.
    */
   async priceAt(areaCode: string, atMs: number): Promise<number> {
-    const row: { price_units_per_gib: number | string } | undefined = await this.knex(PRICES)
-      .where({ area_code: areaCode })
-      .andWhere('effective_from_ms', '<=', atMs)
-      .orderBy([{ column: 'effective_from_ms', order: 'desc' }, { column: 'seq', order: 'desc' }])
-      .first();
-    if (!row) throw new NotFoundError(`area code ${areaCode} had no price at ${new Date(atMs).toISOString()}`);
-    return Number(row.price_units_per_gib);
+    const price = priceInEffect(await this.priceHistory(areaCode), atMs);
+    if (price === undefined) throw new NotFoundError(`area code ${areaCode} had no price at ${new Date(atMs).toISOString()}`);
+    return price;
   }
 
   /**

@@ -151,7 +151,7 @@ export function ledgerHandlers(ctx: LedgerContext): grpc.UntypedServiceImplement
         if (!DISPUTE_RESOLUTIONS.includes(resolution as DisputeResolution)) {
           throw new InvalidArgumentError(`resolution '${resolution.slice(0, 30)}' is not one of ${DISPUTE_RESOLUTIONS.join(', ')}`);
         }
-        const note = (call.request.note ?? '').slice(0, 1000);
+        const note = call.request.note ?? ''; // cut to MAX_DETAIL by the store (libs/ledger disputeDetail)
         return disputeMessage(await ctx.ledger.resolveDispute(id, resolution as DisputeResolution, note, ctx.now()));
       },
       log,

@@ -5,7 +5,7 @@
  * (all below 2^53); bulk writes are split to stay under the bind-variable limits.
  */
 import type { Knex } from 'knex';
-import type { Posting } from '../../libs/ledger/index.js';
+import type { Dispute, Posting, TransferReports } from '../../libs/ledger/index.js';
 import { LEDGER_TABLES } from './ledger-schema.js';
 
 const T_POSTINGS = LEDGER_TABLES.postings;
@@ -96,6 +96,58 @@ export function toTransferRow(r: Record<string, unknown>): TransferRow {
     state: String(r.state) as TransferState,
     first_seen_ms: num(r.first_seen_ms),
     posted_at_ms: numOrNull(r.posted_at_ms),
+  };
+}
+
+/**
+ * The one place a transfer row becomes libs/ledger's report types (what
+ * matching decides on): a side is present once its bytes are stored.
+ */
+export function toTransferReports(t: TransferRow): TransferReports {
+  return {
+    transferId: t.transfer_id,
+    exporter: t.exporter,
+    importer: t.importer,
+    atMs: t.transfer_at_ms,
+    served:
+      t.served_bytes === null
+        ? undefined
+        : {
+            bytes: t.served_bytes,
+            receiptSha256: t.served_receipt_sha256,
+            priceAsOfMs: t.served_price_as_of_ms,
+            startedAtMs: t.served_started_at_ms,
+            atMs: t.served_at_ms,
+          },
+    receipt:
+      t.receipt_bytes === null
+        ? undefined
+        : {
+            bytes: t.receipt_bytes,
+            receiptSha256: t.receipt_sha256,
+            priceUnitsPerGib: t.receipt_price_units_per_gib ?? 0,
+            priceAsOfMs: t.receipt_price_as_of_ms,
+          },
+  };
+}
+
+/** The ch_disputes row of a dispute opened at `now` (libs/ledger openDispute). */
+export function disputeRow(d: Dispute, now: number): Record<string, unknown> {
+  return {
+    transfer_id: d.transferId,
+    exporter: d.exporter,
+    importer: d.importer,
+    reason: d.reason,
+    detail: d.detail,
+    served_bytes: d.servedBytes,
+    receipt_bytes: d.receiptBytes,
+    price_units_per_gib: d.priceUnitsPerGib,
+    opened_at_ms: now,
+    state: 'open',
+    resolution: null,
+    posted_units: null,
+    resolved_at_ms: null,
+    note: null,
   };
 }
 

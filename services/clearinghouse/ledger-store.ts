@@ -10,12 +10,25 @@
  * tables on PostgreSQL.
  */
 import type { Knex } from 'knex';
-import { costOf, postingsForTransfer } from '../../libs/ledger/index.js';
+import { costOf, decide, disputeDetail, openDispute, postingsForTransfer, type PriceDateBounds } from '../../libs/ledger/index.js';
 import { NotFoundError, PreconditionError, InvalidArgumentError } from '../../libs/errors/index.js';
 import { LEDGER_TABLES as T } from './ledger-schema.js';
-import { insertChunked, insertTransferPostings, postingRow, selectIn, type PostedTransfer, updateChunked, type ColumnType, toDisputeRow, toTransferRow, type DisputeRow, type TransferRow } from './ledger-rows.js';
+import {
+  disputeRow,
+  insertChunked,
+  insertTransferPostings,
+  postingRow,
+  selectIn,
+  type PostedTransfer,
+  updateChunked,
+  type ColumnType,
+  toDisputeRow,
+  toTransferReports,
+  toTransferRow,
+  type DisputeRow,
+  type TransferRow,
+} from './ledger-rows.js';
 import { PriceBook } from './price-book.js';
-import { decide, type Decision, type PriceDateBounds } from './transfer-matching.js';
 import type { OpenedRecord } from './record-opener.js';
 
 /** A verified, authorised record to store. */
@@ -40,8 +53,6 @@ export interface LedgerSnapshot {
   openDisputes: number;
   records: number;
 }
-
-const MAX_DETAIL = 1000;
 
 interface Approval {
   notBefore: number;
@@ -123,25 +134,6 @@ function addSide(t: TransferRow, r: IngestRecord): void {
   }
 }
 
-function disputeRow(t: TransferRow, d: Extract<Decision, { post: false }>, now: number): Record<string, unknown> {
-  return {
-    transfer_id: t.transfer_id,
-    exporter: t.exporter,
-    importer: t.importer,
-    reason: d.reason,
-    detail: d.detail.slice(0, MAX_DETAIL),
-    served_bytes: t.served_bytes,
-    receipt_bytes: t.receipt_bytes,
-    price_units_per_gib: d.priceUnitsPerGib,
-    opened_at_ms: now,
-    state: 'open',
-    resolution: null,
-    posted_units: null,
-    resolved_at_ms: null,
-    note: null,
-  };
-}
-
 /** Options of LedgerStore.open. */
 export interface LedgerStoreOptions {
   /** How long a resolution is valid (config resolutionTtlMs; default 60 000). */
@@ -156,7 +148,7 @@ export class LedgerStore {
   private queue: Promise<unknown> = Promise.resolve();
   /** Start of the open period (end of the last closed one, or 0). */
   private openFrom = 0;
-  /** What bounds a receipt's price date (transfer-matching.ts). */
+  /** What bounds a receipt's price date (libs/ledger transfer-matching.ts). */
   readonly priceDates: PriceDateBounds;
 
   private constructor(
@@ -320,18 +312,19 @@ export class LedgerStore {
       const both = t.served_bytes !== null && t.receipt_bytes !== null;
       if (!both) return;
       const open = openDisputes.get(t.transfer_id);
+      const reports = toTransferReports(t);
       if (t.state === 'pending') {
-        const d = decide(t, prices, mismatch, this.priceDates);
+        const d = decide(reports, prices.history(t.exporter), mismatch, this.priceDates);
         if (d.post) post(t, d.bytes, d.priceUnitsPerGib, d.priceAsOfMs);
         else {
           t.state = 'disputed';
           t.price_units_per_gib = d.priceUnitsPerGib;
           t.price_as_of_ms = d.priceAsOfMs;
-          newDisputes.push(disputeRow(t, d, now));
+          newDisputes.push(disputeRow(openDispute(reports, d), now));
         }
       } else if (t.state === 'disputed' && open && open.reason === 'missing-side') {
         // The missing side arrived after ClosePeriod opened the dispute: decide again.
-        const d = decide(t, prices, mismatch, this.priceDates);
+        const d = decide(reports, prices.history(t.exporter), mismatch, this.priceDates);
         open.served_bytes = t.served_bytes;
         open.receipt_bytes = t.receipt_bytes;
         if (d.post) {
@@ -341,9 +334,10 @@ export class LedgerStore {
           open.resolved_at_ms = now;
           open.note = 'the other side was reported after the dispute opened; both agree';
         } else {
-          open.reason = d.reason;
-          open.detail = d.detail.slice(0, MAX_DETAIL);
-          open.price_units_per_gib = d.priceUnitsPerGib;
+          const again = openDispute(reports, d);
+          open.reason = again.reason;
+          open.detail = again.detail;
+          open.price_units_per_gib = again.priceUnitsPerGib;
         }
         changedDisputes.push(open);
       }
@@ -414,7 +408,7 @@ export class LedgerStore {
           t.price_units_per_gib = d.price_units_per_gib;
         }
         await trx(T.transfers).where({ transfer_id: t.transfer_id }).update({ state: t.state, posted_at_ms: t.posted_at_ms, price_units_per_gib: t.price_units_per_gib });
-        const update = { state: 'resolved', resolution, posted_units: units, resolved_at_ms: now, note: note.slice(0, MAX_DETAIL) };
+        const update = { state: 'resolved', resolution, posted_units: units, resolved_at_ms: now, note: disputeDetail(note) };
         await trx(T.disputes).where({ id }).update(update);
         return { ...d, ...update, state: 'resolved' as const };
       }),

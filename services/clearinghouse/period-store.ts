@@ -7,14 +7,13 @@
  * (balances sum to exactly 0), each signed with the clearinghouse key and
  * stored.
  */
-import { compareReports, buildStatements, signStatement, type TransferReport } from '../../libs/ledger/index.js';
+import { buildStatements, missingSide, openDispute, signStatement } from '../../libs/ledger/index.js';
 import type { KeyPair } from '../../libs/crypto/index.js';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../../libs/errors/index.js';
 import { LEDGER_TABLES as T } from './ledger-schema.js';
-import { insertChunked, toPeriodRow, toPosting, toTransferRow, type PeriodRow, type TransferRow } from './ledger-rows.js';
+import { disputeRow, insertChunked, toPeriodRow, toPosting, toTransferReports, toTransferRow, type PeriodRow } from './ledger-rows.js';
 import type { LedgerStore } from './ledger-store.js';
 import { PriceBook } from './price-book.js';
-import { priceAsOf } from './transfer-matching.js';
 
 /** One stored signed statement; areaCode '' = the summary. */
 export interface StoredStatement {
@@ -37,13 +36,6 @@ export function periodIdArg(id: string): string {
   return id;
 }
 
-function missingSideDetail(t: TransferRow): string {
-  const side = (bytes: number | null): TransferReport | undefined =>
-    bytes === null ? undefined : { transferId: t.transfer_id, bytes, priceUnitsPerGib: 0, receiptOk: true };
-  const c = compareReports(side(t.served_bytes), side(t.receipt_bytes));
-  return c.agree ? `transfer '${t.transfer_id}': one side missing` : c.detail;
-}
-
 export class PeriodStore {
   constructor(
     private readonly ledger: LedgerStore,
@@ -62,22 +54,10 @@ export class PeriodStore {
         const stale = ((await trx(T.transfers).where({ state: 'pending' }).andWhere('first_seen_ms', '<', now - unmatchedGraceMs)) as Record<string, unknown>[]).map(toTransferRow);
         if (stale.length > 0) {
           const prices = await PriceBook.load(trx, stale.map((t) => t.exporter));
-          const disputes = stale.map((t) => ({
-            transfer_id: t.transfer_id,
-            exporter: t.exporter,
-            importer: t.importer,
-            reason: 'missing-side',
-            detail: missingSideDetail(t).slice(0, 1000),
-            served_bytes: t.served_bytes,
-            receipt_bytes: t.receipt_bytes,
-            price_units_per_gib: prices.atOrFirst(t.exporter, priceAsOf(t)),
-            opened_at_ms: now,
-            state: 'open',
-            resolution: null,
-            posted_units: null,
-            resolved_at_ms: null,
-            note: null,
-          }));
+          const disputes = stale.map((t) => {
+            const reports = toTransferReports(t);
+            return disputeRow(openDispute(reports, missingSide(reports, prices.history(t.exporter))), now);
+          });
           await insertChunked(trx, T.disputes, disputes);
           const ids = stale.map((t) => t.transfer_id);
           for (let i = 0; i < ids.length; i += 900) await trx(T.transfers).whereIn('transfer_id', ids.slice(i, i + 900)).update({ state: 'disputed' });

@@ -1,12 +1,18 @@
 /**
- * transfer-matching's price-date rule (docs/billing.md "Price"): the
- * receipt's priceAsOfMs must be the issuedAtMs of a resolution the gateway
- * could have used for this transfer — bounded by when the contact point
- * began serving, the two records' own times and the resolution lifetime.
+ * transfer-matching's price-date rule (docs/billing.md "Price") over stored
+ * transfer rows: the receipt's priceAsOfMs must be the issuedAtMs of a
+ * resolution the gateway could have used for this transfer — bounded by
+ * when the contact point began serving, the two records' own times and the
+ * resolution lifetime. The rule is libs/ledger's (test/unit/ledger/
+ * transfer-matching.test.ts); this pins that toTransferReports hands it the
+ * row's columns.
  */
 import { describe, expect, it } from 'vitest';
-import type { TransferRow } from '../../../services/clearinghouse/ledger-rows.js';
-import { priceDateProblem, transferStart } from '../../../services/clearinghouse/transfer-matching.js';
+import { priceDateProblem as rule, transferStart as start, type PriceDateBounds } from '../../../libs/ledger/index.js';
+import { toTransferReports, type TransferRow } from '../../../services/clearinghouse/ledger-rows.js';
+
+const priceDateProblem = (t: TransferRow, b: PriceDateBounds): string | undefined => rule(toTransferReports(t), b);
+const transferStart = (t: TransferRow): number => start(toTransferReports(t));
 
 const START = 1_800_000_000_000;
 const TTL = 60_000;

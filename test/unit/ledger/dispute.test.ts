@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { compareReports, type TransferReport, type DisputeReason } from '../../../libs/ledger/index.js';
+import { compareReports, disputeDetail, MAX_DETAIL, openDispute, type TransferReport, type DisputeReason } from '../../../libs/ledger/index.js';
 import { InvalidArgumentError } from '../../../libs/errors/index.js';
 
 const ok: TransferReport = { transferId: 't1', bytes: 1000, priceUnitsPerGib: 5, receiptOk: true };
@@ -42,5 +42,27 @@ describe('compareReports', () => {
     expect(() => compareReports({ ...ok, bytes: -1 }, ok)).toThrow(/served bytes/);
     expect(() => compareReports(ok, { ...ok, priceUnitsPerGib: 0.5 })).toThrow(/received priceUnitsPerGib/);
     expect(() => compareReports(ok, { ...ok, transferId: '' })).toThrow(/received transferId/);
+  });
+});
+
+describe('openDispute', () => {
+  const parties = { transferId: 'gw:t1', exporter: '101', importer: '102' };
+
+  it('carries the parties, both sides\' bytes (null for a side not reported), the reason and the price', () => {
+    const d = openDispute({ ...parties, served: { bytes: 10 }, receipt: { bytes: 9 } }, { reason: 'bytes-mismatch', detail: 'why', priceUnitsPerGib: 5 });
+    expect(d).toEqual({ ...parties, reason: 'bytes-mismatch', detail: 'why', servedBytes: 10, receiptBytes: 9, priceUnitsPerGib: 5 });
+    const lone = openDispute({ ...parties, receipt: { bytes: 0 } }, { reason: 'missing-side', detail: 'why', priceUnitsPerGib: 0 });
+    expect([lone.servedBytes, lone.receiptBytes]).toEqual([null, 0]);
+  });
+
+  it(`cuts the detail to MAX_DETAIL (${MAX_DETAIL}) characters and keeps one that fits`, () => {
+    expect(MAX_DETAIL).toBe(1000);
+    const cut = (n: number): string => openDispute(parties, { reason: 'price-date', detail: 'x'.repeat(n), priceUnitsPerGib: 1 }).detail;
+    expect(cut(MAX_DETAIL - 1)).toHaveLength(MAX_DETAIL - 1);
+    expect(cut(MAX_DETAIL)).toHaveLength(MAX_DETAIL);
+    expect(cut(MAX_DETAIL + 1)).toHaveLength(MAX_DETAIL);
+    expect(cut(5 * MAX_DETAIL)).toBe('x'.repeat(MAX_DETAIL));
+    expect(disputeDetail('abc')).toBe('abc');
+    expect(disputeDetail('y'.repeat(MAX_DETAIL + 7))).toBe('y'.repeat(MAX_DETAIL));
   });
 });
