@@ -35,7 +35,8 @@ export { signDocument, openDocument, signJson, openJson, openJsonSignedBy, canon
 export type { SignedDocument } from './signed-document.js';
 export { authInterceptor } from './client-interceptor.js';
 export type { AuthInterceptorOptions } from './client-interceptor.js';
-export { secureService, principalOf, callerKeyOf, DEFAULT_MAX_SKEW_MS } from './server-check.js';
+export { secureService, principalOf, callerKeyOf } from './secure-service.js';
+export { DEFAULT_MAX_SKEW_MS } from './request-checker.js';
 export { securedServer } from './secured-server.js';
 export { securedClient, pinnedClient } from './secured-client.js';
 export type { Peer, ClientOptions, ClientConstructor } from './secured-client.js';
