@@ -12,15 +12,15 @@
  *  4. a presented certificate verifies: issuer trusted for its role, issuer
  *     signature, validity window, subject = caller   UNAUTHENTICATED
  *  5. caller not revoked                             PERMISSION_DENIED
- *  6. the method is in the policy and lists a role
- *     the caller holds                               PERMISSION_DENIED
- *  7. the policy's `admit` hook accepts the caller for this method (which
+ *  6. the method is in the policy                  PERMISSION_DENIED
+ *  7. the method lists a role the caller holds      PERMISSION_DENIED
+ *  8. the policy's `admit` hook accepts the caller for this method (which
  *     grid it speaks for, approved gateway, not suspended) PERMISSION_DENIED
- *  8. nonce not seen from this caller in the replay
+ *  9. nonce not seen from this caller in the replay
  *     window, then remembered                        UNAUTHENTICATED
  *     (or RESOURCE_EXHAUSTED when this caller already has its bound of live
  *     nonces; other callers are not affected)
- * The nonce is looked up and remembered only once steps 1–7 passed, so only
+ * The nonce is looked up and remembered only once steps 1–8 passed, so only
  * a certified, unrevoked caller allowed this method can put anything in the
  * replay cache, and only into its own part of it (nonce-cache.ts).
  */
@@ -65,7 +65,7 @@ export class RequestChecker {
   }
 
   /**
-   * Runs steps 1–8 of the file comment for a call to `path` carrying
+   * Runs steps 1–9 of the file comment for a call to `path` carrying
    * `metadata`, whose first request message hashes to `messageHash`
    * (SHA-256 of its received bytes, or NO_MESSAGE_HASH); returns the caller.
    * @throws AuthRejectedError / AccessDeniedError (or what the policy's callbacks throw).
@@ -92,7 +92,7 @@ export class RequestChecker {
       );
     }
     const principal: Principal = { publicKey: creds.publicKey, certificate: chosen, role: chosen.role, grid: chosen.grid, certificates: verified };
-    // Step 7: the service's own rules about who this caller is (its grid, its approval), before anything is remembered.
+    // Step 8: the service's own rules about who this caller is (its grid, its approval), before anything is remembered.
     this.policy.admit?.(principal, method);
     const caller = Buffer.from(creds.publicKey).toString('latin1');
     const nonce = Buffer.from(creds.nonce).toString('latin1');

@@ -74,7 +74,7 @@ export interface AuthPolicy {
   isRevoked?(subject: Uint8Array): boolean;
   /**
    * The service's own rules about who the caller is, run after the role
-   * check and before the nonce is remembered (request-checker.ts step 7):
+   * check and before the nonce is remembered (request-checker.ts step 8):
    * which grid it speaks for, whether it is an approved gateway, whether its
    * grid is suspended. `method` is the short name. Throws to refuse, with an
    * AccessDeniedError or PermissionError (PERMISSION_DENIED, its message as
