@@ -23,7 +23,7 @@ export type AuthRejection =
   | 'wrong-subject';
 
 /** Reasons an authenticated caller was refused (PERMISSION_DENIED). */
-export type AccessDenial = 'revoked' | 'wrong-role' | 'method-not-allowed';
+export type AccessDenial = 'revoked' | 'wrong-role' | 'method-not-allowed' | 'refused-by-policy';
 
 /** The caller (or a certificate it presented) failed authentication. */
 export class AuthRejectedError extends AuthenticationError {

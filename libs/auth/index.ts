@@ -35,9 +35,10 @@ export { signDocument, openDocument, signJson, openJson, openJsonSignedBy, canon
 export type { SignedDocument } from './signed-document.js';
 export { authInterceptor } from './client-interceptor.js';
 export type { AuthInterceptorOptions } from './client-interceptor.js';
-export { secureService, principalOf, callerKeyOf, DEFAULT_MAX_SKEW_MS } from './server-check.js';
+export { secureService, principalOf, callerKeyOf } from './secure-service.js';
+export { DEFAULT_MAX_SKEW_MS } from './request-checker.js';
 export { securedServer } from './secured-server.js';
-export { securedClient, pinnedClient } from './secured-client.js';
+export { securedClient, pinnedClient, probeClient } from './secured-client.js';
 export type { Peer, ClientOptions, ClientConstructor } from './secured-client.js';
 export type { SecuredServerOptions } from './secured-server.js';
 export { NonceCache, DEFAULT_MAX_NONCES_PER_CALLER, DEFAULT_MAX_CALLERS, maxNoncesPerCallerSchema } from './nonce-cache.js';

@@ -15,7 +15,7 @@
  * caller now has its own bound; a caller past it is refused
  * (RESOURCE_EXHAUSTED, "slow down") and nobody else notices. The number of
  * callers is bounded too; only certified callers that passed every check are
- * ever added (server-check.ts), so reaching that bound takes that many
+ * ever added (request-checker.ts), so reaching that bound takes that many
  * certificates. Entries expire in arrival order, so eviction walks the front
  * of insertion-ordered Maps (amortised O(1) per request).
  */

@@ -7,7 +7,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { CHANNEL_OPTIONS } from '../rpc/index.js';
-import { pinnedChannelCredentials, TLS_CHANNEL_OPTIONS } from '../tls/index.js';
+import { pinnedChannelCredentials, unpinnedChannelCredentials, TLS_CHANNEL_OPTIONS } from '../tls/index.js';
 import { authInterceptor } from './client-interceptor.js';
 import type { Identity } from './types.js';
 
@@ -56,4 +56,17 @@ export function pinnedClient<T extends grpc.Client>(Ctor: ClientConstructor, pee
     ...opts.channelOptions,
     ...(opts.interceptors ? { interceptors: opts.interceptors } : {}),
   }) as T;
+}
+
+/**
+ * A client for grpc.health.v1 probes of an address (`intergrid health`,
+ * container health checks): TLS pinned to `publicKey` when it is known,
+ * otherwise TLS without a pin (libs/tls unpinnedChannelCredentials: a health
+ * answer carries nothing secret and decides only the probe's exit code).
+ * Never for calls whose answer is trusted.
+ * @throws InvalidArgumentError for a malformed key.
+ */
+export function probeClient<T extends grpc.Client>(Ctor: ClientConstructor, address: string, publicKey?: Uint8Array): T {
+  if (publicKey) return pinnedClient<T>(Ctor, { address, publicKey });
+  return new Ctor(address, unpinnedChannelCredentials(), { ...CHANNEL_OPTIONS, ...TLS_CHANNEL_OPTIONS }) as T;
 }

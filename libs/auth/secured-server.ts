@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { SERVER_OPTIONS, operableServer } from '../rpc/index.js';
 import type { Logger } from 'pino';
 import type { ServiceMetrics } from '../metrics/index.js';
-import { callerKeyOf, secureService } from './server-check.js';
+import { callerKeyOf, secureService } from './secure-service.js';
 import type { AuthPolicy } from './types.js';
 
 export interface SecuredServerOptions {

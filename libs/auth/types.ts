@@ -1,7 +1,7 @@
 /**
  * The auth contract shared by every service (see docs/auth.md).
  * Implemented by certificate.ts, request-signature.ts, client-interceptor.ts
- * and server-check.ts in this folder.
+ * secure-service.ts and request-checker.ts in this folder.
  */
 import type { KeyPair } from '../crypto/index.js';
 
@@ -72,6 +72,16 @@ export interface AuthPolicy {
   issuersFor(role: Role): readonly Uint8Array[];
   /** Revocation check by certificate subject (public key). */
   isRevoked?(subject: Uint8Array): boolean;
+  /**
+   * The service's own rules about who the caller is, run after the role
+   * check and before the nonce is remembered (request-checker.ts step 8):
+   * which grid it speaks for, whether it is an approved gateway, whether its
+   * grid is suspended. `method` is the short name. Throws to refuse, with an
+   * AccessDeniedError or PermissionError (PERMISSION_DENIED, its message as
+   * the details); must answer synchronously, like `issuersFor`. Handlers
+   * then only read `principalOf(call)`.
+   */
+  admit?(principal: Principal, method: string): void;
   /** Allowed |server clock - request timestamp|; default 60 s. */
   maxSkewMs?: number;
   /** Clock, for tests. */

@@ -3,10 +3,11 @@
  * grids, their price history and their registered contact points.
  *
  * Every write runs in one transaction and resolves only after the commit.
- * The grid manager keys of admitted, unsuspended grids are also held in
- * memory: the auth check asks for them (issuers trusted for the
- * contact-point role) on every call and must answer synchronously. The map
- * is loaded at open and updated only after a write commits.
+ * Each admitted grid's manager key and suspension are also held in memory:
+ * the auth check asks for them (issuers trusted for the contact-point role,
+ * the policy's membership rules in caller-rules.ts) on every call and must
+ * answer synchronously. The map is loaded at open and updated only after a
+ * write commits.
  */
 import type { Knex } from 'knex';
 import { fromHex, shortKey, toHex } from '../../libs/crypto/index.js';
@@ -24,6 +25,13 @@ export interface GridRow {
   priceUnitsPerGib: number;
   admittedAtMs: number;
   updatedAtMs: number;
+}
+
+/** What the auth check knows of an admitted grid (synchronously, from memory). */
+export interface GridMembership {
+  areaCode: string;
+  gridManagerPublicKey: Uint8Array;
+  suspended: boolean;
 }
 
 /** One published price (a libs/ledger PricePoint of `areaCode`). */
@@ -94,8 +102,8 @@ function toContact(r: ContactDbRow): ContactPointRecord {
 }
 
 export class GridStore {
-  /** area code → grid manager key (hex) of admitted, unsuspended grids. */
-  private readonly active = new Map<string, string>();
+  /** area code → grid manager key (hex) and suspension of every admitted grid. */
+  private readonly members = new Map<string, { gmKey: string; suspended: boolean }>();
 
   private constructor(private readonly knex: Knex) {}
 
@@ -108,13 +116,19 @@ export class GridStore {
 
   private async reloadActive(): Promise<void> {
     const rows: GridDbRow[] = await this.knex(GRIDS).select('*');
-    this.active.clear();
-    for (const r of rows) if (!r.suspended) this.active.set(r.area_code, r.gm_key);
+    this.members.clear();
+    for (const r of rows) this.members.set(r.area_code, { gmKey: r.gm_key, suspended: Boolean(r.suspended) });
   }
 
   /** Grid manager keys of admitted, unsuspended grids (synchronous: used by the auth check). */
   activeGridManagerKeys(): Uint8Array[] {
-    return [...this.active.values()].map((k) => fromHex(k, 'grid manager key', 32));
+    return [...this.members.values()].filter((m) => !m.suspended).map((m) => fromHex(m.gmKey, 'grid manager key', 32));
+  }
+
+  /** The admitted grid with this area code, or undefined (synchronous: used by the auth policy, caller-rules.ts). */
+  membership(areaCode: string): GridMembership | undefined {
+    const m = this.members.get(areaCode);
+    return m ? { areaCode, gridManagerPublicKey: fromHex(m.gmKey, 'grid manager key', 32), suspended: m.suspended } : undefined;
   }
 
   async get(areaCode: string): Promise<GridRow | undefined> {
@@ -211,7 +225,7 @@ export class GridStore {
       await trx(PRICES).insert({ area_code: areaCode, price_units_per_gib: input.priceUnitsPerGib, effective_from_ms: now });
       return dbRow;
     });
-    this.active.set(row.area_code, row.gm_key);
+    this.members.set(row.area_code, { gmKey: row.gm_key, suspended: false });
     return toGrid(row);
   }
 
@@ -229,8 +243,7 @@ export class GridStore {
       await appendSanction(trx, { kind: suspended ? 'suspend' : 'reinstate', areaCode, atMs: now });
     });
     const g = await this.require(areaCode);
-    if (g.suspended) this.active.delete(areaCode);
-    else this.active.set(areaCode, toHex(g.gridManagerPublicKey));
+    this.members.set(areaCode, { gmKey: toHex(g.gridManagerPublicKey), suspended: g.suspended });
     return g;
   }
 

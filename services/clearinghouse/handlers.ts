@@ -1,16 +1,17 @@
 /**
  * Clearinghouse RPC handlers (proto/clearinghouse.proto). Authentication and
  * role checks happen before these run (libs/auth secureService, policy in
- * server.ts); handlers read the caller with principalOf(call) and keep the
- * business rules: admission, suspension, prices, gateway approvals, which
+ * server.ts, which also states which grid each caller must speak for,
+ * caller-rules.ts); handlers read the caller with principalOf(call) and keep
+ * the business rules: admission, suspension, prices, gateway approvals, which
  * contact points a grid may register, and signed resolutions.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { issueCertificate, principalOf, validityWindow, type Principal } from '../../libs/auth/index.js';
+import { issueCertificate, principalOf, validityWindow } from '../../libs/auth/index.js';
 import { isAreaCode } from '../../libs/caps/index.js';
-import { bytesEqual, randomBytes, shortKey, toHex, type KeyPair } from '../../libs/crypto/index.js';
+import { randomBytes, shortKey, toHex, type KeyPair } from '../../libs/crypto/index.js';
 import { authenticateRedeem } from '../../libs/grid/index.js';
-import { AlreadyExistsError, assertBytes, InvalidArgumentError, PermissionError, PreconditionError, UnavailableError } from '../../libs/errors/index.js';
+import { AlreadyExistsError, assertBytes, InvalidArgumentError, PreconditionError, UnavailableError } from '../../libs/errors/index.js';
 import { gridInviteSecretHash, gridInviteSigningBytes, GRID_INVITE_SECRET_BYTES, signResolution } from '../../libs/federation/index.js';
 import { unary } from '../../libs/rpc/index.js';
 import type { AdmitGridRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/AdmitGridRequest.js';
@@ -94,27 +95,6 @@ function addressArg(value: string | undefined): string {
   return address;
 }
 
-/**
- * The grid a caller with a grid-issued certificate (contact-point, or a
- * grid's 'admin') belongs to. The auth check already verified the
- * certificate under the key of some admitted, unsuspended grid; this checks
- * that it is the key of the grid the certificate names, so one grid manager
- * cannot act for another grid.
- */
-async function callerGrid(ctx: ClearinghouseContext, p: Principal, what = 'contact point'): Promise<GridRow> {
-  const cert = p.certificate;
-  const grid = await ctx.grids.get(cert.grid);
-  if (!grid) throw new PermissionError(`${what} ${shortKey(p.publicKey)} claims area code ${cert.grid}, which is not admitted`);
-  if (!bytesEqual(grid.gridManagerPublicKey, cert.issuer)) {
-    throw new PermissionError(
-      `${what} ${shortKey(p.publicKey)}: its certificate for area code ${cert.grid} is issued by ${shortKey(cert.issuer)}, ` +
-        `not by that grid's manager ${shortKey(grid.gridManagerPublicKey)}`,
-    );
-  }
-  if (grid.suspended) throw new PermissionError(`area code ${grid.areaCode} is suspended`);
-  return grid;
-}
-
 function gridRecord(g: GridRow, contactPoints: number): GridRecord {
   return {
     areaCode: g.areaCode,
@@ -144,7 +124,7 @@ export function clearinghouseHandlers(ctx: ClearinghouseContext): grpc.UntypedSe
   }
 
   return {
-    ...ledgerHandlers({ ...ctx, callerGrid: (p, what) => callerGrid(ctx, p, what), ackDelayMs: testAckDelayMs() }),
+    ...ledgerHandlers({ ...ctx, ackDelayMs: testAckDelayMs() }),
     AdmitGrid: unary<AdmitGridRequest__Output, GridRecord>(
       'AdmitGrid',
       async (call) => {
@@ -233,8 +213,6 @@ export function clearinghouseHandlers(ctx: ClearinghouseContext): grpc.UntypedSe
     ListSanctions: unary<ListSanctionsRequest__Output, ListSanctionsResponse>(
       'ListSanctions',
       async (call) => {
-        // Only a contact point of an admitted, unsuspended grid (the list is no secret, but it is its business only).
-        await callerGrid(ctx, principalOf(call));
         const since = uintArg('since_seq', call.request.sinceSeq);
         const r = await ctx.sanctions.since(since);
         return {
@@ -275,10 +253,10 @@ export function clearinghouseHandlers(ctx: ClearinghouseContext): grpc.UntypedSe
     RegisterContactPoint: unary<RegisterContactPointRequest__Output, Empty>(
       'RegisterContactPoint',
       async (call) => {
+        // The policy (server.ts) admitted it as a contact point of p.grid.
         const p = principalOf(call);
         const address = addressArg(call.request.address);
-        const grid = await callerGrid(ctx, p);
-        await ctx.grids.registerContactPoint(grid.areaCode, p.publicKey, address, ctx.now());
+        await ctx.grids.registerContactPoint(p.grid, p.publicKey, address, ctx.now());
         return {};
       },
       log,
@@ -288,9 +266,8 @@ export function clearinghouseHandlers(ctx: ClearinghouseContext): grpc.UntypedSe
       'DeregisterContactPoint',
       async (call) => {
         const p = principalOf(call);
-        const grid = await callerGrid(ctx, p);
         // Idempotent: deregistering twice (or after expiry) is not an error.
-        await ctx.grids.deregisterContactPoint(grid.areaCode, p.publicKey);
+        await ctx.grids.deregisterContactPoint(p.grid, p.publicKey);
         return {};
       },
       log,
@@ -299,13 +276,8 @@ export function clearinghouseHandlers(ctx: ClearinghouseContext): grpc.UntypedSe
     Resolve: unary<ResolveRequest__Output, SignedResolution>(
       'Resolve',
       async (call) => {
-        const p = principalOf(call);
+        // The policy (server.ts) admitted the gateway: its own grid admitted and unsuspended, its approval not revoked.
         const areaCode = areaCodeArg(call.request.areaCode);
-        // A gateway speaks for its own grid: a suspended grid's gateways are cut off too.
-        const own = await ctx.grids.get(p.grid);
-        if (!own) throw new PermissionError(`gateway ${shortKey(p.publicKey)} is approved for area code ${p.grid}, which is not admitted`);
-        if (own.suspended) throw new PermissionError(`gateway ${shortKey(p.publicKey)}: its area code ${p.grid} is suspended`);
-        if (ctx.sanctions.isGatewayRevoked(p.publicKey)) throw new PermissionError(`gateway ${shortKey(p.publicKey)}: its approval was revoked by the clearinghouse`);
         const grid = await ctx.grids.require(areaCode);
         if (grid.suspended) throw new PreconditionError(`area code ${areaCode} is suspended`);
         const now = ctx.now();

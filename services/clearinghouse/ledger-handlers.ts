@@ -23,13 +23,13 @@ import type { ReportUsageResponse } from '../../libs/rpc/generated/intergrid/cle
 import type { ResolveDisputeRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/ResolveDisputeRequest.js';
 import type { Empty } from '../../libs/rpc/generated/intergrid/Empty.js';
 import type { ClearinghouseConfig } from './config.js';
-import type { GridRow } from './grid-store.js';
 import type { LedgerStore, IngestRecord, DisputeResolution } from './ledger-store.js';
 import { DISPUTE_RESOLUTIONS } from './ledger-store.js';
 import type { DisputeRow, PeriodRow } from './ledger-rows.js';
 import type { PeriodStore } from './period-store.js';
 import type { RecordOpener } from './verify-pool.js';
 import { recordProblem, type Reporter } from './usage-check.js';
+import { isApprovedGateway } from './caller-rules.js';
 
 /** Most records in one ReportUsage request. */
 export const MAX_RECORDS_PER_REPORT = 1000;
@@ -40,8 +40,6 @@ export interface LedgerContext {
   periods: PeriodStore;
   opener: RecordOpener;
   now(): number;
-  /** The caller's grid for grid-certified roles (contact-point, admin): issuer must be that grid's manager. */
-  callerGrid(p: Principal, what: string): Promise<GridRow>;
   /**
    * Test hook (crash tests): wait this long between the commit and the
    * reply, so a kill lands between storing a record and acknowledging it.
@@ -83,10 +81,8 @@ export function ledgerHandlers(ctx: LedgerContext): grpc.UntypedServiceImplement
 
   async function reporterOf(p: Principal, now: number): Promise<Reporter> {
     const key = toHex(p.publicKey);
-    if (p.role === 'contact-point') {
-      const grid = await ctx.callerGrid(p, 'contact point');
-      return { role: 'contact-point', key, areaCode: grid.areaCode };
-    }
+    // The policy (server.ts) admitted a contact point as one of p.grid (caller-rules.ts checkGridMember).
+    if (p.role === 'contact-point') return { role: 'contact-point', key, areaCode: p.grid };
     if (p.role === 'gateway-approval') {
       // The approval the gateway presents is itself proof: remember it (covers approvals issued before billing existed).
       await ctx.ledger.recordApproval(key, p.grid, p.certificate.notBefore, p.certificate.notAfter, now);
@@ -110,7 +106,7 @@ export function ledgerHandlers(ctx: LedgerContext): grpc.UntypedServiceImplement
         const valid: IngestRecord[] = [];
         const validIndex: number[] = [];
         const slack = ctx.config.maxClockSkewMs;
-        const approved = (gw: string, area: string, at: number) => ctx.ledger.isApproved(gw, area, at, slack);
+        const approved = (gw: string, area: string, at: number) => isApprovedGateway(ctx.ledger, gw, area, at, slack);
         opened.forEach((o, index) => {
           if (!o.ok) {
             results[index] = { index, recordId: o.recordId, outcome: 'REJECTED', message: o.message };
@@ -178,11 +174,8 @@ export function ledgerHandlers(ctx: LedgerContext): grpc.UntypedServiceImplement
 
     ListPeriods: unary<Empty, ListPeriodsResponse>(
       'ListPeriods',
-      async (call) => {
-        const p = principalOf(call);
-        if (p.role === 'admin') await ctx.callerGrid(p, 'grid admin');
-        return { periods: (await ctx.periods.list()).map(periodMessage) };
-      },
+      // A grid admin was admitted as one of its grid by the policy (server.ts).
+      async () => ({ periods: (await ctx.periods.list()).map(periodMessage) }),
       log,
     ),
 
@@ -190,7 +183,8 @@ export function ledgerHandlers(ctx: LedgerContext): grpc.UntypedServiceImplement
       'GetStatements',
       async (call) => {
         const p = principalOf(call);
-        const onlyArea = p.role === 'admin' ? (await ctx.callerGrid(p, 'grid admin')).areaCode : undefined;
+        // A grid admin (admitted as one of p.grid by the policy, server.ts) sees its own grid's statements only.
+        const onlyArea = p.role === 'admin' ? p.grid : undefined;
         const requested = call.request.periodId ?? '';
         const s = await ctx.periods.statements(requested === '' ? undefined : requested, onlyArea);
         const signed = (x: { body: Uint8Array; signature: Uint8Array }) => ({ body: Buffer.from(x.body), signature: Buffer.from(x.signature) });

@@ -18,6 +18,7 @@ import { GridStore } from './grid-store.js';
 import { LedgerStore } from './ledger-store.js';
 import { PeriodStore } from './period-store.js';
 import { startRecordOpener, type RecordOpener } from './verify-pool.js';
+import { checkApprovedGateway, checkGridMember, type GatewayRevocations, type GridDirectory } from './caller-rules.js';
 import { LEDGER_TABLES } from './ledger-schema.js';
 import { ServiceMetrics, listenWithMetrics, serviceLogger } from '../../libs/metrics/index.js';
 
@@ -69,6 +70,37 @@ export const CLEARINGHOUSE_METHOD_ROLES: Record<string, readonly Role[]> = {
 };
 
 /**
+ * Who the caller must be beyond its role (caller-rules.ts), per method: the
+ * policy's `admit` hook, run by the auth check before any handler. Contact
+ * points and grid admins speak for the grid that issued them; a gateway
+ * resolving speaks for an admitted, unsuspended grid and is not revoked.
+ * Methods not named here need nothing beyond their role.
+ */
+export function clearinghouseAdmission(grids: GridDirectory, sanctions: GatewayRevocations): NonNullable<AuthPolicy['admit']> {
+  return (p, method) => {
+    switch (method) {
+      // ListSanctions too: the list is no secret, but it is the business of admitted, unsuspended grids only.
+      case 'RegisterContactPoint':
+      case 'DeregisterContactPoint':
+      case 'ListSanctions':
+        checkGridMember(grids, p, 'contact point');
+        return;
+      case 'ReportUsage':
+        // A gateway's approval certificate is its proof (its records are checked one by one, usage-check.ts).
+        if (p.role === 'contact-point') checkGridMember(grids, p, 'contact point');
+        return;
+      case 'ListPeriods':
+      case 'GetStatements':
+        if (p.role === 'admin') checkGridMember(grids, p, 'grid admin');
+        return;
+      case 'Resolve':
+        checkApprovedGateway(grids, sanctions, p);
+        return;
+    }
+  };
+}
+
+/**
  * Opens the database (applying migrations), loads the clearinghouse key and
  * serves the Clearinghouse service on `config.listen`.
  * @throws ConfigError / InvalidArgumentError for an unreadable key file, or
@@ -95,13 +127,14 @@ export async function startClearinghouse(config: ClearinghouseConfig, opts: Star
       methods: CLEARINGHOUSE_METHOD_ROLES,
       issuersFor: (role) => {
         // Operators and gateway approvals: only our own key. Contact points:
-        // the managers of admitted, unsuspended grids (the handler then checks
+        // the managers of admitted, unsuspended grids (`admit` then checks
         // the certificate's area code is that manager's grid).
         if (role === 'clearinghouse-admin' || role === 'gateway-approval') return [key.publicKey];
         // A grid's 'admin' (statements): likewise issued by an active grid's manager.
         if (role === 'contact-point' || role === 'admin') return grids.activeGridManagerKeys();
         return [];
       },
+      admit: clearinghouseAdmission(grids, sanctions),
       serverKey: key.publicKey,
       maxNoncesPerCaller: config.maxNoncesPerCaller,
       maxSkewMs: config.maxClockSkewMs,

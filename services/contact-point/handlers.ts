@@ -1,9 +1,9 @@
 /**
  * ContactPoint RPC handlers (proto/contact_point.proto). secureService (in
  * server.ts) has already checked that the caller holds a 'gateway-approval'
- * certificate from the clearinghouse; the handler adds the rules that need
- * the request: the gateway is of another grid, the cap is a verify-cap of
- * this grid. It then streams the UEB and each verified ciphertext segment
+ * certificate from the clearinghouse, and its policy that the gateway is of
+ * another grid, whose grid is not suspended (caller-rules.ts); the handler
+ * adds the rules that need the request: the cap is a verify-cap of this grid. It then streams the UEB and each verified ciphertext segment
  * (with its ciphertext-tree proof) of the range, from libs/client's
  * ciphertextSegments over this grid's storage servers: bad or missing
  * shares switch servers there, so a wrong byte never leaves. A transfer id
@@ -18,7 +18,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { principalOf, type Principal, type SignedDocument } from '../../libs/auth/index.js';
 import { parseVerifyCap, redactCap, READ_CAP_PREFIX, type VerifyCap } from '../../libs/caps/index.js';
 import { ciphertextSegments, clampRange, type ByteRange, type GridSession } from '../../libs/client/index.js';
-import { fromHex, shortKey, toHex } from '../../libs/crypto/index.js';
+import { fromHex, toHex } from '../../libs/crypto/index.js';
 import { IntegrityError, InvalidArgumentError, LayoutInvalidError, NotFoundError, PermissionError, UnavailableError } from '../../libs/errors/index.js';
 import { serverStream, unary, writeMessage, CallerSlots } from '../../libs/rpc/index.js';
 import type { ServedUsage } from '../../libs/rpc/generated/intergrid/contactpoint/ServedUsage.js';
@@ -47,8 +47,6 @@ export interface ContactPointContext {
   maxFetchesPerGateway?: number;
   /** A gateway that reads nothing this long has its FetchSegments ended (0 = wait forever; default 60 s). */
   streamStallMs?: number;
-  /** True when the clearinghouse suspended the grid with this area code (sanctions.ts). */
-  isGridSuspended?(areaCode: string): boolean;
   /** A receipt was stored (logs, tests). */
   onReceipt?(info: { receipt: ReceiptBody; outcome: ReceiptOutcome }): void;
   /** Log line for a finished or failed transfer (never contains a cap's secret fields: there are none in a verify-cap). */
@@ -88,8 +86,8 @@ export function contactPointHandlers(ctx: ContactPointContext): grpc.UntypedServ
     SubmitReceipt: unary<SignedReceipt__Output, Empty>(
       'SubmitReceipt',
       async (call) => {
+        // The policy (server.ts) admitted the caller as a gateway of another grid (caller-rules.ts).
         const caller = principalOf(call);
-        checkGateway(caller, ctx.areaCode);
         const signed: SignedDocument = { body: new Uint8Array(call.request.body ?? []), signature: new Uint8Array(call.request.signature ?? []) };
         const receipt = checkReceipt(signed, caller, ctx.publicKey, ctx.areaCode);
         const outcome = await ctx.store.submitReceipt(receipt, signed);
@@ -112,20 +110,6 @@ export function contactPointHandlers(ctx: ContactPointContext): grpc.UntypedServ
       ctx.onInternal,
     ),
   };
-}
-
-/**
- * Checks the caller against this grid: a gateway of this very grid has no
- * business with its own contact point (local reads go straight to the
- * storage servers, and billing a grid for its own bytes would be wrong).
- * @throws PermissionError
- */
-export function checkGateway(p: Principal, areaCode: string): void {
-  if (p.grid === areaCode) {
-    throw new PermissionError(
-      `gateway ${shortKey(p.publicKey)} is approved for area ${p.grid}, this contact point's own grid: contact points serve only gateways of other grids`,
-    );
-  }
 }
 
 /**
@@ -212,22 +196,9 @@ function checkTransferId(id: string): string {
   return id;
 }
 
-/**
- * Refuses a gateway whose grid the clearinghouse suspended (a gateway
- * holding a resolution from before, or skipping Resolve, must not keep
- * fetching). Receipts are still accepted: they account for bytes already served.
- * @throws PermissionError naming the grid
- */
-export function checkNotSuspended(p: Principal, isGridSuspended: ((areaCode: string) => boolean) | undefined): void {
-  if (isGridSuspended?.(p.grid)) {
-    throw new PermissionError(`area code ${p.grid} is suspended by the clearinghouse: its gateway ${shortKey(p.publicKey)} is refused until the grid is reinstated`);
-  }
-}
-
 async function fetchSegments(ctx: ContactPointContext, call: FetchCall): Promise<void> {
+  // The policy (server.ts) admitted the caller: a gateway of another grid, not suspended (caller-rules.ts).
   const caller = principalOf(call);
-  checkGateway(caller, ctx.areaCode);
-  checkNotSuspended(caller, ctx.isGridSuspended);
   const req = call.request;
   const cap = checkCap(req.verifyCap, ctx.areaCode);
   const transferId = checkTransferId(req.transferId);

@@ -26,6 +26,7 @@ import { setServing, contactPointProto } from '../../libs/rpc/index.js';
 import { ServiceMetrics, listenWithMetrics, serviceLogger, type Listening } from '../../libs/metrics/index.js';
 import type { ContactPointConfig } from './config.js';
 import { contactPointHandlers } from './handlers.js';
+import { checkGateway, checkNotSuspended } from './caller-rules.js';
 import { HomeGrid } from './home-grid.js';
 import { CONTACT_POINT_MIGRATIONS_TABLE, CONTACT_POINT_SANCTIONS_PREFIX, contactPointMigrations } from './migrations.js';
 import { SanctionsWatch } from './sanctions.js';
@@ -46,6 +47,19 @@ export const CONTACT_POINT_METHOD_ROLES: Record<string, readonly Role[]> = {
   SubmitReceipt: ['gateway-approval'],
   GetUsage: ['admin'],
 };
+
+/**
+ * Which gateways each method serves beyond their role (caller-rules.ts): the
+ * policy's `admit` hook. Gateways of other grids only; a suspended grid's
+ * gateway may not fetch, but may still hand in receipts (they account for
+ * bytes already served). GetUsage is for this grid's admin: nothing more.
+ */
+export function contactPointAdmission(areaCode: string, isGridSuspended: (areaCode: string) => boolean): NonNullable<AuthPolicy['admit']> {
+  return (p, method) => {
+    if (method === 'FetchSegments' || method === 'SubmitReceipt') checkGateway(p, areaCode);
+    if (method === 'FetchSegments') checkNotSuspended(p, isGridSuspended);
+  };
+}
 
 export interface StartContactPointOptions {
   /** Logger (default: serviceLogger, stderr at INTERGRID_LOG_LEVEL). Tests pass a silent one. */
@@ -182,7 +196,6 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
     maxConcurrentFetches: config.maxConcurrentFetches,
     maxFetchesPerGateway: config.maxFetchesPerGateway,
     streamStallMs: config.streamStallMs,
-    isGridSuspended: (areaCode) => sanctions.isGridSuspended(areaCode),
     onInternal,
     onReceipt: ({ receipt, outcome }) =>
       logger.info({ transferId: receipt.transferId, gateway: receipt.gateway.slice(0, 16), bytes: receipt.bytes, outcome }, 'receipt received'),
@@ -201,6 +214,7 @@ export async function startContactPoint(config: ContactPointConfig, opts: StartC
     maxNoncesPerCaller: config.maxNoncesPerCaller,
     // A gateway whose approval the clearinghouse revoked is refused on every call, before its certificate expires.
     isRevoked: (subject) => sanctions.isGatewayRevoked(subject),
+    admit: contactPointAdmission(config.areaCode, (areaCode) => sanctions.isGridSuspended(areaCode)),
     maxSkewMs: config.maxClockSkewMs,
     onInternalError: onInternal,
     ...(opts.now ? { now: opts.now } : {}),

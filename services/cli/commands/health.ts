@@ -11,9 +11,9 @@ import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { listenAddress } from '../../../libs/config/index.js';
 import { InvalidArgumentError, UnavailableError } from '../../../libs/errors/index.js';
-import { CHANNEL_OPTIONS, deadline } from '../../../libs/rpc/index.js';
+import { probeClient } from '../../../libs/auth/index.js';
+import { deadline } from '../../../libs/rpc/index.js';
 import { fromHex } from '../../../libs/crypto/index.js';
-import { pinnedChannelCredentials, unpinnedChannelCredentials, TLS_CHANNEL_OPTIONS } from '../../../libs/tls/index.js';
 
 export interface HealthOptions {
   /** Health service name; '' (the default) is the server as a whole. */
@@ -30,11 +30,7 @@ interface HealthClient extends grpc.Client {
   Check(req: { service: string }, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: { status: string }) => void): grpc.ClientUnaryCall;
 }
 
-const HealthClientCtor = grpc.makeGenericClientConstructor(healthService as grpc.ServiceDefinition, 'Health') as unknown as new (
-  address: string,
-  credentials: grpc.ChannelCredentials,
-  options: grpc.ClientOptions,
-) => HealthClient;
+const HealthClientCtor = grpc.makeGenericClientConstructor(healthService as grpc.ServiceDefinition, 'Health');
 
 /**
  * The serving status `address` reports for `service`, over TLS: pinned to
@@ -43,8 +39,7 @@ const HealthClientCtor = grpc.makeGenericClientConstructor(healthService as grpc
  * @throws UnavailableError naming the address (no answer in time, unknown service, wrong TLS key, other gRPC errors).
  */
 export async function checkHealth(address: string, service = '', timeoutMs = DEFAULT_HEALTH_TIMEOUT_MS, publicKey?: Uint8Array): Promise<string> {
-  const credentials = publicKey ? pinnedChannelCredentials(publicKey) : unpinnedChannelCredentials();
-  const client = new HealthClientCtor(address, credentials, { ...CHANNEL_OPTIONS, ...TLS_CHANNEL_OPTIONS });
+  const client = probeClient<HealthClient>(HealthClientCtor, address, publicKey);
   try {
     return await new Promise<string>((resolve, reject) => {
       client.Check({ service }, { deadline: deadline(timeoutMs) }, (err, res) => {

@@ -9,6 +9,7 @@ import { generateKeyPair, toHex, type KeyPair } from '../../../libs/crypto/index
 import { InternalError, InvalidArgumentError, AuthenticationError, PermissionError } from '../../../libs/errors/index.js';
 import { bindServer, stopServer, fromServiceError } from '../../../libs/rpc/index.js';
 import {
+  AccessDeniedError,
   authInterceptor,
   issueCertificate,
   pinnedClient,
@@ -400,6 +401,75 @@ describe('the replay cache is bounded per caller', () => {
       for (let i = 0; i < 5; i++) await rejects(sayAt(other.client, [signAs(gone, { target: other.key.publicKey })]), grpc.status.PERMISSION_DENIED, 'revoked');
       // Its own bound (2) is still free for allowed calls.
       for (let i = 0; i < 2; i++) expect((await sayAt(other.client, [signAs(asClient, { target: other.key.publicKey })])).role).toBe('client');
+    } finally {
+      await other.stop();
+    }
+  });
+});
+
+describe('the policy hook (admit)', () => {
+  it('refuses with PERMISSION_DENIED and the hook\'s message, runs only after the role check, and remembers no nonce of a refused call', async () => {
+    const asked: string[] = [];
+    const outsiders = new Set<string>();
+    const other = await secondServer({
+      maxNoncesPerCaller: 2,
+      admit: (p, method) => {
+        asked.push(`${p.role} ${p.grid} ${method}`);
+        if (outsiders.has(toHex(p.publicKey))) throw new AccessDeniedError('refused-by-policy', `caller ${toHex(p.publicKey).slice(0, 8)} does not speak for grid 202`);
+      },
+    });
+    try {
+      const key = generateKeyPair();
+      const asClient = identity('client', { key });
+      outsiders.add(toHex(key.publicKey));
+      for (let i = 0; i < 5; i++) {
+        await rejects(sayAt(other.client, [signAs(asClient, { target: other.key.publicKey })]), grpc.status.PERMISSION_DENIED, 'does not speak for grid 202');
+      }
+      // The role check comes first: a method its role may not call is refused without asking the hook.
+      await rejects(sayAt(other.client, [signAs(asClient, { target: other.key.publicKey })], new grpc.Metadata(), 'Admin'), grpc.status.PERMISSION_DENIED, 'may not call Admin');
+      expect(asked).toEqual(Array<string>(5).fill('client 101 Say'));
+      // Once admitted, its own bound (2) is still free: none of the 5 refused calls stored a nonce.
+      outsiders.clear();
+      for (let i = 0; i < 2; i++) expect((await sayAt(other.client, [signAs(asClient, { target: other.key.publicKey })])).role).toBe('client');
+      await rejects(sayAt(other.client, [signAs(asClient, { target: other.key.publicKey })]), grpc.status.RESOURCE_EXHAUSTED, 'too many requests');
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('ends a client stream refused by the hook before its handler sees a message', async () => {
+    const other = await secondServer({
+      admit: () => {
+        throw new PermissionError('not today');
+      },
+    });
+    try {
+      const before = collected.length;
+      const p = new Promise<void>((resolve, reject) => {
+        const call = other.client.Collect(new grpc.Metadata(), { interceptors: [signAs(identity('client'), { target: other.key.publicKey })] }, (err) =>
+          err ? reject(err) : resolve(),
+        );
+        call.write({ text: 'secret' });
+        call.end();
+      });
+      await rejects(p, grpc.status.PERMISSION_DENIED, 'not today');
+      expect(collected.length).toBe(before);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('turns a hook that throws a non-Intergrid error into INTERNAL, reported to onInternalError', async () => {
+    const reported: string[] = [];
+    const other = await secondServer({
+      admit: () => {
+        throw new TypeError('bug in the policy');
+      },
+      onInternalError: (err, method) => reported.push(`${(err as Error).message} ${method}`),
+    });
+    try {
+      await rejects(sayAt(other.client, [signAs(identity('client'), { target: other.key.publicKey })]), grpc.status.INTERNAL, 'internal error');
+      expect(reported).toEqual([`bug in the policy ${Echo.service.Say!.path}`]);
     } finally {
       await other.stop();
     }

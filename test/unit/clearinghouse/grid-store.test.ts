@@ -67,6 +67,17 @@ for (const backend of databaseBackends('ch-store')) {
       expect(keys.some((k) => bytesEqual(k, b.gridManagerPublicKey))).toBe(false);
     });
 
+    it('answers membership (manager key, suspension) synchronously for the auth policy, across suspension and reopening', async () => {
+      const g = await admit('603');
+      expect(store.membership('603')).toEqual({ areaCode: '603', gridManagerPublicKey: g.gridManagerPublicKey, suspended: false });
+      await store.setSuspended('603', true, T0 + 1);
+      expect(store.membership('603')?.suspended).toBe(true);
+      expect((await GridStore.open(knex)).membership('603')?.suspended).toBe(true);
+      await store.setSuspended('603', false, T0 + 2);
+      expect(store.membership('603')?.suspended).toBe(false);
+      expect(store.membership('604')).toBeUndefined();
+    });
+
     it('answers the price in effect at any time from the history', async () => {
       await admit('700', 3);
       await store.setPrice('700', 5, T0 + 1000);

@@ -1,26 +1,10 @@
 /**
- * The one server-side auth check (STYLE.md §5): `secureService` wraps every
- * method of a service so no handler runs before its caller is authenticated
- * and allowed; handlers read the caller with `principalOf(call)`.
- *
- * Per call, in order (docs/auth.md has the statuses table):
- *  1. credentials present and well formed          UNAUTHENTICATED
- *  2. the request names this server as its target, and its signature over
- *     (path, timestamp, nonce, SHA-256 of the first message's received
- *     bytes, caller key, THIS server's key) verifies UNAUTHENTICATED
- *  3. |server clock - timestamp| <= maxSkewMs        UNAUTHENTICATED
- *  4. a presented certificate verifies: issuer trusted for its role, issuer
- *     signature, validity window, subject = caller   UNAUTHENTICATED
- *  5. caller not revoked                             PERMISSION_DENIED
- *  6. the method is in the policy and lists a role
- *     the caller holds                               PERMISSION_DENIED
- *  7. nonce not seen from this caller in the replay
- *     window, then remembered                        UNAUTHENTICATED
- *     (or RESOURCE_EXHAUSTED when this caller already has its bound of live
- *     nonces; other callers are not affected)
- * The nonce is looked up and remembered only once steps 1–6 passed, so only
- * a certified, unrevoked caller allowed this method can put anything in the
- * replay cache, and only into its own part of it (nonce-cache.ts).
+ * The gRPC adapter of the one server-side auth check (STYLE.md §5):
+ * `secureService` wraps every method of a service so no handler runs before
+ * its caller passed the RequestChecker (request-checker.ts: the steps and
+ * their statuses), and handlers read the caller with `principalOf(call)`.
+ * This file only knows grpc-js: call types, the first message of a stream,
+ * the received bytes of that message, and where the caller is remembered.
  *
  * The message hash must be over the bytes that arrived, not a re-encoding of
  * the decoded object (protobuf decoding drops unknown fields, so a
@@ -30,17 +14,11 @@
  * by the decoded object; the check looks up its call's first message there.
  */
 import * as grpc from '@grpc/grpc-js';
-import { assertBytes, assertInt, InternalError, InvalidArgumentError } from '../errors/index.js';
-import { sha256, shortKey, toHex, PUBLIC_KEY_BYTES } from '../crypto/index.js';
-import { toStatus } from '../rpc/index.js';
-import { AccessDeniedError, AuthRejectedError } from './auth-errors.js';
-import { decodeCertificate, verifyCertificate } from './certificate.js';
-import { NonceCache } from './nonce-cache.js';
-import { NO_MESSAGE_HASH, readRequestCredentials, verifyRequestSignature, type RequestCredentials } from './request-signature.js';
-import type { AuthPolicy, Certificate, Principal, Role } from './types.js';
-
-/** Default bound on |server clock - request timestamp|. */
-export const DEFAULT_MAX_SKEW_MS = 60_000;
+import { InternalError, InvalidArgumentError } from '../errors/index.js';
+import { sha256, shortKey } from '../crypto/index.js';
+import { NO_MESSAGE_HASH } from './request-signature.js';
+import { RequestChecker, shortName } from './request-checker.js';
+import type { AuthPolicy, Principal } from './types.js';
 
 /** Raw received bytes of each decoded request message (see the file comment). */
 const rawMessages = new WeakMap<object, Uint8Array>();
@@ -97,7 +75,7 @@ export function secureService(
     // An unimplemented method stays unimplemented (grpc-js answers UNIMPLEMENTED; nothing runs).
     if (typeof fn !== 'function') continue;
     const check = (call: { metadata: grpc.Metadata }, first: unknown): void => {
-      const principal = checker.check(attrs.path, call.metadata, first);
+      const principal = checker.check(attrs.path, call.metadata, messageHash(first));
       principals.set(call, principal);
       principalsByMetadata.set(call.metadata, principal);
     };
@@ -126,10 +104,6 @@ export function principalOf(call: object): Principal {
 export function callerKeyOf(metadata: grpc.Metadata): string | undefined {
   const p = principalsByMetadata.get(metadata);
   return p ? shortKey(p.publicKey) : undefined;
-}
-
-function shortName(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1);
 }
 
 function rememberRaw<T>(deserialize: grpc.deserialize<T>): grpc.deserialize<T> {
@@ -249,116 +223,4 @@ function onFirstMessage(stream: NodeJS.ReadableStream & { readableLength: number
   stream.on('readable', onReadable);
   // A cancelled call never delivers a message: drop the listener with it.
   stream.once('close', () => stream.removeListener('readable', onReadable));
-}
-
-/** Holds one service's policy and replay cache, and runs the per-call check. */
-class RequestChecker {
-  private readonly maxSkewMs: number;
-  private readonly nonces: NonceCache;
-  private readonly serverKey: Uint8Array;
-  private readonly now: () => number;
-
-  constructor(private readonly policy: AuthPolicy) {
-    this.maxSkewMs = policy.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
-    assertInt('policy.maxSkewMs', this.maxSkewMs, 1);
-    assertBytes('policy.serverKey', policy.serverKey, PUBLIC_KEY_BYTES);
-    this.serverKey = Uint8Array.from(policy.serverKey);
-    this.nonces = new NonceCache(2 * this.maxSkewMs, policy.maxNoncesPerCaller, policy.maxCallers);
-    this.now = policy.now ? () => policy.now!() : Date.now;
-  }
-
-  /** The status for a failed check; unexpected errors (from policy callbacks) are reported and become INTERNAL. */
-  status(err: unknown, path: string): grpc.StatusObject {
-    return toStatus(err, (e) => this.policy.onInternalError?.(e, path));
-  }
-
-  /** Runs steps 1–7 of the file comment; returns the caller or throws the rejection. */
-  check(path: string, metadata: grpc.Metadata, first: unknown): Principal {
-    const creds = readRequestCredentials(metadata);
-    verifyRequestSignature(creds, this.serverKey, path, messageHash(first));
-    const now = this.now();
-    this.checkClock(creds, now);
-    const method = shortName(path);
-    const allowed = this.policy.methods[method];
-    const { chosen, verified } = this.pickCertificate(creds, allowed ?? [], now);
-    if (this.policy.isRevoked?.(creds.publicKey)) {
-      throw new AccessDeniedError('revoked', `caller ${shortKey(creds.publicKey)} has been revoked`);
-    }
-    if (allowed === undefined) {
-      throw new AccessDeniedError('method-not-allowed', `method ${method} is not open to any role`);
-    }
-    if (!chosen) {
-      const held = [...new Set(verified.map((c) => c.role))].join(', ');
-      throw new AccessDeniedError(
-        'wrong-role',
-        `caller ${shortKey(creds.publicKey)} with role ${held} may not call ${method} (allowed: ${allowed.join(', ') || 'none'})`,
-      );
-    }
-    const caller = Buffer.from(creds.publicKey).toString('latin1');
-    const nonce = Buffer.from(creds.nonce).toString('latin1');
-    if (this.nonces.has(caller, nonce, now)) {
-      throw new AuthRejectedError(
-        'replayed-nonce',
-        `replayed nonce ${toHex(creds.nonce)} from ${shortKey(creds.publicKey)}: this request was already accepted`,
-      );
-    }
-    this.nonces.add(caller, nonce, now);
-    return { publicKey: creds.publicKey, certificate: chosen, role: chosen.role, grid: chosen.grid, certificates: verified };
-  }
-
-  private checkClock(creds: RequestCredentials, now: number): void {
-    const drift = creds.timestamp - now;
-    if (Math.abs(drift) > this.maxSkewMs) {
-      throw new AuthRejectedError(
-        'clock-skew',
-        `clock skew: request timestamp ${new Date(creds.timestamp).toISOString()} is ${Math.abs(drift)} ms ` +
-          `${drift > 0 ? 'ahead of' : 'behind'} the server clock (allowed ±${this.maxSkewMs} ms)`,
-      );
-    }
-  }
-
-  /**
-   * Verifies the presented certificates and picks the first valid one whose
-   * role the method allows. Throws UNAUTHENTICATED unless at least one
-   * certificate verifies; if some certificate with an allowed role failed,
-   * its error is the one reported (it says what to renew or fix).
-   */
-  private pickCertificate(
-    creds: RequestCredentials,
-    allowed: readonly Role[],
-    now: number,
-  ): { chosen: Certificate | undefined; verified: Certificate[] } {
-    if (creds.certificates.length === 0) {
-      throw new AuthRejectedError('no-certificate', `caller ${shortKey(creds.publicKey)} presented no certificate`);
-    }
-    const verified: Certificate[] = [];
-    let firstError: unknown;
-    let allowedError: unknown;
-    for (const bytes of creds.certificates) {
-      try {
-        const c = verifyCertificate(bytes, { trustedIssuers: (role) => this.policy.issuersFor(role), now, expectedSubject: creds.publicKey });
-        verified.push(c);
-      } catch (err) {
-        firstError ??= err;
-        if (allowedError === undefined && err instanceof AuthRejectedError && err.reason !== 'malformed') {
-          const role = roleOf(bytes);
-          if (role !== undefined && allowed.includes(role)) allowedError = err;
-        }
-      }
-    }
-    const chosen = verified.find((c) => allowed.includes(c.role));
-    if (chosen) return { chosen, verified };
-    if (allowedError !== undefined) throw allowedError;
-    if (verified.length === 0) throw firstError;
-    return { chosen: undefined, verified };
-  }
-}
-
-/** The role a certificate claims, from its layout only (no trust): used to pick which failure to report. */
-function roleOf(bytes: Uint8Array): Role | undefined {
-  try {
-    return decodeCertificate(bytes).role;
-  } catch {
-    return undefined;
-  }
 }
