@@ -35,12 +35,12 @@ export { signDocument, openDocument, signJson, openJson, openJsonSignedBy, canon
 export type { SignedDocument } from './signed-document.js';
 export { authInterceptor } from './client-interceptor.js';
 export type { AuthInterceptorOptions } from './client-interceptor.js';
-export { secureService, principalOf, callerKeyOf, DEFAULT_MAX_SKEW_MS } from './server-check.js';
+export { secureService, principalOf, callerKeyOf } from './server-check.js';
 export { securedServer } from './secured-server.js';
 export { securedClient, pinnedClient } from './secured-client.js';
 export type { Peer, ClientOptions, ClientConstructor } from './secured-client.js';
 export type { SecuredServerOptions } from './secured-server.js';
-export { NonceCache, DEFAULT_MAX_NONCES_PER_CALLER, DEFAULT_MAX_CALLERS, maxNoncesPerCallerSchema } from './nonce-cache.js';
+export { NonceCache, DEFAULT_MAX_NONCES_PER_CALLER, DEFAULT_MAX_CALLERS, DEFAULT_MAX_SKEW_MS, maxNoncesPerCallerSchema, maxClockSkewSchema } from './nonce-cache.js';
 export { readKeyFile, writeKeyFile, loadOrCreateKeyFile, readCertificateFile, writeCertificateFile, readIdentity } from './identity-file.js';
 export { loadOperatorIdentity, writeOperatorIdentity, operatorIdentitySchema } from './operator-identity.js';
 export type { Authority, OperatorIdentity, OperatorIdentityFile } from './operator-identity.js';

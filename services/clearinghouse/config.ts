@@ -4,7 +4,7 @@
  * directory, so a clearinghouse directory can be moved as a whole.
  */
 import { z } from 'zod';
-import { maxNoncesPerCallerSchema } from '../../libs/auth/index.js';
+import { maxClockSkewSchema, maxNoncesPerCallerSchema } from '../../libs/auth/index.js';
 import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, listenAddress, hexKey, databaseSchema, metricsSchema } from '../../libs/config/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
 
@@ -38,7 +38,7 @@ export const clearinghouseConfigSchema = z
     /** First area code tried when AdmitGrid asks for none (then upwards). */
     firstAreaCode: z.number().int().min(100).max(99_999_999).default(101),
     /** Allowed clock difference for signed requests (libs/auth); also the slack on gateway-approval windows for receipts. */
-    maxClockSkewMs: z.number().int().positive().default(60_000),
+    maxClockSkewMs: maxClockSkewSchema,
     /**
      * Billing: a transfer reported by one side only for longer than this
      * becomes a 'missing-side' dispute at the next ClosePeriod.

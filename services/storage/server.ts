@@ -121,6 +121,7 @@ export async function startStorageServer(config: StorageConfig, opts: StorageSer
     issuersFor: (role) => (isGridRole(role) ? [managerKey] : []),
     isRevoked: (subject) => link.isRevoked(subject),
     serverKey: identity.keyPair.publicKey,
+    maxSkewMs: config.maxClockSkewMs,
     maxNoncesPerCaller: config.maxNoncesPerCaller,
     // Auth keeps the real clock (skew is against the caller's clock); `now` only drives leases.
   };
