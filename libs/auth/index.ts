@@ -43,4 +43,4 @@ export type { SecuredServerOptions } from './secured-server.js';
 export { NonceCache, DEFAULT_MAX_NONCES_PER_CALLER, DEFAULT_MAX_CALLERS, DEFAULT_MAX_SKEW_MS, maxNoncesPerCallerSchema, maxClockSkewSchema } from './nonce-cache.js';
 export { readKeyFile, writeKeyFile, loadOrCreateKeyFile, readCertificateFile, writeCertificateFile, readIdentity } from './identity-file.js';
 export { loadOperatorIdentity, writeOperatorIdentity, operatorIdentitySchema } from './operator-identity.js';
-export type { Authority, OperatorIdentity, OperatorIdentityFile } from './operator-identity.js';
+export type { Authority, AuthorityRef, OperatorIdentity, OperatorIdentityFile } from './operator-identity.js';
