@@ -72,7 +72,7 @@ export function callerFromPrincipal(p: Principal): Caller {
  * @throws if the data dir, database or identity files cannot be opened.
  */
 export async function startStorageServer(config: StorageConfig, opts: StorageServerOptions = {}): Promise<RunningStorageServer> {
-  const logger = opts.logger ?? serviceLogger(config.name ?? 'storage');
+  const logger = opts.logger ?? serviceLogger(config.name ?? 'storage', { env: process.env });
   const now = opts.now ?? Date.now;
   const identity: Identity = opts.identity ?? loadIdentity(config);
 
