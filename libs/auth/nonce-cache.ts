@@ -29,6 +29,14 @@ interface CallerNonces {
   lastExpiry: number;
 }
 
+/**
+ * Default bound on |server clock - request timestamp| (the server check's
+ * `maxSkewMs`, every service's `maxClockSkewMs`); nonces live 2 × this.
+ */
+export const DEFAULT_MAX_SKEW_MS = 60_000;
+/** Largest `maxClockSkewMs` a config may set: a year (a replay window that long is already no bound). */
+const MAX_CONFIG_SKEW_MS = 365 * 24 * 60 * 60 * 1000;
+
 /** Default most live nonces per caller: ~830 requests/s sustained over a 2-minute window. */
 export const DEFAULT_MAX_NONCES_PER_CALLER = 100_000;
 /** Default most distinct callers remembered at once. */
@@ -36,6 +44,8 @@ export const DEFAULT_MAX_CALLERS = 50_000;
 
 /** The `maxNoncesPerCaller` field every service config has (docs/configuration.md): this replay bound. */
 export const maxNoncesPerCallerSchema = z.number().int().positive().max(10_000_000).default(DEFAULT_MAX_NONCES_PER_CALLER);
+/** The `maxClockSkewMs` field every service config has (docs/configuration.md): the request clock bound, default DEFAULT_MAX_SKEW_MS. */
+export const maxClockSkewSchema = z.number().int().positive().max(MAX_CONFIG_SKEW_MS).default(DEFAULT_MAX_SKEW_MS);
 
 export class NonceCache {
   /** caller → its nonces; Map order is the order of each caller's latest add, hence of lastExpiry. */

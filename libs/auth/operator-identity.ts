@@ -7,7 +7,9 @@
  *     "keyFile": "./admin-key.json",          // relative to admin.json
  *     "certificate": "<base64 certificate>" }
  *
- * Mode 0600: it points at a secret key.
+ * Mode 0600: it points at a secret key. The one implementation for both
+ * kinds: the grid admin's (initGridManager, authority `gridManager`) and the
+ * clearinghouse operator's (initClearinghouse, authority `clearinghouse`).
  */
 import { z } from 'zod';
 import { loadJsonConfig, resolveFrom, hexKey, listenAddress, writeJsonAtomic } from '../config/index.js';
@@ -32,16 +34,21 @@ export function operatorIdentitySchema<A extends Authority>(authority: A) {
 
 export type OperatorIdentityFile<A extends Authority> = { [K in A]: z.infer<typeof authoritySchema> } & { keyFile: string; certificate: string };
 
-export interface OperatorIdentity {
-  identity: Identity;
-  authority: { publicKey: Uint8Array; address?: string };
+/** The authority an operator administers: its key and, when recorded, its address. */
+export interface AuthorityRef {
+  publicKey: Uint8Array;
+  address?: string;
 }
+
+/** A loaded identity file: the operator's identity, and the authority under its own name (`gridManager` or `clearinghouse`). */
+export type OperatorIdentity<A extends Authority> = { identity: Identity } & { [K in A]: AuthorityRef };
 
 /**
  * Reads an identity file, its key file and its certificate.
+ * @example loadOperatorIdentity('grid/admin.json', 'gridManager').gridManager.publicKey
  * @throws ConfigError naming the file and field when any part is missing or malformed.
  */
-export function loadOperatorIdentity(path: string, authority: Authority): OperatorIdentity {
+export function loadOperatorIdentity<A extends Authority>(path: string, authority: A): OperatorIdentity<A> {
   const file = loadJsonConfig(path, operatorIdentitySchema(authority)) as unknown as OperatorIdentityFile<Authority>;
   const keyPair = readKeyFile(resolveFrom(path, file.keyFile));
   let certificate;
@@ -51,9 +58,9 @@ export function loadOperatorIdentity(path: string, authority: Authority): Operat
     throw new ConfigError(`config ${path}: certificate: ${(e as Error).message}`, { cause: e });
   }
   const entry = file[authority];
-  const result: OperatorIdentity['authority'] = { publicKey: fromHex(entry.publicKey, `${authority}.publicKey`, 32) };
-  if (entry.address !== undefined) result.address = entry.address;
-  return { identity: { keyPair, certificates: [certificate] }, authority: result };
+  const ref: AuthorityRef = { publicKey: fromHex(entry.publicKey, `${authority}.publicKey`, 32) };
+  if (entry.address !== undefined) ref.address = entry.address;
+  return { identity: { keyPair, certificates: [certificate] }, [authority]: ref } as OperatorIdentity<A>;
 }
 
 /**

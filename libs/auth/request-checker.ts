@@ -30,12 +30,10 @@ import { shortKey, toHex, PUBLIC_KEY_BYTES } from '../crypto/index.js';
 import { toStatus } from '../rpc/index.js';
 import { AccessDeniedError, AuthRejectedError } from './auth-errors.js';
 import { decodeCertificate, verifyCertificate } from './certificate.js';
-import { NonceCache } from './nonce-cache.js';
+import { DEFAULT_MAX_SKEW_MS, NonceCache } from './nonce-cache.js';
 import { readRequestCredentials, verifyRequestSignature, type RequestCredentials } from './request-signature.js';
 import type { AuthPolicy, Certificate, Principal, Role } from './types.js';
 
-/** Default bound on |server clock - request timestamp|. */
-export const DEFAULT_MAX_SKEW_MS = 60_000;
 
 /** The short method name ('ListShares') of a full path ('/intergrid.storage.Storage/ListShares'). */
 export function shortName(path: string): string {

@@ -1,12 +1,21 @@
 /**
  * Area codes name grids, like telephone area codes: 3–8 decimal digits,
  * compared as strings (so leading zeros are significant: '007' ≠ '7').
- * Assigned by the clearinghouse; the same pattern as libs/client's config.
+ * Assigned by the clearinghouse. This file is the one home of the grammar:
+ * every config and document schema that holds an area code uses
+ * `areaCodeSchema`, every argument check `assertAreaCode` / `isAreaCode`.
  */
+import { z } from 'zod';
 import { InvalidArgumentError } from '../errors/index.js';
 
 /** The area-code grammar: 3 to 8 ASCII digits. */
 export const AREA_CODE_PATTERN = /^[0-9]{3,8}$/;
+
+/**
+ * The zod field for an area code (configs, signed documents, events): a
+ * string matching AREA_CODE_PATTERN, refused with "expected 3-8 decimal digits".
+ */
+export const areaCodeSchema = z.string().regex(AREA_CODE_PATTERN, 'expected 3-8 decimal digits');
 
 /** True when `code` is a well-formed area code. */
 export function isAreaCode(code: unknown): code is string {

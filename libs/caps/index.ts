@@ -9,5 +9,5 @@ export { parseReadCap, formatReadCap } from './read-cap.js';
 export { parseVerifyCap, formatVerifyCap, toVerifyCap } from './verify-cap.js';
 export { READ_CAP_PREFIX, VERIFY_CAP_PREFIX } from './cap-text.js';
 export { storageIndexFromReadKey, formatStorageIndex, parseStorageIndex, STORAGE_INDEX_TAG } from './storage-index.js';
-export { AREA_CODE_PATTERN, isAreaCode, assertAreaCode } from './area-code.js';
+export { AREA_CODE_PATTERN, areaCodeSchema, isAreaCode, assertAreaCode } from './area-code.js';
 export { redactCap } from './redact.js';

@@ -11,8 +11,8 @@ export const READ_KEY_BYTES = 32;
 export const STORAGE_INDEX_BYTES = 16;
 /** Bytes in a UEB hash (tagged SHA-256 of the canonical UEB). */
 export const UEB_HASH_BYTES = 32;
-/** Largest k and n: Reed–Solomon over GF(2^8) has at most 256 shards. */
-export const MAX_SHARES = 256;
+/** Largest k and n: defined by the codec (libs/erasure), re-exported for cap checks. */
+export { MAX_SHARES } from '../erasure/index.js';
 /** Largest file size a cap may state: sizes are JS numbers, so 2^53 - 1. */
 export const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER;
 

@@ -7,7 +7,12 @@
 import { InvalidArgumentError, NotEnoughSharesError, assertInt, describe } from '../errors/index.js';
 import { wasmEncode, wasmReconstruct } from './wasm-module.js';
 
-/** GF(2^8) Reed–Solomon has at most 256 distinct evaluation points. */
+/**
+ * Largest k and n: GF(2^8) Reed–Solomon has at most 256 distinct evaluation
+ * points. THE share-count bound: caps (k, n fields), the format
+ * (validateParams, share headers), the client config and the storage
+ * server's share numbers (0..MAX_SHARES-1) all use this one.
+ */
 export const MAX_SHARES = 256;
 
 /**

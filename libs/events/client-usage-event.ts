@@ -15,6 +15,7 @@
  * signer is a gateway it approved (services/grid-manager/usage-events.ts).
  */
 import { z } from 'zod';
+import { areaCodeSchema } from '../caps/index.js';
 import { openDocument, signDocument } from '../auth/index.js';
 import { fromHex, toHex, type KeyPair } from '../crypto/index.js';
 import { IntegrityError, LayoutInvalidError, InvalidArgumentError } from '../errors/index.js';
@@ -41,7 +42,7 @@ const clientUsageEventSchema = z
     /** The client's public key (64 lowercase hex): the account tallied. */
     client: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters'),
     /** Area code of the grid the bytes came from. */
-    remoteAreaCode: z.string().regex(/^[0-9]{3,8}$/, 'expected 3-8 decimal digits'),
+    remoteAreaCode: areaCodeSchema,
     /** Verified ciphertext bytes of the transfer. */
     bytes: count,
     /** The exporter's price used for the transfer, units per GiB. */

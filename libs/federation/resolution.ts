@@ -16,7 +16,7 @@
  */
 import { z } from 'zod';
 import { signJson, openJson, type SignedDocument } from '../auth/index.js';
-import { AREA_CODE_PATTERN } from '../caps/index.js';
+import { AREA_CODE_PATTERN, areaCodeSchema } from '../caps/index.js';
 import { toHex, fromHex, type KeyPair } from '../crypto/index.js';
 import { assertBytes, InvalidArgumentError, LayoutInvalidError, PreconditionError } from '../errors/index.js';
 
@@ -55,7 +55,7 @@ const MAX_CONTACT_POINTS = 1000;
 const bodySchema = z
   .object({
     version: z.literal(RESOLUTION_VERSION),
-    areaCode: z.string().regex(AREA_CODE_PATTERN),
+    areaCode: areaCodeSchema,
     gridManager: hex32,
     priceUnitsPerGib: safeInt,
     issuedAtMs: safeInt,

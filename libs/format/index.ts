@@ -10,10 +10,12 @@ export {
   DEFAULT_HAPPY,
   DEFAULT_SEGMENT_SIZE,
   DEFAULT_PARAMS,
+  MIN_SEGMENT_SIZE,
+  MIN_CONFIG_SEGMENT_SIZE,
   MAX_SEGMENT_SIZE,
   MAX_SEGMENT_MESSAGE_BYTES,
   MAX_PROOF_HASHES,
-  MAX_SHARE_COUNT,
+  MAX_SHARES,
   validateParams,
 } from './params.js';
 export type { CodecParams } from './params.js';

@@ -31,7 +31,7 @@ import { LayoutInvalidError, assertInt } from '../errors/index.js';
 import { FieldReader, FieldWriter, magicBytes } from './fixed-fields.js';
 import { FORMAT_VERSION, SHARE_HEADER_BYTES, UEB_BYTES, type ByteRange, type FileLayout } from './layout.js';
 import { treeBytes } from './merkle.js';
-import { MAX_SHARE_COUNT } from './params.js';
+import { MAX_SHARES } from '../erasure/index.js';
 
 /** Share header version written and accepted. */
 export const SHARE_VERSION = FORMAT_VERSION;
@@ -106,7 +106,7 @@ export function parseShareHeader(bytes: Uint8Array): ShareHeader {
   const bad = (msg: string): never => {
     throw new LayoutInvalidError(`share header: ${msg}`);
   };
-  if (h.k < 1 || h.n < h.k || h.n > MAX_SHARE_COUNT) bad(`k=${h.k}, n=${h.n} is not 1 <= k <= n <= ${MAX_SHARE_COUNT}`);
+  if (h.k < 1 || h.n < h.k || h.n > MAX_SHARES) bad(`k=${h.k}, n=${h.n} is not 1 <= k <= n <= ${MAX_SHARES}`);
   if (h.shnum >= h.n) bad(`share number ${h.shnum} is not below n=${h.n}`);
   if (h.numSegments < 1) bad('numSegments is 0');
   if (h.blockSize < 1 || h.tailBlockSize > h.blockSize) bad(`block sizes ${h.blockSize}/${h.tailBlockSize} are inconsistent`);

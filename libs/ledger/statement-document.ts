@@ -6,14 +6,13 @@
  */
 import { z } from 'zod';
 import { signJson, openJson, type SignedDocument } from '../auth/index.js';
-import { AREA_CODE_PATTERN } from '../caps/index.js';
+import { areaCodeSchema as areaCode } from '../caps/index.js';
 import type { KeyPair } from '../crypto/index.js';
 import { LayoutInvalidError, assertBytes } from '../errors/index.js';
 import { STATEMENT_TAG, STATEMENT_VERSION, type GridStatementBody, type StatementBody, type SummaryBody } from './statement.js';
 
 const safeInt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const signedInt = z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
-const areaCode = z.string().regex(AREA_CODE_PATTERN);
 const period = z.object({ id: z.string().min(1).max(100), fromMs: safeInt, toMs: safeInt }).strict();
 
 const gridSchema = z

@@ -21,7 +21,7 @@ export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
  * Surrounding blanks and case are ignored (`WARN` is `warn`).
  * @throws ConfigError naming the variable, its value and the allowed levels.
  */
-export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel {
+export function logLevelFromEnv(env: NodeJS.ProcessEnv): LogLevel {
   const raw = env[LOG_LEVEL_ENV];
   if (raw === undefined || raw.trim() === '') return DEFAULT_LOG_LEVEL;
   const level = raw.trim().toLowerCase();
@@ -32,8 +32,11 @@ export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel 
 }
 
 export interface ServiceLoggerOptions {
-  /** Where the level comes from (default process.env). */
-  env?: NodeJS.ProcessEnv;
+  /**
+   * Where the level comes from: the service's entry point passes process.env
+   * (STYLE.md §13: nothing below the entry points reads it), tests their own.
+   */
+  env: NodeJS.ProcessEnv;
   /** Where the lines go (default stderr, fd 2). */
   destination?: DestinationStream;
 }
@@ -43,7 +46,7 @@ export interface ServiceLoggerOptions {
  * writing to stderr at the level of INTERGRID_LOG_LEVEL.
  * @throws ConfigError for an INTERGRID_LOG_LEVEL that is not a level.
  */
-export function serviceLogger(name: string, opts: ServiceLoggerOptions = {}): Logger {
+export function serviceLogger(name: string, opts: ServiceLoggerOptions): Logger {
   const level = logLevelFromEnv(opts.env);
   return pino({ name, level }, opts.destination ?? pino.destination(2));
 }

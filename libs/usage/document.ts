@@ -5,13 +5,11 @@
  */
 import { z } from 'zod';
 import { openJsonSignedBy, type SignedDocument } from '../auth/index.js';
-import { AREA_CODE_PATTERN } from '../caps/index.js';
 import { fromHex } from '../crypto/index.js';
 import { LayoutInvalidError } from '../errors/index.js';
 
 export const safeUint = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const hexKey = z.string().regex(/^[0-9a-f]{64}$/, 'expected a 32-byte key in lowercase hex');
-export const areaCode = z.string().regex(AREA_CODE_PATTERN, 'expected 3-8 decimal digits');
 /** Transfer ids are the gateway's choice: printable ASCII without spaces (as FetchSegments accepts them). */
 export const transferId = z.string().regex(/^[\x21-\x7e]{1,128}$/, 'expected 1-128 printable ASCII characters');
 

@@ -25,7 +25,8 @@ import { z } from 'zod';
 import { signJson, type SignedDocument } from '../auth/index.js';
 import { toHex, type KeyPair } from '../crypto/index.js';
 import { InvalidArgumentError, LayoutInvalidError } from '../errors/index.js';
-import { areaCode, hexKey, openSelfSigned, parseShape, safeUint, transferId, transferKey } from './document.js';
+import { areaCodeSchema as areaCode } from '../caps/index.js';
+import { hexKey, openSelfSigned, parseShape, safeUint, transferId, transferKey } from './document.js';
 
 export const RECEIPT_TAG = 'intergrid:receipt:v2';
 export const RECEIPT_VERSION = 2;

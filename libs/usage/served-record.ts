@@ -29,7 +29,8 @@ import { z } from 'zod';
 import { signJson, type SignedDocument } from '../auth/index.js';
 import { toHex, type KeyPair } from '../crypto/index.js';
 import { InvalidArgumentError, LayoutInvalidError } from '../errors/index.js';
-import { areaCode, hexKey, openSelfSigned, parseShape, safeUint, transferId, transferKey } from './document.js';
+import { areaCodeSchema as areaCode } from '../caps/index.js';
+import { hexKey, openSelfSigned, parseShape, safeUint, transferId, transferKey } from './document.js';
 import { openReceipt, type ReceiptBody } from './receipt.js';
 
 export const SERVED_TAG = 'intergrid:served:v2';

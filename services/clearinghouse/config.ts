@@ -4,7 +4,7 @@
  * directory, so a clearinghouse directory can be moved as a whole.
  */
 import { z } from 'zod';
-import { maxNoncesPerCallerSchema } from '../../libs/auth/index.js';
+import { maxClockSkewSchema, maxNoncesPerCallerSchema } from '../../libs/auth/index.js';
 import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, listenAddress, hexKey, databaseSchema, metricsSchema } from '../../libs/config/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
 
@@ -38,7 +38,7 @@ export const clearinghouseConfigSchema = z
     /** First area code tried when AdmitGrid asks for none (then upwards). */
     firstAreaCode: z.number().int().min(100).max(99_999_999).default(101),
     /** Allowed clock difference for signed requests (libs/auth); also the slack on gateway-approval windows for receipts. */
-    maxClockSkewMs: z.number().int().positive().default(60_000),
+    maxClockSkewMs: maxClockSkewSchema,
     /**
      * Billing: a transfer reported by one side only for longer than this
      * becomes a 'missing-side' dispute at the next ClosePeriod.
@@ -57,7 +57,24 @@ export const clearinghouseConfigSchema = z
   .strict();
 
 /** A validated config with absolute paths and a concrete database. */
-export type ClearinghouseConfig = Omit<z.infer<typeof clearinghouseConfigSchema>, 'database'> & { database: DatabaseConfig };
+export type ClearinghouseConfig = Omit<z.infer<typeof clearinghouseConfigSchema>, 'database'> & {
+  database: DatabaseConfig;
+  /**
+   * Crash tests only: wait this long between a ledger commit and its reply
+   * (ledger-handlers.ts). Not a config field: set from the environment
+   * variable INTERGRID_TEST_ACK_DELAY_MS by loadClearinghouseConfig, absent otherwise.
+   */
+  testAckDelayMs?: number;
+};
+
+/** The environment variable behind ClearinghouseConfig.testAckDelayMs. */
+const TEST_ACK_DELAY_ENV = 'INTERGRID_TEST_ACK_DELAY_MS';
+
+/** INTERGRID_TEST_ACK_DELAY_MS as a delay: 1..10 000 ms, anything else (unset, malformed, out of range) is none. */
+function testAckDelayFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const v = Number(env[TEST_ACK_DELAY_ENV] ?? 0);
+  return Number.isSafeInteger(v) && v > 0 && v <= 10_000 ? v : undefined;
+}
 
 /** Validates a config object (e.g. built by tests); relative paths are resolved against `baseFile`'s directory. */
 export function resolveClearinghouseConfig(raw: z.input<typeof clearinghouseConfigSchema>, baseFile?: string): ClearinghouseConfig {
@@ -74,11 +91,12 @@ function finish(parsed: z.infer<typeof clearinghouseConfigSchema>, baseFile?: st
 /**
  * Reads and validates a clearinghouse config file: INTERGRID_* environment variables override fields
  * (docs/configuration.md), and the key and certificate files it names must
- * be readable.
+ * be readable. INTERGRID_TEST_ACK_DELAY_MS (crash tests) sets testAckDelayMs.
  * @throws ConfigError naming the file and the offending field.
  */
 export function loadClearinghouseConfig(path: string): ClearinghouseConfig {
   const c = finish(loadJsonConfig(path, clearinghouseConfigSchema, { env: process.env }), path);
   requireReadableFiles(path, { keyFile: c.keyFile });
-  return c;
+  const ackDelayMs = testAckDelayFromEnv(process.env);
+  return ackDelayMs === undefined ? c : { ...c, testAckDelayMs: ackDelayMs };
 }

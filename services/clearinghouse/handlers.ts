@@ -107,12 +107,6 @@ function gridRecord(g: GridRow, contactPoints: number): GridRecord {
   };
 }
 
-/** INTERGRID_TEST_ACK_DELAY_MS (crash tests only; see LedgerContext.ackDelayMs). */
-function testAckDelayMs(): number {
-  const v = Number(process.env.INTERGRID_TEST_ACK_DELAY_MS ?? 0);
-  return Number.isSafeInteger(v) && v > 0 && v <= 10_000 ? v : 0;
-}
-
 /** The service implementation, keyed by the proto method names. */
 export function clearinghouseHandlers(ctx: ClearinghouseContext): grpc.UntypedServiceImplementation {
   const log = (err: unknown, method: string) => ctx.onInternal?.(err, method);
@@ -124,7 +118,7 @@ export function clearinghouseHandlers(ctx: ClearinghouseContext): grpc.UntypedSe
   }
 
   return {
-    ...ledgerHandlers({ ...ctx, ackDelayMs: testAckDelayMs() }),
+    ...ledgerHandlers({ ...ctx, ackDelayMs: ctx.config.testAckDelayMs ?? 0 }),
     AdmitGrid: unary<AdmitGridRequest__Output, GridRecord>(
       'AdmitGrid',
       async (call) => {

@@ -8,10 +8,9 @@ export {
   CLEARINGHOUSE_ADMIN_FILE,
   CLEARINGHOUSE_CONFIG_FILE,
   CLEARINGHOUSE_GRID,
+  loadClearinghouseAdmin,
 } from './init.js';
-export type { InitClearinghouseOptions, InitClearinghouseResult } from './init.js';
-export { loadClearinghouseAdmin, writeClearinghouseAdmin } from './admin-identity.js';
-export type { ClearinghouseAdmin, ClearinghouseAdminFile } from './admin-identity.js';
+export type { InitClearinghouseOptions, InitClearinghouseResult, ClearinghouseAdmin } from './init.js';
 export { startClearinghouse, CLEARINGHOUSE_METHOD_ROLES } from './server.js';
 export type { StartClearinghouseOptions, RunningClearinghouse } from './server.js';
 export { GridStore } from './grid-store.js';

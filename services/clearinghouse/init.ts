@@ -21,13 +21,16 @@ import {
   validityWindow,
   decodeCertificateBase64,
   encodeCertificateBase64,
+  loadOperatorIdentity,
+  operatorIdentitySchema,
+  writeOperatorIdentity,
   type Certificate,
+  type OperatorIdentity,
 } from '../../libs/auth/index.js';
 import { writeJsonAtomic, readJsonObjectIfPresent } from '../../libs/config/index.js';
 import { toHex, type KeyPair } from '../../libs/crypto/index.js';
 import { ConfigError } from '../../libs/errors/index.js';
 import { clearinghouseConfigSchema } from './config.js';
-import { clearinghouseAdminSchema, writeClearinghouseAdmin } from './admin-identity.js';
 
 export interface InitClearinghouseOptions {
   /** host:port the clearinghouse will listen on (port 0 = any free port). */
@@ -56,8 +59,16 @@ export const CLEARINGHOUSE_CONFIG_FILE = 'config.json';
  */
 export const CLEARINGHOUSE_GRID = '000';
 
+/** The operator identity (admin.json): libs/auth's operator identity file with the authority `clearinghouse`. */
+export type ClearinghouseAdmin = OperatorIdentity<'clearinghouse'>;
+
+/** Reads the admin.json initClearinghouse wrote. @throws ConfigError naming the file and field. */
+export function loadClearinghouseAdmin(path: string): ClearinghouseAdmin {
+  return loadOperatorIdentity(path, 'clearinghouse');
+}
+
 function reusableAdminCertificate(identityPath: string, chKey: KeyPair, admin: KeyPair, now: number): Certificate | undefined {
-  const parsed = clearinghouseAdminSchema.safeParse(readJsonObjectIfPresent(identityPath));
+  const parsed = operatorIdentitySchema('clearinghouse').safeParse(readJsonObjectIfPresent(identityPath));
   if (!parsed.success) return undefined;
   try {
     const cert = verifyCertificate(decodeCertificateBase64(parsed.data.certificate), {
@@ -112,7 +123,7 @@ export function initClearinghouse(dir: string, opts: InitClearinghouseOptions): 
     });
   // A fixed port is worth recording for the operator's tools; port 0 is not an address.
   const address = /:0$/.test(opts.listen) ? undefined : opts.listen;
-  writeClearinghouseAdmin(adminIdentityPath, {
+  writeOperatorIdentity(adminIdentityPath, 'clearinghouse', {
     clearinghouse: { ...(address ? { address } : {}), publicKey: toHex(chKey.publicKey) },
     keyFile: `./${CLEARINGHOUSE_ADMIN_KEY_FILE}`,
     certificate: encodeCertificateBase64(cert),

@@ -43,7 +43,7 @@ export interface LedgerContext {
   /**
    * Test hook (crash tests): wait this long between the commit and the
    * reply, so a kill lands between storing a record and acknowledging it.
-   * Set by the environment variable INTERGRID_TEST_ACK_DELAY_MS; 0 otherwise.
+   * config.testAckDelayMs (the environment variable INTERGRID_TEST_ACK_DELAY_MS, read by loadClearinghouseConfig); 0 otherwise.
    */
   ackDelayMs?: number;
   onInternal?(err: unknown, method: string): void;

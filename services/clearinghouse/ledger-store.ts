@@ -10,6 +10,7 @@
  * tables on PostgreSQL.
  */
 import type { Knex } from 'knex';
+import { DEFAULT_MAX_SKEW_MS } from '../../libs/auth/index.js';
 import { costOf, decide, disputeDetail, openDispute, postingsForTransfer, type PriceDateBounds } from '../../libs/ledger/index.js';
 import { NotFoundError, PreconditionError, InvalidArgumentError } from '../../libs/errors/index.js';
 import { LEDGER_TABLES as T } from './ledger-schema.js';
@@ -138,7 +139,7 @@ function addSide(t: TransferRow, r: IngestRecord): void {
 export interface LedgerStoreOptions {
   /** How long a resolution is valid (config resolutionTtlMs; default 60 000). */
   resolutionTtlMs?: number;
-  /** Clock differences tolerated between the parties (config maxClockSkewMs; default 60 000). */
+  /** Clock differences tolerated between the parties (config maxClockSkewMs; default libs/auth DEFAULT_MAX_SKEW_MS). */
   maxClockSkewMs?: number;
 }
 
@@ -155,7 +156,7 @@ export class LedgerStore {
     readonly knex: Knex,
     opts: LedgerStoreOptions,
   ) {
-    this.priceDates = { resolutionTtlMs: opts.resolutionTtlMs ?? 60_000, slackMs: opts.maxClockSkewMs ?? 60_000 };
+    this.priceDates = { resolutionTtlMs: opts.resolutionTtlMs ?? 60_000, slackMs: opts.maxClockSkewMs ?? DEFAULT_MAX_SKEW_MS };
   }
 
   /** Opens the store over a migrated database; loads gateway approvals and the open period's start. */

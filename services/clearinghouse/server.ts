@@ -151,7 +151,7 @@ export async function startClearinghouse(config: ClearinghouseConfig, opts: Star
     metrics.gauge('intergrid_clearinghouse_ledger_postings', 'Ledger postings recorded (double-entry rows)', () => count(LEDGER_TABLES.postings));
     metrics.gauge('intergrid_clearinghouse_disputes_open', 'Disputes awaiting resolution', () => count(LEDGER_TABLES.disputes, { state: 'open' }));
     metrics.gauge('intergrid_clearinghouse_records_pending', 'Transfers reported by one side only', () => count(LEDGER_TABLES.transfers, { state: 'pending' }));
-    const logger = opts.logger ?? serviceLogger('clearinghouse');
+    const logger = opts.logger ?? serviceLogger('clearinghouse', { env: process.env });
     const server = securedServer(definition, impl, policy, { metrics, logger, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
     // FederationInvite.Redeem: the grid manager has no certificate here; the handler checks the invite secret and the grid key's signature.
     server.addService(clearinghouseProto().intergrid.clearinghouse.FederationInvite.service, federationInviteHandlers(ctx));

@@ -4,7 +4,8 @@
  * directory, so a grid directory can be moved as a whole.
  */
 import { z } from 'zod';
-import { maxNoncesPerCallerSchema } from '../../libs/auth/index.js';
+import { maxClockSkewSchema, maxNoncesPerCallerSchema } from '../../libs/auth/index.js';
+import { areaCodeSchema } from '../../libs/caps/index.js';
 import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, describeIssues, listenAddress, hexKey, writeJsonAtomic, databaseSchema, metricsSchema } from '../../libs/config/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
 import { ConfigError } from '../../libs/errors/index.js';
@@ -21,7 +22,7 @@ export const contactPointConfigSchema = z
     /** Address registered at the clearinghouse when it differs from the bound one (e.g. listening on 0.0.0.0). */
     advertiseAddress: listenAddress.optional(),
     /** This grid's area code: only verify-caps ending in it are served, and gateways of this grid are refused. */
-    areaCode: z.string().regex(/^[0-9]{3,8}$/, 'expected 3-8 decimal digits'),
+    areaCode: areaCodeSchema,
     /** Directory holding (by default) contact-point.sqlite: transfers served, receipts, outbox. */
     dataDir: z.string().min(1),
     /** Database; default SQLite file `<dataDir>/contact-point.sqlite`. */
@@ -55,7 +56,7 @@ export const contactPointConfigSchema = z
     /** The storage-server directory is fetched again from the grid manager at most this often. */
     directoryRefreshMs: positiveMs.default(60_000),
     /** Allowed clock difference for signed requests (libs/auth). */
-    maxClockSkewMs: positiveMs.default(60_000),
+    maxClockSkewMs: maxClockSkewSchema,
     /** Most concurrent FetchSegments calls; more are refused with UNAVAILABLE (each holds ~3 segments in memory). */
     maxConcurrentFetches: z.number().int().positive().max(10_000).default(64),
     /** Most concurrent FetchSegments calls of one gateway (public key); more are refused with RESOURCE_EXHAUSTED, so one gateway cannot take every slot. */

@@ -105,7 +105,7 @@ export interface RunningContactPoint {
  * @throws ConfigError / InvalidArgumentError for unreadable key or certificate files; the bind error when the address is taken.
  */
 export async function startContactPoint(config: ContactPointConfig, opts: StartContactPointOptions = {}): Promise<RunningContactPoint> {
-  const logger = opts.logger ?? serviceLogger(config.name ?? 'contact-point');
+  const logger = opts.logger ?? serviceLogger(config.name ?? 'contact-point', { env: process.env });
   const now = opts.now ?? Date.now;
   const identity: Identity = opts.identity ?? { keyPair: readKeyFile(config.keyFile), certificates: [readCertificateFile(config.certificateFile)] };
   const clearinghouseKey = fromHex(config.clearinghouse.publicKey);

@@ -5,7 +5,8 @@
  * a database under `dataDir` (docs/gateway.md "Receipts and usage").
  */
 import { z } from 'zod';
-import { maxNoncesPerCallerSchema } from '../../libs/auth/index.js';
+import { maxClockSkewSchema, maxNoncesPerCallerSchema } from '../../libs/auth/index.js';
+import { areaCodeSchema } from '../../libs/caps/index.js';
 import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, describeIssues, listenAddress, hexKey, writeJsonAtomic, databaseSchema, metricsSchema } from '../../libs/config/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
 import { ConfigError } from '../../libs/errors/index.js';
@@ -28,7 +29,7 @@ export const gatewayConfigSchema = z
     /** host:port to listen on; port 0 picks a free port. */
     listen: listenAddress,
     /** This grid's area code: caps carrying it are local and never routed through the clearinghouse. */
-    areaCode: z.string().regex(/^[0-9]{3,8}$/, 'expected 3-8 decimal digits'),
+    areaCode: areaCodeSchema,
     /** Directory holding (by default) gateway.sqlite: transfers, signed receipts, outbox. */
     dataDir: z.string().min(1),
     /** Database; default SQLite file `<dataDir>/gateway.sqlite`. */
@@ -60,7 +61,7 @@ export const gatewayConfigSchema = z
     /** Period of ListRevocations polling at the grid manager (revoked clients are refused). */
     revocationPollMs: z.number().int().positive().max(24 * 60 * 60_000).default(30_000),
     /** Allowed clock difference for signed requests (libs/auth). */
-    maxClockSkewMs: z.number().int().positive().default(60_000),
+    maxClockSkewMs: maxClockSkewSchema,
     /** A receipt not yet delivered to its contact point (SubmitReceipt) is given up after this long. */
     receiptDeliveryMaxAgeMs: z.number().int().positive().max(365 * 24 * 60 * 60_000).default(60 * 60_000),
     /** This grid's NATS: per-client usage events are published there. Absent = no events. */

@@ -196,7 +196,7 @@ export async function startGateway(config: GatewayConfig, opts: StartGatewayOpti
     onInternalError: onInternal,
   };
   const metrics = new ServiceMetrics('gateway');
-  const logger = opts.logger ?? serviceLogger('gateway');
+  const logger = opts.logger ?? serviceLogger('gateway', { env: process.env });
   const server = securedServer(gatewayProto().intergrid.gateway.Gateway.service, impl, policy, {
     // The gateway forwards the contact point's segments as they are: the same limit as the contact point's.
     options: { 'grpc.max_send_message_length': MAX_SEGMENT_MESSAGE_BYTES },

@@ -4,7 +4,8 @@
  * directory, so a grid directory can be moved as a whole.
  */
 import { z } from 'zod';
-import { maxNoncesPerCallerSchema } from '../../libs/auth/index.js';
+import { maxClockSkewSchema, maxNoncesPerCallerSchema } from '../../libs/auth/index.js';
+import { areaCodeSchema } from '../../libs/caps/index.js';
 import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, listenAddress, hexKey, databaseSchema, metricsSchema } from '../../libs/config/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
 import type { GridRole } from '../../libs/grid/index.js';
@@ -44,7 +45,7 @@ export const gridManagerConfigSchema = z
     /** The grid key (libs/auth writeKeyFile format): signs every certificate and the directory. */
     keyFile: z.string().min(1),
     /** This grid's area code (3–8 decimal digits); written into every certificate. */
-    areaCode: z.string().regex(/^[0-9]{3,8}$/, 'expected 3-8 decimal digits'),
+    areaCode: areaCodeSchema,
     /**
      * Admin public keys (hex) registered as approved admins at start-up (the
      * key written by `initGridManager`), so they can renew their certificates
@@ -59,7 +60,7 @@ export const gridManagerConfigSchema = z
      */
     directoryFreshnessMs: z.number().int().positive().default(5 * 60_000),
     /** Allowed clock difference for signed requests (libs/auth). */
-    maxClockSkewMs: z.number().int().positive().default(60_000),
+    maxClockSkewMs: maxClockSkewSchema,
     /**
      * The grid's NATS (docs/events.md): when present, per-client usage events
      * are consumed and tallied (GetUsage `transfers`); absent → not consumed.

@@ -18,13 +18,16 @@ import {
   verifyCertificate,
   decodeCertificateBase64,
   encodeCertificateBase64,
+  loadOperatorIdentity,
+  operatorIdentitySchema,
+  writeOperatorIdentity,
   type Certificate,
+  type OperatorIdentity,
 } from '../../libs/auth/index.js';
 import { writeJsonAtomic, readJsonObjectIfPresent } from '../../libs/config/index.js';
 import { toHex, type KeyPair } from '../../libs/crypto/index.js';
 import { ConfigError } from '../../libs/errors/index.js';
 import { gridManagerConfigSchema } from './config.js';
-import { adminIdentitySchema, writeAdminIdentity } from './admin-identity.js';
 import { issueGridCertificate } from './grid-certificate.js';
 
 export interface InitGridManagerOptions {
@@ -48,10 +51,18 @@ export const ADMIN_KEY_FILE = 'admin-key.json';
 export const ADMIN_IDENTITY_FILE = 'admin.json';
 export const CONFIG_FILE = 'config.json';
 
+/** The admin identity (admin.json): libs/auth's operator identity file with the authority `gridManager`. */
+export type AdminIdentity = OperatorIdentity<'gridManager'>;
+
+/** Reads the admin.json initGridManager wrote. @throws ConfigError naming the file and field. */
+export function loadAdminIdentity(path: string): AdminIdentity {
+  return loadOperatorIdentity(path, 'gridManager');
+}
+
 /** The existing admin certificate if it is still good for a while, else undefined. */
 function reusableAdminCertificate(identityPath: string, gridKey: KeyPair, admin: KeyPair, areaCode: string, now: number): Certificate | undefined {
   const raw = readJsonObjectIfPresent(identityPath);
-  const parsed = adminIdentitySchema.safeParse(raw);
+  const parsed = operatorIdentitySchema('gridManager').safeParse(raw);
   if (!parsed.success) return undefined;
   try {
     const cert = verifyCertificate(decodeCertificateBase64(parsed.data.certificate), {
@@ -118,7 +129,7 @@ export function initGridManager(dir: string, opts: InitGridManagerOptions): Init
     });
   // A fixed port is worth recording for the admin's tools; port 0 is not an address.
   const address = /:0$/.test(opts.listen) ? undefined : opts.listen;
-  writeAdminIdentity(adminIdentityPath, {
+  writeOperatorIdentity(adminIdentityPath, 'gridManager', {
     gridManager: { ...(address ? { address } : {}), publicKey: toHex(gridKey.publicKey) },
     keyFile: `./${ADMIN_KEY_FILE}`,
     certificate: encodeCertificateBase64(cert),

@@ -124,7 +124,7 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
       'Usage events from NATS dropped without tallying, by reason: malformed (unreadable or unsigned), forged (signature does not verify), foreign-signer (not a gateway of this grid)',
       'reason',
     );
-    const logger = opts.logger ?? serviceLogger('grid-manager');
+    const logger = opts.logger ?? serviceLogger('grid-manager', { env: process.env });
     const server = securedServer(definition, impl, policy, { metrics, logger, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
     // GridInvite.Redeem: the caller has no certificate yet; the handler checks the invite secret and the new key's signature.
     server.addService(gridManagerProto().intergrid.gridmanager.GridInvite.service, gridInviteHandlers({ config, gridKey, principals, usage, transfers, statements, now, onInternal }));

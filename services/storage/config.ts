@@ -4,7 +4,7 @@
  * directory, so a grid directory can be moved as a whole.
  */
 import { z } from 'zod';
-import { maxNoncesPerCallerSchema } from '../../libs/auth/index.js';
+import { maxClockSkewSchema, maxNoncesPerCallerSchema } from '../../libs/auth/index.js';
 import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, describeIssues, listenAddress, hexKey, databaseSchema, metricsSchema } from '../../libs/config/index.js';
 import { ConfigError } from '../../libs/errors/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
@@ -56,9 +56,11 @@ export const storageConfigSchema = z
     streamStallMs: positiveMs.default(60_000),
     /** A WriteShare stream that sends nothing for this long is ended (DEADLINE_EXCEEDED); its partial share is discarded. */
     writeIdleMs: positiveMs.default(120_000),
-    /** Prometheus text at GET /metrics on this HTTP address (libs/metrics); absent = not served. */
+    /** Allowed clock difference for signed requests (libs/auth). */
+    maxClockSkewMs: maxClockSkewSchema,
     /** Most live request nonces one caller may have in the replay window; past it that caller gets RESOURCE_EXHAUSTED (docs/auth.md "Replay window"). */
     maxNoncesPerCaller: maxNoncesPerCallerSchema,
+    /** Prometheus text at GET /metrics on this HTTP address (libs/metrics); absent = not served. */
     metrics: metricsSchema.optional(),
   })
   .strict();

@@ -4,9 +4,10 @@
  */
 import { InvalidArgumentError, describe } from '../../libs/errors/index.js';
 import { toHex } from '../../libs/crypto/index.js';
+import { MAX_SHARES, STORAGE_INDEX_BYTES } from '../../libs/caps/index.js';
 
-export const STORAGE_INDEX_BYTES = 16;
-export const MAX_SHARE_NUMBER = 255;
+/** Share numbers are 0..n-1 of a file, n <= MAX_SHARES (libs/erasure). */
+export const MAX_SHARE_NUMBER = MAX_SHARES - 1;
 /** Ranges per ReadShare call: enough for any CHK read plan, small enough to bound the work of one call. */
 export const MAX_READ_RANGES = 4096;
 export const MAX_REASON_CHARS = 1024;

@@ -72,7 +72,7 @@ export function callerFromPrincipal(p: Principal): Caller {
  * @throws if the data dir, database or identity files cannot be opened.
  */
 export async function startStorageServer(config: StorageConfig, opts: StorageServerOptions = {}): Promise<RunningStorageServer> {
-  const logger = opts.logger ?? serviceLogger(config.name ?? 'storage');
+  const logger = opts.logger ?? serviceLogger(config.name ?? 'storage', { env: process.env });
   const now = opts.now ?? Date.now;
   const identity: Identity = opts.identity ?? loadIdentity(config);
 
@@ -121,6 +121,7 @@ export async function startStorageServer(config: StorageConfig, opts: StorageSer
     issuersFor: (role) => (isGridRole(role) ? [managerKey] : []),
     isRevoked: (subject) => link.isRevoked(subject),
     serverKey: identity.keyPair.publicKey,
+    maxSkewMs: config.maxClockSkewMs,
     maxNoncesPerCaller: config.maxNoncesPerCaller,
     // Auth keeps the real clock (skew is against the caller's clock); `now` only drives leases.
   };

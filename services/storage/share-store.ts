@@ -12,6 +12,7 @@
 import { mkdir, open, rename, rm, readdir, stat, statfs, unlink, rmdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes, toHex } from '../../libs/crypto/index.js';
+import { MAX_SHARE_NUMBER } from './request-checks.js';
 
 const SI_HEX = /^[0-9a-f]{32}$/;
 const SHNUM = /^(0|[1-9][0-9]{0,2})$/;
@@ -161,7 +162,7 @@ export class ShareStore {
         for (const name of names) {
           const path = join(bucket, name);
           const st = await stat(path);
-          const valid = SI_HEX.test(si) && si.startsWith(prefix) && SHNUM.test(name) && Number(name) <= 255 && st.isFile();
+          const valid = SI_HEX.test(si) && si.startsWith(prefix) && SHNUM.test(name) && Number(name) <= MAX_SHARE_NUMBER && st.isFile();
           out.push({ storageIndex: si, shareNumber: valid ? Number(name) : -1, size: st.size, path });
         }
       }

@@ -29,7 +29,7 @@ const data = Buffer.from(randomBytes(50_000));
 
 async function settled(): Promise<LedgerSnapshotInfo> {
   await fed.drainOutboxes();
-  await expect.poll(async () => (await ledger.getLedger()).pendingRecords, { timeout: 10_000 }).toBe(0);
+  await expect.poll(async () => (await ledger.getLedger()).pendingRecords, { timeout: 30_000 }).toBe(0);
   return ledger.getLedger();
 }
 
@@ -68,7 +68,7 @@ describe('a suspended grid’s gateway', () => {
     const servedBefore = await servedByA();
 
     await fed.admin.setGridSuspended(B, true);
-    await expect.poll(() => contactPointsOfA().every((c) => c.sanctions.isGridSuspended(B)), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => contactPointsOfA().every((c) => c.sanctions.isGridSuspended(B)), { timeout: 30_000 }).toBe(true);
 
     // B's gateway still holds A's resolution (cached), so only the contact points can stop it.
     const refused = await get();
@@ -85,7 +85,7 @@ describe('a suspended grid’s gateway', () => {
     expect(await servedByA()).toBe(servedBefore);
 
     await fed.admin.setGridSuspended(B, false);
-    await expect.poll(() => contactPointsOfA().every((c) => !c.sanctions.isGridSuspended(B)), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => contactPointsOfA().every((c) => !c.sanctions.isGridSuspended(B)), { timeout: 30_000 }).toBe(true);
     const again = await get();
     expect(again.code, again.stderr).toBe(0);
     expect(readFileSync(again.out).equals(data)).toBe(true);
@@ -106,7 +106,7 @@ describe('a suspended grid’s gateway', () => {
     ]);
     expect(revoke.code, revoke.stderr).toBe(0);
     expect(revoke.stdout).toBe(`revoked gateway ${gatewayKey}\n`);
-    await expect.poll(() => contactPointsOfA().every((c) => c.sanctions.isGatewayRevoked(fed.grid(B).gatewayIdentity.keyPair.publicKey)), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => contactPointsOfA().every((c) => c.sanctions.isGatewayRevoked(fed.grid(B).gatewayIdentity.keyPair.publicKey)), { timeout: 30_000 }).toBe(true);
 
     const out = join(fed.dir, 'out-revoked.bin');
     const refused = await runBuiltCli(['get', cap, '--config', fed.grid(B).clientConfigPath, '-o', out]);

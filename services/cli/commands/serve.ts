@@ -52,7 +52,7 @@ export async function serveCommand(service: string, configPath: string): Promise
   }
   // A bad INTERGRID_LOG_LEVEL stops it here, before the config is read (ConfigError, exit 2). Imported
   // here, like the services, so other commands do not load libs/metrics (prom-client).
-  (await import('../../../libs/metrics/index.js')).logLevelFromEnv();
+  (await import('../../../libs/metrics/index.js')).logLevelFromEnv(process.env);
   setDefaultDrainMs(DRAIN_MS);
   const running = await start(configPath);
   if (running.metricsAddress) process.stdout.write(`metrics ${running.metricsAddress}\n`);

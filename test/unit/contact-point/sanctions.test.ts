@@ -79,7 +79,7 @@ beforeAll(async () => {
     sanctionsPollMs: 100,
   });
   cp = await startContactPoint(cpConfig, { logger: silent });
-  await vi.waitFor(() => expect(cp.sanctions.hasPolled).toBe(true), { timeout: 10_000 });
+  await vi.waitFor(() => expect(cp.sanctions.hasPolled).toBe(true), { timeout: 30_000 });
 });
 
 afterAll(async () => {
@@ -104,7 +104,7 @@ describe('contact point sanctions', () => {
         expect(got.error?.code).toBe(status.PERMISSION_DENIED);
         expect(got.error?.details).toMatch(/area code 202 is suspended/);
       },
-      { timeout: 10_000, interval: 100 },
+      { timeout: 30_000, interval: 100 },
     );
     expect(cp.sanctions.isGridSuspended(OTHER)).toBe(true);
 
@@ -123,7 +123,7 @@ describe('contact point sanctions', () => {
     await cp.stop();
     cp = await startContactPoint(cpConfig, { logger: silent });
     await admin.setGridSuspended(OTHER, false);
-    await vi.waitFor(async () => expect((await fetch(gatewayB)).error?.code).toBe(status.UNAVAILABLE), { timeout: 10_000, interval: 100 });
+    await vi.waitFor(async () => expect((await fetch(gatewayB)).error?.code).toBe(status.UNAVAILABLE), { timeout: 30_000, interval: 100 });
   });
 
   it('refuses a gateway whose approval the clearinghouse revoked, on every method, also after a restart', async () => {
@@ -134,7 +134,7 @@ describe('contact point sanctions', () => {
         expect(got.error?.code).toBe(status.PERMISSION_DENIED);
         expect(got.error?.details).toMatch(/revoked/);
       },
-      { timeout: 10_000, interval: 100 },
+      { timeout: 30_000, interval: 100 },
     );
     const err = await submitReceipt(client(gatewayC), new Uint8Array(10), new Uint8Array(64));
     expect(err?.code).toBe(status.PERMISSION_DENIED);
