@@ -82,8 +82,8 @@ export function parseCapText(text: unknown): CapText {
   ];
 
   const uebHash = fromBase32(uebField, UEB_HASH_BYTES, `${quote} UEB hash (field 4)`);
-  const k = parseDecimal(kField, `${quote} k (field 5)`, 1, MAX_SHARES, 'out of range 1..256');
-  const n = parseDecimal(nField, `${quote} n (field 6)`, 1, MAX_SHARES, 'out of range 1..256');
+  const k = parseDecimal(kField, `${quote} k (field 5)`, 1, MAX_SHARES, `out of range 1..${MAX_SHARES}`);
+  const n = parseDecimal(nField, `${quote} n (field 6)`, 1, MAX_SHARES, `out of range 1..${MAX_SHARES}`);
   if (k > n) throw new CapParseError(`${quote} has k ${k} greater than n ${n}`);
   const size = parseDecimal(sizeField, `${quote} size (field 7)`, 0, MAX_FILE_SIZE, 'greater than 2^53-1');
   const common: CapCommon = { uebHash, k, n, size };
