@@ -49,9 +49,9 @@ export const clearinghouseConfigSchema = z
      * the request thread). 2 roughly doubles ingest on 2 cores (docs/billing.md "Performance").
      */
     verifyWorkers: z.number().int().min(0).max(16).default(2),
-    /** Prometheus text at GET /metrics on this HTTP address (libs/metrics); absent = not served. */
     /** Most live request nonces one caller may have in the replay window; past it that caller gets RESOURCE_EXHAUSTED (docs/auth.md "Replay window"). */
     maxNoncesPerCaller: maxNoncesPerCallerSchema,
+    /** Prometheus text at GET /metrics on this HTTP address (libs/metrics); absent = not served. */
     metrics: metricsSchema.optional(),
   })
   .strict();

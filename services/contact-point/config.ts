@@ -65,9 +65,9 @@ export const contactPointConfigSchema = z
     streamStallMs: positiveMs.default(60_000),
     /** A finished transfer whose gateway sent no receipt within this long is reported without one (the clearinghouse disputes it). */
     receiptWaitMs: positiveMs.default(120_000),
-    /** Prometheus text at GET /metrics on this HTTP address (libs/metrics); absent = not served. */
     /** Most live request nonces one caller may have in the replay window; past it that caller gets RESOURCE_EXHAUSTED (docs/auth.md "Replay window"). */
     maxNoncesPerCaller: maxNoncesPerCallerSchema,
+    /** Prometheus text at GET /metrics on this HTTP address (libs/metrics); absent = not served. */
     metrics: metricsSchema.optional(),
   })
   .strict();

@@ -66,9 +66,9 @@ export const gatewayConfigSchema = z
     receiptDeliveryMaxAgeMs: z.number().int().positive().max(365 * 24 * 60 * 60_000).default(60 * 60_000),
     /** This grid's NATS: per-client usage events are published there. Absent = no events. */
     nats: natsConfigSchema.optional(),
-    /** Prometheus text at GET /metrics on this HTTP address (libs/metrics); absent = not served. */
     /** Most live request nonces one caller may have in the replay window; past it that caller gets RESOURCE_EXHAUSTED (docs/auth.md "Replay window"). */
     maxNoncesPerCaller: maxNoncesPerCallerSchema,
+    /** Prometheus text at GET /metrics on this HTTP address (libs/metrics); absent = not served. */
     metrics: metricsSchema.optional(),
   })
   .strict();

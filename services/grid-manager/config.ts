@@ -74,9 +74,9 @@ export const gridManagerConfigSchema = z
     clearinghouse: z.object({ address: listenAddress, publicKey: hexKey }).strict().optional(),
     /** How often closed periods are looked for at the clearinghouse. */
     statementPollMs: z.number().int().positive().max(24 * 60 * 60_000).default(60_000),
-    /** Prometheus text at GET /metrics on this HTTP address (libs/metrics); absent = not served. */
     /** Most live request nonces one caller may have in the replay window; past it that caller gets RESOURCE_EXHAUSTED (docs/auth.md "Replay window"). */
     maxNoncesPerCaller: maxNoncesPerCallerSchema,
+    /** Prometheus text at GET /metrics on this HTTP address (libs/metrics); absent = not served. */
     metrics: metricsSchema.optional(),
   })
   .strict();
