@@ -87,12 +87,20 @@ export class SanctionStore {
     this.revoked.add(key);
   }
 
-  /** Sanctions after `sinceSeq`, oldest first, at most SANCTIONS_PAGE; `latestSeq` is the newest in the log. */
+  /**
+   * Sanctions after `sinceSeq`, oldest first, at most SANCTIONS_PAGE;
+   * `latestSeq` is the newest in the log when this was read. The newest seq
+   * is read first and the page stops at it: a sanction appended between the
+   * two reads is left for the next poll, never skipped by a reader that moves
+   * its cursor to `latestSeq` (appends are serialised, so every seq up to it
+   * is committed).
+   */
   async since(sinceSeq: number): Promise<{ sanctions: Sanction[]; latestSeq: number; more: boolean }> {
-    const rows: Row[] = await this.knex(SANCTIONS_TABLE).where('seq', '>', sinceSeq).orderBy('seq').limit(SANCTIONS_PAGE + 1);
+    const last = (await this.knex(SANCTIONS_TABLE).max({ seq: 'seq' }).first()) as { seq?: number | string | null } | undefined;
+    const latestSeq = Number(last?.seq ?? 0);
+    const rows: Row[] = await this.knex(SANCTIONS_TABLE).where('seq', '>', sinceSeq).andWhere('seq', '<=', latestSeq).orderBy('seq').limit(SANCTIONS_PAGE + 1);
     const more = rows.length > SANCTIONS_PAGE;
     const page = rows.slice(0, SANCTIONS_PAGE);
-    const last = (await this.knex(SANCTIONS_TABLE).max({ seq: 'seq' }).first()) as { seq?: number | string | null } | undefined;
     return {
       sanctions: page.map((r) => ({
         seq: Number(r.seq),
@@ -101,7 +109,7 @@ export class SanctionStore {
         ...(r.gateway_key ? { gatewayPublicKey: fromHex(r.gateway_key, 'stored sanction gateway key', 32) } : {}),
         atMs: Number(r.at_ms),
       })),
-      latestSeq: Number(last?.seq ?? 0),
+      latestSeq,
       more,
     };
   }

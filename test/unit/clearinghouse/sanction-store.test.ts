@@ -2,8 +2,9 @@
  * The sanctions log on SQLite and PostgreSQL: suspensions and reinstatements
  * are entered with the grid row's change (a repeat adds nothing), revoking a
  * gateway key is idempotent and survives a reopen, paging by seq returns
- * every entry once, in order, and concurrent appends (PostgreSQL) leave no
- * gap a reader paging by seq could skip.
+ * every entry once, in order, concurrent appends (PostgreSQL) leave no
+ * gap a reader paging by seq could skip, and a reader polling while
+ * sanctions are appended misses none.
  */
 import { describe, it, expect, beforeEach, afterEach, beforeAll, afterAll } from 'vitest';
 import type { Knex } from 'knex';
@@ -82,6 +83,27 @@ for (const backend of databaseBackends('ch-sanctions')) {
       const seqs = all.map((s) => s.seq);
       expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
       expect(new Set(all.map((s) => Buffer.from(s.gatewayPublicKey!).toString('hex'))).size).toBe(keys.length);
+    }, 60_000);
+
+    it('a reader that moves its cursor to latestSeq (as contact points do) misses no sanction appended while it polls', async () => {
+      const keys = Array.from({ length: 60 }, () => generateKeyPair().publicKey);
+      const seen = new Set<string>();
+      let cursor = 0;
+      let appending = true;
+      const poll = async (): Promise<void> => {
+        const r = await sanctions.since(cursor);
+        for (const s of r.sanctions) seen.add(Buffer.from(s.gatewayPublicKey!).toString('hex'));
+        const last = r.sanctions.at(-1)?.seq ?? cursor;
+        cursor = r.more ? last : Math.max(last, r.latestSeq);
+      };
+      const reader = (async () => {
+        while (appending) await poll();
+        await poll();
+      })();
+      for (const [i, k] of keys.entries()) await sanctions.revokeGateway(k, T0 + i);
+      appending = false;
+      await reader;
+      expect(seen.size).toBe(keys.length);
     }, 60_000);
   });
 }
