@@ -8,57 +8,18 @@
  * verified up to the UEB hash in the cap and whose ciphertext matched the
  * ciphertext tree: verification always happens before a byte is written.
  */
-import { segmentsForRange, decryptSegment, type FileLayout, type Ueb } from '../format/index.js';
+import { segmentsForRange, decryptSegment, clampRange, type ByteRange } from '../format/index.js';
 import { isLongDistance, toVerifyCap, type Cap, type ReadCap, type VerifyCap } from '../caps/index.js';
-import { InvalidArgumentError, PreconditionError } from '../errors/index.js';
+import { PreconditionError } from '../errors/index.js';
 import { fromHex } from '../crypto/index.js';
 import type { GridConnection, GridSession } from './grid-connection.js';
 import { findShares, readFileInfo, type ShareLocation } from './share-map.js';
 import { SegmentFetcher, emptyReport, type DownloadReport } from './segment-fetcher.js';
 import { gatewaySegments } from './gateway-segments.js';
-
-/** A byte range [offset, offset + length) of the plaintext. */
-export interface ByteRange {
-  offset: number;
-  length: number;
-}
-
-export interface SegmentOptions {
-  /** Filled in as the download goes: corrupt shares found, servers that did not answer. */
-  report?: DownloadReport;
-  /** Server names to try first (e.g. nearby servers; tests use it to aim at a given copy). */
-  prefer?: readonly string[];
-  /** Segments fetched ahead of the one being consumed (default 2). */
-  prefetch?: number;
-  /** Called once the UEB is verified, before the first segment (`uebBytes`: the UEB as stored, hashing to the cap's UEB hash). */
-  onOpen?(info: { layout: FileLayout; ueb: Ueb; uebBytes: Uint8Array }): void;
-}
-
-/** A verified ciphertext segment and where its plaintext starts in the file. */
-export interface CiphertextSegment {
-  index: number;
-  /** Plaintext offset of the segment's first byte. */
-  offset: number;
-  ciphertext: Uint8Array;
-  /** The ciphertext-tree sibling path it verified with (libs/format ciphertextProofRanges order). */
-  proof: Uint8Array[];
-}
+import type { CiphertextSegment, SegmentOptions } from './ciphertext-segment.js';
 
 function verifyCapOf(cap: Cap): VerifyCap {
   return cap.kind === 'verify' ? cap : toVerifyCap(cap);
-}
-
-/** Checks a range against the file size; a range past the end is an error, one reaching past it is clamped. */
-export function clampRange(range: ByteRange | undefined, size: number): ByteRange {
-  if (!range) return { offset: 0, length: size };
-  const { offset, length } = range;
-  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
-    throw new InvalidArgumentError(`bad byte range {offset: ${offset}, length: ${length}}`);
-  }
-  if (offset > size || (offset === size && length > 0 && size > 0)) {
-    throw new InvalidArgumentError(`byte range starts at ${offset}, past the end of the ${size}-byte file`);
-  }
-  return { offset, length: Math.min(length, size - offset) };
 }
 
 /**

@@ -9,11 +9,11 @@
 import { securedClient, type Identity } from '../auth/index.js';
 import { formatCap, toVerifyCap, type Cap } from '../caps/index.js';
 import { PreconditionError } from '../errors/index.js';
-import { MAX_SEGMENT_MESSAGE_BYTES, SegmentStreamChecker } from '../format/index.js';
+import { MAX_SEGMENT_MESSAGE_BYTES, SegmentStreamChecker, clampRange, rangeToWire, type ByteRange } from '../format/index.js';
 import { gatewayProto, fromServiceError } from '../rpc/index.js';
 import type { GatewayClient } from '../rpc/generated/intergrid/gateway/Gateway.js';
 import type { SegmentChunk__Output } from '../rpc/generated/intergrid/contactpoint/SegmentChunk.js';
-import { clampRange, type ByteRange, type CiphertextSegment, type SegmentOptions } from './downloader.js';
+import type { CiphertextSegment, SegmentOptions } from './ciphertext-segment.js';
 
 /** What the client needs to reach its gateway. */
 export interface GatewayAccess {
@@ -48,7 +48,7 @@ export async function* gatewaySegments(
   });
   const peer = `gateway ${gateway.address}`;
   // Only the verify-cap goes on the wire.
-  const call = client.Fetch({ verifyCap: formatCap(vcap), offset: want.offset, length: want.length });
+  const call = client.Fetch({ verifyCap: formatCap(vcap), ...rangeToWire(want, vcap.size) });
   const checker = new SegmentStreamChecker(vcap, want);
   try {
     for await (const chunk of call as AsyncIterable<SegmentChunk__Output>) {

@@ -32,7 +32,7 @@ export {
   trailerBytes,
   sameLayout,
 } from './layout.js';
-export type { ByteRange, FileLayout } from './layout.js';
+export type { FileLayout } from './layout.js';
 export {
   buildTree,
   treeRoot,
@@ -61,8 +61,8 @@ export { FileEncoder } from './file-encoder.js';
 export type { EncodedFile } from './file-encoder.js';
 export { ShareVerifier } from './share-verifier.js';
 export { ciphertextProofRanges, decodeSegment, verifyCiphertextSegment } from './segment-decoder.js';
-export { segmentsForRange } from './range.js';
-export type { SegmentSpan } from './range.js';
+export { segmentsForRange, clampRange, rangeFromWire, rangeToWire } from './range.js';
+export type { ByteRange, SegmentSpan } from './range.js';
 export { CONVERGENT_KEY_TAG, ConvergentKeyHasher, convergentReadKey } from './convergence.js';
 export { SegmentStreamChecker } from './segment-stream.js';
 export type { SegmentChunkInput, AcceptedChunk } from './segment-stream.js';

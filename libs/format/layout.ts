@@ -28,6 +28,7 @@ import { HASH_BYTES } from '../crypto/index.js';
 import { InvalidArgumentError, LayoutInvalidError, assertInt, type IntergridError } from '../errors/index.js';
 import { treeBytes } from './merkle.js';
 import { validateParams, type CodecParams } from './params.js';
+import type { ByteRange } from './range.js';
 
 /** Bytes of the fixed share header (share-layout.ts). */
 export const SHARE_HEADER_BYTES = 76;
@@ -36,11 +37,6 @@ export const UEB_BYTES = 106;
 /** Format version written in share headers and UEBs. */
 export const FORMAT_VERSION = 1;
 
-/** A byte range of one share. */
-export interface ByteRange {
-  offset: number;
-  length: number;
-}
 
 /** Every size and offset of a file's shares. All values are safe integers. */
 export interface FileLayout {

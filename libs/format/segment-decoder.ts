@@ -8,7 +8,8 @@
 import { bytesEqual } from '../crypto/index.js';
 import { createCodec } from '../erasure/index.js';
 import { IntegrityError, InvalidArgumentError } from '../errors/index.js';
-import { blockLength, nodeRange, segmentLength, type ByteRange, type FileLayout } from './layout.js';
+import { blockLength, nodeRange, segmentLength, type FileLayout } from './layout.js';
+import type { ByteRange } from './range.js';
 import { ciphertextSegmentHash } from './leaf-hash.js';
 import { proofIndices, rootFromProof } from './merkle.js';
 import type { Ueb } from './ueb.js';

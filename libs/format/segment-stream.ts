@@ -10,7 +10,7 @@ import { IntegrityError } from '../errors/index.js';
 import type { ReadCap, VerifyCap } from '../caps/index.js';
 import { openUeb, layoutFromUeb, type Ueb } from './ueb.js';
 import type { FileLayout } from './layout.js';
-import { segmentsForRange } from './range.js';
+import { segmentsForRange, type ByteRange } from './range.js';
 import { verifyCiphertextSegment } from './segment-decoder.js';
 
 /** One chunk as it arrives (the shape of proto SegmentChunk). */
@@ -33,7 +33,7 @@ export class SegmentStreamChecker {
   /** `range` is the plaintext byte range asked for (already clamped to the file). */
   constructor(
     private readonly cap: VerifyCap | ReadCap,
-    private readonly range: { offset: number; length: number },
+    private readonly range: ByteRange,
   ) {}
 
   get layout(): FileLayout | undefined {

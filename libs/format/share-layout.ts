@@ -29,7 +29,8 @@
 import { bytesEqual } from '../crypto/index.js';
 import { LayoutInvalidError, assertInt } from '../errors/index.js';
 import { FieldReader, FieldWriter, magicBytes } from './fixed-fields.js';
-import { FORMAT_VERSION, SHARE_HEADER_BYTES, UEB_BYTES, type ByteRange, type FileLayout } from './layout.js';
+import { FORMAT_VERSION, SHARE_HEADER_BYTES, UEB_BYTES, type FileLayout } from './layout.js';
+import type { ByteRange } from './range.js';
 import { treeBytes } from './merkle.js';
 import { MAX_SHARES } from '../erasure/index.js';
 

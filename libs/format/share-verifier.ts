@@ -14,7 +14,8 @@
  */
 import { HASH_BYTES, bytesEqual } from '../crypto/index.js';
 import { IntegrityError, InvalidArgumentError, PreconditionError, assertInt } from '../errors/index.js';
-import { blockLength, blockRange, nodeRange, sameLayout, type ByteRange, type FileLayout } from './layout.js';
+import { blockLength, blockRange, nodeRange, sameLayout, type FileLayout } from './layout.js';
+import type { ByteRange } from './range.js';
 import { blockHash } from './leaf-hash.js';
 import { checkStoredTree, leafNodeIndex, proofIndices, rootFromProof } from './merkle.js';
 import { layoutFromUeb, type Ueb } from './ueb.js';

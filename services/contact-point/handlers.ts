@@ -17,7 +17,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import { principalOf, type Principal, type SignedDocument } from '../../libs/auth/index.js';
 import { parseVerifyCap, redactCap, READ_CAP_PREFIX, type VerifyCap } from '../../libs/caps/index.js';
-import { ciphertextSegments, clampRange, type ByteRange, type GridSession } from '../../libs/client/index.js';
+import { ciphertextSegments, type GridSession } from '../../libs/client/index.js';
+import { rangeFromWire, type ByteRange } from '../../libs/format/index.js';
 import { fromHex, toHex } from '../../libs/crypto/index.js';
 import { IntegrityError, InvalidArgumentError, LayoutInvalidError, NotFoundError, PermissionError, UnavailableError } from '../../libs/errors/index.js';
 import { serverStream, unary, writeMessage, CallerSlots } from '../../libs/rpc/index.js';
@@ -179,15 +180,6 @@ export function checkCap(text: string, areaCode: string): VerifyCap {
   return cap;
 }
 
-/** The requested plaintext range; length 0 means "to the end of the file". */
-export function requestRange(offset: number, length: number, size: number): ByteRange {
-  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
-    throw new InvalidArgumentError(`bad byte range {offset: ${offset}, length: ${length}}`);
-  }
-  if (offset > size) throw new InvalidArgumentError(`byte range starts at ${offset}, past the end of the ${size}-byte file`);
-  return clampRange({ offset, length: length === 0 ? size - offset : length }, size);
-}
-
 function checkTransferId(id: string): string {
   if (typeof id !== 'string' || id.length === 0) throw new InvalidArgumentError('transfer_id is empty: the gateway names each transfer for metering');
   if (id.length > MAX_TRANSFER_ID_LENGTH || !/^[\x21-\x7e]+$/.test(id)) {
@@ -202,7 +194,7 @@ async function fetchSegments(ctx: ContactPointContext, call: FetchCall): Promise
   const req = call.request;
   const cap = checkCap(req.verifyCap, ctx.areaCode);
   const transferId = checkTransferId(req.transferId);
-  const range = requestRange(Number(req.offset), Number(req.length), cap.size);
+  const range = rangeFromWire(Number(req.offset), Number(req.length), cap.size);
 
   const lease = await ctx.acquireGrid();
   let rec: TransferRecord;

@@ -3,7 +3,7 @@ export { loadContactPointConfig, resolveContactPointConfig, writeContactPointCon
 export type { ContactPointConfig } from './config.js';
 export { startContactPoint, CONTACT_POINT_METHOD_ROLES, CONTACT_POINT_MESSAGE_LIMIT } from './server.js';
 export type { StartContactPointOptions, RunningContactPoint } from './server.js';
-export { checkCap, checkReceipt, requestRange, MAX_TRANSFER_ID_LENGTH } from './handlers.js';
+export { checkCap, checkReceipt, MAX_TRANSFER_ID_LENGTH } from './handlers.js';
 export { checkGateway, checkNotSuspended } from './caller-rules.js';
 export { SanctionsWatch, SUSPENDED_GRID, REVOKED_GATEWAY } from './sanctions.js';
 export { ServedStore } from './served-store.js';

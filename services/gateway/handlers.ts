@@ -18,6 +18,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { principalOf } from '../../libs/auth/index.js';
 import { parseCap, redactCap, type VerifyCap } from '../../libs/caps/index.js';
+import { rangeFromWire } from '../../libs/format/index.js';
 import { CapParseError, InvalidArgumentError, PreconditionError, UnavailableError } from '../../libs/errors/index.js';
 import { randomBytes, toHex } from '../../libs/crypto/index.js';
 import { serverStream, unary, writeMessage, CallerSlots } from '../../libs/rpc/index.js';
@@ -76,22 +77,6 @@ export function longDistanceCap(text: string, homeAreaCode: string): VerifyCap &
   return cap as VerifyCap & { areaCode: string };
 }
 
-/**
- * The absolute range [offset, offset + length) of a request; length 0 means "to the end".
- * @throws InvalidArgumentError when the range does not lie inside the file.
- */
-export function requestRange(cap: VerifyCap, offset: number, length: number): { offset: number; length: number } {
-  if (!Number.isSafeInteger(offset) || offset < 0 || offset > cap.size) {
-    throw new InvalidArgumentError(`offset ${offset} is outside the ${cap.size}-byte file`);
-  }
-  if (!Number.isSafeInteger(length) || length < 0) throw new InvalidArgumentError(`length ${length} is not a byte count`);
-  const len = length === 0 ? cap.size - offset : length;
-  if (offset + len > cap.size) {
-    throw new InvalidArgumentError(`range [${offset}, ${offset + len}) extends past the end of the ${cap.size}-byte file`);
-  }
-  return { offset, length: len };
-}
-
 /** The Gateway service implementation. */
 export function gatewayHandlers(ctx: GatewayContext): grpc.UntypedServiceImplementation {
   const { config, resolver } = ctx;
@@ -104,7 +89,7 @@ export function gatewayHandlers(ctx: GatewayContext): grpc.UntypedServiceImpleme
         const principal = principalOf(call);
         const req = call.request;
         const cap = longDistanceCap(req.verifyCap, config.areaCode);
-        const range = requestRange(cap, Number(req.offset ?? 0), Number(req.length ?? 0));
+        const range = rangeFromWire(Number(req.offset ?? 0), Number(req.length ?? 0), cap.size);
         const resolution = await resolver.resolve(cap.areaCode);
         if (resolution.priceUnitsPerGib > config.priceCeilingUnitsPerGib) {
           throw new PreconditionError(

@@ -13,5 +13,5 @@ export type { FinishedFetch, ReceiptDeliveryPayload } from './receipts.js';
 export { startGatewayPumps, receiptDeliverySender } from './outbox-pumps.js';
 export type { GatewayPumps, PumpTiming } from './outbox-pumps.js';
 export { fetchLongDistance } from './long-distance-fetch.js';
-export type { ChunkSink, LongDistanceFetchInput, LongDistanceFetchDeps, LongDistanceFetchResult, AttemptReport, CiphertextRange } from './long-distance-fetch.js';
-export { longDistanceCap, requestRange } from './handlers.js';
+export type { ChunkSink, LongDistanceFetchInput, LongDistanceFetchDeps, LongDistanceFetchResult, AttemptReport } from './long-distance-fetch.js';
+export { longDistanceCap } from './handlers.js';

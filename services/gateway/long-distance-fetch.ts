@@ -26,7 +26,7 @@ import type { Peer } from '../../libs/auth/index.js';
 import { fromHex, randomBytes, toHex } from '../../libs/crypto/index.js';
 import { UnavailableError, InternalError, PermissionError } from '../../libs/errors/index.js';
 import type { Resolution } from '../../libs/federation/index.js';
-import { SegmentStreamChecker, type SegmentChunkInput } from '../../libs/format/index.js';
+import { SegmentStreamChecker, rangeToWire, type ByteRange, type SegmentChunkInput } from '../../libs/format/index.js';
 import { fromServiceError, isServiceError } from '../../libs/rpc/index.js';
 import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
 import type { SegmentChunk, SegmentChunk__Output } from '../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
@@ -71,12 +71,6 @@ export interface LongDistanceFetchDeps {
   transferId?(): string;
 }
 
-/** A ciphertext byte range [offset, offset + length). */
-export interface CiphertextRange {
-  offset: number;
-  length: number;
-}
-
 /** What each contact point did, for the final report, the error and the receipt. */
 export interface AttemptReport {
   address: string;
@@ -88,7 +82,7 @@ export interface AttemptReport {
   /** Ciphertext bytes of those segments (what the receipt for this attempt covers). */
   bytes: number;
   /** Their ciphertext byte ranges (segment index × segment size), contiguous runs merged. */
-  ranges: CiphertextRange[];
+  ranges: ByteRange[];
   /** Why it was abandoned; undefined when it finished the range. */
   failure?: string;
 }
@@ -179,7 +173,7 @@ function cancelled(): UnavailableError {
 }
 
 /** The range still to fetch: from the first segment not yet forwarded to the end of the asked range. */
-function remainingRange(input: LongDistanceFetchInput, p: Progress): { offset: number; length: number } {
+function remainingRange(input: LongDistanceFetchInput, p: Progress): ByteRange {
   if (p.segmentSize === undefined) return { offset: input.offset, length: input.length };
   const end = input.offset + input.length;
   const offset = Math.min(end, Math.max(input.offset, p.next * p.segmentSize));
@@ -208,7 +202,7 @@ async function attempt(input: LongDistanceFetchInput, deps: LongDistanceFetchDep
   } catch (err) {
     throw new AttemptFailed(`cannot open a channel: ${(err as Error).message}`);
   }
-  const stream = client.fetchSegments({ verifyCap: capText, offset: range.offset, length: range.length, transferId: report.transferId });
+  const stream = client.fetchSegments({ verifyCap: capText, ...rangeToWire(range, input.cap.size), transferId: report.transferId });
   const reader = new ChunkReader(stream, deps.timeoutMs, input.signal);
   // The one check of a received segment stream (libs/format): UEB against the
   // cap, then each segment of the remaining range in order against the tree.

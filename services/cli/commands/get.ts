@@ -12,7 +12,8 @@ import { basename, dirname, join } from 'node:path';
 import { randomBytes, toHex } from '../../../libs/crypto/index.js';
 import { parseReadCap } from '../../../libs/caps/index.js';
 import { InvalidArgumentError } from '../../../libs/errors/index.js';
-import { downloadFile, type ByteRange, type DownloadResult } from '../../../libs/client/index.js';
+import { downloadFile, type DownloadResult } from '../../../libs/client/index.js';
+import type { ByteRange } from '../../../libs/format/index.js';
 import { openClient } from '../client-session.js';
 
 export interface GetOptions {

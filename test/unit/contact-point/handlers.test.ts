@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkCap, checkGateway, checkReceipt, requestRange } from '../../../services/contact-point/index.js';
+import { checkCap, checkGateway, checkReceipt } from '../../../services/contact-point/index.js';
 import { formatCap, toVerifyCap, withAreaCode, type ReadCap } from '../../../libs/caps/index.js';
 import { generateKeyPair, randomBytes, toHex, type KeyPair } from '../../../libs/crypto/index.js';
 import { issueCertificate, signJson, type Principal } from '../../../libs/auth/index.js';
@@ -95,25 +95,5 @@ describe('checkReceipt', () => {
       expect(() => checkReceipt(signed, principal('202', gw), cp.publicKey, '101'), what).toThrow(InvalidArgumentError);
       expect(() => checkReceipt(signed, principal('202', gw), cp.publicKey, '101'), what).toThrow(message);
     }
-  });
-});
-
-describe('requestRange', () => {
-  it('reads length 0 as "to the end"', () => {
-    expect(requestRange(100, 0, 1000)).toEqual({ offset: 100, length: 900 });
-    expect(requestRange(1000, 0, 1000)).toEqual({ offset: 1000, length: 0 });
-  });
-
-  it('clamps a range reaching past the end', () => {
-    expect(requestRange(900, 500, 1000)).toEqual({ offset: 900, length: 100 });
-  });
-
-  it.each([
-    [1001, 0],
-    [1001, 5],
-    [-1, 1],
-    [0.5, 1],
-  ])('refuses offset %d length %d of a 1000-byte file', (offset, length) => {
-    expect(() => requestRange(offset, length, 1000)).toThrow(InvalidArgumentError);
   });
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../../libs/errors/index.js';
-import { planFile, segmentsForRange } from '../../../libs/format/index.js';
+import { clampRange, planFile, rangeFromWire, rangeToWire, segmentsForRange } from '../../../libs/format/index.js';
 
 describe('segmentsForRange', () => {
   const l = planFile(3000, { k: 3, n: 10, segmentSize: 1024 });
@@ -38,6 +38,55 @@ describe('segmentsForRange', () => {
           const overlaps = end > offset && i * 1024 < end && (i + 1) * 1024 > offset;
           expect(i >= first && i <= last).toBe(overlaps);
         }
+      }),
+    );
+  });
+});
+
+describe('rangeFromWire (every Fetch / FetchSegments request)', () => {
+  it('reads length 0 as "to the end"', () => {
+    expect(rangeFromWire(100, 0, 1000)).toEqual({ offset: 100, length: 900 });
+    expect(rangeFromWire(1000, 0, 1000)).toEqual({ offset: 1000, length: 0 });
+  });
+
+  it('clamps a range reaching past the end', () => {
+    expect(rangeFromWire(900, 500, 1000)).toEqual({ offset: 900, length: 100 });
+  });
+
+  it.each([
+    [1001, 0],
+    [1001, 5],
+    [-1, 1],
+    [0.5, 1],
+  ])('refuses offset %d length %d of a 1000-byte file', (offset, length) => {
+    expect(() => rangeFromWire(offset, length, 1000)).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('clampRange and rangeToWire', () => {
+  it('clamps a range reaching past the end, refuses one starting past it, reads absent as the whole file', () => {
+    expect(clampRange({ offset: 10, length: 5000 }, 1000)).toEqual({ offset: 10, length: 990 });
+    expect(clampRange(undefined, 1000)).toEqual({ offset: 0, length: 1000 });
+    expect(clampRange({ offset: 1000, length: 0 }, 1000)).toEqual({ offset: 1000, length: 0 });
+    expect(() => clampRange({ offset: 1000, length: 1 }, 1000)).toThrow(/past the end/);
+    expect(() => clampRange({ offset: 1, length: -1 }, 1000)).toThrow(InvalidArgumentError);
+  });
+
+  it('sends an empty range as one that reads back empty, never as "to the end"', () => {
+    expect(rangeToWire({ offset: 100, length: 0 }, 1000)).toEqual({ offset: 1000, length: 0 });
+    const wire = rangeToWire({ offset: 100, length: 0 }, 1000);
+    expect(rangeFromWire(wire.offset, wire.length, 1000).length).toBe(0);
+  });
+
+  it('round-trips every checked range through the wire form', () => {
+    fc.assert(
+      fc.property(fc.nat(5000), fc.nat(5000), fc.nat(5000), (size, a, b) => {
+        const offset = Math.min(a, size);
+        const range = clampRange({ offset, length: offset === size ? 0 : b }, size);
+        const wire = rangeToWire(range, size);
+        const back = rangeFromWire(wire.offset, wire.length, size);
+        expect(back.length).toBe(range.length);
+        if (range.length > 0) expect(back).toEqual(range);
       }),
     );
   });
