@@ -8,7 +8,7 @@ export type { ClientConfig } from './client-config.js';
 export { connectGrid, connectGridAs, clientIdentity, openStoragePeer } from './grid-connection.js';
 export type { GridConnection, GridConnectionOptions, GridSession, GridMember } from './grid-connection.js';
 export { StoragePeer } from './storage-peer.js';
-export type { ShareRange, ShareWriter } from './storage-peer.js';
+export type { ShareWriter } from './storage-peer.js';
 export { permutedServers, placeShares, happinessOf, releasePlacement, confirmHeldShares, PERMUTE_TAG } from './placement.js';
 export type { Placement, PlacementParams, ServerFailure, ExpectedShares } from './placement.js';
 export { randomReadKey, convergentFileKey } from './convergence.js';

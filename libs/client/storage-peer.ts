@@ -8,6 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { call, deadline, fromServiceError } from '../rpc/index.js';
 import { InvalidArgumentError, LayoutInvalidError, UnavailableError, type IntergridError } from '../errors/index.js';
+import type { ByteRange } from '../format/index.js';
 import type { StorageClient } from '../rpc/generated/intergrid/storage/Storage.js';
 import type { AllocateBucketsRequest } from '../rpc/generated/intergrid/storage/AllocateBucketsRequest.js';
 import type { AllocateBucketsResponse__Output } from '../rpc/generated/intergrid/storage/AllocateBucketsResponse.js';
@@ -21,11 +22,6 @@ import type { Empty__Output } from '../rpc/generated/intergrid/Empty.js';
 import type { WriteShareRequest } from '../rpc/generated/intergrid/storage/WriteShareRequest.js';
 import type { WriteShareResponse__Output } from '../rpc/generated/intergrid/storage/WriteShareResponse.js';
 
-/** A byte range [offset, offset + length) of one share. */
-export interface ShareRange {
-  offset: number;
-  length: number;
-}
 
 /** Largest data message of a WriteShare stream. */
 const WRITE_CHUNK_BYTES = 1024 * 1024;
@@ -107,7 +103,7 @@ export class StoragePeer {
    * one buffer per range, each exactly `length` bytes; a short or misplaced
    * answer is a LayoutInvalidError (the share is treated as bad, not trusted).
    */
-  readRanges(storageIndex: Uint8Array, shareNumber: number, ranges: readonly ShareRange[]): Promise<Uint8Array[]> {
+  readRanges(storageIndex: Uint8Array, shareNumber: number, ranges: readonly ByteRange[]): Promise<Uint8Array[]> {
     for (const r of ranges) {
       if (!Number.isSafeInteger(r.offset) || !Number.isSafeInteger(r.length) || r.offset < 0 || r.length < 0) {
         throw new InvalidArgumentError(`bad share range {offset: ${r.offset}, length: ${r.length}}`);

@@ -5,6 +5,7 @@
 import { InvalidArgumentError, describe } from '../../libs/errors/index.js';
 import { toHex } from '../../libs/crypto/index.js';
 import { MAX_SHARES, STORAGE_INDEX_BYTES } from '../../libs/caps/index.js';
+import type { ByteRange } from '../../libs/format/index.js';
 
 /** Share numbers are 0..n-1 of a file, n <= MAX_SHARES (libs/erasure). */
 export const MAX_SHARE_NUMBER = MAX_SHARES - 1;
@@ -55,16 +56,12 @@ export function checkShareSize(value: unknown, maxShareBytes: number): number {
   return value;
 }
 
-export interface Range {
-  offset: number;
-  length: number;
-}
 
 /**
  * Ranges of a read: 1..MAX_READ_RANGES, each within [0, shareSize]. A
  * zero-length range is allowed (it yields one empty chunk).
  */
-export function checkRanges(value: unknown, shareSize: number, label: string): Range[] {
+export function checkRanges(value: unknown, shareSize: number, label: string): ByteRange[] {
   if (!Array.isArray(value) || value.length === 0) throw new InvalidArgumentError('ranges must list at least one byte range');
   if (value.length > MAX_READ_RANGES) {
     throw new InvalidArgumentError(`ranges has ${value.length} entries, at most ${MAX_READ_RANGES} allowed`);
