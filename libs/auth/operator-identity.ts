@@ -12,12 +12,12 @@
  * clearinghouse operator's (initClearinghouse, authority `clearinghouse`).
  */
 import { z } from 'zod';
-import { loadJsonConfig, resolveFrom, hexKey, listenAddress, writeJsonAtomic } from '../config/index.js';
-import { fromHex } from '../crypto/index.js';
+import { loadJsonConfig, resolveFrom, hexKey, listenAddress, writeJsonAtomic, readJsonObjectIfPresent } from '../config/index.js';
+import { fromHex, toHex, type KeyPair } from '../crypto/index.js';
 import { ConfigError } from '../errors/index.js';
-import { decodeCertificateBase64 } from './certificate.js';
+import { decodeCertificateBase64, verifyCertificate } from './certificate.js';
 import { readKeyFile } from './identity-file.js';
-import type { Identity } from './types.js';
+import type { Certificate, Identity, Role } from './types.js';
 
 export type Authority = 'gridManager' | 'clearinghouse';
 
@@ -77,4 +77,44 @@ export function setOperatorAddress(path: string, authority: Authority, address: 
 /** Writes an identity file (validated, atomically, mode 0600). */
 export function writeOperatorIdentity<A extends Authority>(path: string, authority: A, file: OperatorIdentityFile<A>): void {
   writeJsonAtomic(path, operatorIdentitySchema(authority).parse(file), 0o600);
+}
+
+/**
+ * The certificate in an existing identity file when it is still good for a
+ * while (more than a quarter of its lifetime left), issued by `issuer` to
+ * `admin` with `role` (and for `grid`, when given); else undefined, and init
+ * issues a new one.
+ */
+export function reusableOperatorCertificate(
+  path: string,
+  authority: Authority,
+  want: { issuer: KeyPair; admin: KeyPair; role: Role; grid?: string; now: number },
+): Certificate | undefined {
+  const parsed = operatorIdentitySchema(authority).safeParse(readJsonObjectIfPresent(path));
+  if (!parsed.success) return undefined;
+  try {
+    const cert = verifyCertificate(decodeCertificateBase64(parsed.data.certificate), {
+      trustedIssuers: [want.issuer.publicKey],
+      now: want.now,
+      expectedRole: want.role,
+      expectedSubject: want.admin.publicKey,
+    });
+    if (want.grid !== undefined && cert.grid !== want.grid) return undefined;
+    const quarter = (cert.notAfter - cert.notBefore) / 4;
+    return cert.notAfter - want.now > quarter ? cert : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An existing config's `adminKeys` (strings only) with `admin` added when missing. */
+export function adminKeysWith(existing: Record<string, unknown>, admin: KeyPair): string[] {
+  const hex = toHex(admin.publicKey);
+  const keys = Array.isArray(existing.adminKeys) ? (existing.adminKeys as unknown[]).filter((k): k is string => typeof k === 'string') : [];
+  return keys.includes(hex) ? keys : [...keys, hex];
+}
+
+/** The listen address worth recording in admin.json for the operator's tools: a fixed port; port 0 is not an address. */
+export function recordedAddress(listen: string): { address?: string } {
+  return /:0$/.test(listen) ? {} : { address: listen };
 }

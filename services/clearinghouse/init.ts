@@ -17,18 +17,17 @@ import { join, resolve } from 'node:path';
 import {
   loadOrCreateKeyFile,
   issueCertificate,
-  verifyCertificate,
   validityWindow,
-  decodeCertificateBase64,
   encodeCertificateBase64,
   loadOperatorIdentity,
-  operatorIdentitySchema,
   writeOperatorIdentity,
-  type Certificate,
+  reusableOperatorCertificate,
+  adminKeysWith,
+  recordedAddress,
   type OperatorIdentity,
 } from '../../libs/auth/index.js';
-import { writeJsonAtomic, readJsonObjectIfPresent } from '../../libs/config/index.js';
-import { toHex, type KeyPair } from '../../libs/crypto/index.js';
+import { writeJsonAtomic, readJsonObjectIfPresent, describeIssues } from '../../libs/config/index.js';
+import { toHex } from '../../libs/crypto/index.js';
 import { ConfigError } from '../../libs/errors/index.js';
 import { clearinghouseConfigSchema } from './config.js';
 
@@ -67,23 +66,6 @@ export function loadClearinghouseAdmin(path: string): ClearinghouseAdmin {
   return loadOperatorIdentity(path, 'clearinghouse');
 }
 
-function reusableAdminCertificate(identityPath: string, chKey: KeyPair, admin: KeyPair, now: number): Certificate | undefined {
-  const parsed = operatorIdentitySchema('clearinghouse').safeParse(readJsonObjectIfPresent(identityPath));
-  if (!parsed.success) return undefined;
-  try {
-    const cert = verifyCertificate(decodeCertificateBase64(parsed.data.certificate), {
-      trustedIssuers: [chKey.publicKey],
-      now,
-      expectedRole: 'clearinghouse-admin',
-      expectedSubject: admin.publicKey,
-    });
-    const quarter = (cert.notAfter - cert.notBefore) / 4;
-    return cert.notAfter - now > quarter ? cert : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Creates or refreshes a clearinghouse directory (see the file comment).
  * Synchronous, so a launcher can call it before spawning the process.
@@ -100,20 +82,17 @@ export function initClearinghouse(dir: string, opts: InitClearinghouseOptions): 
   const keyPath = typeof existing.keyFile === 'string' ? resolve(root, existing.keyFile) : join(root, CLEARINGHOUSE_KEY_FILE);
   const chKey = loadOrCreateKeyFile(keyPath);
   const admin = loadOrCreateKeyFile(join(root, CLEARINGHOUSE_ADMIN_KEY_FILE));
-  const adminHex = toHex(admin.publicKey);
-
-  const adminKeys = Array.isArray(existing.adminKeys) ? (existing.adminKeys as unknown[]).filter((k): k is string => typeof k === 'string') : [];
-  if (!adminKeys.includes(adminHex)) adminKeys.push(adminHex);
+  const adminKeys = adminKeysWith(existing, admin);
   // Keep anything an operator set (TTLs, database…), replace listen.
   const configJson = { dataDir: './data', keyFile: `./${CLEARINGHOUSE_KEY_FILE}`, ...existing, listen: opts.listen, adminKeys };
   const config = clearinghouseConfigSchema.safeParse(configJson);
   if (!config.success) {
-    throw new ConfigError(`${configPath}: ${config.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    throw new ConfigError(`${configPath}: ${describeIssues(config.error)}`);
   }
   writeJsonAtomic(configPath, configJson);
 
   const cert =
-    reusableAdminCertificate(adminIdentityPath, chKey, admin, now) ??
+    reusableOperatorCertificate(adminIdentityPath, 'clearinghouse', { issuer: chKey, admin, role: 'clearinghouse-admin', now }) ??
     issueCertificate(chKey, {
       role: 'clearinghouse-admin',
       subject: admin.publicKey,
@@ -121,10 +100,8 @@ export function initClearinghouse(dir: string, opts: InitClearinghouseOptions): 
       ...validityWindow(now, config.data.adminCertificateLifetimeMs),
       limits: {},
     });
-  // A fixed port is worth recording for the operator's tools; port 0 is not an address.
-  const address = /:0$/.test(opts.listen) ? undefined : opts.listen;
   writeOperatorIdentity(adminIdentityPath, 'clearinghouse', {
-    clearinghouse: { ...(address ? { address } : {}), publicKey: toHex(chKey.publicKey) },
+    clearinghouse: { ...recordedAddress(opts.listen), publicKey: toHex(chKey.publicKey) },
     keyFile: `./${CLEARINGHOUSE_ADMIN_KEY_FILE}`,
     certificate: encodeCertificateBase64(cert),
   });

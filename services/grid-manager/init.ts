@@ -15,17 +15,16 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   loadOrCreateKeyFile,
-  verifyCertificate,
-  decodeCertificateBase64,
   encodeCertificateBase64,
   loadOperatorIdentity,
-  operatorIdentitySchema,
   writeOperatorIdentity,
-  type Certificate,
+  reusableOperatorCertificate,
+  adminKeysWith,
+  recordedAddress,
   type OperatorIdentity,
 } from '../../libs/auth/index.js';
-import { writeJsonAtomic, readJsonObjectIfPresent } from '../../libs/config/index.js';
-import { toHex, type KeyPair } from '../../libs/crypto/index.js';
+import { writeJsonAtomic, readJsonObjectIfPresent, describeIssues } from '../../libs/config/index.js';
+import { toHex } from '../../libs/crypto/index.js';
 import { ConfigError } from '../../libs/errors/index.js';
 import { gridManagerConfigSchema } from './config.js';
 import { issueGridCertificate } from './grid-certificate.js';
@@ -59,26 +58,6 @@ export function loadAdminIdentity(path: string): AdminIdentity {
   return loadOperatorIdentity(path, 'gridManager');
 }
 
-/** The existing admin certificate if it is still good for a while, else undefined. */
-function reusableAdminCertificate(identityPath: string, gridKey: KeyPair, admin: KeyPair, areaCode: string, now: number): Certificate | undefined {
-  const raw = readJsonObjectIfPresent(identityPath);
-  const parsed = operatorIdentitySchema('gridManager').safeParse(raw);
-  if (!parsed.success) return undefined;
-  try {
-    const cert = verifyCertificate(decodeCertificateBase64(parsed.data.certificate), {
-      trustedIssuers: [gridKey.publicKey],
-      now,
-      expectedRole: 'admin',
-      expectedSubject: admin.publicKey,
-    });
-    if (cert.grid !== areaCode) return undefined;
-    const quarter = (cert.notAfter - cert.notBefore) / 4;
-    return cert.notAfter - now > quarter ? cert : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Creates or refreshes a grid manager directory (see the file comment).
  * Synchronous, so a launcher can call it before spawning the process.
@@ -100,11 +79,8 @@ export function initGridManager(dir: string, opts: InitGridManagerOptions): Init
   const gridKeyPath = typeof existing.keyFile === 'string' ? resolve(root, existing.keyFile) : join(root, GRID_KEY_FILE);
   const gridKey = loadOrCreateKeyFile(gridKeyPath);
   const admin = loadOrCreateKeyFile(join(root, ADMIN_KEY_FILE));
-  const adminHex = toHex(admin.publicKey);
-
   // Keep anything an operator set (lifetimes, database…), replace listen, make sure the admin is listed.
-  const adminKeys = Array.isArray(existing.adminKeys) ? (existing.adminKeys as unknown[]).filter((k): k is string => typeof k === 'string') : [];
-  if (!adminKeys.includes(adminHex)) adminKeys.push(adminHex);
+  const adminKeys = adminKeysWith(existing, admin);
   const configJson = {
     dataDir: './data',
     keyFile: `./${GRID_KEY_FILE}`,
@@ -115,22 +91,20 @@ export function initGridManager(dir: string, opts: InitGridManagerOptions): Init
   };
   const config = gridManagerConfigSchema.safeParse(configJson);
   if (!config.success) {
-    throw new ConfigError(`${configPath}: ${config.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    throw new ConfigError(`${configPath}: ${describeIssues(config.error)}`);
   }
   writeJsonAtomic(configPath, configJson);
 
   const cert =
-    reusableAdminCertificate(adminIdentityPath, gridKey, admin, opts.areaCode, now) ??
+    reusableOperatorCertificate(adminIdentityPath, 'gridManager', { issuer: gridKey, admin, role: 'admin', grid: opts.areaCode, now }) ??
     issueGridCertificate({ gridKey, areaCode: opts.areaCode, lifetimes: config.data.certificateLifetimes }, now, {
       subject: admin.publicKey,
       role: 'admin',
       validityMs: 0,
       quotaBytes: 0,
     });
-  // A fixed port is worth recording for the admin's tools; port 0 is not an address.
-  const address = /:0$/.test(opts.listen) ? undefined : opts.listen;
   writeOperatorIdentity(adminIdentityPath, 'gridManager', {
-    gridManager: { ...(address ? { address } : {}), publicKey: toHex(gridKey.publicKey) },
+    gridManager: { ...recordedAddress(opts.listen), publicKey: toHex(gridKey.publicKey) },
     keyFile: `./${ADMIN_KEY_FILE}`,
     certificate: encodeCertificateBase64(cert),
   });
