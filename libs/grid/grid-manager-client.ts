@@ -92,23 +92,30 @@ export interface TransferTallyInfo {
   units: number;
 }
 
+/** One storage server in GetStatus, as the grid manager builds it and the admin's tools read it. */
+export interface ServerStatusInfo {
+  name: string;
+  subject: Uint8Array;
+  /** Last announced address ('' = never announced). */
+  address: string;
+  /** Last announcement (0 = never). */
+  lastSeenMs: number;
+  /** In the signed directory: announced within the freshness window with an unexpired certificate. */
+  listed: boolean;
+  certNotAfterMs: number;
+  /** Totals of its latest usage report (0 when none yet). */
+  bytesStored: number;
+  shares: number;
+  reportedAtMs: number;
+}
+
 /** GetStatus (admin): what `intergrid status` shows, as the grid manager sees it (docs/grid-manager.md "Status"). */
 export interface GridStatusInfo {
   areaCode: string;
   /** The grid manager's clock when it answered. */
   nowMs: number;
   directoryFreshnessMs: number;
-  servers: {
-    name: string;
-    subject: Uint8Array;
-    address: string;
-    lastSeenMs: number;
-    listed: boolean;
-    certNotAfterMs: number;
-    bytesStored: number;
-    shares: number;
-    reportedAtMs: number;
-  }[];
+  servers: ServerStatusInfo[];
   principals: { role: string; active: number; revoked: number }[];
   nearQuotaRatio: number;
   nearQuota: { account: Uint8Array; name: string; quotaBytes: number; maxServerBytes: number; bytesStored: number }[];

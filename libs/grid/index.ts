@@ -20,6 +20,7 @@ export type {
   RevocationInfo,
   CreateInviteInput,
   CreatedInvite,
+  ServerStatusInfo,
 } from './grid-manager-client.js';
 export { encodeInvite, decodeInvite, redeemSigningBytes, inviteSecretHash, INVITE_PREFIX, INVITE_SECRET_BYTES } from './invite.js';
 export type { InviteCode } from './invite.js';

@@ -5,7 +5,7 @@
  * about to expire, so the RPC (GetStatus) and /metrics never disagree.
  */
 import { toHex } from '../../libs/crypto/index.js';
-import { GRID_ROLES, type GridRole } from '../../libs/grid/index.js';
+import { GRID_ROLES, type GridRole, type ServerStatusInfo } from '../../libs/grid/index.js';
 import type { PrincipalStore } from './principal-store.js';
 import type { StatementStore, StoredStatement } from './statement-store.js';
 import type { UsageStore } from './usage-store.js';
@@ -15,21 +15,8 @@ export const NEAR_QUOTA_RATIO = 0.9;
 /** Certificates expiring within this are listed by default. */
 export const DEFAULT_EXPIRING_WITHIN_MS = 7 * 86_400_000;
 
-export interface ServerStatusRecord {
-  name: string;
-  subject: Uint8Array;
-  /** Last announced address ('' = never announced). */
-  address: string;
-  /** Last announcement (0 = never). */
-  lastSeenMs: number;
-  /** In the signed directory: announced within the freshness window with an unexpired certificate. */
-  listed: boolean;
-  certNotAfterMs: number;
-  /** Totals of its latest usage report (0 when none yet). */
-  bytesStored: number;
-  shares: number;
-  reportedAtMs: number;
-}
+/** One storage server's line (the record libs/grid's client reads back). */
+export type ServerStatusRecord = ServerStatusInfo;
 
 export interface QuotaStatusRecord {
   account: Uint8Array;
