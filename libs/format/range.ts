@@ -42,11 +42,8 @@ export function clampRange(range: ByteRange | undefined, size: number): ByteRang
  * @throws InvalidArgumentError as clampRange.
  */
 export function rangeFromWire(offset: number, length: number, size: number): ByteRange {
-  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
-    throw new InvalidArgumentError(`bad byte range {offset: ${offset}, length: ${length}}`);
-  }
-  if (offset > size) throw new InvalidArgumentError(`byte range starts at ${offset}, past the end of the ${size}-byte file`);
-  return clampRange({ offset, length: length === 0 ? size - offset : length }, size);
+  const toEnd = length === 0 && Number.isSafeInteger(offset) && offset >= 0 && offset <= size;
+  return clampRange({ offset, length: toEnd ? size - offset : length }, size);
 }
 
 /**
