@@ -11,8 +11,7 @@ import { formatCap, toVerifyCap, type Cap } from '../caps/index.js';
 import { PreconditionError } from '../errors/index.js';
 import { MAX_SEGMENT_MESSAGE_BYTES, SegmentStreamChecker, clampRange, rangeToWire, type ByteRange } from '../format/index.js';
 import { gatewayProto, fromServiceError } from '../rpc/index.js';
-import type { GatewayClient } from '../rpc/generated/intergrid/gateway/Gateway.js';
-import type { SegmentChunk__Output } from '../rpc/generated/intergrid/contactpoint/SegmentChunk.js';
+import type { GatewayClient, SegmentChunk__Output } from '../rpc/proto-types.js';
 import type { CiphertextSegment, SegmentOptions } from './ciphertext-segment.js';
 
 /** What the client needs to reach its gateway. */

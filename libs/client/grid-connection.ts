@@ -7,7 +7,7 @@
  * object with one close().
  */
 import { storageProto } from '../rpc/index.js';
-import type { StorageClient } from '../rpc/generated/intergrid/storage/Storage.js';
+import type { StorageClient } from '../rpc/proto-types.js';
 import { securedClient, decodeCertificateBase64, encodeCertificateBase64, type Certificate, type Identity } from '../auth/index.js';
 import { keyPairFromSecret, fromHex, toHex } from '../crypto/index.js';
 import { ConfigError } from '../errors/index.js';

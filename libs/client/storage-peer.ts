@@ -9,18 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { call, deadline, fromServiceError } from '../rpc/index.js';
 import { InvalidArgumentError, LayoutInvalidError, UnavailableError, type IntergridError } from '../errors/index.js';
 import type { ByteRange } from '../format/index.js';
-import type { StorageClient } from '../rpc/generated/intergrid/storage/Storage.js';
-import type { AllocateBucketsRequest } from '../rpc/generated/intergrid/storage/AllocateBucketsRequest.js';
-import type { AllocateBucketsResponse__Output } from '../rpc/generated/intergrid/storage/AllocateBucketsResponse.js';
-import type { AbortSharesRequest } from '../rpc/generated/intergrid/storage/AbortSharesRequest.js';
-import type { ListSharesRequest } from '../rpc/generated/intergrid/storage/ListSharesRequest.js';
-import type { ListSharesResponse__Output } from '../rpc/generated/intergrid/storage/ListSharesResponse.js';
-import type { AdviseCorruptRequest } from '../rpc/generated/intergrid/storage/AdviseCorruptRequest.js';
-import type { RenewLeaseRequest } from '../rpc/generated/intergrid/storage/RenewLeaseRequest.js';
-import type { RenewLeaseResponse__Output } from '../rpc/generated/intergrid/storage/RenewLeaseResponse.js';
-import type { Empty__Output } from '../rpc/generated/intergrid/Empty.js';
-import type { WriteShareRequest } from '../rpc/generated/intergrid/storage/WriteShareRequest.js';
-import type { WriteShareResponse__Output } from '../rpc/generated/intergrid/storage/WriteShareResponse.js';
+import type { StorageClient, AllocateBucketsRequest, AllocateBucketsResponse__Output, AbortSharesRequest, ListSharesRequest, ListSharesResponse__Output, AdviseCorruptRequest, RenewLeaseRequest, RenewLeaseResponse__Output, Empty__Output, WriteShareRequest, WriteShareResponse__Output } from '../rpc/proto-types.js';
 
 
 /** Largest data message of a WriteShare stream. */

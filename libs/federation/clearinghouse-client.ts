@@ -10,23 +10,7 @@ import { assertAreaCode } from '../caps/index.js';
 import { bytesEqual, shortKey } from '../crypto/index.js';
 import { assertBytes, assertInt, IntegrityError, InvalidArgumentError } from '../errors/index.js';
 import { call, clearinghouseProto } from '../rpc/index.js';
-import type { ClearinghouseClient } from '../rpc/generated/intergrid/clearinghouse/Clearinghouse.js';
-import type { AdmitGridRequest } from '../rpc/generated/intergrid/clearinghouse/AdmitGridRequest.js';
-import type { GridRecord__Output } from '../rpc/generated/intergrid/clearinghouse/GridRecord.js';
-import type { SetGridSuspendedRequest } from '../rpc/generated/intergrid/clearinghouse/SetGridSuspendedRequest.js';
-import type { ApproveGatewayRequest } from '../rpc/generated/intergrid/clearinghouse/ApproveGatewayRequest.js';
-import type { RevokeGatewayApprovalRequest } from '../rpc/generated/intergrid/clearinghouse/RevokeGatewayApprovalRequest.js';
-import type { ListSanctionsRequest } from '../rpc/generated/intergrid/clearinghouse/ListSanctionsRequest.js';
-import type { ListSanctionsResponse__Output } from '../rpc/generated/intergrid/clearinghouse/ListSanctionsResponse.js';
-import type { SetPriceRequest } from '../rpc/generated/intergrid/clearinghouse/SetPriceRequest.js';
-import type { CreateGridInviteRequest } from '../rpc/generated/intergrid/clearinghouse/CreateGridInviteRequest.js';
-import type { CreateGridInviteResponse__Output } from '../rpc/generated/intergrid/clearinghouse/CreateGridInviteResponse.js';
-import type { ListGridsResponse__Output } from '../rpc/generated/intergrid/clearinghouse/ListGridsResponse.js';
-import type { RegisterContactPointRequest } from '../rpc/generated/intergrid/clearinghouse/RegisterContactPointRequest.js';
-import type { ResolveRequest } from '../rpc/generated/intergrid/clearinghouse/ResolveRequest.js';
-import type { SignedResolution__Output } from '../rpc/generated/intergrid/clearinghouse/SignedResolution.js';
-import type { Certificate__Output } from '../rpc/generated/intergrid/Certificate.js';
-import type { Empty, Empty__Output } from '../rpc/generated/intergrid/Empty.js';
+import type { ClearinghouseClient, AdmitGridRequest, GridRecord__Output, SetGridSuspendedRequest, ApproveGatewayRequest, RevokeGatewayApprovalRequest, ListSanctionsRequest, ListSanctionsResponse__Output, SetPriceRequest, CreateGridInviteRequest, CreateGridInviteResponse__Output, ListGridsResponse__Output, RegisterContactPointRequest, ResolveRequest, SignedResolution__Output, Certificate__Output, Empty, Empty__Output } from '../rpc/proto-types.js';
 import { openResolution, type Resolution } from './resolution.js';
 
 export interface ConnectClearinghouseOptions {

@@ -9,9 +9,7 @@ import { assertAreaCode } from '../caps/index.js';
 import { bytesEqual, sign, type KeyPair } from '../crypto/index.js';
 import { IntegrityError, InvalidArgumentError } from '../errors/index.js';
 import { call, clearinghouseProto } from '../rpc/index.js';
-import type { FederationInviteClient } from '../rpc/generated/intergrid/clearinghouse/FederationInvite.js';
-import type { RedeemGridInviteRequest } from '../rpc/generated/intergrid/clearinghouse/RedeemGridInviteRequest.js';
-import type { GridRecord__Output } from '../rpc/generated/intergrid/clearinghouse/GridRecord.js';
+import type { FederationInviteClient, RedeemGridInviteRequest, GridRecord__Output } from '../rpc/proto-types.js';
 import { gridInfo, type GridInfo } from './clearinghouse-client.js';
 import { gridInviteSecretHash, gridInviteSigningBytes, type GridInviteCode } from './grid-invite.js';
 

@@ -8,14 +8,7 @@
 import { securedClient, type Identity, type SignedDocument } from '../auth/index.js';
 import { call, clearinghouseProto } from '../rpc/index.js';
 import { clearinghouseKeyOf } from './clearinghouse-client.js';
-import type { ClearinghouseClient } from '../rpc/generated/intergrid/clearinghouse/Clearinghouse.js';
-import type { Dispute__Output } from '../rpc/generated/intergrid/clearinghouse/Dispute.js';
-import type { PeriodInfo__Output } from '../rpc/generated/intergrid/clearinghouse/PeriodInfo.js';
-import type { ReportUsageResponse__Output } from '../rpc/generated/intergrid/clearinghouse/ReportUsageResponse.js';
-import type { ListDisputesResponse__Output } from '../rpc/generated/intergrid/clearinghouse/ListDisputesResponse.js';
-import type { LedgerSnapshot__Output } from '../rpc/generated/intergrid/clearinghouse/LedgerSnapshot.js';
-import type { ListPeriodsResponse__Output } from '../rpc/generated/intergrid/clearinghouse/ListPeriodsResponse.js';
-import type { PeriodStatements__Output } from '../rpc/generated/intergrid/clearinghouse/PeriodStatements.js';
+import type { ClearinghouseClient, Dispute__Output, PeriodInfo__Output, ReportUsageResponse__Output, ListDisputesResponse__Output, LedgerSnapshot__Output, ListPeriodsResponse__Output, PeriodStatements__Output } from '../rpc/proto-types.js';
 
 /** A usage record to report (libs/usage signed document + its kind). */
 export interface UsageRecordInput extends SignedDocument {

@@ -18,9 +18,7 @@ import { securedClient, type Identity, type Peer, type SignedDocument } from '..
 import { InternalError } from '../errors/index.js';
 import type { SendFn, SendResult } from '../outbox/index.js';
 import { call, clearinghouseProto } from '../rpc/index.js';
-import type { ClearinghouseClient } from '../rpc/generated/intergrid/clearinghouse/Clearinghouse.js';
-import type { ReportUsageRequest } from '../rpc/generated/intergrid/clearinghouse/ReportUsageRequest.js';
-import type { ReportUsageResponse__Output } from '../rpc/generated/intergrid/clearinghouse/ReportUsageResponse.js';
+import type { ClearinghouseClient, ReportUsageRequest, ReportUsageResponse__Output } from '../rpc/proto-types.js';
 import type { UsageRecordKind } from '../usage/index.js';
 
 /** The outbox channel name both services use for usage records. */

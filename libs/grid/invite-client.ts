@@ -7,9 +7,7 @@ import { pinnedClient, decodeCertificate, verifyCertificate, type Certificate } 
 import { bytesEqual, sign, shortKey, type KeyPair } from '../crypto/index.js';
 import { IntegrityError } from '../errors/index.js';
 import { call, gridManagerProto } from '../rpc/index.js';
-import type { GridInviteClient } from '../rpc/generated/intergrid/gridmanager/GridInvite.js';
-import type { RedeemInviteRequest } from '../rpc/generated/intergrid/gridmanager/RedeemInviteRequest.js';
-import type { Certificate__Output } from '../rpc/generated/intergrid/Certificate.js';
+import type { GridInviteClient, RedeemInviteRequest, Certificate__Output } from '../rpc/proto-types.js';
 import { inviteSecretHash, redeemSigningBytes, type InviteCode } from './invite.js';
 
 /**

@@ -14,20 +14,7 @@ import { authenticateRedeem } from '../../libs/grid/index.js';
 import { AlreadyExistsError, assertBytes, InvalidArgumentError, PreconditionError, UnavailableError } from '../../libs/errors/index.js';
 import { gridInviteSecretHash, gridInviteSigningBytes, GRID_INVITE_SECRET_BYTES, signResolution } from '../../libs/federation/index.js';
 import { unary } from '../../libs/rpc/index.js';
-import type { AdmitGridRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/AdmitGridRequest.js';
-import type { CreateGridInviteRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/CreateGridInviteRequest.js';
-import type { CreateGridInviteResponse } from '../../libs/rpc/generated/intergrid/clearinghouse/CreateGridInviteResponse.js';
-import type { RedeemGridInviteRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/RedeemGridInviteRequest.js';
-import type { ApproveGatewayRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/ApproveGatewayRequest.js';
-import type { GridRecord } from '../../libs/rpc/generated/intergrid/clearinghouse/GridRecord.js';
-import type { ListGridsResponse } from '../../libs/rpc/generated/intergrid/clearinghouse/ListGridsResponse.js';
-import type { RegisterContactPointRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/RegisterContactPointRequest.js';
-import type { ResolveRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/ResolveRequest.js';
-import type { SetGridSuspendedRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/SetGridSuspendedRequest.js';
-import type { SetPriceRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/SetPriceRequest.js';
-import type { SignedResolution } from '../../libs/rpc/generated/intergrid/clearinghouse/SignedResolution.js';
-import type { Certificate as CertificateMessage } from '../../libs/rpc/generated/intergrid/Certificate.js';
-import type { Empty } from '../../libs/rpc/generated/intergrid/Empty.js';
+import type { AdmitGridRequest__Output, CreateGridInviteRequest__Output, CreateGridInviteResponse, RedeemGridInviteRequest__Output, ApproveGatewayRequest__Output, GridRecord, ListGridsResponse, RegisterContactPointRequest__Output, ResolveRequest__Output, SetGridSuspendedRequest__Output, SetPriceRequest__Output, SignedResolution, Certificate as CertificateMessage, Empty, RevokeGatewayApprovalRequest__Output, ListSanctionsRequest__Output, ListSanctionsResponse } from '../../libs/rpc/proto-types.js';
 import type { ClearinghouseConfig } from './config.js';
 import type { GridRow, GridStore } from './grid-store.js';
 import type { GridInviteStore } from './grid-invite-store.js';
@@ -36,9 +23,6 @@ import type { PeriodStore } from './period-store.js';
 import type { RecordOpener } from './verify-pool.js';
 import { ledgerHandlers } from './ledger-handlers.js';
 import type { SanctionStore } from './sanction-store.js';
-import type { RevokeGatewayApprovalRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/RevokeGatewayApprovalRequest.js';
-import type { ListSanctionsRequest__Output } from '../../libs/rpc/generated/intergrid/clearinghouse/ListSanctionsRequest.js';
-import type { ListSanctionsResponse } from '../../libs/rpc/generated/intergrid/clearinghouse/ListSanctionsResponse.js';
 
 /** What the handlers need; built by server.ts. */
 export interface ClearinghouseContext {

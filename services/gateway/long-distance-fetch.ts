@@ -28,8 +28,7 @@ import { UnavailableError, InternalError, PermissionError } from '../../libs/err
 import type { Resolution } from '../../libs/federation/index.js';
 import { SegmentStreamChecker, rangeToWire, type ByteRange, type SegmentChunkInput } from '../../libs/format/index.js';
 import { fromServiceError, isServiceError } from '../../libs/rpc/index.js';
-import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
-import type { SegmentChunk, SegmentChunk__Output } from '../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
+import type { ContactPointClient, SegmentChunk, SegmentChunk__Output } from '../../libs/rpc/proto-types.js';
 
 /** Where verified chunks go. */
 export interface ChunkSink {

@@ -20,10 +20,7 @@ import { CLIENT_USAGE_SUBJECT, EventBus, natsOutboxSender, type NatsConfig } fro
 import { CLEARINGHOUSE_CHANNEL, clearinghouseUsageSender } from '../../libs/federation/index.js';
 import { startOutboxPump, type Outbox, type OutboxPump, type PumpOptions, type SendFn } from '../../libs/outbox/index.js';
 import { call, grpcCodeOf } from '../../libs/rpc/index.js';
-import type { ClearinghouseClient } from '../../libs/rpc/generated/intergrid/clearinghouse/Clearinghouse.js';
-import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
-import type { SignedReceipt } from '../../libs/rpc/generated/intergrid/contactpoint/SignedReceipt.js';
-import type { Empty__Output } from '../../libs/rpc/generated/intergrid/Empty.js';
+import type { ClearinghouseClient, ContactPointClient, SignedReceipt, Empty__Output } from '../../libs/rpc/proto-types.js';
 import { NATS_CHANNEL, RECEIPT_DELIVERY_CHANNEL, type ReceiptDeliveryPayload } from './receipts.js';
 
 /** Pump timing (tests shorten it). */

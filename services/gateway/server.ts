@@ -12,7 +12,7 @@ import { MAX_SEGMENT_MESSAGE_BYTES } from '../../libs/format/index.js';
 import { openDatabase } from '../../libs/db/index.js';
 import { clearinghouseRpcClient, connectClearinghouse, type ClearinghouseConnection } from '../../libs/federation/index.js';
 import { gatewayProto, contactPointProto, stderrInternalLogger } from '../../libs/rpc/index.js';
-import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
+import type { ContactPointClient } from '../../libs/rpc/proto-types.js';
 import type { GatewayConfig } from './config.js';
 import { gatewayHandlers, type GatewayContext } from './handlers.js';
 import { Resolver, type ResolutionSource } from './resolver.js';

@@ -11,8 +11,7 @@ import { pinnedClient, securedClient, type Identity } from '../../libs/auth/inde
 import { clientIdentity } from '../../libs/client/index.js';
 import { randomBytes } from '../../libs/crypto/index.js';
 import { storageProto } from '../../libs/rpc/index.js';
-import type { StorageClient } from '../../libs/rpc/generated/intergrid/storage/Storage.js';
-import type { WriteShareRequest } from '../../libs/rpc/generated/intergrid/storage/WriteShareRequest.js';
+import type { StorageClient, WriteShareRequest } from '../../libs/rpc/proto-types.js';
 import { startLocalGrid, type LocalGrid, type LocalServer } from './fixtures/local-grid.js';
 
 /** The flooding test's per-caller bound on every storage server of the grid. */

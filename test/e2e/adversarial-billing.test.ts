@@ -24,8 +24,7 @@ import { connectGrid, downloadFile, uploadFile } from '../../libs/client/index.j
 import { generateKeyPair, randomBytes, toHex } from '../../libs/crypto/index.js';
 import { connectLedger, type LedgerConnection, type LedgerSnapshotInfo } from '../../libs/federation/index.js';
 import { costOf } from '../../libs/ledger/index.js';
-import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
-import type { SegmentChunk__Output } from '../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
+import type { ContactPointClient, SegmentChunk__Output } from '../../libs/rpc/proto-types.js';
 import {
   embedReceipt,
   openReceipt,

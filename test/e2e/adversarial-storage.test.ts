@@ -28,7 +28,7 @@ import { generateKeyPair, toHex } from '../../libs/crypto/index.js';
 import { pino } from 'pino';
 import { securedClient, issueCertificate, writeCertificateFile, writeKeyFile, type Identity } from '../../libs/auth/index.js';
 import { contactPointProto } from '../../libs/rpc/index.js';
-import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
+import type { ContactPointClient } from '../../libs/rpc/proto-types.js';
 import { CONTACT_POINT_MESSAGE_LIMIT, resolveContactPointConfig, startContactPoint, type RunningContactPoint } from '../../services/contact-point/index.js';
 import { startLocalGrid, type LocalGrid } from './fixtures/local-grid.js';
 import { plantShares } from '../unit/storage/junk-planter.js';

@@ -23,7 +23,7 @@ import { clientIdentity, connectGrid, gatewaySegments, uploadFile } from '../../
 import { generateKeyPair, randomBytes, toHex } from '../../libs/crypto/index.js';
 import { decryptSegment, type ByteRange } from '../../libs/format/index.js';
 import { costOf, openStatement, type GridStatementBody, type SummaryBody } from '../../libs/ledger/index.js';
-import type { SegmentChunk } from '../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
+import type { SegmentChunk } from '../../libs/rpc/proto-types.js';
 import { embedReceipt, openReceipt, openServedRecord, receiptRecordId, SERVED_VERSION, servedRecordId, signReceipt, signServedRecord, transferKey, type ReceiptBody } from '../../libs/usage/index.js';
 import { connectLedger, type LedgerConnection, type LedgerSnapshotInfo, type UsageRecordInput } from '../../libs/federation/index.js';
 import { startFederation, type FetchReport, type Federation, type FederationContactPoint, type FederationGrid } from './fixtures/federation.js';

@@ -19,8 +19,7 @@ import { bytesEqual, fromHex, generateKeyPair, toHex } from '../../libs/crypto/i
 import { decryptSegment, openUeb } from '../../libs/format/index.js';
 import { connectClearinghouse, type ClearinghouseConnection } from '../../libs/federation/index.js';
 import { contactPointProto } from '../../libs/rpc/index.js';
-import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
-import type { SegmentChunk__Output } from '../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
+import type { ContactPointClient, SegmentChunk__Output } from '../../libs/rpc/proto-types.js';
 import { initClearinghouse, loadClearinghouseAdmin, loadClearinghouseConfig, startClearinghouse, type RunningClearinghouse } from '../../services/clearinghouse/index.js';
 import { CONTACT_POINT_MESSAGE_LIMIT, resolveContactPointConfig, startContactPoint, type RunningContactPoint } from '../../services/contact-point/index.js';
 import { startLocalGrid, type LocalGrid } from './fixtures/local-grid.js';

@@ -17,12 +17,9 @@ import { formatCap, toVerifyCap, withAreaCode, type ReadCap, type VerifyCap } fr
 import { generateKeyPair, randomBytes, toHex, type KeyPair } from '../../libs/crypto/index.js';
 import { decryptSegment, layoutFromUeb, openUeb, verifyCiphertextSegment } from '../../libs/format/index.js';
 import { contactPointProto } from '../../libs/rpc/index.js';
-import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
-import type { FetchSegmentsRequest } from '../../libs/rpc/generated/intergrid/contactpoint/FetchSegmentsRequest.js';
-import type { SegmentChunk__Output } from '../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
+import type { ContactPointClient, FetchSegmentsRequest, SegmentChunk__Output, ServedUsage__Output } from '../../libs/rpc/proto-types.js';
 import { startLocalGrid, type LocalGrid } from './fixtures/local-grid.js';
 import { loadAdminIdentity } from '../../services/grid-manager/index.js';
-import type { ServedUsage__Output } from '../../libs/rpc/generated/intergrid/contactpoint/ServedUsage.js';
 import { CONTACT_POINT_MESSAGE_LIMIT, resolveContactPointConfig, startContactPoint, type RunningContactPoint } from '../../services/contact-point/index.js';
 
 const SEG = 4096;

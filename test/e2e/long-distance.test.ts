@@ -21,9 +21,7 @@ import { generateKeyPair, randomBytes, toHex } from '../../libs/crypto/index.js'
 import { NotFoundError, PreconditionError, UnavailableError } from '../../libs/errors/index.js';
 import { decryptSegment, type ByteRange } from '../../libs/format/index.js';
 import { contactPointProto, gatewayProto } from '../../libs/rpc/index.js';
-import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
-import type { GatewayClient } from '../../libs/rpc/generated/intergrid/gateway/Gateway.js';
-import type { SegmentChunk } from '../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
+import type { ContactPointClient, GatewayClient, SegmentChunk } from '../../libs/rpc/proto-types.js';
 import { CONTACT_POINT_MESSAGE_LIMIT } from '../../services/contact-point/index.js';
 import { builtCli } from './fixtures/built-cli.js';
 import { startFederation, type Federation, type FederationGrid } from './fixtures/federation.js';

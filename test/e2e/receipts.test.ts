@@ -18,7 +18,7 @@ import type { ReadCap } from '../../libs/caps/index.js';
 import { clientIdentity, connectGrid, downloadFile, uploadFile } from '../../libs/client/index.js';
 import { generateKeyPair, randomBytes, toHex } from '../../libs/crypto/index.js';
 import { contactPointProto } from '../../libs/rpc/index.js';
-import type { ContactPointClient } from '../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
+import type { ContactPointClient } from '../../libs/rpc/proto-types.js';
 import { openReceipt, RECEIPT_TAG, receiptRecordId, servedRecordId, signReceipt, transferKey, type ReceiptBody } from '../../libs/usage/index.js';
 import type { GatewayTransfer } from '../../services/gateway/index.js';
 import { startFederation, type Federation, type FederationContactPoint, type FederationGrid } from './fixtures/federation.js';

@@ -17,7 +17,7 @@ import { securedClient, issueCertificate, writeCertificateFile, writeKeyFile } f
 import { generateKeyPair, toHex } from '../../libs/crypto/index.js';
 import { deadline, storageProto } from '../../libs/rpc/index.js';
 import { unpinnedChannelCredentials } from '../../libs/tls/index.js';
-import type { StorageClient } from '../../libs/rpc/generated/intergrid/storage/Storage.js';
+import type { StorageClient } from '../../libs/rpc/proto-types.js';
 
 const AREA = '101';
 const SHARE_BYTES = 64 * 1024 * 1024;

@@ -8,9 +8,7 @@ import { securedClient, type Identity, type Peer } from '../../../libs/auth/inde
 import { toHex } from '../../../libs/crypto/index.js';
 import { connectGridManager, type GridManagerConnection } from '../../../libs/grid/index.js';
 import { call, storageProto } from '../../../libs/rpc/index.js';
-import type { StorageClient } from '../../../libs/rpc/generated/intergrid/storage/Storage.js';
-import type { Empty } from '../../../libs/rpc/generated/intergrid/Empty.js';
-import type { StatsResponse__Output } from '../../../libs/rpc/generated/intergrid/storage/StatsResponse.js';
+import type { StorageClient, Empty, StatsResponse__Output } from '../../../libs/rpc/proto-types.js';
 import { checkHealth } from '../commands/health.js';
 import { ago, bytesText, type Problem } from './problems.js';
 

@@ -6,9 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { securedClient, type Identity, type Peer } from '../../../libs/auth/index.js';
 import { contactPointProto } from '../../../libs/rpc/index.js';
-import type { ContactPointClient } from '../../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
-import type { FetchSegmentsRequest } from '../../../libs/rpc/generated/intergrid/contactpoint/FetchSegmentsRequest.js';
-import type { SegmentChunk__Output } from '../../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
+import type { ContactPointClient, FetchSegmentsRequest, SegmentChunk__Output } from '../../../libs/rpc/proto-types.js';
 import { CONTACT_POINT_MESSAGE_LIMIT } from '../../../services/contact-point/index.js';
 
 /** A ContactPoint client signing as `identity` (close it when done). */

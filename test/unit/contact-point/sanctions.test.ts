@@ -16,7 +16,7 @@ import { issueCertificate, writeCertificateFile, writeKeyFile, type Identity } f
 import { formatCap, toVerifyCap, type ReadCap } from '../../../libs/caps/index.js';
 import { generateKeyPair, randomBytes, toHex } from '../../../libs/crypto/index.js';
 import { connectClearinghouse, type ClearinghouseConnection } from '../../../libs/federation/index.js';
-import type { ContactPointClient } from '../../../libs/rpc/generated/intergrid/contactpoint/ContactPoint.js';
+import type { ContactPointClient } from '../../../libs/rpc/proto-types.js';
 import { initClearinghouse, loadClearinghouseAdmin, loadClearinghouseConfig, startClearinghouse, type RunningClearinghouse } from '../../../services/clearinghouse/index.js';
 import { resolveContactPointConfig, startContactPoint, type ContactPointConfig, type RunningContactPoint } from '../../../services/contact-point/index.js';
 import { contactPointClient, fetchSegments, submitReceipt } from './fixtures.js';

@@ -37,12 +37,7 @@ import {
   type FileLayout,
 } from '../../../libs/format/index.js';
 import { bindServer, clearinghouseProto, contactPointProto, gatewayProto, serverStream, stopServer, unary, SERVER_OPTIONS } from '../../../libs/rpc/index.js';
-import type { GatewayClient } from '../../../libs/rpc/generated/intergrid/gateway/Gateway.js';
-import type { UsageLine__Output } from '../../../libs/rpc/generated/intergrid/gateway/UsageLine.js';
-import type { SegmentChunk, SegmentChunk__Output } from '../../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
-import type { FetchSegmentsRequest__Output } from '../../../libs/rpc/generated/intergrid/contactpoint/FetchSegmentsRequest.js';
-import type { ResolveRequest__Output } from '../../../libs/rpc/generated/intergrid/clearinghouse/ResolveRequest.js';
-import type { SignedResolution } from '../../../libs/rpc/generated/intergrid/clearinghouse/SignedResolution.js';
+import type { GatewayClient, UsageLine__Output, SegmentChunk, SegmentChunk__Output, FetchSegmentsRequest__Output, ResolveRequest__Output, SignedResolution } from '../../../libs/rpc/proto-types.js';
 import { encodeFile } from '../format/helpers.js';
 import { resolveGatewayConfig, type GatewayConfig } from '../../../services/gateway/index.js';
 

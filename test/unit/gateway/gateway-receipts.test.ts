@@ -16,7 +16,7 @@ import { bytesEqual, toHex } from '../../../libs/crypto/index.js';
 import { CLIENT_USAGE_SUBJECT, EventBus, openSignedClientUsageEvent, type ClientUsageEvent } from '../../../libs/events/index.js';
 import type { UsageRecordPayload } from '../../../libs/federation/index.js';
 import { costOf } from '../../../libs/ledger/index.js';
-import type { SegmentChunk__Output } from '../../../libs/rpc/generated/intergrid/contactpoint/SegmentChunk.js';
+import type { SegmentChunk__Output } from '../../../libs/rpc/proto-types.js';
 import { openReceipt, openUsageRecord, type ReceiptBody } from '../../../libs/usage/index.js';
 import { startGateway, type GatewayTransfer, type RunningGateway } from '../../../services/gateway/index.js';
 import { BACKEND_SETUP_MS, databaseBackends, type TestDatabase } from '../../fixtures/database-backends.js';

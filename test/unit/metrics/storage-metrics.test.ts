@@ -12,7 +12,7 @@ import { securedClient, type Identity, type Peer } from '../../../libs/auth/inde
 import { shortKey, toHex } from '../../../libs/crypto/index.js';
 import { serviceLogger } from '../../../libs/metrics/index.js';
 import { storageProto } from '../../../libs/rpc/index.js';
-import type { StorageClient } from '../../../libs/rpc/generated/intergrid/storage/Storage.js';
+import type { StorageClient } from '../../../libs/rpc/proto-types.js';
 import { startStorageServer } from '../../../services/storage/index.js';
 import { StorageFixture, StoragePeerForTests, patternBytes, storageIndex } from '../storage/storage-fixture.js';
 import { parsePrometheus, sum } from './prometheus-text.js';

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { securedClient } from '../../../libs/auth/index.js';
 import { storageProto } from '../../../libs/rpc/index.js';
-import type { StorageClient } from '../../../libs/rpc/generated/intergrid/storage/Storage.js';
+import type { StorageClient } from '../../../libs/rpc/proto-types.js';
 import { StorageFixture, StoragePeerForTests, storageIndex } from './storage-fixture.js';
 
 const SKEW_MS = 5_000;

@@ -15,7 +15,7 @@ import { writeJsonAtomic } from '../../../libs/config/index.js';
 import { writeKeyFile, writeCertificateFile, securedClient, issueCertificate } from '../../../libs/auth/index.js';
 import { generateKeyPair, toHex } from '../../../libs/crypto/index.js';
 import { storageProto } from '../../../libs/rpc/index.js';
-import type { StorageClient } from '../../../libs/rpc/generated/intergrid/storage/Storage.js';
+import type { StorageClient } from '../../../libs/rpc/proto-types.js';
 import { StoragePeerForTests, patternBytes, storageIndex, AREA } from './storage-fixture.js';
 import { databaseBackends, BACKEND_SETUP_MS } from '../../fixtures/database-backends.js';
 

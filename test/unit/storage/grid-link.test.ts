@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { generateKeyPair, toHex, bytesEqual } from '../../../libs/crypto/index.js';
 import { writeKeyFile, writeCertificateFile, securedClient, type Identity } from '../../../libs/auth/index.js';
 import { storageProto } from '../../../libs/rpc/index.js';
-import type { StorageClient } from '../../../libs/rpc/generated/intergrid/storage/Storage.js';
+import type { StorageClient } from '../../../libs/rpc/proto-types.js';
 import {
   initGridManager,
   loadGridManagerConfig,

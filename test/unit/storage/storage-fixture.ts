@@ -13,18 +13,7 @@ import { storageProto, call, deadline, fromServiceError } from '../../../libs/rp
 import { securedClient, issueCertificate, type Identity, type Role } from '../../../libs/auth/index.js';
 import { generateKeyPair, toHex, type KeyPair } from '../../../libs/crypto/index.js';
 import { resolveStorageConfig, startStorageServer, type RunningStorageServer, type StorageConfig } from '../../../services/storage/index.js';
-import type { StorageClient } from '../../../libs/rpc/generated/intergrid/storage/Storage.js';
-import type { AllocateBucketsRequest } from '../../../libs/rpc/generated/intergrid/storage/AllocateBucketsRequest.js';
-import type { AllocateBucketsResponse__Output } from '../../../libs/rpc/generated/intergrid/storage/AllocateBucketsResponse.js';
-import type { ListSharesRequest } from '../../../libs/rpc/generated/intergrid/storage/ListSharesRequest.js';
-import type { ListSharesResponse__Output } from '../../../libs/rpc/generated/intergrid/storage/ListSharesResponse.js';
-import type { RenewLeaseRequest } from '../../../libs/rpc/generated/intergrid/storage/RenewLeaseRequest.js';
-import type { RenewLeaseResponse__Output } from '../../../libs/rpc/generated/intergrid/storage/RenewLeaseResponse.js';
-import type { AbortSharesRequest } from '../../../libs/rpc/generated/intergrid/storage/AbortSharesRequest.js';
-import type { StatsResponse__Output } from '../../../libs/rpc/generated/intergrid/storage/StatsResponse.js';
-import type { WriteShareResponse__Output } from '../../../libs/rpc/generated/intergrid/storage/WriteShareResponse.js';
-import type { WriteShareRequest } from '../../../libs/rpc/generated/intergrid/storage/WriteShareRequest.js';
-import type { Empty, Empty__Output } from '../../../libs/rpc/generated/intergrid/Empty.js';
+import type { StorageClient, AllocateBucketsRequest, AllocateBucketsResponse__Output, ListSharesRequest, ListSharesResponse__Output, RenewLeaseRequest, RenewLeaseResponse__Output, AbortSharesRequest, StatsResponse__Output, WriteShareResponse__Output, WriteShareRequest, Empty, Empty__Output } from '../../../libs/rpc/proto-types.js';
 
 export const AREA = '101';
 
