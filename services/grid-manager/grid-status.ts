@@ -15,8 +15,6 @@ export const NEAR_QUOTA_RATIO = 0.9;
 /** Certificates expiring within this are listed by default. */
 export const DEFAULT_EXPIRING_WITHIN_MS = 7 * 86_400_000;
 
-/** One storage server's line (the record libs/grid's client reads back). */
-export type ServerStatusRecord = ServerStatusInfo;
 
 export interface QuotaStatusRecord {
   account: Uint8Array;
@@ -41,7 +39,7 @@ export interface GridStatusReport {
   nowMs: number;
   directoryFreshnessMs: number;
   /** Approved, unrevoked storage servers, by name. */
-  servers: ServerStatusRecord[];
+  servers: ServerStatusInfo[];
   /** Every grid role, approved-and-active and revoked counts. */
   principals: { role: GridRole; active: number; revoked: number }[];
   nearQuotaRatio: number;
@@ -72,7 +70,7 @@ export async function gridStatus(src: GridStatusSources, now: number, expiringWi
 
   const servers = active
     .filter((p) => p.role === 'storage-server')
-    .map((p): ServerStatusRecord => {
+    .map((p): ServerStatusInfo => {
       const r = reports.get(toHex(p.subject));
       const lastSeenMs = p.lastSeenMs ?? 0;
       return {
