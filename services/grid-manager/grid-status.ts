@@ -15,7 +15,6 @@ export const NEAR_QUOTA_RATIO = 0.9;
 /** Certificates expiring within this are listed by default. */
 export const DEFAULT_EXPIRING_WITHIN_MS = 7 * 86_400_000;
 
-
 export interface QuotaStatusRecord {
   account: Uint8Array;
   name: string;
