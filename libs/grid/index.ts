@@ -31,3 +31,4 @@ export { authenticateRedeem } from './redeem-check.js';
 export type { RedeemRequest, RedeemRule } from './redeem-check.js';
 export { RevokedSet, createRevokedSetTables, pollGridRevocations, REVOKED_KEY } from './revoked-set.js';
 export type { RevokedChange } from './revoked-set.js';
+export { inviteLifetimeField, DEFAULT_INVITE_LIFETIME_MS, MAX_INVITE_LIFETIME_MS } from './invite-lifetime.js';
