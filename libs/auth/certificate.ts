@@ -304,6 +304,9 @@ export function assertKeyPair(name: string, key: KeyPair): void {
  * fresh certificate as not yet valid.
  * @throws InvalidArgumentError for negative or non-integer values.
  */
+/** Longest validity a request may ask of a certificate or approval (100 years). */
+export const MAX_VALIDITY_MS = 100 * 365 * 86_400_000;
+
 export function validityWindow(now: number, lifetimeMs: number, backdateMs = 60_000): { notBefore: number; notAfter: number } {
   assertInt('now', now);
   assertInt('lifetimeMs', lifetimeMs, 1);

@@ -11,6 +11,7 @@ export {
   encodeCertificateBase64,
   decodeCertificateBase64,
   validityWindow,
+  MAX_VALIDITY_MS,
   assertKeyPair,
   CERTIFICATE_TAG,
   CERTIFICATE_MAGIC,

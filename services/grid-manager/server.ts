@@ -15,6 +15,9 @@ import { cachedGridStatus } from './grid-status.js';
 import { gridManagerMigrations, GRID_MANAGER_MIGRATIONS_TABLE } from './migrations.js';
 import { GRID_ROLES } from '../../libs/grid/index.js';
 import { PrincipalStore } from './principal-store.js';
+import { InviteStore } from './invite-store.js';
+import { RevocationLog } from './revocation-log.js';
+import { ServerAnnouncements } from './server-announcements.js';
 import { UsageStore } from './usage-store.js';
 import { TransferTallyStore } from './transfer-tally-store.js';
 import { startUsageEventConsumer, type RunningUsageEventConsumer, type UsageEventOutcome } from './usage-events.js';
@@ -84,7 +87,8 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
   let knex: Knex | undefined;
   try {
     knex = await openDatabase(config.database, gridManagerMigrations, GRID_MANAGER_MIGRATIONS_TABLE);
-    const principals = await PrincipalStore.open(knex);
+    const principals = new PrincipalStore(knex);
+    const revocations = await RevocationLog.open(knex);
     await principals.ensureAdmins(config.adminKeys.map((k) => fromHex(k, 'adminKeys entry', 32)), now());
     const usage = new UsageStore(knex);
     const transfers = new TransferTallyStore(knex, now);
@@ -92,7 +96,8 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
 
     const onInternal =
       opts.onInternal ?? stderrInternalLogger('grid-manager');
-    const impl = gridManagerHandlers({ config, gridKey, principals, usage, transfers, statements, now, onInternal });
+    const handlerContext = { config, gridKey, principals, invites: new InviteStore(knex), revocations, servers: new ServerAnnouncements(knex), usage, transfers, statements, now, onInternal };
+    const impl = gridManagerHandlers(handlerContext);
     const policy: AuthPolicy = {
       methods: GRID_MANAGER_METHOD_ROLES,
       // Only this grid's key issues certificates this service accepts.
@@ -100,7 +105,7 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
       serverKey: gridKey.publicKey,
       maxNoncesPerCaller: config.maxNoncesPerCaller,
       // A revoked key is refused on every method, not only on renewal.
-      isRevoked: (subject) => principals.isRevoked(subject),
+      isRevoked: (subject) => revocations.isRevoked(subject),
       maxSkewMs: config.maxClockSkewMs,
       now,
       onInternalError: onInternal,
@@ -127,7 +132,7 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
     const logger = opts.logger ?? serviceLogger('grid-manager', { env: process.env });
     const server = securedServer(definition, impl, policy, { metrics, logger, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
     // GridInvite.Redeem: the caller has no certificate yet; the handler checks the invite secret and the new key's signature.
-    server.addService(gridManagerProto().intergrid.gridmanager.GridInvite.service, gridInviteHandlers({ config, gridKey, principals, usage, transfers, statements, now, onInternal }));
+    server.addService(gridManagerProto().intergrid.gridmanager.GridInvite.service, gridInviteHandlers(handlerContext));
     const listening = await listenWithMetrics(server, config.listen, gridKey, metrics, config.metrics);
     const db = knex;
     // Consumed in the background: NATS down at start delays the tallies, it does not stop the grid manager.

@@ -10,6 +10,8 @@ import { generateKeyPair, toHex } from '../../../libs/crypto/index.js';
 import type { GridRole } from '../../../libs/grid/index.js';
 import { gridManagerMigrations, GRID_MANAGER_MIGRATIONS_TABLE } from '../../../services/grid-manager/migrations.js';
 import { PrincipalStore } from '../../../services/grid-manager/principal-store.js';
+import { RevocationLog } from '../../../services/grid-manager/revocation-log.js';
+import { ServerAnnouncements } from '../../../services/grid-manager/server-announcements.js';
 import { UsageStore } from '../../../services/grid-manager/usage-store.js';
 import { StatementStore } from '../../../services/grid-manager/statement-store.js';
 import { cachedGridStatus, gridStatus, type GridStatusSources } from '../../../services/grid-manager/grid-status.js';
@@ -24,13 +26,17 @@ for (const backend of databaseBackends('gm-status')) {
     let knex: Knex;
     let src: GridStatusSources;
     let principals: PrincipalStore;
+    let revocations: RevocationLog;
+    let servers: ServerAnnouncements;
     let usage: UsageStore;
 
     beforeAll(() => backend.setup(), 60_000);
     afterAll(() => backend.teardown());
     beforeEach(async () => {
       knex = await openDatabase(await backend.fresh(), gridManagerMigrations, GRID_MANAGER_MIGRATIONS_TABLE);
-      principals = await PrincipalStore.open(knex);
+      principals = new PrincipalStore(knex);
+      revocations = await RevocationLog.open(knex);
+      servers = new ServerAnnouncements(knex);
       usage = new UsageStore(knex);
       src = { areaCode: '101', directoryFreshnessMs: FRESH, clearinghouseConfigured: false, principals, usage, statements: new StatementStore(knex) };
     });
@@ -49,9 +55,9 @@ for (const backend of databaseBackends('gm-status')) {
       const stale = await approve('storage-server', 's-stale', NOW + 30 * DAY);
       const expired = await approve('storage-server', 's-expired', NOW - 1);
       await approve('storage-server', 's-never', NOW + 30 * DAY);
-      await principals.announce(fresh, '127.0.0.1:1', NOW - FRESH);
-      await principals.announce(stale, '127.0.0.1:2', NOW - FRESH - 1);
-      await principals.announce(expired, '127.0.0.1:3', NOW);
+      await servers.announce(fresh, '127.0.0.1:1', NOW - FRESH);
+      await servers.announce(stale, '127.0.0.1:2', NOW - FRESH - 1);
+      await servers.announce(expired, '127.0.0.1:3', NOW);
       await usage.report(fresh, { reportId: 'r1', atMs: NOW - 10, accounts: [{ account: generateKeyPair().publicKey, bytesStored: 700, shares: 2 }, { account: generateKeyPair().publicKey, bytesStored: 300, shares: 1 }] }, NOW);
       const st = await gridStatus(src, NOW);
       expect(st.servers.map((s) => [s.name, s.listed, s.address])).toEqual([
@@ -70,7 +76,7 @@ for (const backend of databaseBackends('gm-status')) {
       const spread = await approve('client', 'spread', NOW + 30 * DAY, 1000);
       const unlimited = await approve('client', 'unlimited', NOW + 30 * DAY, 0);
       const revoked = await approve('client', 'revoked', NOW + 30 * DAY, 1000);
-      await principals.revoke(revoked, NOW);
+      await revocations.revoke(revoked, NOW);
       await usage.report(s1, { reportId: 'a', atMs: NOW, accounts: [{ account: at90, bytesStored: 900, shares: 1 }, { account: spread, bytesStored: 899, shares: 1 }, { account: unlimited, bytesStored: 10 ** 9, shares: 1 }, { account: revoked, bytesStored: 1000, shares: 1 }] }, NOW);
       await usage.report(s2, { reportId: 'b', atMs: NOW, accounts: [{ account: spread, bytesStored: 899, shares: 1 }] }, NOW);
       const st = await gridStatus(src, NOW);
@@ -82,7 +88,7 @@ for (const backend of databaseBackends('gm-status')) {
       await approve('client', 'in-8d', NOW + 8 * DAY);
       await approve('gateway', 'expired', NOW - DAY);
       const gone = await approve('client', 'revoked-soon', NOW + DAY);
-      await principals.revoke(gone, NOW);
+      await revocations.revoke(gone, NOW);
       await principals.ensureAdmins([generateKeyPair().publicKey], NOW);
       const st = await gridStatus(src, NOW);
       expect(st.expiring.map((e) => e.name)).toEqual(['expired', 'in-6d']);

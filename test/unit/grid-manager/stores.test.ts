@@ -5,6 +5,8 @@ import { generateKeyPair, toHex } from '../../../libs/crypto/index.js';
 import { NotFoundError, PermissionError, PreconditionError, InvalidArgumentError } from '../../../libs/errors/index.js';
 import { gridManagerMigrations, GRID_MANAGER_MIGRATIONS_TABLE } from '../../../services/grid-manager/migrations.js';
 import { PrincipalStore } from '../../../services/grid-manager/principal-store.js';
+import { RevocationLog } from '../../../services/grid-manager/revocation-log.js';
+import { ServerAnnouncements } from '../../../services/grid-manager/server-announcements.js';
 import { UsageStore } from '../../../services/grid-manager/usage-store.js';
 import { databaseBackends } from '../../fixtures/database-backends.js';
 
@@ -39,9 +41,14 @@ for (const backend of databaseBackends('gm-stores')) {
       validityMs: 0,
     });
 
-    describe('PrincipalStore', () => {
+    /** The membership stores over one database, as server.ts builds them. */
+    async function membership(db: Knex = knex): Promise<{ principals: PrincipalStore; revocations: RevocationLog; servers: ServerAnnouncements }> {
+      return { principals: new PrincipalStore(db), revocations: await RevocationLog.open(db), servers: new ServerAnnouncements(db) };
+    }
+
+    describe('membership stores', () => {
       it('records an approval with the issued certificate expiry', async () => {
-        const store = await PrincipalStore.open(knex);
+        const { principals: store } = await membership();
         const s = key();
         const cert = await store.approve(approval(s, 'client', 500), 1000, () => ({ notAfter: 5000 }));
         expect(cert.notAfter).toBe(5000);
@@ -50,7 +57,7 @@ for (const backend of databaseBackends('gm-stores')) {
       });
 
       it('re-approving a key updates its name and quota in place', async () => {
-        const store = await PrincipalStore.open(knex);
+        const { principals: store } = await membership();
         const s = key();
         await store.approve(approval(s, 'client', 500), 1000, () => ({ notAfter: 5000 }));
         await store.approve({ ...approval(s, 'client', 900), name: 'renamed' }, 2000, () => ({ notAfter: 6000 }));
@@ -60,7 +67,7 @@ for (const backend of databaseBackends('gm-stores')) {
       });
 
       it('does not record an approval whose certificate could not be issued', async () => {
-        const store = await PrincipalStore.open(knex);
+        const { principals: store } = await membership();
         const s = key();
         await expect(
           store.approve(approval(s), 1000, () => {
@@ -71,36 +78,36 @@ for (const backend of databaseBackends('gm-stores')) {
       });
 
       it('gives revocations increasing sequence numbers and lists them since a seq', async () => {
-        const store = await PrincipalStore.open(knex);
+        const { principals: store, revocations } = await membership();
         const a = key();
         const b = key();
         for (const s of [a, b]) await store.approve(approval(s), 1, () => ({ notAfter: 10 }));
-        const ra = await store.revoke(a, 100);
-        const rb = await store.revoke(b, 200);
+        const ra = await revocations.revoke(a, 100);
+        const rb = await revocations.revoke(b, 200);
         expect(rb.seq).toBeGreaterThan(ra.seq);
-        const all = await store.listRevocations(0);
+        const all = await revocations.since(0);
         expect(all.revocations.map((r) => toHex(r.subject))).toEqual([toHex(a), toHex(b)]);
         expect(all.latestSeq).toBe(rb.seq);
-        const later = await store.listRevocations(ra.seq);
+        const later = await revocations.since(ra.seq);
         expect(later.revocations.map((r) => r.seq)).toEqual([rb.seq]);
       });
 
       it('a poller following latestSeq sees every revocation made concurrently with its polls', async () => {
-        const store = await PrincipalStore.open(knex);
+        const { principals: store, revocations } = await membership();
         const keys = Array.from({ length: 24 }, key);
         for (const s of keys) await store.approve(approval(s), 1, () => ({ notAfter: 10 }));
         const seen = new Set<string>();
         let since = 0;
         let done = false;
         const poll = async (): Promise<void> => {
-          const page = await store.listRevocations(since);
+          const page = await revocations.since(since);
           for (const r of page.revocations) seen.add(toHex(r.subject));
           since = page.latestSeq;
         };
         const poller = (async () => {
           while (!done) await poll();
         })();
-        await Promise.all(keys.map((s, i) => store.revoke(s, i)));
+        await Promise.all(keys.map((s, i) => revocations.revoke(s, i)));
         done = true;
         await poller;
         await poll();
@@ -108,81 +115,81 @@ for (const backend of databaseBackends('gm-stores')) {
       });
 
       it('revoking a key twice keeps one log entry', async () => {
-        const store = await PrincipalStore.open(knex);
+        const { principals: store, revocations } = await membership();
         const a = key();
         await store.approve(approval(a), 1, () => ({ notAfter: 10 }));
-        const first = await store.revoke(a, 100);
-        const again = await store.revoke(a, 200);
+        const first = await revocations.revoke(a, 100);
+        const again = await revocations.revoke(a, 200);
         expect(again.seq).toBe(first.seq);
-        expect((await store.listRevocations(0)).revocations).toHaveLength(1);
+        expect((await revocations.since(0)).revocations).toHaveLength(1);
       });
 
       it('pages revocations and reports where the page ended', async () => {
-        const store = await PrincipalStore.open(knex);
+        const { principals: store, revocations } = await membership();
         const keys = [key(), key(), key()];
         for (const s of keys) await store.approve(approval(s), 1, () => ({ notAfter: 10 }));
-        for (const s of keys) await store.revoke(s, 5);
-        const page = await store.listRevocations(0, 2);
+        for (const s of keys) await revocations.revoke(s, 5);
+        const page = await revocations.since(0, 2);
         expect(page.revocations).toHaveLength(2);
         expect(page.more).toBe(true);
-        const rest = await store.listRevocations(page.latestSeq, 2);
+        const rest = await revocations.since(page.latestSeq, 2);
         expect(rest.revocations).toHaveLength(1);
         expect(rest.more).toBe(false);
       });
 
       it('refuses to revoke a key it never approved', async () => {
-        const store = await PrincipalStore.open(knex);
-        await expect(store.revoke(key(), 1)).rejects.toThrow(NotFoundError);
+        const { revocations } = await membership();
+        await expect(revocations.revoke(key(), 1)).rejects.toThrow(NotFoundError);
       });
 
       it('refuses to re-approve or renew a revoked key', async () => {
-        const store = await PrincipalStore.open(knex);
+        const { principals: store, revocations } = await membership();
         const a = key();
         await store.approve(approval(a), 1, () => ({ notAfter: 10 }));
-        await store.revoke(a, 2);
+        await revocations.revoke(a, 2);
         await expect(store.approve(approval(a), 3, () => ({ notAfter: 10 }))).rejects.toThrow(PreconditionError);
         await expect(store.renew(a, 'client', 3, () => ({ notAfter: 10 }))).rejects.toThrow(PermissionError);
       });
 
       it('remembers revoked keys across a reopen', async () => {
-        const store = await PrincipalStore.open(knex);
+        const { principals: store, revocations } = await membership();
         const a = key();
         await store.approve(approval(a), 1, () => ({ notAfter: 10 }));
-        await store.revoke(a, 2);
-        expect(store.isRevoked(a)).toBe(true);
+        await revocations.revoke(a, 2);
+        expect(revocations.isRevoked(a)).toBe(true);
         await knex.destroy();
         knex = await open();
-        const reopened = await PrincipalStore.open(knex);
+        const reopened = await RevocationLog.open(knex);
         expect(reopened.isRevoked(a)).toBe(true);
         expect(reopened.isRevoked(key())).toBe(false);
       });
 
       it('lists in the directory only announced, fresh, unexpired, unrevoked storage servers', async () => {
-        const store = await PrincipalStore.open(knex);
+        const { principals: store, revocations, servers } = await membership();
         const [fresh, stale, expired, revoked, silent] = [key(), key(), key(), key(), key()];
         for (const s of [fresh, stale, revoked, silent]) await store.approve(approval(s, 'storage-server'), 0, () => ({ notAfter: 10_000 }));
         await store.approve(approval(expired, 'storage-server'), 0, () => ({ notAfter: 500 }));
-        await store.announce(fresh, 'h:1', 900);
-        await store.announce(stale, 'h:2', 100);
-        await store.announce(expired, 'h:3', 900);
-        await store.announce(revoked, 'h:4', 900);
-        await store.revoke(revoked, 950);
-        const listed = await store.directoryServers(1000, 800);
+        await servers.announce(fresh, 'h:1', 900);
+        await servers.announce(stale, 'h:2', 100);
+        await servers.announce(expired, 'h:3', 900);
+        await servers.announce(revoked, 'h:4', 900);
+        await revocations.revoke(revoked, 950);
+        const listed = await servers.directoryServers(1000, 800);
         expect(listed.map((r) => toHex(r.subject))).toEqual([toHex(fresh)]);
       });
 
       it('refuses an announcement from a key that is not an approved storage server', async () => {
-        const store = await PrincipalStore.open(knex);
+        const { principals: store, servers } = await membership();
         const c = key();
         await store.approve(approval(c, 'client'), 0, () => ({ notAfter: 10 }));
-        await expect(store.announce(c, 'h:1', 1)).rejects.toThrow(PermissionError);
+        await expect(servers.announce(c, 'h:1', 1)).rejects.toThrow(PermissionError);
       });
 
       it('registers config admins once and never un-revokes them', async () => {
-        const store = await PrincipalStore.open(knex);
+        const { principals: store, revocations } = await membership();
         const a = key();
         await store.ensureAdmins([a], 1);
-        await store.revoke(a, 2);
+        await revocations.revoke(a, 2);
         await store.ensureAdmins([a], 3);
         expect(await store.get(a, 'admin')).toMatchObject({ revoked: true });
       });
