@@ -64,7 +64,7 @@ function periodMessage(p: PeriodRow): PeriodInfo {
 
 /** The billing handlers, keyed by proto method name (merged into the service by handlers.ts). */
 export function ledgerHandlers(ctx: LedgerContext): grpc.UntypedServiceImplementation {
-  const log = (err: unknown, method: string) => ctx.onInternal?.(err, method);
+  const log = ctx.onInternal;
 
   async function reporterOf(p: Principal, now: number): Promise<Reporter> {
     const key = toHex(p.publicKey);

@@ -9,10 +9,10 @@ import { dialAddressField } from '../../libs/errors/index.js';
 import { signDirectory } from '../../libs/grid/index.js';
 import type { AnnounceServerRequest__Output, Empty, SignedDirectory } from '../../libs/rpc/proto-types.js';
 import { unary } from '../../libs/rpc/index.js';
-import { internalLog, type GridManagerContext } from './handler-context.js';
+import { type GridManagerContext } from './handler-context.js';
 
 export function directoryHandlers(ctx: GridManagerContext): grpc.UntypedServiceImplementation {
-  const log = internalLog(ctx);
+  const log = ctx.onInternal;
   return {
     GetDirectory: unary<Empty, SignedDirectory>(
       'GetDirectory',

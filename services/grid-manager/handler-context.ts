@@ -1,7 +1,6 @@
 /**
- * What the grid manager's RPC handlers need (built by server.ts), and the two
- * things every handler module derives from it: the certificate issuer and the
- * internal-error log.
+ * What the grid manager's RPC handlers need (built by server.ts), and the
+ * certificate issuer every handler module derives from it.
  */
 import type { KeyPair } from '../../libs/crypto/index.js';
 import type { GridManagerConfig } from './config.js';
@@ -35,9 +34,4 @@ export interface GridManagerContext {
 /** The grid's certificate issuer (its key, area code and lifetimes). */
 export function gridIssuer(ctx: GridManagerContext): GridIssuer {
   return { gridKey: ctx.gridKey, areaCode: ctx.config.areaCode, lifetimes: ctx.config.certificateLifetimes };
-}
-
-/** The internal-error callback `unary` reports to. */
-export function internalLog(ctx: GridManagerContext): (err: unknown, method: string) => void {
-  return (err, method) => ctx.onInternal?.(err, method);
 }

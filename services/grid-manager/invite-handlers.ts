@@ -12,12 +12,12 @@ import { authenticateRedeem, inviteLifetimeField, inviteSecretHash, isGridRole, 
 import type { Certificate as CertificateMessage, CreateInviteRequest__Output, CreateInviteResponse, RedeemInviteRequest__Output } from '../../libs/rpc/proto-types.js';
 import { unary } from '../../libs/rpc/index.js';
 import { issueGridCertificate } from './grid-certificate.js';
-import { gridIssuer, internalLog, type GridManagerContext } from './handler-context.js';
+import { gridIssuer, type GridManagerContext } from './handler-context.js';
 import { certificateMessage, checkApprove } from './membership-handlers.js';
 
 /** GridManager.CreateInvite (admins). */
 export function createInviteHandlers(ctx: GridManagerContext): grpc.UntypedServiceImplementation {
-  const log = internalLog(ctx);
+  const log = ctx.onInternal;
   return {
     CreateInvite: unary<CreateInviteRequest__Output, CreateInviteResponse>(
       'CreateInvite',
@@ -43,7 +43,7 @@ export function createInviteHandlers(ctx: GridManagerContext): grpc.UntypedServi
 
 /** The GridInvite service: Redeem. */
 export function gridInviteHandlers(ctx: GridManagerContext): grpc.UntypedServiceImplementation {
-  const log = internalLog(ctx);
+  const log = ctx.onInternal;
   const issuer = gridIssuer(ctx);
   return {
     Redeem: unary<RedeemInviteRequest__Output, CertificateMessage>(

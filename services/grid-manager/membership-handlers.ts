@@ -12,7 +12,7 @@ import { isGridRole, GRID_ROLES, type GridRole } from '../../libs/grid/index.js'
 import type { ApproveRequest__Output, Certificate as CertificateMessage, Empty, ListPrincipalsResponse, ListRevocationsRequest__Output, ListRevocationsResponse, RevokeRequest__Output } from '../../libs/rpc/proto-types.js';
 import { unary } from '../../libs/rpc/index.js';
 import { issueGridCertificate } from './grid-certificate.js';
-import { gridIssuer, internalLog, type GridManagerContext } from './handler-context.js';
+import { gridIssuer, type GridManagerContext } from './handler-context.js';
 import type { ApprovalInput } from './principal-store.js';
 
 export function certificateMessage(cert: Certificate): CertificateMessage {
@@ -42,7 +42,7 @@ export function checkApprove(req: ApproveRequest__Output): ApprovalInput {
 }
 
 export function membershipHandlers(ctx: GridManagerContext): grpc.UntypedServiceImplementation {
-  const log = internalLog(ctx);
+  const log = ctx.onInternal;
   const issuer = gridIssuer(ctx);
   return {
     Approve: unary<ApproveRequest__Output, CertificateMessage>(

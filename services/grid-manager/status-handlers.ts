@@ -8,7 +8,7 @@ import { MAX_VALIDITY_MS } from '../../libs/auth/index.js';
 import { InvalidArgumentError } from '../../libs/errors/index.js';
 import type { Empty, GetStatusRequest__Output, GridStatus, ListStatementsResponse } from '../../libs/rpc/proto-types.js';
 import { unary } from '../../libs/rpc/index.js';
-import { internalLog, type GridManagerContext } from './handler-context.js';
+import { type GridManagerContext } from './handler-context.js';
 import { gridStatus, DEFAULT_EXPIRING_WITHIN_MS, type GridStatusSources } from './grid-status.js';
 
 /** The stores and settings grid-status.ts reads (GetStatus and the /metrics gauges). */
@@ -24,7 +24,7 @@ export function statusSources(ctx: Pick<GridManagerContext, 'config' | 'principa
 }
 
 export function statusHandlers(ctx: GridManagerContext): grpc.UntypedServiceImplementation {
-  const log = internalLog(ctx);
+  const log = ctx.onInternal;
   return {
     GetStatus: unary<GetStatusRequest__Output, GridStatus>(
       'GetStatus',

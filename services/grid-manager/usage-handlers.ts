@@ -10,10 +10,10 @@ import { shortKey, toHex } from '../../libs/crypto/index.js';
 import { PermissionError } from '../../libs/errors/index.js';
 import type { Empty, UsageReport__Output, UsageSummary } from '../../libs/rpc/proto-types.js';
 import { unary } from '../../libs/rpc/index.js';
-import { internalLog, type GridManagerContext } from './handler-context.js';
+import { type GridManagerContext } from './handler-context.js';
 
 export function usageHandlers(ctx: GridManagerContext): grpc.UntypedServiceImplementation {
-  const log = internalLog(ctx);
+  const log = ctx.onInternal;
   return {
     ReportUsage: unary<UsageReport__Output, Empty>(
       'ReportUsage',
