@@ -43,5 +43,7 @@ export type { Peer, ClientOptions, ClientConstructor } from './secured-client.js
 export type { SecuredServerOptions } from './secured-server.js';
 export { NonceCache, DEFAULT_MAX_NONCES_PER_CALLER, DEFAULT_MAX_CALLERS, DEFAULT_MAX_SKEW_MS, maxNoncesPerCallerSchema, maxClockSkewSchema } from './nonce-cache.js';
 export { readKeyFile, writeKeyFile, loadOrCreateKeyFile, readCertificateFile, writeCertificateFile, readIdentity } from './identity-file.js';
-export { loadOperatorIdentity, writeOperatorIdentity, setOperatorAddress, operatorIdentitySchema, reusableOperatorCertificate, adminKeysWith, recordedAddress } from './operator-identity.js';
+export { loadOperatorIdentity, writeOperatorIdentity, setOperatorAddress, operatorIdentitySchema } from './operator-identity.js';
+export { initOperatorDirectory } from './operator-directory.js';
+export type { OperatorDirectorySpec, OperatorDirectory } from './operator-directory.js';
 export type { Authority, AuthorityRef, OperatorIdentity, OperatorIdentityFile } from './operator-identity.js';

@@ -1,6 +1,7 @@
 /**
- * `initClearinghouse(dir, {listen})`: lays out a clearinghouse directory,
- * reusing whatever already exists so it can run on every start:
+ * `initClearinghouse(dir, {listen})`: lays out a clearinghouse directory
+ * (libs/auth operator-directory.ts), reusing whatever already exists so it
+ * can run on every start:
  *
  *   dir/clearinghouse-key.json  the clearinghouse key (created once, never replaced)
  *   dir/admin-key.json          the operator's key (created once)
@@ -12,23 +13,7 @@
  * verifies under the clearinghouse key or expires within a quarter of its
  * lifetime.
  */
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import {
-  loadOrCreateKeyFile,
-  issueCertificate,
-  validityWindow,
-  encodeCertificateBase64,
-  loadOperatorIdentity,
-  writeOperatorIdentity,
-  reusableOperatorCertificate,
-  adminKeysWith,
-  recordedAddress,
-  type OperatorIdentity,
-} from '../../libs/auth/index.js';
-import { writeJsonAtomic, readJsonObjectIfPresent, describeIssues } from '../../libs/config/index.js';
-import { toHex } from '../../libs/crypto/index.js';
-import { ConfigError } from '../../libs/errors/index.js';
+import { issueCertificate, validityWindow, loadOperatorIdentity, initOperatorDirectory, type OperatorIdentity } from '../../libs/auth/index.js';
 import { clearinghouseConfigSchema } from './config.js';
 
 export interface InitClearinghouseOptions {
@@ -72,38 +57,22 @@ export function loadClearinghouseAdmin(path: string): ClearinghouseAdmin {
  * @throws ConfigError when an existing file is unreadable or the merged config is invalid.
  */
 export function initClearinghouse(dir: string, opts: InitClearinghouseOptions): InitClearinghouseResult {
-  const root = resolve(dir);
-  mkdirSync(root, { recursive: true, mode: 0o700 });
   const now = opts.now ?? Date.now();
-  const configPath = join(root, CLEARINGHOUSE_CONFIG_FILE);
-  const adminIdentityPath = join(root, CLEARINGHOUSE_ADMIN_FILE);
-
-  const existing = readJsonObjectIfPresent(configPath) ?? {};
-  const keyPath = typeof existing.keyFile === 'string' ? resolve(root, existing.keyFile) : join(root, CLEARINGHOUSE_KEY_FILE);
-  const chKey = loadOrCreateKeyFile(keyPath);
-  const admin = loadOrCreateKeyFile(join(root, CLEARINGHOUSE_ADMIN_KEY_FILE));
-  const adminKeys = adminKeysWith(existing, admin);
-  // Keep anything an operator set (TTLs, database…), replace listen.
-  const configJson = { dataDir: './data', keyFile: `./${CLEARINGHOUSE_KEY_FILE}`, ...existing, listen: opts.listen, adminKeys };
-  const config = clearinghouseConfigSchema.safeParse(configJson);
-  if (!config.success) {
-    throw new ConfigError(`${configPath}: ${describeIssues(config.error)}`);
-  }
-  writeJsonAtomic(configPath, configJson);
-
-  const cert =
-    reusableOperatorCertificate(adminIdentityPath, 'clearinghouse', { issuer: chKey, admin, role: 'clearinghouse-admin', now }) ??
-    issueCertificate(chKey, {
-      role: 'clearinghouse-admin',
-      subject: admin.publicKey,
-      grid: CLEARINGHOUSE_GRID,
-      ...validityWindow(now, config.data.adminCertificateLifetimeMs),
-      limits: {},
-    });
-  writeOperatorIdentity(adminIdentityPath, 'clearinghouse', {
-    clearinghouse: { ...recordedAddress(opts.listen), publicKey: toHex(chKey.publicKey) },
-    keyFile: `./${CLEARINGHOUSE_ADMIN_KEY_FILE}`,
-    certificate: encodeCertificateBase64(cert),
+  const d = initOperatorDirectory(dir, {
+    authority: 'clearinghouse',
+    files: { authorityKey: CLEARINGHOUSE_KEY_FILE, adminKey: CLEARINGHOUSE_ADMIN_KEY_FILE, identity: CLEARINGHOUSE_ADMIN_FILE, config: CLEARINGHOUSE_CONFIG_FILE },
+    listen: opts.listen,
+    now,
+    schema: clearinghouseConfigSchema,
+    admin: { role: 'clearinghouse-admin' },
+    issue: (chKey, admin, config) =>
+      issueCertificate(chKey, {
+        role: 'clearinghouse-admin',
+        subject: admin.publicKey,
+        grid: CLEARINGHOUSE_GRID,
+        ...validityWindow(now, config.adminCertificateLifetimeMs),
+        limits: {},
+      }),
   });
-  return { configPath, adminIdentityPath, publicKey: chKey.publicKey, adminPublicKey: admin.publicKey };
+  return { configPath: d.configPath, adminIdentityPath: d.adminIdentityPath, publicKey: d.authorityKey.publicKey, adminPublicKey: d.admin.publicKey };
 }

@@ -1,6 +1,7 @@
 /**
  * `initGridManager(dir, {areaCode, listen})`: lays out a grid manager
- * directory, reusing whatever already exists so it can run on every start:
+ * directory (libs/auth operator-directory.ts), reusing whatever already
+ * exists so it can run on every start:
  *
  *   dir/grid-key.json    the grid key (created once, never replaced)
  *   dir/admin-key.json   the first admin's key (created once)
@@ -11,20 +12,7 @@
  * The admin certificate is reissued only when the existing one no longer
  * verifies under the grid key or expires within a quarter of its lifetime.
  */
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import {
-  loadOrCreateKeyFile,
-  encodeCertificateBase64,
-  loadOperatorIdentity,
-  writeOperatorIdentity,
-  reusableOperatorCertificate,
-  adminKeysWith,
-  recordedAddress,
-  type OperatorIdentity,
-} from '../../libs/auth/index.js';
-import { writeJsonAtomic, readJsonObjectIfPresent, describeIssues } from '../../libs/config/index.js';
-import { toHex } from '../../libs/crypto/index.js';
+import { loadOperatorIdentity, initOperatorDirectory, type OperatorIdentity } from '../../libs/auth/index.js';
 import { ConfigError } from '../../libs/errors/index.js';
 import { gridManagerConfigSchema } from './config.js';
 import { issueGridCertificate } from './grid-certificate.js';
@@ -65,48 +53,27 @@ export function loadAdminIdentity(path: string): AdminIdentity {
  *   area code, or an existing file is unreadable.
  */
 export function initGridManager(dir: string, opts: InitGridManagerOptions): InitGridManagerResult {
-  const root = resolve(dir);
-  mkdirSync(root, { recursive: true, mode: 0o700 });
   const now = opts.now ?? Date.now();
-  const configPath = join(root, CONFIG_FILE);
-  const adminIdentityPath = join(root, ADMIN_IDENTITY_FILE);
-
-  const existing = readJsonObjectIfPresent(configPath) ?? {};
-  if (existing.areaCode !== undefined && existing.areaCode !== opts.areaCode) {
-    throw new ConfigError(`${configPath}: grid already has area code '${String(existing.areaCode)}', not '${opts.areaCode}'`);
-  }
-
-  const gridKeyPath = typeof existing.keyFile === 'string' ? resolve(root, existing.keyFile) : join(root, GRID_KEY_FILE);
-  const gridKey = loadOrCreateKeyFile(gridKeyPath);
-  const admin = loadOrCreateKeyFile(join(root, ADMIN_KEY_FILE));
-  // Keep anything an operator set (lifetimes, database…), replace listen, make sure the admin is listed.
-  const adminKeys = adminKeysWith(existing, admin);
-  const configJson = {
-    dataDir: './data',
-    keyFile: `./${GRID_KEY_FILE}`,
-    ...existing,
+  const d = initOperatorDirectory(dir, {
+    authority: 'gridManager',
+    files: { authorityKey: GRID_KEY_FILE, adminKey: ADMIN_KEY_FILE, identity: ADMIN_IDENTITY_FILE, config: CONFIG_FILE },
     listen: opts.listen,
-    areaCode: opts.areaCode,
-    adminKeys,
-  };
-  const config = gridManagerConfigSchema.safeParse(configJson);
-  if (!config.success) {
-    throw new ConfigError(`${configPath}: ${describeIssues(config.error)}`);
-  }
-  writeJsonAtomic(configPath, configJson);
-
-  const cert =
-    reusableOperatorCertificate(adminIdentityPath, 'gridManager', { issuer: gridKey, admin, role: 'admin', grid: opts.areaCode, now }) ??
-    issueGridCertificate({ gridKey, areaCode: opts.areaCode, lifetimes: config.data.certificateLifetimes }, now, {
-      subject: admin.publicKey,
-      role: 'admin',
-      validityMs: 0,
-      quotaBytes: 0,
-    });
-  writeOperatorIdentity(adminIdentityPath, 'gridManager', {
-    gridManager: { ...recordedAddress(opts.listen), publicKey: toHex(gridKey.publicKey) },
-    keyFile: `./${ADMIN_KEY_FILE}`,
-    certificate: encodeCertificateBase64(cert),
+    now,
+    fixed: { areaCode: opts.areaCode },
+    checkExisting: (existing, configPath) => {
+      if (existing.areaCode !== undefined && existing.areaCode !== opts.areaCode) {
+        throw new ConfigError(`${configPath}: grid already has area code '${String(existing.areaCode)}', not '${opts.areaCode}'`);
+      }
+    },
+    schema: gridManagerConfigSchema,
+    admin: { role: 'admin', grid: opts.areaCode },
+    issue: (gridKey, admin, config) =>
+      issueGridCertificate({ gridKey, areaCode: opts.areaCode, lifetimes: config.certificateLifetimes }, now, {
+        subject: admin.publicKey,
+        role: 'admin',
+        validityMs: 0,
+        quotaBytes: 0,
+      }),
   });
-  return { configPath, adminIdentityPath, gridManagerPublicKey: gridKey.publicKey, adminPublicKey: admin.publicKey };
+  return { configPath: d.configPath, adminIdentityPath: d.adminIdentityPath, gridManagerPublicKey: d.authorityKey.publicKey, adminPublicKey: d.admin.publicKey };
 }
