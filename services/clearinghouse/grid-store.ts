@@ -13,17 +13,12 @@ import type { Knex } from 'knex';
 import { fromHex, shortKey, toHex } from '../../libs/crypto/index.js';
 import { AlreadyExistsError, assertBytes, NotFoundError, PreconditionError } from '../../libs/errors/index.js';
 import { lockForAppend } from '../../libs/db/index.js';
+import type { GridInfo } from '../../libs/federation/index.js';
 import { priceInEffect, type PricePoint } from '../../libs/ledger/index.js';
 import { appendSanction } from './sanction-store.js';
 
-/** One admitted grid. */
-export interface GridRow {
-  areaCode: string;
-  name: string;
-  gridManagerPublicKey: Uint8Array;
-  suspended: boolean;
-  priceUnitsPerGib: number;
-  admittedAtMs: number;
+/** One admitted grid: what ListGrids reports of it (libs/federation GridInfo) without the live contact-point count. */
+export interface GridRow extends Omit<GridInfo, 'contactPoints'> {
   updatedAtMs: number;
 }
 
