@@ -3,12 +3,14 @@
  * gateway, contact point, grid manager, clearinghouse) is identified by its
  * 32-byte public key.
  *
- * Keys and signing go through @noble/ed25519. Verification — the hot path:
- * every RPC, every presented certificate, every signed usage record — goes
- * through libsodium (sodium-native's crypto_sign_verify_detached), measured
- * here at 46 µs per verify against 81 µs for node:crypto (OpenSSL) with a
- * cached key object, 173 µs without, and ~1.5 ms for noble
- * (docs/architecture.md). The tests cross-check libsodium against noble.
+ * Keys are made with @noble/ed25519. Signing and verification — the hot
+ * path: every RPC is signed by its caller and verified by its server, and so
+ * is every certificate and signed usage record — go through libsodium
+ * (sodium-native): a verify measured here at 46 µs against 81 µs for
+ * node:crypto (OpenSSL) with a cached key object, 173 µs without, and
+ * ~1.5 ms for noble; a signature at 21 µs against 345 µs for noble
+ * (docs/architecture.md). Ed25519 signatures are deterministic, so both
+ * libraries give the same bytes; the tests cross-check libsodium against noble.
  */
 import * as ed from '@noble/ed25519';
 import sodium from 'sodium-native';
@@ -40,10 +42,29 @@ export function keyPairFromSecret(secretKey: Uint8Array): KeyPair {
   return { secretKey: Uint8Array.from(secretKey), publicKey: ed.getPublicKey(secretKey) };
 }
 
+/**
+ * libsodium's 64-byte signing key (seed ‖ public key) for each seed in use,
+ * so a caller signing every RPC expands its seed once.
+ */
+const expanded = new WeakMap<Uint8Array, Buffer>();
+
+function signingKey(seed: Uint8Array): Buffer {
+  let sk = expanded.get(seed);
+  if (!sk) {
+    sk = Buffer.alloc(sodium.crypto_sign_SECRETKEYBYTES);
+    sodium.crypto_sign_seed_keypair(Buffer.alloc(PUBLIC_KEY_BYTES), sk, Buffer.from(seed));
+    expanded.set(seed, sk);
+  }
+  return sk;
+}
+
 /** Signs `message` with `secretKey`; returns a 64-byte signature. */
 export function sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
   assertBytes('secretKey', secretKey, SECRET_KEY_BYTES);
-  return ed.sign(message, secretKey);
+  if (!(message instanceof Uint8Array)) assertBytes('message', message);
+  const signature = new Uint8Array(SIGNATURE_BYTES);
+  sodium.crypto_sign_detached(asBuffer(signature), asBuffer(message), signingKey(secretKey));
+  return signature;
 }
 
 /**

@@ -158,7 +158,7 @@ describe('ed25519 sign/verify', () => {
   });
 });
 
-// libs/crypto verifies through libsodium and signs through @noble/ed25519:
+// libs/crypto signs and verifies through libsodium; @noble/ed25519 is the oracle:
 // the two implementations must agree on every signature, good or bad.
 describe('ed25519 verify agrees with @noble/ed25519', () => {
   it('accepts exactly what noble accepts, for random keys, messages and single-bit flips', () => {
