@@ -13,7 +13,7 @@ import { isLongDistance, toVerifyCap, type Cap, type ReadCap, type VerifyCap } f
 import { PreconditionError } from '../errors/index.js';
 import { fromHex } from '../crypto/index.js';
 import type { GridConnection, GridSession } from './grid-connection.js';
-import { findShares, readFileInfo, type ShareLocation } from './share-map.js';
+import { findShares, readFileInfo, readOrder, type ShareLocation } from './share-map.js';
 import { SegmentFetcher, emptyReport, type DownloadReport } from './segment-fetcher.js';
 import { gatewaySegments } from './gateway-segments.js';
 import type { CiphertextSegment, SegmentOptions } from './ciphertext-segment.js';
@@ -49,7 +49,7 @@ export async function* ciphertextSegments(
     onLate: (loc) => (late.fetcher ? late.fetcher.addLocation(loc) : late.waiting.push(loc)),
   });
   for (const u of map.unreachable) report.unavailable.push({ server: u.server.label, reason: u.reason });
-  const locations = preferred([...map.locations], opts.prefer); // a snapshot: late copies arrive via onLate
+  const locations = readOrder(map.locations, vcap.k, opts.prefer); // a snapshot: late copies arrive via onLate
   const info = await readFileInfo({ ...map, locations }, vcap.storageIndex, vcap);
   for (const b of info.bad) if (b.corrupt) report.corrupt.push({ server: b.location.server.label, shnum: b.location.shnum, reason: b.reason });
   opts.onOpen?.(info);
@@ -72,16 +72,6 @@ export async function* ciphertextSegments(
     const { ciphertext, proof } = await pending.shift()!;
     yield { index: i, offset: i * info.layout.segmentSize, ciphertext, proof };
   }
-}
-
-/** Stable sort: copies on preferred servers first, then in answer order. */
-function preferred(locations: ShareLocation[], prefer?: readonly string[]): ShareLocation[] {
-  if (!prefer?.length) return locations;
-  const rank = (l: ShareLocation) => {
-    const r = prefer.indexOf(l.server.name);
-    return r < 0 ? prefer.length : r;
-  };
-  return locations.map((l, i) => ({ l, i })).sort((a, b) => rank(a.l) - rank(b.l) || a.i - b.i).map((x) => x.l);
 }
 
 /** Where decrypted bytes go: a Node writable stream, or a function awaited per chunk. */

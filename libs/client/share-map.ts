@@ -30,10 +30,10 @@ const LIST_DEADLINE_MS = 10_000;
 
 export interface FindSharesOptions {
   /**
-   * Resolve early, `graceMs` after `k` distinct share numbers are known,
-   * instead of waiting for every server (a server that never answers then
-   * costs `graceMs`, not the ListShares deadline). Late answers still arrive
-   * through `onLate`.
+   * Resolve early, as soon as the primary shares 0..k-1 are all known or
+   * `graceMs` after `k` distinct share numbers are, instead of waiting for
+   * every server (a server that never answers then costs `graceMs`, not the
+   * ListShares deadline). Late answers still arrive through `onLate`.
    */
   early?: { k: number; graceMs?: number };
   /** Share copies reported after findShares resolved. */
@@ -59,8 +59,12 @@ export function findShares(servers: readonly StoragePeer[], storageIndex: Uint8A
     const check = () => {
       if (pending === 0) return finish();
       const early = opts.early;
-      if (!early || timer || resolved) return;
-      if (new Set(map.locations.map((l) => l.shnum)).size >= early.k) {
+      if (!early || resolved) return;
+      const known = new Set(map.locations.map((l) => l.shnum));
+      // Every primary share (0..k-1) known: a download can read them without decoding; no reason to wait.
+      if (Array.from({ length: early.k }, (_, s) => s).every((s) => known.has(s))) return finish();
+      if (timer) return;
+      if (known.size >= early.k) {
         timer = setTimeout(finish, early.graceMs ?? EARLY_GRACE_MS);
         timer.unref();
       }
@@ -86,6 +90,21 @@ export function findShares(servers: readonly StoragePeer[], storageIndex: Uint8A
       );
     }
   });
+}
+
+/**
+ * The order share copies are tried in (stable): copies on the caller's
+ * preferred servers first; then primary shares (0..k-1), whose blocks are
+ * the data itself, so a segment read from the k primaries needs no
+ * Reed–Solomon decoding (Tahoe prefers them too); then answer order.
+ */
+export function readOrder(locations: readonly ShareLocation[], k: number, prefer?: readonly string[]): ShareLocation[] {
+  const serverRank = (l: ShareLocation) => {
+    const r = prefer?.indexOf(l.server.name) ?? -1;
+    return r < 0 ? (prefer?.length ?? 0) : r;
+  };
+  const rank = (l: ShareLocation) => serverRank(l) * 2 + (l.shnum < k ? 0 : 1);
+  return locations.map((l, i) => ({ l, i })).sort((a, b) => rank(a.l) - rank(b.l) || a.i - b.i).map((x) => x.l);
 }
 
 /** The verified UEB and the layout it implies, plus the share copies that failed to give it. */

@@ -165,6 +165,7 @@ describe('ed25519 verify agrees with @noble/ed25519', () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 300 }), fc.nat(), fc.boolean(), (seed, message, bit, flip) => {
         const kp = keyPairFromSecret(seed);
+        expect(toHex(kp.publicKey)).toBe(toHex(noble.getPublicKey(seed)));
         const sig = sign(message, kp.secretKey);
         expect(toHex(sig)).toBe(toHex(noble.sign(message, kp.secretKey)));
         if (flip) sig[bit % sig.length]! ^= 1 << (bit % 8);
