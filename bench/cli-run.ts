@@ -1,7 +1,7 @@
 /**
  * Runs the built `intergrid` CLI as a child process and measures it from the
- * outside: wall time and the child's own peak RSS. The peak is read inside the
- * child (process.resourceUsage().maxRSS at exit) through a `--import` hook, so
+ * outside: wall time, and the child's own peak RSS and CPU time, read inside
+ * the child (process.resourceUsage() at exit) through a `--import` hook, so
  * no bench code lives in the CLI itself.
  */
 import { spawn } from 'node:child_process';
@@ -11,13 +11,15 @@ import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('../services/cli/main.js', import.meta.url));
 const RSS_HOOK =
-  "data:text/javascript,process.on('exit',()=>process.stderr.write('\\nintergrid-bench-maxrss '+process.resourceUsage().maxRSS+'\\n'))";
+  "data:text/javascript,process.on('exit',()=>{const u=process.resourceUsage();process.stderr.write('\\nintergrid-bench-usage '+u.maxRSS+' '+(u.userCPUTime+u.systemCPUTime)+'\\n')})";
 
 export interface CliRun {
   stdout: string;
   seconds: number;
   /** Peak resident set of the CLI process, bytes. */
   maxRssBytes: number;
+  /** CPU the CLI process used (user + system, all its threads), seconds. */
+  cpuSeconds: number;
 }
 
 /** Runs `intergrid <args>`; rejects with its stderr on a non-zero exit. */
@@ -30,9 +32,9 @@ export async function runCli(args: string[]): Promise<CliRun> {
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const m = /intergrid-bench-maxrss (\d+)/.exec(stderr);
-  if (code !== 0) throw new Error(`intergrid ${args[0]} exited ${code}: ${stderr.replace(/\n?intergrid-bench-maxrss \d+\n?/, '').trim()}`);
-  return { stdout, seconds, maxRssBytes: m ? Number(m[1]) * 1024 : NaN };
+  const m = /intergrid-bench-usage (\d+) (\d+)/.exec(stderr);
+  if (code !== 0) throw new Error(`intergrid ${args[0]} exited ${code}: ${stderr.replace(/\n?intergrid-bench-usage \d+ \d+\n?/, '').trim()}`);
+  return { stdout, seconds, maxRssBytes: m ? Number(m[1]) * 1024 : NaN, cpuSeconds: m ? Number(m[2]) / 1e6 : NaN };
 }
 
 /** Writes `bytes` random bytes to `path` in 4 MiB chunks; returns the sha256 hex. */

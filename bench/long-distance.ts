@@ -13,13 +13,14 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { runCli, sha256File } from './cli-run.js';
+import { measureCpu, type CpuFigure, type ServiceProcess } from './process-cpu.js';
 
 const MiB = 1024 * 1024;
 
 /** The parts of federation.json the bench reads. */
 export interface FederationView {
   grids: { name: string; areaCode: string; clientConfig: string }[];
-  services: { role: string; name: string; grid: string; pid: number }[];
+  services: ServiceProcess[];
 }
 
 /** One service process whose memory is followed. */
@@ -50,6 +51,8 @@ export interface LongDistanceFigure {
   /** Peak RSS of the client process (grid b's `intergrid get`), MiB. */
   clientPeakRssMiB: number;
   hops: HopMemory[];
+  /** CPU per GiB of the client and of every service that worked for this get. */
+  cpu: CpuFigure;
 }
 
 /** How each hop's peak grows from one size to the next (flat = does not grow with the file). */
@@ -106,9 +109,11 @@ export async function longDistanceGet(opts: {
   wantSha256: string;
   localGetMBps: number;
   hops: Hop[];
+  /** Every service of the federation (CPU is measured for all of them). */
+  services: readonly ServiceProcess[];
 }): Promise<LongDistanceFigure> {
   const before = opts.hops.map((h) => ({ ...readMemory(h.pid), reset: resetPeak(h.pid) }));
-  const get = await runCli(['get', opts.cap, '--config', opts.clientConfig, '-o', opts.output]);
+  const { result: get, cpu } = await measureCpu(opts.services, opts.sizeMiB * MiB, () => runCli(['get', opts.cap, '--config', opts.clientConfig, '-o', opts.output]));
   const hops = opts.hops.map((h, i): HopMemory => {
     const after = readMemory(h.pid);
     const b = before[i]!;
@@ -127,6 +132,7 @@ export async function longDistanceGet(opts: {
     overLocal: getMBps / opts.localGetMBps,
     clientPeakRssMiB: get.maxRssBytes / MiB,
     hops: collapseStorage(hops),
+    cpu,
   };
 }
 

@@ -22,6 +22,9 @@ import { startFederation } from '../services/cli/launcher/federation.js';
 import { DEFAULT_SEGMENT_SIZE } from '../libs/format/index.js';
 import { hopGrowth, hopsOf, longDistanceGet, type FederationView, type HopGrowth, type LongDistanceFigure } from './long-distance.js';
 import { benchIngest, printIngest, type IngestFigure } from './ingest.js';
+import { measureCpu, type CpuFigure, type ServiceProcess } from './process-cpu.js';
+import { benchZfec, type ZfecFigure } from './zfec.js';
+import { printTargets, targetsOf } from './targets.js';
 
 const MiB = 1024 * 1024;
 
@@ -39,6 +42,9 @@ interface TransferFigure {
   getMBps: number;
   putPeakRssMiB: number;
   getPeakRssMiB: number;
+  /** CPU per GiB of the CLI and of each service during the put and the get. */
+  putCpu: CpuFigure;
+  getCpu: CpuFigure;
 }
 
 const fmt = (x: number, d = 1): string => x.toFixed(d);
@@ -50,7 +56,7 @@ interface Transferred {
   sha256: string;
 }
 
-async function transfer(dir: string, clientConfig: string, sizeMiB: number, segmentSize: number): Promise<Transferred> {
+async function transfer(dir: string, clientConfig: string, services: readonly ServiceProcess[], sizeMiB: number, segmentSize: number): Promise<Transferred> {
   const config = JSON.parse(readFileSync(clientConfig, 'utf8')) as { encoding?: Record<string, number> };
   config.encoding = { ...(config.encoding ?? {}), segmentSize };
   const cfgPath = join(dir, `client-seg${segmentSize}.json`);
@@ -58,9 +64,9 @@ async function transfer(dir: string, clientConfig: string, sizeMiB: number, segm
   const input = join(dir, `in-${sizeMiB}.bin`);
   const output = join(dir, `out-${sizeMiB}.bin`);
   const want = await writeRandomFile(input, sizeMiB * MiB);
-  const put = await runCli(['put', input, '--config', cfgPath]);
+  const { result: put, cpu: putCpu } = await measureCpu(services, sizeMiB * MiB, () => runCli(['put', input, '--config', cfgPath]));
   const cap = put.stdout.trim();
-  const get = await runCli(['get', cap, '--config', cfgPath, '-o', output]);
+  const { result: get, cpu: getCpu } = await measureCpu(services, sizeMiB * MiB, () => runCli(['get', cap, '--config', cfgPath, '-o', output]));
   const got = await sha256File(output);
   if (got !== want) throw new Error(`bench: ${sizeMiB} MiB came back different (sha256 ${got} != ${want})`);
   rmSync(input);
@@ -73,6 +79,8 @@ async function transfer(dir: string, clientConfig: string, sizeMiB: number, segm
     getMBps: mb / get.seconds,
     putPeakRssMiB: put.maxRssBytes / MiB,
     getPeakRssMiB: get.maxRssBytes / MiB,
+    putCpu,
+    getCpu,
   };
   return { figure, cap, sha256: want };
 }
@@ -82,6 +90,7 @@ function printLongDistance(f: LongDistanceFigure): void {
     `  ${`${f.sizeMiB} MiB`.padEnd(22)} local get ${fmt(f.localGetMBps).padStart(6)} MB/s   long-distance get ${fmt(f.getMBps).padStart(6)} MB/s   ` +
       `ratio ×${fmt(f.overLocal, 2)}   (client peak RSS ${fmt(f.clientPeakRssMiB, 0)} MiB)`,
   );
+  printCpu('get', f.cpu);
 }
 
 /** One row per hop: RSS before → peak during → RSS after each long-distance get, MiB. */
@@ -121,10 +130,18 @@ function printTransfer(label: string, f: TransferFigure): void {
     `  ${label.padEnd(22)} put ${fmt(f.putMBps).padStart(6)} MB/s (peak RSS ${fmt(f.putPeakRssMiB, 0)} MiB)   ` +
       `get ${fmt(f.getMBps).padStart(6)} MB/s (peak RSS ${fmt(f.getPeakRssMiB, 0)} MiB)`,
   );
+  printCpu('put', f.putCpu);
+  printCpu('get', f.getCpu);
+}
+
+/** CPU-s per GiB of file, the client first, then every hop that used a clock tick or more. */
+function printCpu(label: string, c: CpuFigure): void {
+  const hops = c.hops.map((h) => `${h.hop} ${fmt(h.secPerGiB)}`).join(' · ');
+  console.log(`  ${''.padEnd(22)} ${label} CPU-s/GiB: client ${fmt(c.clientSecPerGiB)}${hops ? ` · ${hops}` : ''}`);
 }
 
 async function main(): Promise<void> {
-  const sizes = listEnv('BENCH_SIZES_MIB', [1, 64, 512]);
+  const sizes = listEnv('BENCH_SIZES_MIB', [1, 16, 64, 512]);
   const sweep = listEnv('BENCH_SEGMENT_SIZES_KIB', [128, 512, 1024, 4096]).map((k) => k * 1024);
   const ldSizes = listEnv('BENCH_LONG_DISTANCE_SIZES_MIB', [...new Set([8, 64, ...sizes.filter((s) => s > 64)])].sort((x, y) => x - y));
   console.log(`intergrid bench — node ${process.version}, ${cpus().length} cores, ${fmt(totalmem() / 2 ** 30, 0)} GiB`);
@@ -132,6 +149,12 @@ async function main(): Promise<void> {
   console.log('primitives (MB/s of input):');
   const primitives = await benchPrimitives();
   for (const [name, value] of Object.entries(primitives)) console.log(`  ${name.padEnd(34)} ${fmt(value).padStart(8)}`);
+  const zfec: ZfecFigure | { missing: string } = benchZfec();
+  if ('missing' in zfec) console.log(`  zfec: ${zfec.missing}`);
+  else {
+    console.log(`  ${'zfec encode 3-of-10 (Tahoe)'.padEnd(34)} ${fmt(zfec.encodeMBps).padStart(8)}   (${zfec.python})`);
+    console.log(`  ${'zfec decode 3-of-10, 2 data missing'.padEnd(34)} ${fmt(zfec.decodeMBps).padStart(8)}`);
+  }
 
   const dir = mkdtempSync(join(tmpdir(), 'intergrid-bench-'));
   const { federationPath, stop } = await startFederation({ dir: join(dir, 'grid'), grids: 2, servers: 10 });
@@ -142,10 +165,11 @@ async function main(): Promise<void> {
     const [home, remote] = federation.grids;
     if (!home || !remote) throw new Error(`bench: ${federationPath} lists fewer than two grids`);
     const clientConfig = home.clientConfig;
+    const services = federation.services;
 
     console.log('segment size sweep (64 MiB, 3-of-10, 10 local servers):');
     for (const seg of sweep) {
-      const { figure: f } = await transfer(dir, clientConfig, 64, seg);
+      const { figure: f } = await transfer(dir, clientConfig, services, 64, seg);
       results.segmentSweep.push(f);
       printTransfer(`segment ${f.segmentKiB} KiB`, f);
     }
@@ -153,7 +177,7 @@ async function main(): Promise<void> {
     console.log(`end to end, default segment ${DEFAULT_SEGMENT_SIZE / 1024} KiB:`);
     const bySize = new Map<number, Transferred>();
     for (const size of sizes) {
-      const t = await transfer(dir, clientConfig, size, DEFAULT_SEGMENT_SIZE);
+      const t = await transfer(dir, clientConfig, services, size, DEFAULT_SEGMENT_SIZE);
       bySize.set(size, t);
       results.transfers.push(t.figure);
       printTransfer(`${size} MiB`, t.figure);
@@ -163,13 +187,13 @@ async function main(): Promise<void> {
       console.log(`long distance: put in grid ${home.name}, get from grid ${remote.name} (client → gateway ${remote.name} → contact point ${home.name} → storage ${home.name}):`);
       const hops = hopsOf(federation, home.name, remote.name);
       const homeFiles: Transferred[] = [];
-      for (const size of ldSizes) homeFiles.push(bySize.get(size) ?? (await transfer(dir, clientConfig, size, DEFAULT_SEGMENT_SIZE)));
+      for (const size of ldSizes) homeFiles.push(bySize.get(size) ?? (await transfer(dir, clientConfig, services, size, DEFAULT_SEGMENT_SIZE)));
       const output = join(dir, 'out-long-distance.bin');
       // Warm-up (resolution, connections, JIT) so the smallest size does not carry it.
       const first = homeFiles[0]!;
-      await longDistanceGet({ cap: first.cap, clientConfig: remote.clientConfig, output, sizeMiB: first.figure.sizeMiB, wantSha256: first.sha256, localGetMBps: first.figure.getMBps, hops });
+      await longDistanceGet({ cap: first.cap, clientConfig: remote.clientConfig, output, sizeMiB: first.figure.sizeMiB, wantSha256: first.sha256, localGetMBps: first.figure.getMBps, hops, services });
       for (const t of homeFiles) {
-        const f = await longDistanceGet({ cap: t.cap, clientConfig: remote.clientConfig, output, sizeMiB: t.figure.sizeMiB, wantSha256: t.sha256, localGetMBps: t.figure.getMBps, hops });
+        const f = await longDistanceGet({ cap: t.cap, clientConfig: remote.clientConfig, output, sizeMiB: t.figure.sizeMiB, wantSha256: t.sha256, localGetMBps: t.figure.getMBps, hops, services });
         longDistance.push(f);
         printLongDistance(f);
       }
@@ -217,10 +241,13 @@ async function main(): Promise<void> {
     printIngest(clearinghouseIngest);
   }
 
+  const targets = targetsOf({ primitives, zfec: 'missing' in zfec ? undefined : zfec, transfers: results.transfers, longDistance, ingest: clearinghouseIngest });
+  printTargets(targets);
+
   const out = fileURLToPath(new URL('../../bench/results.json', import.meta.url));
   writeFileSync(
     out,
-    JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: cpus().length, primitives, ...results, longDistance: { gets: longDistance, peakGrowth: growth }, clearinghouseIngest, ratios }, null, 2) + '\n',
+    JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: cpus().length, primitives, zfec, ...results, longDistance: { gets: longDistance, peakGrowth: growth }, clearinghouseIngest, ratios, targets }, null, 2) + '\n',
   );
   console.log(`wrote ${out}`);
 }
