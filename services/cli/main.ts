@@ -9,31 +9,13 @@ import { Command, CommanderError } from 'commander';
 import { setLogger } from '@grpc/grpc-js';
 import { InvalidArgumentError } from '../../libs/errors/index.js';
 import { action } from './output.js';
-import { putCommand } from './commands/put.js';
-import { getCommand } from './commands/get.js';
-import { checkCommand } from './commands/check.js';
-import { statusCommand, type StatusOptions } from './commands/status.js';
-import { gridApproveCommand, gridRevokeCommand, gridListCommand, gridUsageCommand, gridStatementsCommand, gridInviteCommand } from './commands/grid.js';
-import { joinCommand, type JoinOptions } from './commands/join.js';
-import { gridInitCommand, type GridInitOptions } from './commands/grid-init.js';
-import { joinFederationCommand } from './commands/join-federation.js';
-import { serveCommand, SERVICE_NAMES } from './commands/serve.js';
-import { upCommand } from './commands/up.js';
-import { demoCommand } from './commands/demo.js';
-import { healthCommand, type HealthOptions } from './commands/health.js';
-import {
-  clearinghouseInitCommand,
-  clearinghouseAdmitCommand,
-  clearinghouseInviteCommand,
-  clearinghouseSuspendCommand,
-  clearinghouseApproveGatewayCommand,
-  clearinghouseRevokeGatewayCommand,
-  clearinghousePriceSetCommand,
-  clearinghousePriceListCommand,
-  clearinghouseGridsCommand,
-  registerClearinghouseBillingCommands,
-  type OperatorOptions,
-} from './commands/clearinghouse.js';
+import type { StatusOptions } from './commands/status.js';
+import type { JoinOptions } from './commands/join.js';
+import type { GridInitOptions } from './commands/grid-init.js';
+import { SERVICE_NAMES } from './commands/service-names.js';
+import { registerClearinghouseBillingCommands } from './commands/clearinghouse-billing-commands.js';
+import type { HealthOptions } from './commands/health.js';
+import type { OperatorOptions } from './commands/clearinghouse.js';
 
 // grpc-js logs its own line before a failed bind throws; the error itself
 // becomes the one stderr line (output.ts), so that log line is dropped.
@@ -59,7 +41,7 @@ program
   .description('upload FILE (or - for stdin) to the home grid; prints its read-cap on stdout')
   .argument('<file>')
   .requiredOption('--config <client.json>', 'client config')
-  .action(action(async (file: string, opts: { config: string }) => putCommand(file, opts)));
+  .action(action(async (file: string, opts: { config: string }) => (await import('./commands/put.js')).putCommand(file, opts)));
 
 program
   .command('get')
@@ -68,7 +50,7 @@ program
   .requiredOption('--config <client.json>', 'client config')
   .option('-o, --output <file>', 'write to this file (atomically: temp file, fsync, rename)')
   .option('--range <start-end>', 'inclusive byte range, e.g. 0-99 or 100-')
-  .action(action(async (cap: string, opts: { config: string; output?: string; range?: string }) => getCommand(cap, opts)));
+  .action(action(async (cap: string, opts: { config: string; output?: string; range?: string }) => (await import('./commands/get.js')).getCommand(cap, opts)));
 
 program
   .command('check')
@@ -77,7 +59,7 @@ program
   .requiredOption('--config <client.json>', 'client config')
   .option('--json', 'machine-readable output')
   .option('--add-lease', "also add or renew this account's lease on every server holding a share")
-  .action(action(async (cap: string, opts: { config: string; json?: boolean; addLease?: boolean }) => checkCommand(cap, opts)));
+  .action(action(async (cap: string, opts: { config: string; json?: boolean; addLease?: boolean }) => (await import('./commands/check.js')).checkCommand(cap, opts)));
 
 program
   .command('status')
@@ -87,7 +69,7 @@ program
   .option('--address <host:port>', "the service's address (default: the config's listen; needed for port 0)")
   .option('--expiring-within <duration>', 'grids: list certificates expiring within this, e.g. 7d, 48h', '7d')
   .option('--json', 'one JSON object (docs/operations.md "Status")')
-  .action(action(async (opts: StatusOptions) => statusCommand(opts)));
+  .action(action(async (opts: StatusOptions) => (await import('./commands/status.js')).statusCommand(opts)));
 
 const grid = program.command('grid').description('grid administration (needs the admin identity)');
 const adminOpts = (c: Command) =>
@@ -101,21 +83,21 @@ grid
   .requiredOption('--listen <host:port>', 'address the grid manager will listen on')
   .option('--nats <url>', "the grid's NATS server for usage events, nats://host:port (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
   .option('--nats-credentials <file>', 'JSON file {"user", "password"} the NATS server requires (docs/events.md "Credentials")')
-  .action(action(async (opts: GridInitOptions) => gridInitCommand(opts)));
+  .action(action(async (opts: GridInitOptions) => (await import('./commands/grid-init.js')).gridInitCommand(opts)));
 
 adminOpts(grid.command('approve').description('certify a principal; prints its certificate (base64)'))
   .requiredOption('--role <role>', 'storage-server | client | gateway | contact-point | admin')
   .requiredOption('--key <hex>', 'public key (64 hex digits)')
   .option('--name <name>', 'human label')
   .option('--quota <bytes>', 'clients: per-server storage quota in bytes (0 = unlimited)')
-  .action(action(async (opts: { admin: string; gridManager?: string; role: string; key: string; name?: string; quota?: string }) => gridApproveCommand(opts)));
+  .action(action(async (opts: { admin: string; gridManager?: string; role: string; key: string; name?: string; quota?: string }) => (await import('./commands/grid.js')).gridApproveCommand(opts)));
 
 adminOpts(grid.command('invite').description('print a one-time invite code for a new node (intergrid join CODE --dir DIR)'))
   .requiredOption('--role <role>', 'storage | client | gateway | contact-point')
   .option('--expires <duration>', 'how long the code can be redeemed, e.g. 30m, 24h, 7d', '24h')
   .option('--name <name>', 'label of the new principal (default: its key prefix)')
   .option('--quota <bytes>', 'clients: per-server storage quota in bytes')
-  .action(action(async (opts: { admin: string; gridManager?: string; role: string; expires?: string; name?: string; quota?: string }) => gridInviteCommand(opts)));
+  .action(action(async (opts: { admin: string; gridManager?: string; role: string; expires?: string; name?: string; quota?: string }) => (await import('./commands/grid.js')).gridInviteCommand(opts)));
 
 program
   .command('join <code>')
@@ -131,29 +113,29 @@ program
   .option('--price-ceiling <units-per-gib>', 'gateways: the highest price paid for a long-distance transfer')
   .option('--gateway <host:port>', "clients: the home grid's gateway (long-distance gets)")
   .option('--gateway-key <hex>', "clients, with --gateway: the gateway's public key (pins its TLS certificate)")
-  .action(action(async (code: string, opts: JoinOptions) => joinCommand(code, opts)));
+  .action(action(async (code: string, opts: JoinOptions) => (await import('./commands/join.js')).joinCommand(code, opts)));
 
 grid
   .command('join-federation <code>')
   .description("join the clearinghouse with a federation invite code (run on the grid manager's machine): redeems it with the grid key, writes the clearinghouse into the grid manager config")
   .requiredOption('--config <config.json>', "the grid manager's config file")
-  .action(action(async (code: string, opts: { config: string }) => joinFederationCommand(code, opts)));
+  .action(action(async (code: string, opts: { config: string }) => (await import('./commands/join-federation.js')).joinFederationCommand(code, opts)));
 
 adminOpts(grid.command('revoke').description('revoke a principal'))
   .requiredOption('--key <hex>', 'public key (64 hex digits)')
-  .action(action(async (opts: { admin: string; gridManager?: string; key: string }) => gridRevokeCommand(opts)));
+  .action(action(async (opts: { admin: string; gridManager?: string; key: string }) => (await import('./commands/grid.js')).gridRevokeCommand(opts)));
 
 adminOpts(grid.command('list').description('list principals'))
   .option('--json', 'machine-readable output')
-  .action(action(async (opts: { admin: string; gridManager?: string; json?: boolean }) => gridListCommand(opts)));
+  .action(action(async (opts: { admin: string; gridManager?: string; json?: boolean }) => (await import('./commands/grid.js')).gridListCommand(opts)));
 
 adminOpts(grid.command('usage').description('bytes stored per account and long-distance transfers per account and remote grid'))
   .option('--json', 'machine-readable output')
-  .action(action(async (opts: { admin: string; gridManager?: string; json?: boolean }) => gridUsageCommand(opts)));
+  .action(action(async (opts: { admin: string; gridManager?: string; json?: boolean }) => (await import('./commands/grid.js')).gridUsageCommand(opts)));
 
 adminOpts(grid.command('statements').description("this grid's settlement statements, fetched from the clearinghouse and verified by the grid manager"))
   .option('--json', 'machine-readable output')
-  .action(action(async (opts: { admin: string; gridManager?: string; json?: boolean }) => gridStatementsCommand(opts)));
+  .action(action(async (opts: { admin: string; gridManager?: string; json?: boolean }) => (await import('./commands/grid.js')).gridStatementsCommand(opts)));
 
 const clearinghouse = program.command('clearinghouse').description('clearinghouse operation (needs the operator identity)');
 const operatorOpts = (c: Command) =>
@@ -166,7 +148,7 @@ clearinghouse
   .description('create or refresh a clearinghouse directory; prints the config and operator identity paths')
   .requiredOption('--dir <dir>', 'clearinghouse directory')
   .requiredOption('--listen <host:port>', 'address the clearinghouse will listen on')
-  .action(action(async (opts: { dir: string; listen: string }) => clearinghouseInitCommand(opts)));
+  .action(action(async (opts: { dir: string; listen: string }) => (await import('./commands/clearinghouse.js')).clearinghouseInitCommand(opts)));
 
 operatorOpts(clearinghouse.command('admit').description("admit a grid; prints its area code"))
   .requiredOption('--grid-manager-key <hex>', "the grid manager's public key (64 hex digits)")
@@ -174,7 +156,7 @@ operatorOpts(clearinghouse.command('admit').description("admit a grid; prints it
   .option('--area-code <code>', 'requested area code (default: the next free one)')
   .option('--price <units-per-gib>', 'initial price', '0')
   .action(
-    action(async (opts: OperatorOptions & { gridManagerKey: string; name: string; areaCode?: string; price?: string }) => clearinghouseAdmitCommand(opts)),
+    action(async (opts: OperatorOptions & { gridManagerKey: string; name: string; areaCode?: string; price?: string }) => (await import('./commands/clearinghouse.js')).clearinghouseAdmitCommand(opts)),
   );
 
 operatorOpts(clearinghouse.command('invite').description('print a one-time invite code for a grid to join (intergrid grid join-federation CODE --config GM_CONFIG)'))
@@ -184,39 +166,39 @@ operatorOpts(clearinghouse.command('invite').description('print a one-time invit
   .option('--expires <duration>', 'how long the code can be redeemed, e.g. 30m, 24h, 7d (at most 30d)', '24h')
   .option('--address <host:port>', 'the clearinghouse address written into the code, where grids reach it (default: the address this command dials)')
   .action(
-    action(async (opts: OperatorOptions & { name: string; areaCode?: string; price?: string; expires?: string; address?: string }) => clearinghouseInviteCommand(opts)),
+    action(async (opts: OperatorOptions & { name: string; areaCode?: string; price?: string; expires?: string; address?: string }) => (await import('./commands/clearinghouse.js')).clearinghouseInviteCommand(opts)),
   );
 
 operatorOpts(clearinghouse.command('suspend').description("suspend a grid: its area code stops resolving and contact points refuse its gateways"))
   .requiredOption('--area-code <code>', 'area code')
-  .action(action(async (opts: OperatorOptions & { areaCode: string }) => clearinghouseSuspendCommand(opts, true)));
+  .action(action(async (opts: OperatorOptions & { areaCode: string }) => (await import('./commands/clearinghouse.js')).clearinghouseSuspendCommand(opts, true)));
 
 operatorOpts(clearinghouse.command('reinstate').description('reinstate a suspended grid'))
   .requiredOption('--area-code <code>', 'area code')
-  .action(action(async (opts: OperatorOptions & { areaCode: string }) => clearinghouseSuspendCommand(opts, false)));
+  .action(action(async (opts: OperatorOptions & { areaCode: string }) => (await import('./commands/clearinghouse.js')).clearinghouseSuspendCommand(opts, false)));
 
 operatorOpts(clearinghouse.command('approve-gateway').description("approve a grid's gateway; prints its certificate (base64)"))
   .requiredOption('--area-code <code>', "the gateway's own area code")
   .requiredOption('--key <hex>', "the gateway's public key (64 hex digits)")
   .option('--validity-days <days>', 'certificate lifetime (default: the clearinghouse default)')
-  .action(action(async (opts: OperatorOptions & { areaCode: string; key: string; validityDays?: string }) => clearinghouseApproveGatewayCommand(opts)));
+  .action(action(async (opts: OperatorOptions & { areaCode: string; key: string; validityDays?: string }) => (await import('./commands/clearinghouse.js')).clearinghouseApproveGatewayCommand(opts)));
 
 operatorOpts(clearinghouse.command('revoke-gateway').description("revoke every approval of a gateway key, for good: contact points refuse it"))
   .requiredOption('--key <hex>', "the gateway's public key (64 hex digits)")
-  .action(action(async (opts: OperatorOptions & { key: string }) => clearinghouseRevokeGatewayCommand(opts)));
+  .action(action(async (opts: OperatorOptions & { key: string }) => (await import('./commands/clearinghouse.js')).clearinghouseRevokeGatewayCommand(opts)));
 
 const prices = clearinghouse.command('prices').description("grids' published prices");
 operatorOpts(prices.command('set').description("publish a grid's price (units per GiB)"))
   .requiredOption('--area-code <code>', 'area code')
   .requiredOption('--price <units-per-gib>', 'new price')
-  .action(action(async (opts: OperatorOptions & { areaCode: string; price: string }) => clearinghousePriceSetCommand(opts)));
+  .action(action(async (opts: OperatorOptions & { areaCode: string; price: string }) => (await import('./commands/clearinghouse.js')).clearinghousePriceSetCommand(opts)));
 operatorOpts(prices.command('list').description('current price of every grid'))
   .option('--json', 'machine-readable output')
-  .action(action(async (opts: OperatorOptions & { json?: boolean }) => clearinghousePriceListCommand(opts)));
+  .action(action(async (opts: OperatorOptions & { json?: boolean }) => (await import('./commands/clearinghouse.js')).clearinghousePriceListCommand(opts)));
 
 operatorOpts(clearinghouse.command('grids').description('list admitted grids'))
   .option('--json', 'machine-readable output')
-  .action(action(async (opts: OperatorOptions & { json?: boolean }) => clearinghouseGridsCommand(opts)));
+  .action(action(async (opts: OperatorOptions & { json?: boolean }) => (await import('./commands/clearinghouse.js')).clearinghouseGridsCommand(opts)));
 
 registerClearinghouseBillingCommands(clearinghouse, operatorOpts);
 
@@ -225,7 +207,7 @@ program
   .description(`run one service in the foreground (${SERVICE_NAMES.join(', ')})`)
   .argument('<service>')
   .requiredOption('--config <file>', 'service config')
-  .action(action(async (service: string, opts: { config: string }) => serveCommand(service, opts.config)));
+  .action(action(async (service: string, opts: { config: string }) => (await import('./commands/serve.js')).serveCommand(service, opts.config)));
 
 program
   .command('up')
@@ -239,7 +221,7 @@ program
       if (!Number.isInteger(servers) || servers < 1 || servers > 100) throw new InvalidArgumentError(`--servers '${opts.servers}' must be an integer in [1, 100]`);
       const grids = Number(opts.grids);
       if (!Number.isInteger(grids) || grids < 1 || grids > 26) throw new InvalidArgumentError(`--grids '${opts.grids}' must be an integer in [1, 26]`);
-      await upCommand({ dir: opts.dir, grids, servers });
+      await (await import('./commands/up.js')).upCommand({ dir: opts.dir, grids, servers });
     }),
   );
 
@@ -247,7 +229,7 @@ program
   .command('demo')
   .description('start a grid on loopback in a temp dir, upload and download a sample file, stop everything')
   .option('--keep', 'keep the temp dir (keys, data, logs) afterwards')
-  .action(action(async (opts: { keep?: boolean }) => demoCommand(opts)));
+  .action(action(async (opts: { keep?: boolean }) => (await import('./commands/demo.js')).demoCommand(opts)));
 
 program
   .command('health')
@@ -256,7 +238,7 @@ program
   .option('--service <name>', "health service name, e.g. intergrid.storage.Storage (default: '', the server)")
   .option('--key <hex>', "the service's public key: check that its TLS certificate carries it (default: TLS without a pin)")
   .option('--timeout <ms>', 'deadline of the check in milliseconds', '5000')
-  .action(action(async (address: string, opts: HealthOptions) => healthCommand(address, opts)));
+  .action(action(async (address: string, opts: HealthOptions) => (await import('./commands/health.js')).healthCommand(address, opts)));
 
 // Subcommands inherit the exit-code policy.
 for (const c of [program, ...program.commands, ...grid.commands, ...clearinghouse.commands, ...prices.commands]) {

@@ -11,8 +11,6 @@ import { ConfigError, InvalidArgumentError } from '../../../libs/errors/index.js
 import { connectClearinghouse, encodeGridInvite, type ClearinghouseConnection, type GridInfo } from '../../../libs/federation/index.js';
 import { initClearinghouse, loadClearinghouseAdmin, connectLedger, type LedgerConnection, type DisputeInfo } from '../../clearinghouse/index.js';
 import { openStatement, type GridStatementBody, type SummaryBody } from '../../../libs/ledger/index.js';
-import type { Command } from 'commander';
-import { action } from '../output.js';
 import { parseDuration } from './grid.js';
 
 export interface OperatorOptions {
@@ -250,28 +248,4 @@ export async function clearinghouseLedgerCommand(opts: OperatorOptions & { json?
   }
   process.stdout.write(`open period since ${iso(s.openFromMs)}: ${s.records} records stored, ${s.pendingRecords} pending the other side, ${s.openDisputes} open disputes\n`);
   for (const p of s.pairs) process.stdout.write(`  ${p.exporter} → ${p.importer}  ${p.transfers} transfers  ${p.bytes} B  ${p.units} units owed to ${p.exporter}\n`);
-}
-
-/** Registers the billing subcommands under `clearinghouse` (operatorOpts adds --admin/--clearinghouse). */
-export function registerClearinghouseBillingCommands(clearinghouse: Command, operatorOpts: (c: Command) => Command): void {
-  operatorOpts(clearinghouse.command('disputes').description('list open billing disputes'))
-    .option('--all', 'include resolved disputes')
-    .option('--json', 'machine-readable output')
-    .action(action(async (opts: OperatorOptions & { all?: boolean; json?: boolean }) => clearinghouseDisputesCommand(opts)));
-  operatorOpts(clearinghouse.command('resolve-dispute').description('resolve a dispute: post one side, or void it'))
-    .argument('<id>', 'dispute id')
-    .option('--accept <side>', "post the 'served' or 'receipt' side's bytes at the exporter's price")
-    .option('--void', 'post nothing')
-    .option('--note <text>', 'why (kept with the dispute)')
-    .action(action(async (id: string, opts: OperatorOptions & { accept?: string; void?: boolean; note?: string }) => clearinghouseResolveDisputeCommand(id, opts)));
-  operatorOpts(clearinghouse.command('close-period').description('close the open billing period and sign its statements'))
-    .option('--id <period>', 'period id (default: the next number)')
-    .action(action(async (opts: OperatorOptions & { id?: string }) => clearinghouseClosePeriodCommand(opts)));
-  operatorOpts(clearinghouse.command('statement').description("a closed period's signed statements (verified)"))
-    .option('--period <id>', 'period id (default: the latest closed)')
-    .option('--json', 'machine-readable output: {period, summary, statements}')
-    .action(action(async (opts: OperatorOptions & { period?: string; json?: boolean }) => clearinghouseStatementCommand(opts)));
-  operatorOpts(clearinghouse.command('ledger').description("the open period's running totals"))
-    .option('--json', 'machine-readable output')
-    .action(action(async (opts: OperatorOptions & { json?: boolean }) => clearinghouseLedgerCommand(opts)));
 }

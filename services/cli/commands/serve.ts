@@ -10,6 +10,9 @@
  */
 import { InvalidArgumentError } from '../../../libs/errors/index.js';
 import { setDefaultDrainMs } from '../../../libs/rpc/index.js';
+import { SERVICE_NAMES, type ServiceName } from './service-names.js';
+
+export { SERVICE_NAMES } from './service-names.js';
 
 /** How long a SIGTERM waits for in-flight calls before cancelling them. */
 export const DRAIN_MS = 30_000;
@@ -20,7 +23,7 @@ interface Running {
   stop(): Promise<void>;
 }
 
-const SERVICES: Record<string, (configPath: string) => Promise<Running>> = {
+const SERVICES: Record<ServiceName, (configPath: string) => Promise<Running>> = {
   storage: async (p) => {
     const m = await import('../../storage/index.js');
     return m.startStorageServer(m.loadStorageConfig(p));
@@ -43,10 +46,9 @@ const SERVICES: Record<string, (configPath: string) => Promise<Running>> = {
   },
 };
 
-export const SERVICE_NAMES = Object.keys(SERVICES);
 
 export async function serveCommand(service: string, configPath: string): Promise<void> {
-  const start = SERVICES[service];
+  const start = (SERVICE_NAMES as readonly string[]).includes(service) ? SERVICES[service as ServiceName] : undefined;
   if (!start) {
     throw new InvalidArgumentError(`unknown service '${service}', expected one of: ${SERVICE_NAMES.join(', ')}`);
   }
