@@ -7,6 +7,7 @@ export { checkCap, checkReceipt, MAX_TRANSFER_ID_LENGTH } from './handlers.js';
 export { checkGateway, checkNotSuspended } from './caller-rules.js';
 export { SanctionsWatch, SUSPENDED_GRID, REVOKED_GATEWAY } from './sanctions.js';
 export { ServedStore } from './served-store.js';
-export type { TransferRecord, TransferState, GatewayTotal, ReceiptOutcome, ServedStoreOptions } from './served-store.js';
+export type { GatewayTotal, ReceiptOutcome, ServedStoreOptions } from './served-store.js';
+export type { TransferRecord, TransferState } from './transfer-rows.js';
 export { contactPointMigrations, CONTACT_POINT_MIGRATIONS_TABLE, CONTACT_POINT_TRANSFERS_TABLE, CONTACT_POINT_OUTBOX_TABLE } from './migrations.js';
 export type { Registration } from './registration.js';

@@ -36,30 +36,8 @@ import { AlreadyExistsError, InternalError, InvalidArgumentError, PreconditionEr
 import { CLEARINGHOUSE_CHANNEL, usageRecordPayload } from '../../libs/federation/index.js';
 import { Outbox } from '../../libs/outbox/index.js';
 import { embedReceipt, SERVED_VERSION, transferKey, servedRecordId, signServedRecord, type ReceiptBody } from '../../libs/usage/index.js';
-import { CONTACT_POINT_OUTBOX_TABLE, CONTACT_POINT_TRANSFERS_TABLE } from './migrations.js';
-
-export type TransferState = 'open' | 'done' | 'cancelled' | 'failed' | 'interrupted' | 'receipt-only';
-
-/** One transfer (live counts while open). */
-export interface TransferRecord {
-  transferId: string;
-  /** Gateway public key, hex. */
-  gateway: string;
-  /** The gateway's area code (from its gateway-approval certificate). */
-  gatewayGrid: string;
-  /** Storage index of the file, hex. */
-  storageIndex: string;
-  bytes: number;
-  segments: number;
-  startedAtMs: number;
-  endedAtMs?: number;
-  state: TransferState;
-  /** The receipt's bytes, once it arrived. */
-  receiptBytes?: number;
-  /** Whether the served record is queued for the clearinghouse, and with which bytes. */
-  reported: boolean;
-  reportedBytes?: number;
-}
+import { CONTACT_POINT_OUTBOX_TABLE } from './migrations.js';
+import { COUNTED, fromRow, isUniqueViolation, receiptColumns, receiptOf, TRANSFERS, type TransferRecord, type TransferRow, type TransferState } from './transfer-rows.js';
 
 /** Totals per gateway. */
 export interface GatewayTotal {
@@ -82,45 +60,6 @@ export interface ServedStoreOptions {
   /** Called after a commit that queued served records (wake the pump). */
   onQueued?(): void;
 }
-
-type Row = {
-  gateway_key: string;
-  transfer_id: string;
-  gateway_area: string;
-  storage_index: string;
-  bytes: number | string;
-  segments: number;
-  state: TransferState;
-  started_at_ms: number | string;
-  ended_at_ms: number | string | null;
-  receipt_body: string | null;
-  receipt_signature: string | null;
-  receipt_bytes: number | string | null;
-  reported: boolean | number;
-  reported_bytes: number | string | null;
-};
-
-function fromRow(r: Row): TransferRecord {
-  return {
-    transferId: r.transfer_id,
-    gateway: r.gateway_key,
-    gatewayGrid: r.gateway_area,
-    storageIndex: r.storage_index,
-    bytes: Number(r.bytes),
-    segments: Number(r.segments),
-    startedAtMs: Number(r.started_at_ms),
-    ...(r.ended_at_ms === null ? {} : { endedAtMs: Number(r.ended_at_ms) }),
-    state: r.state,
-    ...(r.receipt_bytes === null ? {} : { receiptBytes: Number(r.receipt_bytes) }),
-    reported: Boolean(r.reported),
-    ...(r.reported_bytes === null ? {} : { reportedBytes: Number(r.reported_bytes) }),
-  };
-}
-
-const T = CONTACT_POINT_TRANSFERS_TABLE;
-
-/** States whose byte count is this process's own (a restarted transfer's count was lost). */
-const COUNTED: readonly TransferState[] = ['done', 'cancelled', 'failed'];
 
 export class ServedStore {
   /** The outbox (channel 'clearinghouse'). */
@@ -146,7 +85,7 @@ export class ServedStore {
    */
   static async open(knex: Knex, opts: ServedStoreOptions): Promise<ServedStore> {
     const store = new ServedStore(knex, opts);
-    await knex(T).where({ state: 'open' }).update({ state: 'interrupted', ended_at_ms: store.now() });
+    await knex(TRANSFERS).where({ state: 'open' }).update({ state: 'interrupted', ended_at_ms: store.now() });
     return store;
   }
 
@@ -175,10 +114,10 @@ export class ServedStore {
       state: 'open' as const,
       started_at_ms: at,
     };
-    const prior: Row | undefined = await this.knex(T).where({ gateway_key: gateway, transfer_id: input.transferId }).first();
+    const prior: TransferRow | undefined = await this.knex(TRANSFERS).where({ gateway_key: gateway, transfer_id: input.transferId }).first();
     if (prior) throw used(prior.reported ? `${prior.state}, reported` : prior.state);
     try {
-      await this.knex(T).insert(row);
+      await this.knex(TRANSFERS).insert(row);
     } catch (err) {
       // Two calls with the same id at once: the primary key lets one in.
       if (isUniqueViolation(err)) throw used('in progress');
@@ -208,8 +147,8 @@ export class ServedStore {
     try {
       await this.knex.transaction(async (trx) => {
         const where = { gateway_key: rec.gateway, transfer_id: rec.transferId };
-        await trx(T).where(where).update({ bytes: rec.bytes, segments: rec.segments, state, ended_at_ms: at });
-        const row: Row | undefined = await trx(T).where(where).first();
+        await trx(TRANSFERS).where(where).update({ bytes: rec.bytes, segments: rec.segments, state, ended_at_ms: at });
+        const row: TransferRow | undefined = await trx(TRANSFERS).where(where).first();
         if (row && !row.reported && row.receipt_body !== null && row.receipt_signature !== null) {
           await this.queueServed(trx, fromRow(row), rec.bytes, receiptOf(row));
           queued = true;
@@ -230,10 +169,9 @@ export class ServedStore {
    */
   async submitReceipt(receipt: ReceiptBody, signed: SignedDocument): Promise<ReceiptOutcome> {
     const where = { gateway_key: receipt.gateway, transfer_id: receipt.transferId };
-    const body = Buffer.from(signed.body).toString('base64');
-    const signature = Buffer.from(signed.signature).toString('base64');
+    const { receipt_body: body, receipt_signature: signature } = receiptColumns(signed);
     const attempt = (): Promise<ReceiptOutcome> => this.knex.transaction(async (trx): Promise<ReceiptOutcome> => {
-      const row: Row | undefined = await trx(T).where(where).first();
+      const row: TransferRow | undefined = await trx(TRANSFERS).where(where).first();
       if (row && row.receipt_body !== null) {
         if (row.receipt_body === body && row.receipt_signature === signature) return 'duplicate';
         throw new AlreadyExistsError(
@@ -263,13 +201,13 @@ export class ServedStore {
           ended_at_ms: at,
           ...stored,
         };
-        if (row) await trx(T).where(where).update(made);
-        else await trx(T).insert(made);
+        if (row) await trx(TRANSFERS).where(where).update(made);
+        else await trx(TRANSFERS).insert(made);
         if (row?.reported) return 'stored';
         await this.queueServed(trx, fromRow({ ...made, reported: false, reported_bytes: null }), made.bytes, signed);
         return 'reported';
       }
-      await trx(T).where(where).update(stored);
+      await trx(TRANSFERS).where(where).update(stored);
       // Open: the end of FetchSegments reports it. Already reported (swept without receipt): kept, not re-reported.
       if (row.state === 'open' || row.reported || this.live.has(liveKey(receipt.gateway, receipt.transferId))) return 'stored';
       await this.queueServed(trx, fromRow(row), Number(row.bytes), signed);
@@ -293,7 +231,7 @@ export class ServedStore {
    */
   async sweepUnreceipted(waitMs: number): Promise<number> {
     const before = this.now() - waitMs;
-    const rows: Row[] = await this.knex(T)
+    const rows: TransferRow[] = await this.knex(TRANSFERS)
       .where({ reported: false })
       .whereIn('state', COUNTED as TransferState[])
       .whereNull('receipt_body')
@@ -304,7 +242,7 @@ export class ServedStore {
     for (const r of rows) {
       const done = await this.knex.transaction(async (trx) => {
         const where = { gateway_key: r.gateway_key, transfer_id: r.transfer_id };
-        const fresh: Row | undefined = await trx(T).where(where).first();
+        const fresh: TransferRow | undefined = await trx(TRANSFERS).where(where).first();
         if (!fresh || fresh.reported || fresh.receipt_body !== null || !COUNTED.includes(fresh.state)) return false;
         await this.queueServed(trx, fromRow(fresh), Number(fresh.bytes), null);
         return true;
@@ -320,17 +258,17 @@ export class ServedStore {
     if (gateway !== undefined) {
       const l = this.live.get(liveKey(gateway, transferId));
       if (l) return { ...l };
-      const r: Row | undefined = await this.knex(T).where({ gateway_key: gateway, transfer_id: transferId }).first();
+      const r: TransferRow | undefined = await this.knex(TRANSFERS).where({ gateway_key: gateway, transfer_id: transferId }).first();
       return r ? fromRow(r) : undefined;
     }
     for (const l of this.live.values()) if (l.transferId === transferId) return { ...l };
-    const r: Row | undefined = await this.knex(T).where({ transfer_id: transferId }).first();
+    const r: TransferRow | undefined = await this.knex(TRANSFERS).where({ transfer_id: transferId }).first();
     return r ? fromRow(r) : undefined;
   }
 
   /** Every stored transfer, oldest first (live counts for open ones). */
   async listTransfers(): Promise<TransferRecord[]> {
-    const rows: Row[] = await this.knex(T).orderBy('started_at_ms');
+    const rows: TransferRow[] = await this.knex(TRANSFERS).orderBy('started_at_ms');
     return rows.map((r) => {
       const l = this.live.get(liveKey(r.gateway_key, r.transfer_id));
       return l ? { ...l } : fromRow(r);
@@ -339,7 +277,7 @@ export class ServedStore {
 
   /** Totals per gateway (including the live counts of open transfers), by gateway key. */
   async byGateway(): Promise<GatewayTotal[]> {
-    const rows = (await this.knex(T)
+    const rows = (await this.knex(TRANSFERS)
       .select('gateway_key', 'gateway_area')
       .sum({ bytes: 'bytes' })
       .sum({ segments: 'segments' })
@@ -357,7 +295,7 @@ export class ServedStore {
     }
     // Open transfers: the row holds the count before this FetchSegments; the live record the count now.
     if (this.live.size > 0) {
-      const stored = new Map((await this.knex(T).where({ state: 'open' })).map((r: Row) => [liveKey(r.gateway_key, r.transfer_id), r]));
+      const stored = new Map((await this.knex(TRANSFERS).where({ state: 'open' })).map((r: TransferRow) => [liveKey(r.gateway_key, r.transfer_id), r]));
       for (const [k, l] of this.live) {
         const t = totals.get(l.gateway);
         const base = stored.get(k);
@@ -407,7 +345,7 @@ export class ServedStore {
     // vanish silently: fail (the transaction rolls back, the row stays unreported, the error is logged).
     const queued = (await trx(CONTACT_POINT_OUTBOX_TABLE).where({ id: recordId }).first('payload')) as { payload: string } | undefined;
     if (queued?.payload !== payload) throw new InternalError(`served record ${recordId}: the outbox already holds a different record with this id`);
-    await trx(T).where({ gateway_key: row.gateway, transfer_id: row.transferId }).update({ reported: true, reported_bytes: bytes });
+    await trx(TRANSFERS).where({ gateway_key: row.gateway, transfer_id: row.transferId }).update({ reported: true, reported_bytes: bytes });
   }
 
   /** True when `key` is this contact point's key. */
@@ -418,14 +356,4 @@ export class ServedStore {
 
 function liveKey(gateway: string, transferId: string): string {
   return transferKey(gateway, transferId);
-}
-
-/** A primary-key / unique violation (PostgreSQL 23505, SQLite SQLITE_CONSTRAINT). */
-function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT' || /UNIQUE constraint failed/.test(String((err as Error).message ?? ''));
-}
-
-function receiptOf(row: Row): SignedDocument {
-  return { body: Buffer.from(row.receipt_body ?? '', 'base64'), signature: Buffer.from(row.receipt_signature ?? '', 'base64') };
 }
