@@ -32,11 +32,11 @@
 import type { Knex } from 'knex';
 import type { SignedDocument } from '../../libs/auth/index.js';
 import { bytesEqual, toHex, type KeyPair } from '../../libs/crypto/index.js';
-import { AlreadyExistsError, InternalError, InvalidArgumentError, PreconditionError } from '../../libs/errors/index.js';
-import { CLEARINGHOUSE_CHANNEL, usageRecordPayload } from '../../libs/federation/index.js';
+import { AlreadyExistsError, InvalidArgumentError, PreconditionError } from '../../libs/errors/index.js';
 import { Outbox } from '../../libs/outbox/index.js';
-import { embedReceipt, SERVED_VERSION, transferKey, servedRecordId, signServedRecord, type ReceiptBody } from '../../libs/usage/index.js';
+import { transferKey, type ReceiptBody } from '../../libs/usage/index.js';
 import { CONTACT_POINT_OUTBOX_TABLE } from './migrations.js';
+import { ServedRecords } from './served-records.js';
 import { COUNTED, fromRow, isUniqueViolation, receiptColumns, receiptOf, TRANSFERS, type TransferRecord, type TransferRow, type TransferState } from './transfer-rows.js';
 
 /** Totals per gateway. */
@@ -66,8 +66,8 @@ export class ServedStore {
   readonly outbox: Outbox;
   private readonly live = new Map<string, TransferRecord>();
   private readonly key: KeyPair;
-  private readonly keyHex: string;
   private readonly now: () => number;
+  private readonly served: ServedRecords;
 
   private constructor(
     readonly knex: Knex,
@@ -75,8 +75,8 @@ export class ServedStore {
   ) {
     this.outbox = new Outbox(knex, CONTACT_POINT_OUTBOX_TABLE);
     this.key = opts.key;
-    this.keyHex = toHex(opts.key.publicKey);
     this.now = opts.now ?? Date.now;
+    this.served = new ServedRecords(this.outbox, { key: opts.key, areaCode: opts.areaCode, now: this.now });
   }
 
   /**
@@ -150,7 +150,7 @@ export class ServedStore {
         await trx(TRANSFERS).where(where).update({ bytes: rec.bytes, segments: rec.segments, state, ended_at_ms: at });
         const row: TransferRow | undefined = await trx(TRANSFERS).where(where).first();
         if (row && !row.reported && row.receipt_body !== null && row.receipt_signature !== null) {
-          await this.queueServed(trx, fromRow(row), rec.bytes, receiptOf(row));
+          await this.served.queue(trx, fromRow(row), receiptOf(row));
           queued = true;
         }
       });
@@ -204,13 +204,13 @@ export class ServedStore {
         if (row) await trx(TRANSFERS).where(where).update(made);
         else await trx(TRANSFERS).insert(made);
         if (row?.reported) return 'stored';
-        await this.queueServed(trx, fromRow({ ...made, reported: false, reported_bytes: null }), made.bytes, signed);
+        await this.served.queue(trx, fromRow({ ...made, reported: false, reported_bytes: null }), signed);
         return 'reported';
       }
       await trx(TRANSFERS).where(where).update(stored);
       // Open: the end of FetchSegments reports it. Already reported (swept without receipt): kept, not re-reported.
       if (row.state === 'open' || row.reported || this.live.has(liveKey(receipt.gateway, receipt.transferId))) return 'stored';
-      await this.queueServed(trx, fromRow(row), Number(row.bytes), signed);
+      await this.served.queue(trx, fromRow(row), signed);
       return 'reported';
     });
     // The same receipt on calls at once for a transfer without a row: on
@@ -244,7 +244,7 @@ export class ServedStore {
         const where = { gateway_key: r.gateway_key, transfer_id: r.transfer_id };
         const fresh: TransferRow | undefined = await trx(TRANSFERS).where(where).first();
         if (!fresh || fresh.reported || fresh.receipt_body !== null || !COUNTED.includes(fresh.state)) return false;
-        await this.queueServed(trx, fromRow(fresh), Number(fresh.bytes), null);
+        await this.served.queue(trx, fromRow(fresh), null);
         return true;
       });
       if (done) n++;
@@ -315,37 +315,6 @@ export class ServedStore {
   /** Bytes served to all gateways. */
   async totalBytes(): Promise<number> {
     return (await this.byGateway()).reduce((n, g) => n + g.bytes, 0);
-  }
-
-  /** Signs the served record of `row` (`bytes`: this store's own count) and adds it to the outbox; marks the row reported. */
-  private async queueServed(trx: Knex.Transaction, row: TransferRecord, bytes: number, receipt: SignedDocument | null): Promise<void> {
-    const recordId = servedRecordId(row.gateway, row.transferId);
-    const at = this.now();
-    const signed = signServedRecord(
-      {
-        version: SERVED_VERSION,
-        recordId,
-        transferId: row.transferId,
-        storageIndex: row.storageIndex,
-        bytes,
-        exporter: this.opts.areaCode,
-        importer: row.gatewayGrid,
-        gateway: row.gateway,
-        contactPoint: this.keyHex,
-        startedAtMs: Math.min(row.startedAtMs, at),
-        atMs: at,
-        receipt: receipt ? embedReceipt(receipt) : null,
-      },
-      this.key,
-    );
-    const payload = usageRecordPayload('served', signed);
-    await this.outbox.add(trx, [{ id: recordId, channel: CLEARINGHOUSE_CHANNEL, payload }]);
-    // The outbox ignores an id it already holds. Ids are (gateway, transfer) keys and a row is
-    // reported once, so that cannot happen — but if it ever did, this transfer's bytes must not
-    // vanish silently: fail (the transaction rolls back, the row stays unreported, the error is logged).
-    const queued = (await trx(CONTACT_POINT_OUTBOX_TABLE).where({ id: recordId }).first('payload')) as { payload: string } | undefined;
-    if (queued?.payload !== payload) throw new InternalError(`served record ${recordId}: the outbox already holds a different record with this id`);
-    await trx(TRANSFERS).where({ gateway_key: row.gateway, transfer_id: row.transferId }).update({ reported: true, reported_bytes: bytes });
   }
 
   /** True when `key` is this contact point's key. */
