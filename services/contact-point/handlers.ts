@@ -25,7 +25,8 @@ import { serverStream, unary, writeMessage, CallerSlots } from '../../libs/rpc/i
 import type { ServedUsage, FetchSegmentsRequest__Output, SegmentChunk, SignedReceipt__Output, Empty } from '../../libs/rpc/proto-types.js';
 import { openReceipt, type ReceiptBody } from '../../libs/usage/index.js';
 import type { GridLease } from './home-grid.js';
-import type { ReceiptOutcome, ServedStore } from './served-store.js';
+import type { ReceiptOutcome } from './receipt-intake.js';
+import type { ServedStore } from './served-store.js';
 import type { TransferRecord } from './transfer-rows.js';
 
 /** Longest transfer id accepted (it is stored in metering records). */

@@ -32,12 +32,13 @@
 import type { Knex } from 'knex';
 import type { SignedDocument } from '../../libs/auth/index.js';
 import { bytesEqual, toHex, type KeyPair } from '../../libs/crypto/index.js';
-import { AlreadyExistsError, InvalidArgumentError, PreconditionError } from '../../libs/errors/index.js';
+import { PreconditionError } from '../../libs/errors/index.js';
 import { Outbox } from '../../libs/outbox/index.js';
 import { transferKey, type ReceiptBody } from '../../libs/usage/index.js';
 import { CONTACT_POINT_OUTBOX_TABLE } from './migrations.js';
+import { ReceiptIntake, type ReceiptOutcome } from './receipt-intake.js';
 import { ServedRecords } from './served-records.js';
-import { COUNTED, fromRow, isUniqueViolation, receiptColumns, receiptOf, TRANSFERS, type TransferRecord, type TransferRow, type TransferState } from './transfer-rows.js';
+import { COUNTED, fromRow, isUniqueViolation, receiptOf, TRANSFERS, type TransferRecord, type TransferRow, type TransferState } from './transfer-rows.js';
 
 /** Totals per gateway. */
 export interface GatewayTotal {
@@ -47,9 +48,6 @@ export interface GatewayTotal {
   segments: number;
   transfers: number;
 }
-
-/** What SubmitReceipt did. */
-export type ReceiptOutcome = 'stored' | 'reported' | 'duplicate';
 
 export interface ServedStoreOptions {
   /** This contact point's key: signs the served records. */
@@ -68,6 +66,7 @@ export class ServedStore {
   private readonly key: KeyPair;
   private readonly now: () => number;
   private readonly served: ServedRecords;
+  private readonly receipts: ReceiptIntake;
 
   private constructor(
     readonly knex: Knex,
@@ -77,6 +76,7 @@ export class ServedStore {
     this.key = opts.key;
     this.now = opts.now ?? Date.now;
     this.served = new ServedRecords(this.outbox, { key: opts.key, areaCode: opts.areaCode, now: this.now });
+    this.receipts = new ReceiptIntake(knex, this.served, this.now, (gateway, transferId) => this.live.has(liveKey(gateway, transferId)));
   }
 
   /**
@@ -160,66 +160,9 @@ export class ServedStore {
     if (queued) this.opts.onQueued?.();
   }
 
-  /**
-   * Stores a gateway's receipt (already verified and checked against the
-   * caller by the handler) and, when the transfer has ended, queues the
-   * served record in the same transaction.
-   * @throws AlreadyExistsError when another receipt for this transfer is stored;
-   *   InvalidArgumentError when the receipt's storage index differs from the transfer served.
-   */
+  /** Stores a gateway's receipt (receipt-intake.ts); wakes the pump when that queued its served record. */
   async submitReceipt(receipt: ReceiptBody, signed: SignedDocument): Promise<ReceiptOutcome> {
-    const where = { gateway_key: receipt.gateway, transfer_id: receipt.transferId };
-    const { receipt_body: body, receipt_signature: signature } = receiptColumns(signed);
-    const attempt = (): Promise<ReceiptOutcome> => this.knex.transaction(async (trx): Promise<ReceiptOutcome> => {
-      const row: TransferRow | undefined = await trx(TRANSFERS).where(where).first();
-      if (row && row.receipt_body !== null) {
-        if (row.receipt_body === body && row.receipt_signature === signature) return 'duplicate';
-        throw new AlreadyExistsError(
-          `transfer '${receipt.transferId}' of gateway ${receipt.gateway.slice(0, 16)}… already has a different receipt (${Number(row.receipt_bytes)} bytes); a transfer has one receipt`,
-        );
-      }
-      if (row && row.storage_index !== receipt.storageIndex) {
-        throw new InvalidArgumentError(
-          `receipt for transfer '${receipt.transferId}' names storage index ${receipt.storageIndex}, but this contact point served ${row.storage_index} in that transfer`,
-        );
-      }
-      const stored = { receipt_body: body, receipt_signature: signature, receipt_bytes: receipt.bytes };
-      if (!row || (!COUNTED.includes(row.state) && row.state !== 'open')) {
-        // No count of our own (restarted mid-transfer, or never saw it): reported with the
-        // count this store has (0 for a transfer in progress at the restart), never the
-        // receipt's, so the clearinghouse disputes it rather than take the gateway's word.
-        const at = this.now();
-        const made = {
-          gateway_key: receipt.gateway,
-          transfer_id: receipt.transferId,
-          gateway_area: receipt.importer,
-          storage_index: receipt.storageIndex,
-          bytes: row ? Number(row.bytes) : 0,
-          segments: row ? Number(row.segments) : 0,
-          state: 'receipt-only' as const,
-          started_at_ms: row ? Number(row.started_at_ms) : Math.min(receipt.atMs, at),
-          ended_at_ms: at,
-          ...stored,
-        };
-        if (row) await trx(TRANSFERS).where(where).update(made);
-        else await trx(TRANSFERS).insert(made);
-        if (row?.reported) return 'stored';
-        await this.served.queue(trx, fromRow({ ...made, reported: false, reported_bytes: null }), signed);
-        return 'reported';
-      }
-      await trx(TRANSFERS).where(where).update(stored);
-      // Open: the end of FetchSegments reports it. Already reported (swept without receipt): kept, not re-reported.
-      if (row.state === 'open' || row.reported || this.live.has(liveKey(receipt.gateway, receipt.transferId))) return 'stored';
-      await this.served.queue(trx, fromRow(row), signed);
-      return 'reported';
-    });
-    // The same receipt on calls at once for a transfer without a row: on
-    // PostgreSQL every transaction reads "absent" and all but one insert fail
-    // on the key. Once more reads the row the winner made (-> 'duplicate').
-    const outcome = await attempt().catch((err: unknown) => {
-      if (!isUniqueViolation(err)) throw err;
-      return attempt();
-    });
+    const outcome = await this.receipts.submit(receipt, signed);
     if (outcome === 'reported') this.opts.onQueued?.();
     return outcome;
   }
