@@ -38,7 +38,8 @@ import { transferKey, type ReceiptBody } from '../../libs/usage/index.js';
 import { CONTACT_POINT_OUTBOX_TABLE } from './migrations.js';
 import { ReceiptIntake, type ReceiptOutcome } from './receipt-intake.js';
 import { ServedRecords } from './served-records.js';
-import { COUNTED, fromRow, isUniqueViolation, receiptOf, TRANSFERS, type TransferRecord, type TransferRow, type TransferState } from './transfer-rows.js';
+import { fromRow, isUniqueViolation, receiptOf, TRANSFERS, type TransferRecord, type TransferRow } from './transfer-rows.js';
+import { reportUnreceipted } from './unreceipted-sweep.js';
 
 /** Totals per gateway. */
 export interface GatewayTotal {
@@ -169,29 +170,11 @@ export class ServedStore {
 
   /**
    * Reports, without receipt, ended transfers with bytes > 0 whose receipt
-   * did not come within `waitMs` of their end.
+   * did not come within `waitMs` of their end (unreceipted-sweep.ts); wakes the pump when any was.
    * @returns how many were queued.
    */
   async sweepUnreceipted(waitMs: number): Promise<number> {
-    const before = this.now() - waitMs;
-    const rows: TransferRow[] = await this.knex(TRANSFERS)
-      .where({ reported: false })
-      .whereIn('state', COUNTED as TransferState[])
-      .whereNull('receipt_body')
-      .andWhere('bytes', '>', 0)
-      .andWhere('ended_at_ms', '<=', before)
-      .limit(1000);
-    let n = 0;
-    for (const r of rows) {
-      const done = await this.knex.transaction(async (trx) => {
-        const where = { gateway_key: r.gateway_key, transfer_id: r.transfer_id };
-        const fresh: TransferRow | undefined = await trx(TRANSFERS).where(where).first();
-        if (!fresh || fresh.reported || fresh.receipt_body !== null || !COUNTED.includes(fresh.state)) return false;
-        await this.served.queue(trx, fromRow(fresh), null);
-        return true;
-      });
-      if (done) n++;
-    }
+    const n = await reportUnreceipted(this.knex, this.served, this.now() - waitMs);
     if (n > 0) this.opts.onQueued?.();
     return n;
   }
