@@ -12,7 +12,8 @@
  *
  * SubmitReceipt: the gateway's signed receipt for a transfer it fetched
  * here; checked against the caller and this contact point, then stored
- * (served-store.ts), which reports the served record with it.
+ * (ServedStore.submitReceipt, receipt-intake.ts), which reports the served
+ * record with it.
  */
 import type * as grpc from '@grpc/grpc-js';
 import { principalOf, type Principal, type SignedDocument } from '../../libs/auth/index.js';

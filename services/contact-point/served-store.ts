@@ -2,32 +2,27 @@
  * The contact point's store (knex: SQLite or PostgreSQL): every transfer it
  * served, the gateway's receipt for it, and the outbox (libs/outbox) of the
  * served records it reports to the clearinghouse (docs/contact-point.md
- * "Receipts and served records").
+ * "Receipts and served records"). This file holds a transfer's life (begin,
+ * count, end) and what is read of transfers; the rest is one module a
+ * concern: the table in transfer-rows.ts, signing and queueing served
+ * records in served-records.ts (when one is queued, and with which bytes),
+ * SubmitReceipt in receipt-intake.ts, the no-receipt sweep in
+ * unreceipted-sweep.ts. `ServedStore` is what server.ts and the handlers
+ * hold; after a commit that queued a served record it wakes the pump
+ * (`onQueued`).
  *
  * What is counted is exactly what the gateway receives as ciphertext: the
  * ciphertext bytes of each verified segment handed to gRPC (the UEB and
  * proof nodes are not). Counting runs in memory while a transfer is open;
  * the row is written when FetchSegments starts and updated at its end.
  *
- * A served record (libs/usage signServedRecord) is queued in the SAME
- * transaction as the change that completes it. Its bytes are ALWAYS the
- * count made here, never the receipt's: the clearinghouse posts only when
- * the two agree, so a gateway cannot lower its bill with a small receipt
- * (docs/billing.md "Matching"):
- *  - the receipt arrives for an ended transfer, or the transfer ends after
- *    its receipt arrived: the receipt is embedded;
- *  - a receipt arrives for a transfer with no count here (this process
- *    restarted mid-transfer, or never served it): reported with the count
- *    this store has (0), so the clearinghouse disputes it;
- *  - an ended transfer with bytes > 0 got no receipt within receiptWaitMs
- *    (sweep): reported without receipt (the clearinghouse disputes it).
- *
  * A transfer is named by (gateway key, transfer id) everywhere — rows, the
- * served record's id 'srv-<gateway>:<transfer id>' and its outbox row — so
- * two gateways choosing the same id never touch each other's transfer. A
- * (gateway, transfer id) is served ONCE: FetchSegments for an id this
- * gateway already used (whatever became of it) is refused before anything
- * is streamed, so a reported transfer can never be fetched again unbilled.
+ * served record's id and its outbox row (served-records.ts) — so two
+ * gateways choosing the same id never touch each other's transfer. A
+ * (gateway, transfer id) is served ONCE (`begin`): FetchSegments for an id
+ * this gateway already used (whatever became of it) is refused before
+ * anything is streamed, so a reported transfer can never be fetched again
+ * unbilled.
  */
 import type { Knex } from 'knex';
 import type { SignedDocument } from '../../libs/auth/index.js';
