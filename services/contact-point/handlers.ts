@@ -12,7 +12,8 @@
  *
  * SubmitReceipt: the gateway's signed receipt for a transfer it fetched
  * here; checked against the caller and this contact point, then stored
- * (served-store.ts), which reports the served record with it.
+ * (ServedStore.submitReceipt, receipt-intake.ts), which reports the served
+ * record with it.
  */
 import type * as grpc from '@grpc/grpc-js';
 import { principalOf, type Principal, type SignedDocument } from '../../libs/auth/index.js';
@@ -25,7 +26,9 @@ import { serverStream, unary, writeMessage, CallerSlots } from '../../libs/rpc/i
 import type { ServedUsage, FetchSegmentsRequest__Output, SegmentChunk, SignedReceipt__Output, Empty } from '../../libs/rpc/proto-types.js';
 import { openReceipt, type ReceiptBody } from '../../libs/usage/index.js';
 import type { GridLease } from './home-grid.js';
-import type { ReceiptOutcome, ServedStore, TransferRecord } from './served-store.js';
+import type { ReceiptOutcome } from './receipt-intake.js';
+import type { ServedStore } from './served-store.js';
+import type { TransferRecord } from './transfer-rows.js';
 
 /** Longest transfer id accepted (it is stored in metering records). */
 export const MAX_TRANSFER_ID_LENGTH = 128;

@@ -2,64 +2,39 @@
  * The contact point's store (knex: SQLite or PostgreSQL): every transfer it
  * served, the gateway's receipt for it, and the outbox (libs/outbox) of the
  * served records it reports to the clearinghouse (docs/contact-point.md
- * "Receipts and served records").
+ * "Receipts and served records"). This file holds a transfer's life (begin,
+ * count, end) and what is read of transfers; the rest is one module a
+ * concern: the table in transfer-rows.ts, signing and queueing served
+ * records in served-records.ts (when one is queued, and with which bytes),
+ * SubmitReceipt in receipt-intake.ts, the no-receipt sweep in
+ * unreceipted-sweep.ts. `ServedStore` is what server.ts and the handlers
+ * hold; after a commit that queued a served record it wakes the pump
+ * (`onQueued`).
  *
  * What is counted is exactly what the gateway receives as ciphertext: the
  * ciphertext bytes of each verified segment handed to gRPC (the UEB and
  * proof nodes are not). Counting runs in memory while a transfer is open;
  * the row is written when FetchSegments starts and updated at its end.
  *
- * A served record (libs/usage signServedRecord) is queued in the SAME
- * transaction as the change that completes it. Its bytes are ALWAYS the
- * count made here, never the receipt's: the clearinghouse posts only when
- * the two agree, so a gateway cannot lower its bill with a small receipt
- * (docs/billing.md "Matching"):
- *  - the receipt arrives for an ended transfer, or the transfer ends after
- *    its receipt arrived: the receipt is embedded;
- *  - a receipt arrives for a transfer with no count here (this process
- *    restarted mid-transfer, or never served it): reported with the count
- *    this store has (0), so the clearinghouse disputes it;
- *  - an ended transfer with bytes > 0 got no receipt within receiptWaitMs
- *    (sweep): reported without receipt (the clearinghouse disputes it).
- *
  * A transfer is named by (gateway key, transfer id) everywhere — rows, the
- * served record's id 'srv-<gateway>:<transfer id>' and its outbox row — so
- * two gateways choosing the same id never touch each other's transfer. A
- * (gateway, transfer id) is served ONCE: FetchSegments for an id this
- * gateway already used (whatever became of it) is refused before anything
- * is streamed, so a reported transfer can never be fetched again unbilled.
+ * served record's id and its outbox row (served-records.ts) — so two
+ * gateways choosing the same id never touch each other's transfer. A
+ * (gateway, transfer id) is served ONCE (`begin`): FetchSegments for an id
+ * this gateway already used (whatever became of it) is refused before
+ * anything is streamed, so a reported transfer can never be fetched again
+ * unbilled.
  */
 import type { Knex } from 'knex';
 import type { SignedDocument } from '../../libs/auth/index.js';
 import { bytesEqual, toHex, type KeyPair } from '../../libs/crypto/index.js';
-import { AlreadyExistsError, InternalError, InvalidArgumentError, PreconditionError } from '../../libs/errors/index.js';
-import { CLEARINGHOUSE_CHANNEL, usageRecordPayload } from '../../libs/federation/index.js';
+import { PreconditionError } from '../../libs/errors/index.js';
 import { Outbox } from '../../libs/outbox/index.js';
-import { embedReceipt, SERVED_VERSION, transferKey, servedRecordId, signServedRecord, type ReceiptBody } from '../../libs/usage/index.js';
-import { CONTACT_POINT_OUTBOX_TABLE, CONTACT_POINT_TRANSFERS_TABLE } from './migrations.js';
-
-export type TransferState = 'open' | 'done' | 'cancelled' | 'failed' | 'interrupted' | 'receipt-only';
-
-/** One transfer (live counts while open). */
-export interface TransferRecord {
-  transferId: string;
-  /** Gateway public key, hex. */
-  gateway: string;
-  /** The gateway's area code (from its gateway-approval certificate). */
-  gatewayGrid: string;
-  /** Storage index of the file, hex. */
-  storageIndex: string;
-  bytes: number;
-  segments: number;
-  startedAtMs: number;
-  endedAtMs?: number;
-  state: TransferState;
-  /** The receipt's bytes, once it arrived. */
-  receiptBytes?: number;
-  /** Whether the served record is queued for the clearinghouse, and with which bytes. */
-  reported: boolean;
-  reportedBytes?: number;
-}
+import { transferKey, type ReceiptBody } from '../../libs/usage/index.js';
+import { CONTACT_POINT_OUTBOX_TABLE } from './migrations.js';
+import { ReceiptIntake, type ReceiptOutcome } from './receipt-intake.js';
+import { ServedRecords } from './served-records.js';
+import { fromRow, isUniqueViolation, receiptOf, TRANSFERS, type TransferRecord, type TransferRow } from './transfer-rows.js';
+import { reportUnreceipted } from './unreceipted-sweep.js';
 
 /** Totals per gateway. */
 export interface GatewayTotal {
@@ -69,9 +44,6 @@ export interface GatewayTotal {
   segments: number;
   transfers: number;
 }
-
-/** What SubmitReceipt did. */
-export type ReceiptOutcome = 'stored' | 'reported' | 'duplicate';
 
 export interface ServedStoreOptions {
   /** This contact point's key: signs the served records. */
@@ -83,52 +55,14 @@ export interface ServedStoreOptions {
   onQueued?(): void;
 }
 
-type Row = {
-  gateway_key: string;
-  transfer_id: string;
-  gateway_area: string;
-  storage_index: string;
-  bytes: number | string;
-  segments: number;
-  state: TransferState;
-  started_at_ms: number | string;
-  ended_at_ms: number | string | null;
-  receipt_body: string | null;
-  receipt_signature: string | null;
-  receipt_bytes: number | string | null;
-  reported: boolean | number;
-  reported_bytes: number | string | null;
-};
-
-function fromRow(r: Row): TransferRecord {
-  return {
-    transferId: r.transfer_id,
-    gateway: r.gateway_key,
-    gatewayGrid: r.gateway_area,
-    storageIndex: r.storage_index,
-    bytes: Number(r.bytes),
-    segments: Number(r.segments),
-    startedAtMs: Number(r.started_at_ms),
-    ...(r.ended_at_ms === null ? {} : { endedAtMs: Number(r.ended_at_ms) }),
-    state: r.state,
-    ...(r.receipt_bytes === null ? {} : { receiptBytes: Number(r.receipt_bytes) }),
-    reported: Boolean(r.reported),
-    ...(r.reported_bytes === null ? {} : { reportedBytes: Number(r.reported_bytes) }),
-  };
-}
-
-const T = CONTACT_POINT_TRANSFERS_TABLE;
-
-/** States whose byte count is this process's own (a restarted transfer's count was lost). */
-const COUNTED: readonly TransferState[] = ['done', 'cancelled', 'failed'];
-
 export class ServedStore {
   /** The outbox (channel 'clearinghouse'). */
   readonly outbox: Outbox;
   private readonly live = new Map<string, TransferRecord>();
   private readonly key: KeyPair;
-  private readonly keyHex: string;
   private readonly now: () => number;
+  private readonly served: ServedRecords;
+  private readonly receipts: ReceiptIntake;
 
   private constructor(
     readonly knex: Knex,
@@ -136,8 +70,9 @@ export class ServedStore {
   ) {
     this.outbox = new Outbox(knex, CONTACT_POINT_OUTBOX_TABLE);
     this.key = opts.key;
-    this.keyHex = toHex(opts.key.publicKey);
     this.now = opts.now ?? Date.now;
+    this.served = new ServedRecords(this.outbox, { key: opts.key, areaCode: opts.areaCode, now: this.now });
+    this.receipts = new ReceiptIntake(knex, this.served, this.now, (gateway, transferId) => this.live.has(liveKey(gateway, transferId)));
   }
 
   /**
@@ -146,7 +81,7 @@ export class ServedStore {
    */
   static async open(knex: Knex, opts: ServedStoreOptions): Promise<ServedStore> {
     const store = new ServedStore(knex, opts);
-    await knex(T).where({ state: 'open' }).update({ state: 'interrupted', ended_at_ms: store.now() });
+    await knex(TRANSFERS).where({ state: 'open' }).update({ state: 'interrupted', ended_at_ms: store.now() });
     return store;
   }
 
@@ -175,10 +110,10 @@ export class ServedStore {
       state: 'open' as const,
       started_at_ms: at,
     };
-    const prior: Row | undefined = await this.knex(T).where({ gateway_key: gateway, transfer_id: input.transferId }).first();
+    const prior: TransferRow | undefined = await this.knex(TRANSFERS).where({ gateway_key: gateway, transfer_id: input.transferId }).first();
     if (prior) throw used(prior.reported ? `${prior.state}, reported` : prior.state);
     try {
-      await this.knex(T).insert(row);
+      await this.knex(TRANSFERS).insert(row);
     } catch (err) {
       // Two calls with the same id at once: the primary key lets one in.
       if (isUniqueViolation(err)) throw used('in progress');
@@ -208,10 +143,10 @@ export class ServedStore {
     try {
       await this.knex.transaction(async (trx) => {
         const where = { gateway_key: rec.gateway, transfer_id: rec.transferId };
-        await trx(T).where(where).update({ bytes: rec.bytes, segments: rec.segments, state, ended_at_ms: at });
-        const row: Row | undefined = await trx(T).where(where).first();
+        await trx(TRANSFERS).where(where).update({ bytes: rec.bytes, segments: rec.segments, state, ended_at_ms: at });
+        const row: TransferRow | undefined = await trx(TRANSFERS).where(where).first();
         if (row && !row.reported && row.receipt_body !== null && row.receipt_signature !== null) {
-          await this.queueServed(trx, fromRow(row), rec.bytes, receiptOf(row));
+          await this.served.queue(trx, fromRow(row), receiptOf(row));
           queued = true;
         }
       });
@@ -221,96 +156,20 @@ export class ServedStore {
     if (queued) this.opts.onQueued?.();
   }
 
-  /**
-   * Stores a gateway's receipt (already verified and checked against the
-   * caller by the handler) and, when the transfer has ended, queues the
-   * served record in the same transaction.
-   * @throws AlreadyExistsError when another receipt for this transfer is stored;
-   *   InvalidArgumentError when the receipt's storage index differs from the transfer served.
-   */
+  /** Stores a gateway's receipt (receipt-intake.ts); wakes the pump when that queued its served record. */
   async submitReceipt(receipt: ReceiptBody, signed: SignedDocument): Promise<ReceiptOutcome> {
-    const where = { gateway_key: receipt.gateway, transfer_id: receipt.transferId };
-    const body = Buffer.from(signed.body).toString('base64');
-    const signature = Buffer.from(signed.signature).toString('base64');
-    const attempt = (): Promise<ReceiptOutcome> => this.knex.transaction(async (trx): Promise<ReceiptOutcome> => {
-      const row: Row | undefined = await trx(T).where(where).first();
-      if (row && row.receipt_body !== null) {
-        if (row.receipt_body === body && row.receipt_signature === signature) return 'duplicate';
-        throw new AlreadyExistsError(
-          `transfer '${receipt.transferId}' of gateway ${receipt.gateway.slice(0, 16)}… already has a different receipt (${Number(row.receipt_bytes)} bytes); a transfer has one receipt`,
-        );
-      }
-      if (row && row.storage_index !== receipt.storageIndex) {
-        throw new InvalidArgumentError(
-          `receipt for transfer '${receipt.transferId}' names storage index ${receipt.storageIndex}, but this contact point served ${row.storage_index} in that transfer`,
-        );
-      }
-      const stored = { receipt_body: body, receipt_signature: signature, receipt_bytes: receipt.bytes };
-      if (!row || (!COUNTED.includes(row.state) && row.state !== 'open')) {
-        // No count of our own (restarted mid-transfer, or never saw it): reported with the
-        // count this store has (0 for a transfer in progress at the restart), never the
-        // receipt's, so the clearinghouse disputes it rather than take the gateway's word.
-        const at = this.now();
-        const made = {
-          gateway_key: receipt.gateway,
-          transfer_id: receipt.transferId,
-          gateway_area: receipt.importer,
-          storage_index: receipt.storageIndex,
-          bytes: row ? Number(row.bytes) : 0,
-          segments: row ? Number(row.segments) : 0,
-          state: 'receipt-only' as const,
-          started_at_ms: row ? Number(row.started_at_ms) : Math.min(receipt.atMs, at),
-          ended_at_ms: at,
-          ...stored,
-        };
-        if (row) await trx(T).where(where).update(made);
-        else await trx(T).insert(made);
-        if (row?.reported) return 'stored';
-        await this.queueServed(trx, fromRow({ ...made, reported: false, reported_bytes: null }), made.bytes, signed);
-        return 'reported';
-      }
-      await trx(T).where(where).update(stored);
-      // Open: the end of FetchSegments reports it. Already reported (swept without receipt): kept, not re-reported.
-      if (row.state === 'open' || row.reported || this.live.has(liveKey(receipt.gateway, receipt.transferId))) return 'stored';
-      await this.queueServed(trx, fromRow(row), Number(row.bytes), signed);
-      return 'reported';
-    });
-    // The same receipt on calls at once for a transfer without a row: on
-    // PostgreSQL every transaction reads "absent" and all but one insert fail
-    // on the key. Once more reads the row the winner made (-> 'duplicate').
-    const outcome = await attempt().catch((err: unknown) => {
-      if (!isUniqueViolation(err)) throw err;
-      return attempt();
-    });
+    const outcome = await this.receipts.submit(receipt, signed);
     if (outcome === 'reported') this.opts.onQueued?.();
     return outcome;
   }
 
   /**
    * Reports, without receipt, ended transfers with bytes > 0 whose receipt
-   * did not come within `waitMs` of their end.
+   * did not come within `waitMs` of their end (unreceipted-sweep.ts); wakes the pump when any was.
    * @returns how many were queued.
    */
   async sweepUnreceipted(waitMs: number): Promise<number> {
-    const before = this.now() - waitMs;
-    const rows: Row[] = await this.knex(T)
-      .where({ reported: false })
-      .whereIn('state', COUNTED as TransferState[])
-      .whereNull('receipt_body')
-      .andWhere('bytes', '>', 0)
-      .andWhere('ended_at_ms', '<=', before)
-      .limit(1000);
-    let n = 0;
-    for (const r of rows) {
-      const done = await this.knex.transaction(async (trx) => {
-        const where = { gateway_key: r.gateway_key, transfer_id: r.transfer_id };
-        const fresh: Row | undefined = await trx(T).where(where).first();
-        if (!fresh || fresh.reported || fresh.receipt_body !== null || !COUNTED.includes(fresh.state)) return false;
-        await this.queueServed(trx, fromRow(fresh), Number(fresh.bytes), null);
-        return true;
-      });
-      if (done) n++;
-    }
+    const n = await reportUnreceipted(this.knex, this.served, this.now() - waitMs);
     if (n > 0) this.opts.onQueued?.();
     return n;
   }
@@ -320,17 +179,17 @@ export class ServedStore {
     if (gateway !== undefined) {
       const l = this.live.get(liveKey(gateway, transferId));
       if (l) return { ...l };
-      const r: Row | undefined = await this.knex(T).where({ gateway_key: gateway, transfer_id: transferId }).first();
+      const r: TransferRow | undefined = await this.knex(TRANSFERS).where({ gateway_key: gateway, transfer_id: transferId }).first();
       return r ? fromRow(r) : undefined;
     }
     for (const l of this.live.values()) if (l.transferId === transferId) return { ...l };
-    const r: Row | undefined = await this.knex(T).where({ transfer_id: transferId }).first();
+    const r: TransferRow | undefined = await this.knex(TRANSFERS).where({ transfer_id: transferId }).first();
     return r ? fromRow(r) : undefined;
   }
 
   /** Every stored transfer, oldest first (live counts for open ones). */
   async listTransfers(): Promise<TransferRecord[]> {
-    const rows: Row[] = await this.knex(T).orderBy('started_at_ms');
+    const rows: TransferRow[] = await this.knex(TRANSFERS).orderBy('started_at_ms');
     return rows.map((r) => {
       const l = this.live.get(liveKey(r.gateway_key, r.transfer_id));
       return l ? { ...l } : fromRow(r);
@@ -339,7 +198,7 @@ export class ServedStore {
 
   /** Totals per gateway (including the live counts of open transfers), by gateway key. */
   async byGateway(): Promise<GatewayTotal[]> {
-    const rows = (await this.knex(T)
+    const rows = (await this.knex(TRANSFERS)
       .select('gateway_key', 'gateway_area')
       .sum({ bytes: 'bytes' })
       .sum({ segments: 'segments' })
@@ -357,7 +216,7 @@ export class ServedStore {
     }
     // Open transfers: the row holds the count before this FetchSegments; the live record the count now.
     if (this.live.size > 0) {
-      const stored = new Map((await this.knex(T).where({ state: 'open' })).map((r: Row) => [liveKey(r.gateway_key, r.transfer_id), r]));
+      const stored = new Map((await this.knex(TRANSFERS).where({ state: 'open' })).map((r: TransferRow) => [liveKey(r.gateway_key, r.transfer_id), r]));
       for (const [k, l] of this.live) {
         const t = totals.get(l.gateway);
         const base = stored.get(k);
@@ -379,37 +238,6 @@ export class ServedStore {
     return (await this.byGateway()).reduce((n, g) => n + g.bytes, 0);
   }
 
-  /** Signs the served record of `row` (`bytes`: this store's own count) and adds it to the outbox; marks the row reported. */
-  private async queueServed(trx: Knex.Transaction, row: TransferRecord, bytes: number, receipt: SignedDocument | null): Promise<void> {
-    const recordId = servedRecordId(row.gateway, row.transferId);
-    const at = this.now();
-    const signed = signServedRecord(
-      {
-        version: SERVED_VERSION,
-        recordId,
-        transferId: row.transferId,
-        storageIndex: row.storageIndex,
-        bytes,
-        exporter: this.opts.areaCode,
-        importer: row.gatewayGrid,
-        gateway: row.gateway,
-        contactPoint: this.keyHex,
-        startedAtMs: Math.min(row.startedAtMs, at),
-        atMs: at,
-        receipt: receipt ? embedReceipt(receipt) : null,
-      },
-      this.key,
-    );
-    const payload = usageRecordPayload('served', signed);
-    await this.outbox.add(trx, [{ id: recordId, channel: CLEARINGHOUSE_CHANNEL, payload }]);
-    // The outbox ignores an id it already holds. Ids are (gateway, transfer) keys and a row is
-    // reported once, so that cannot happen — but if it ever did, this transfer's bytes must not
-    // vanish silently: fail (the transaction rolls back, the row stays unreported, the error is logged).
-    const queued = (await trx(CONTACT_POINT_OUTBOX_TABLE).where({ id: recordId }).first('payload')) as { payload: string } | undefined;
-    if (queued?.payload !== payload) throw new InternalError(`served record ${recordId}: the outbox already holds a different record with this id`);
-    await trx(T).where({ gateway_key: row.gateway, transfer_id: row.transferId }).update({ reported: true, reported_bytes: bytes });
-  }
-
   /** True when `key` is this contact point's key. */
   isOwnKey(key: Uint8Array): boolean {
     return bytesEqual(key, this.key.publicKey);
@@ -418,14 +246,4 @@ export class ServedStore {
 
 function liveKey(gateway: string, transferId: string): string {
   return transferKey(gateway, transferId);
-}
-
-/** A primary-key / unique violation (PostgreSQL 23505, SQLite SQLITE_CONSTRAINT). */
-function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT' || /UNIQUE constraint failed/.test(String((err as Error).message ?? ''));
-}
-
-function receiptOf(row: Row): SignedDocument {
-  return { body: Buffer.from(row.receipt_body ?? '', 'base64'), signature: Buffer.from(row.receipt_signature ?? '', 'base64') };
 }
