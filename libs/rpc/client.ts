@@ -4,6 +4,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { fromServiceError } from './status.js';
+import { HTTP2_STREAM_WINDOW_BYTES } from './http2-settings.js';
 
 export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': 16 * 1024 * 1024,
@@ -11,6 +12,8 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   // Fail fast on a dead peer instead of waiting for reconnect backoff.
   'grpc.initial_reconnect_backoff_ms': 200,
   'grpc.max_reconnect_backoff_ms': 2000,
+  // A download's blocks (~350 KiB) arrive without waiting for window updates every 64 KiB (http2-settings.ts).
+  'grpc-node.flow_control_window': HTTP2_STREAM_WINDOW_BYTES,
 };
 
 /** Default per-call deadline for unary calls. */

@@ -6,3 +6,4 @@ export { bindServer, stopServer, setDefaultDrainMs, unary, serverStream, clientS
 export type { StartedServer } from './server.js';
 export { call, deadline, CHANNEL_OPTIONS, DEFAULT_DEADLINE_MS } from './client.js';
 export { operableServer, setServing, beginDrain, inFlightCalls, serviceNameOf } from './operations.js';
+export { HTTP2_STREAM_WINDOW_BYTES, HTTP2_CONNECTION_WINDOW_BYTES, HTTP2_MAX_FRAME_BYTES } from './http2-settings.js';

@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { DeadlineError } from '../errors/index.js';
 import { toStatus } from './status.js';
 import { beginDrain, setServing } from './operations.js';
+import { tuneHttp2Sessions } from './http2-settings.js';
 import { selfSignedTlsCertificate, tlsServerCredentials } from '../tls/index.js';
 import type { KeyPair } from '../crypto/index.js';
 
@@ -36,6 +37,7 @@ export async function bindServer(server: grpc.Server, address: string, keyPair: 
     server.bindAsync(address, credentials, (err, p) => (err ? reject(err) : resolve(p)));
   });
   const host = address.slice(0, address.lastIndexOf(':'));
+  tuneHttp2Sessions(server);
   setServing(server, true);
   return { server, address: `${host}:${port}`, port };
 }

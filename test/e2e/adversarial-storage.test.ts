@@ -221,7 +221,9 @@ describe('slow gateway at the contact point', () => {
   });
 
   it('a gateway that never reads holds only its own slot, is cut off by the deadline, and other gateways are served', async () => {
-    const data = nodeRandomBytes(32 * 1024 * 1024);
+    // More than a non-reading receiver can absorb before the contact point's write blocks:
+    // the HTTP/2 stream window (4 MiB, libs/rpc/http2-settings.ts) plus grpc-js's 16 queued messages of a 1 MiB segment.
+    const data = nodeRandomBytes(64 * 1024 * 1024);
     const path = join(work, 'big');
     writeFileSync(path, data);
     const conn = await connectGrid(grid.clientConfig);

@@ -21,7 +21,8 @@ import {
 } from './fixtures.js';
 
 const SEG = 64 * 1024;
-const SEGMENTS = 128; // 8 MiB
+// Larger than every flow-control window on the path (libs/rpc/http2-settings.ts: 4 MiB per stream per hop).
+const SEGMENTS = 768; // 48 MiB
 
 let p: Principals;
 let ch: FakeClearinghouse;
