@@ -32,6 +32,7 @@ import { generateKeyPair, toHex, type KeyPair } from '../libs/crypto/index.js';
 import { openDatabase } from '../libs/db/index.js';
 import { connectClearinghouse } from '../libs/federation/index.js';
 import { embedReceipt, RECEIPT_VERSION, receiptRecordId, SERVED_VERSION, servedRecordId, signReceipt, signServedRecord } from '../libs/usage/index.js';
+import { pino } from 'pino';
 import { initClearinghouse, loadClearinghouseAdmin, loadClearinghouseConfig, startClearinghouse, connectLedger, type UsageRecordInput } from '../services/clearinghouse/index.js';
 import { clearinghouseMigrations, CLEARINGHOUSE_MIGRATIONS_TABLE } from '../services/clearinghouse/migrations.js';
 import { GridStore } from '../services/clearinghouse/grid-store.js';
@@ -252,7 +253,8 @@ async function endToEnd(transfers: number, batch: number, workers: number, inFli
     const { configPath } = initClearinghouse(dir, { listen: '127.0.0.1:0' });
     const config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
     writeFileSync(configPath, JSON.stringify({ ...config, verifyWorkers: workers }));
-    const ch = await startClearinghouse(loadClearinghouseConfig(configPath));
+    // One log line per ReportUsage at info would be measured too (and drown the bench's output).
+    const ch = await startClearinghouse(loadClearinghouseConfig(configPath), { logger: pino({ level: 'warn' }) });
     try {
       const admin = loadClearinghouseAdmin(join(dir, 'admin.json'));
       const adminConn = connectClearinghouse(ch.address, admin.identity, { clearinghousePublicKey: ch.publicKey });

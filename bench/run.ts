@@ -134,9 +134,13 @@ function printTransfer(label: string, f: TransferFigure): void {
   printCpu('get', f.getCpu);
 }
 
-/** CPU-s per GiB of file, the client first, then every hop that used a clock tick or more. */
+/** CPU-s per GiB of file, the client first, then the hops that did the work (each ≥ 2 % of the total; results.json has all). */
 function printCpu(label: string, c: CpuFigure): void {
-  const hops = c.hops.map((h) => `${h.hop} ${fmt(h.secPerGiB)}`).join(' · ');
+  const total = c.clientSecPerGiB + c.hops.reduce((sum, h) => sum + h.secPerGiB, 0);
+  const hops = c.hops
+    .filter((h) => h.secPerGiB >= 0.02 * total)
+    .map((h) => `${h.hop} ${fmt(h.secPerGiB)}`)
+    .join(' · ');
   console.log(`  ${''.padEnd(22)} ${label} CPU-s/GiB: client ${fmt(c.clientSecPerGiB)}${hops ? ` · ${hops}` : ''}`);
 }
 
