@@ -105,7 +105,8 @@ export async function downloadFile(conn: GridConnection, cap: ReadCap, sink: Dow
     ? gatewaySegments(conn.config.gateway ? { address: conn.config.gateway.address, publicKey: fromHex(conn.config.gateway.publicKey), identity: conn.identity } : undefined, cap, range)
     : ciphertextSegments(conn, cap, range, { ...opts, report });
   for await (const seg of segments) {
-    const plain = decryptSegment(cap.readKey, seg.index, seg.ciphertext);
+    // In place: the segment's ciphertext is this loop's own (nothing else holds it).
+    const plain = decryptSegment(cap.readKey, seg.index, seg.ciphertext, seg.ciphertext);
     const from = Math.max(range.offset, seg.offset) - seg.offset;
     const to = Math.min(end, seg.offset + plain.length) - seg.offset;
     if (to <= from) continue;

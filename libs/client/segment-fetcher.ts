@@ -19,6 +19,8 @@ import {
   ciphertextProofRanges,
   decodeSegment,
   verifyCiphertextSegment,
+  blockLength,
+  segmentLength,
   type FileLayout,
   type Ueb,
 } from '../format/index.js';
@@ -92,15 +94,25 @@ export class SegmentFetcher {
     const proofRanges = ciphertextProofRanges(this.layout, i);
     let proof: Uint8Array[] = [];
     let proofFrom: ShareSource | undefined;
+    // Primary share s's block is bytes [s·b, (s+1)·b) of the segment (systematic code): each is
+    // read straight into its place, so with all k primaries the segment needs no decoding and no copy.
+    const b = blockLength(this.layout, i);
+    const segment = new Uint8Array(k * b);
+    const region = (s: number): Uint8Array => segment.subarray(s * b, (s + 1) * b);
+    // A region is written by one read at a time, and never once a verified block lies there.
+    const busy = new Set<number>();
     await Promise.all(
       Array.from({ length: k }, async (_, j) => {
         for (;;) {
           const src = await this.slots[j]!;
           const withProof = j === 0;
+          const s = src.loc.shnum;
+          const inPlace = s < k && blocks[s] === null && !busy.has(s);
+          if (inPlace) busy.add(s);
           try {
             const ranges = src.verifier.segmentRanges(i);
-            const parts = await src.loc.server.readRanges(this.storageIndex, src.loc.shnum, withProof ? [...ranges, ...proofRanges] : ranges);
-            blocks[src.loc.shnum] = src.verifier.verifyBlock(i, parts.slice(0, ranges.length));
+            const parts = await src.loc.server.readRanges(this.storageIndex, s, withProof ? [...ranges, ...proofRanges] : ranges, inPlace ? [region(s)] : []);
+            blocks[s] = src.verifier.verifyBlock(i, parts.slice(0, ranges.length));
             if (withProof) {
               proof = parts.slice(ranges.length);
               proofFrom = src;
@@ -108,14 +120,17 @@ export class SegmentFetcher {
             return;
           } catch (err) {
             this.fail(j, src, err);
+          } finally {
+            if (inPlace) busy.delete(s);
           }
         }
       }),
     );
     // With prefetch, a slot that switched copies mid-segment can land on a
     // second copy of a share number already fetched for this segment: fetch again.
-    if (blocks.filter((b) => b !== null).length < k && attempt < 3) return this.segmentWithProof(i, attempt + 1);
-    const ciphertext = decodeSegment(this.layout, i, blocks);
+    if (blocks.filter((x) => x !== null).length < k && attempt < 3) return this.segmentWithProof(i, attempt + 1);
+    const inPlace = blocks.slice(0, k).every((x, s) => x !== null && x.buffer === segment.buffer && x.byteOffset === s * b);
+    const ciphertext = inPlace ? segment.subarray(0, segmentLength(this.layout, i)) : decodeSegment(this.layout, i, blocks);
     try {
       verifyCiphertextSegment(this.ueb, this.layout, i, ciphertext, proof);
       return { ciphertext, proof };

@@ -89,16 +89,19 @@ export class StoragePeer {
 
   /**
    * Reads several ranges of one share with ONE ReadShare call. Resolves with
-   * one buffer per range, each exactly `length` bytes; a short or misplaced
-   * answer is a LayoutInvalidError (the share is treated as bad, not trusted).
+   * one buffer per range, each exactly `length` bytes: `into[i]` when given
+   * (the caller's buffer, filled as chunks arrive, before anything is
+   * verified), else a new one; a short or misplaced answer is a
+   * LayoutInvalidError (the share is treated as bad, not trusted).
    */
-  readRanges(storageIndex: Uint8Array, shareNumber: number, ranges: readonly ByteRange[]): Promise<Uint8Array[]> {
-    for (const r of ranges) {
+  readRanges(storageIndex: Uint8Array, shareNumber: number, ranges: readonly ByteRange[], into: readonly (Uint8Array | undefined)[] = []): Promise<Uint8Array[]> {
+    ranges.forEach((r, i) => {
       if (!Number.isSafeInteger(r.offset) || !Number.isSafeInteger(r.length) || r.offset < 0 || r.length < 0) {
         throw new InvalidArgumentError(`bad share range {offset: ${r.offset}, length: ${r.length}}`);
       }
-    }
-    const out = ranges.map((r) => new Uint8Array(r.length));
+      if (into[i] !== undefined && into[i]!.length !== r.length) throw new InvalidArgumentError(`buffer for range ${i} is ${into[i]!.length} bytes, the range ${r.length}`);
+    });
+    const out = ranges.map((r, i) => into[i] ?? new Uint8Array(r.length));
     const filled = ranges.map(() => 0);
     if (ranges.length === 0) return Promise.resolve(out);
     return new Promise((resolve, reject) => {
@@ -115,6 +118,8 @@ export class StoragePeer {
         reject(e);
       };
       stream.on('data', (chunk: { rangeIndex: number; offset: number; data: Buffer }) => {
+        // After a failure the caller may already reuse `into` for another read.
+        if (failed) return;
         const i = chunk.rangeIndex;
         const r = ranges[i];
         const buf = out[i];

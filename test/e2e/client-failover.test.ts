@@ -7,12 +7,12 @@
 import { describe, expect, it } from 'vitest';
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { connectGrid, openStoragePeer, uploadFile, downloadFile, checkFile } from '../../libs/client/index.js';
 import { toVerifyCap, storageIndexFromReadKey } from '../../libs/caps/index.js';
 import { randomBytes, toHex } from '../../libs/crypto/index.js';
-import { planFile } from '../../libs/format/index.js';
+import { blockRange, planFile } from '../../libs/format/index.js';
 import { HappinessError, QuotaError, UnavailableError, isIntergridError } from '../../libs/errors/index.js';
 import { SEG, grid, useGrid, writeFile, withConn, download, upload, shareFiles } from './fixtures/client-harness.js';
 
@@ -126,6 +126,24 @@ describe('failures', () => {
     expect(got.bytes.equals(data)).toBe(true);
     const reported = new Set(got.report.corrupt.map((c) => c.server.split(' ')[0]));
     for (const name of prefer) expect(reported.has(name)).toBe(true);
+  });
+
+  it('replaces a primary share whose block fails in the middle of a download (the block was read into the segment in place)', async () => {
+    const size = 6 * SEG + 5;
+    const data = nodeRandomBytes(size);
+    const cap = await upload(data, 'corrupt-primary-block');
+    const si = storageIndexFromReadKey(cap.readKey);
+    const layout = planFile(size, { k: 3, n: 10, segmentSize: SEG });
+    const holder = grid.servers.findIndex((_, v) => shareFiles(v, si).some((f) => basename(f) === '0'));
+    expect(holder).toBeGreaterThanOrEqual(0);
+    const file = shareFiles(holder, si).find((f) => basename(f) === '0')!;
+    const bytes = readFileSync(file);
+    const block = blockRange(layout, 3);
+    bytes[block.offset + Math.floor(block.length / 2)]! ^= 0x01; // one bit of segment 3's block: setup still passes
+    writeFileSync(file, bytes);
+    const got = await withConn((conn) => download(conn, cap));
+    expect(got.bytes.equals(data)).toBe(true);
+    expect(got.report.corrupt.some((c) => c.shnum === 0 && c.server.startsWith(grid.servers[holder]!.name))).toBe(true);
   });
 
   it('fails with HappinessError when fewer than happy servers answer, leaving no shares', async () => {
