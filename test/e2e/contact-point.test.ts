@@ -245,7 +245,9 @@ describe('contact point: serving verified segments', () => {
 
   it('stops reading shares while the gateway is not reading (backpressure), then finishes exactly', async () => {
     const segSize = 64 * 1024;
-    const count = 128;
+    // 32 MiB: far more than a non-reading gateway can absorb (a 4 MiB HTTP/2 stream window,
+    // libs/rpc/http2-settings.ts, plus grpc-js's 16 queued messages), so the contact point must block.
+    const count = 512;
     const slow = nodeRandomBytes(count * segSize);
     const slowCap = await upload(slow, 'slow', segSize);
     const id = toHex(gateway.keyPair.publicKey);

@@ -14,7 +14,7 @@ import { StorageFixture, patternBytes, storageIndex, type StoragePeerForTests } 
 
 const STALL_MS = 800;
 const IDLE_MS = 800;
-const SHARE = 16 * 1024 * 1024; // far more than the HTTP/2 windows and grpc-js buffers hold (~4 MiB)
+const SHARE = 16 * 1024 * 1024; // twice what a non-reader absorbs: the 4 MiB HTTP/2 stream window (libs/rpc/http2-settings.ts) + 16 queued 256 KiB chunks
 
 describe('storage server: slow and silent peers', () => {
   const fx = new StorageFixture({ streamStallMs: STALL_MS, writeIdleMs: IDLE_MS, maxStreamsPerCaller: 2 });
