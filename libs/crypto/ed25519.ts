@@ -3,15 +3,15 @@
  * gateway, contact point, grid manager, clearinghouse) is identified by its
  * 32-byte public key.
  *
- * Keys come from the OS CSPRNG (@noble/ed25519's randomSecretKey). Public
- * keys, signing and verification — the hot
- * path: every RPC is signed by its caller and verified by its server, and so
- * is every certificate and signed usage record — go through libsodium
- * (sodium-native): a verify measured here at 46 µs against 81 µs for
- * node:crypto (OpenSSL) with a cached key object, 173 µs without, and
- * ~1.5 ms for noble; a signature at 21 µs against 345 µs for noble
- * (docs/architecture.md). Ed25519 signatures are deterministic, so both
- * libraries give the same bytes; the tests cross-check libsodium against noble.
+ * Seeds come from the OS CSPRNG (@noble/ed25519's randomSecretKey). Public
+ * keys, signatures and verification go through libsodium (sodium-native):
+ * they are the hot path — every RPC is signed by its caller and verified by
+ * its server, and so is every certificate and usage record. Measured here: a
+ * verify at 46 µs against 81 µs for node:crypto (OpenSSL) with a cached key
+ * object, 173 µs without, and ~1.5 ms for noble; a signature at 21 µs
+ * against 345 µs for noble (docs/architecture.md). Ed25519 signatures are
+ * deterministic, so both libraries give the same bytes; the tests
+ * cross-check libsodium against noble.
  */
 import * as ed from '@noble/ed25519';
 import sodium from 'sodium-native';
@@ -46,21 +46,20 @@ export function generateKeyPair(): KeyPair {
 export function keyPairFromSecret(secretKey: Uint8Array): KeyPair {
   assertBytes('secretKey', secretKey, SECRET_KEY_BYTES);
   const seed = Uint8Array.from(secretKey);
+  return { secretKey: seed, publicKey: expand(seed).publicKey };
+}
+
+/** The public key and libsodium's signing key of `seed`, remembered for signing. */
+function expand(seed: Uint8Array): { publicKey: Uint8Array; signingKey: Buffer } {
   const publicKey = new Uint8Array(PUBLIC_KEY_BYTES);
-  const sk = Buffer.alloc(sodium.crypto_sign_SECRETKEYBYTES);
-  sodium.crypto_sign_seed_keypair(asBuffer(publicKey), sk, asBuffer(seed));
-  expanded.set(seed, sk);
-  return { secretKey: seed, publicKey };
+  const signingKey = Buffer.alloc(sodium.crypto_sign_SECRETKEYBYTES);
+  sodium.crypto_sign_seed_keypair(asBuffer(publicKey), signingKey, asBuffer(seed));
+  expanded.set(seed, signingKey);
+  return { publicKey, signingKey };
 }
 
 function signingKey(seed: Uint8Array): Buffer {
-  let sk = expanded.get(seed);
-  if (!sk) {
-    sk = Buffer.alloc(sodium.crypto_sign_SECRETKEYBYTES);
-    sodium.crypto_sign_seed_keypair(Buffer.alloc(PUBLIC_KEY_BYTES), sk, Buffer.from(seed));
-    expanded.set(seed, sk);
-  }
-  return sk;
+  return expanded.get(seed) ?? expand(seed).signingKey;
 }
 
 /** Signs `message` with `secretKey`; returns a 64-byte signature. */

@@ -10,7 +10,7 @@
  * The windows are also the memory bound: a peer can make a server buffer at
  * most HTTP2_STREAM_WINDOW_BYTES on one stream and HTTP2_CONNECTION_WINDOW_BYTES
  * across all the streams of one connection before it reads them
- * (docs/security.md "Flooding and slow readers").
+ * (docs/security.md, "Storage").
  *
  * Clients set the windows through grpc-js's `grpc-node.flow_control_window`
  * (client.ts CHANNEL_OPTIONS). grpc-js has no server option for either, so
