@@ -30,10 +30,10 @@ const LIST_DEADLINE_MS = 10_000;
 
 export interface FindSharesOptions {
   /**
-   * Resolve early, as soon as the primary shares 0..k-1 are all known or
-   * `graceMs` after `k` distinct share numbers are, instead of waiting for
-   * every server (a server that never answers then costs `graceMs`, not the
-   * ListShares deadline). Late answers still arrive through `onLate`.
+   * Resolve early, `graceMs` after `k` distinct share numbers are known,
+   * instead of waiting for every server (a server that never answers then
+   * costs `graceMs`, not the ListShares deadline). Late answers still arrive
+   * through `onLate`.
    */
   early?: { k: number; graceMs?: number };
   /** Share copies reported after findShares resolved. */
@@ -59,12 +59,8 @@ export function findShares(servers: readonly StoragePeer[], storageIndex: Uint8A
     const check = () => {
       if (pending === 0) return finish();
       const early = opts.early;
-      if (!early || resolved) return;
-      const known = new Set(map.locations.map((l) => l.shnum));
-      // Every primary share (0..k-1) known: a download can read them without decoding; no reason to wait.
-      if (Array.from({ length: early.k }, (_, s) => s).every((s) => known.has(s))) return finish();
-      if (timer) return;
-      if (known.size >= early.k) {
+      if (!early || timer || resolved) return;
+      if (new Set(map.locations.map((l) => l.shnum)).size >= early.k) {
         timer = setTimeout(finish, early.graceMs ?? EARLY_GRACE_MS);
         timer.unref();
       }
