@@ -54,27 +54,8 @@ export interface CommitInput {
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 
-/** Most share rows getShare keeps in memory (the oldest read is dropped first). */
-const SHARE_CACHE_ENTRIES = 10_000;
-
 export class MetadataStore {
-  /**
-   * Share rows as getShare last read them (every ReadShare asks; issue 13:
-   * the query was ~15 % of a storage server's CPU while serving). Only this
-   * process writes its database, and every write of a share row goes
-   * through commitShare, deleteShareIfUnleased or deleteShare, which drop the
-   * entry after their commit and bump `generation`, so a read that raced a
-   * write never caches what it saw.
-   */
-  private readonly shareCache = new Map<string, ShareRecord>();
-  private generation = 0;
-
   private constructor(readonly knex: Knex) {}
-
-  private forgetShare(storageIndex: string, shareNumber: number): void {
-    this.generation++;
-    this.shareCache.delete(`${storageIndex}/${shareNumber}`);
-  }
 
   /** Opens the database and applies migrations. */
   static async open(config: DatabaseConfig): Promise<MetadataStore> {
@@ -91,18 +72,8 @@ export class MetadataStore {
   }
 
   async getShare(storageIndex: string, shareNumber: number): Promise<ShareRecord | undefined> {
-    const key = `${storageIndex}/${shareNumber}`;
-    const cached = this.shareCache.get(key);
-    if (cached) return { ...cached };
-    const generation = this.generation;
     const row = await this.knex('shares').where({ storage_index: storageIndex, share_number: shareNumber }).first();
-    if (!row) return undefined;
-    const share = toShare(row);
-    if (generation === this.generation) {
-      if (this.shareCache.size >= SHARE_CACHE_ENTRIES) this.shareCache.delete(this.shareCache.keys().next().value!);
-      this.shareCache.set(key, share);
-    }
-    return { ...share };
+    return row ? toShare(row) : undefined;
   }
 
   async allShares(): Promise<ShareRecord[]> {
@@ -206,16 +177,6 @@ export class MetadataStore {
    *   aborted or expired meanwhile (the reservation no longer covers it).
    */
   async commitShare(input: CommitInput): Promise<{ leaseExpiresAtMs: number }> {
-    const { storageIndex, shareNumber } = input;
-    this.forgetShare(storageIndex, shareNumber);
-    try {
-      return await this.commitShareRow(input);
-    } finally {
-      this.forgetShare(storageIndex, shareNumber);
-    }
-  }
-
-  private async commitShareRow(input: CommitInput): Promise<{ leaseExpiresAtMs: number }> {
     const { storageIndex, shareNumber, account, now } = input;
     return this.knex.transaction(async (trx) => {
       const deleted = await trx('allocations').where({ storage_index: storageIndex, share_number: shareNumber, account }).delete();
@@ -300,27 +261,17 @@ export class MetadataStore {
    * the transaction, so a lease renewed meanwhile wins). True if deleted.
    */
   async deleteShareIfUnleased(storageIndex: string, shareNumber: number, now: number): Promise<boolean> {
-    this.forgetShare(storageIndex, shareNumber);
-    try {
-      return await this.knex.transaction(async (trx) => {
-        const live = await trx('leases').where({ storage_index: storageIndex }).andWhere('expires_at_ms', '>', now).first();
-        if (live) return false;
-        const n = await trx('shares').where({ storage_index: storageIndex, share_number: shareNumber }).delete();
-        return n > 0;
-      });
-    } finally {
-      this.forgetShare(storageIndex, shareNumber);
-    }
+    return this.knex.transaction(async (trx) => {
+      const live = await trx('leases').where({ storage_index: storageIndex }).andWhere('expires_at_ms', '>', now).first();
+      if (live) return false;
+      const n = await trx('shares').where({ storage_index: storageIndex, share_number: shareNumber }).delete();
+      return n > 0;
+    });
   }
 
   /** Deletes a share row unconditionally (reconciliation: its file is missing or wrong). */
   async deleteShare(storageIndex: string, shareNumber: number): Promise<void> {
-    this.forgetShare(storageIndex, shareNumber);
-    try {
-      await this.knex('shares').where({ storage_index: storageIndex, share_number: shareNumber }).delete();
-    } finally {
-      this.forgetShare(storageIndex, shareNumber);
-    }
+    await this.knex('shares').where({ storage_index: storageIndex, share_number: shareNumber }).delete();
   }
 
   /** Deletes expired lease rows (they no longer protect anything). */

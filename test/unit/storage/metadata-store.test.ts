@@ -38,30 +38,6 @@ for (const backend of databaseBackends('storage-meta')) {
       expect(await s.accountUsage(ALICE, T)).toEqual({ account: ALICE, storedBytes: 100, shares: 1, reservedBytes: 100 });
     });
 
-    it('getShare answers from memory but never after the row changed (replace, delete, a delete racing a read)', async () => {
-      const s = await open();
-      await allocate(s, SI, [0], 100);
-      await commit(s, SI, 0, 100);
-      expect(await s.getShare(SI, 0)).toEqual({ storageIndex: SI, shareNumber: 0, size: 100 });
-      await s.allocate({ storageIndex: SI, shareNumbers: [0], size: 120, account: ALICE, quotaBytes: 0, now: T, leaseDurationMs: LEASE, reservationTtlMs: TTL, replace: [0] });
-      await s.commitShare({ storageIndex: SI, shareNumber: 0, size: 120, account: ALICE, now: T, leaseDurationMs: LEASE, replace: true });
-      expect((await s.getShare(SI, 0))?.size).toBe(120);
-      await s.deleteShare(SI, 0);
-      expect(await s.getShare(SI, 0)).toBeUndefined();
-      // A read in flight when the row is deleted must not put the old row back.
-      await allocate(s, SI, [1], 100);
-      await commit(s, SI, 1, 100);
-      const racing = s.getShare(SI, 1);
-      const deleted = s.deleteShare(SI, 1);
-      await Promise.all([racing, deleted]);
-      expect(await s.getShare(SI, 1)).toBeUndefined();
-      // A caller changing what it got does not change what the next caller gets.
-      await allocate(s, SI, [2], 100);
-      await commit(s, SI, 2, 100);
-      (await s.getShare(SI, 2))!.size = 1;
-      expect((await s.getShare(SI, 2))?.size).toBe(100);
-    });
-
     it('returns held shares as already_have and leases them to the caller', async () => {
       const s = await open();
       await allocate(s, SI, [0], 100);
