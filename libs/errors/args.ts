@@ -72,3 +72,10 @@ export function dialAddressField(value: string | undefined): string {
   if (port < 1 || port > 65535) throw new InvalidArgumentError(`address '${address}' has port ${port}, expected 1..65535`);
   return address;
 }
+
+/** A 32-byte public key sent in a request (a proto `bytes` field; missing = empty, refused). */
+export function publicKeyField(name: string, value: Uint8Array | undefined | null): Uint8Array {
+  const key = new Uint8Array(value ?? []);
+  assertBytes(name, key, 32);
+  return key;
+}

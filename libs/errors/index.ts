@@ -20,4 +20,4 @@ export {
   isIntergridError,
 } from './errors.js';
 export type { ErrorCode } from './errors.js';
-export { assertBytes, assertInt, assertString, describe, nameField, uintField, dialAddressField, MAX_NAME_LENGTH } from './args.js';
+export { assertBytes, assertInt, assertString, describe, nameField, uintField, dialAddressField, publicKeyField, MAX_NAME_LENGTH } from './args.js';

@@ -8,7 +8,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { issueCertificate, validityWindow, MAX_VALIDITY_MS } from '../../libs/auth/index.js';
 import { shortKey, toHex } from '../../libs/crypto/index.js';
-import { assertBytes, PreconditionError, uintField } from '../../libs/errors/index.js';
+import { PreconditionError, uintField, publicKeyField } from '../../libs/errors/index.js';
 import { unary } from '../../libs/rpc/index.js';
 import type { ApproveGatewayRequest__Output, Certificate as CertificateMessage, Empty, ListSanctionsRequest__Output, ListSanctionsResponse, RevokeGatewayApprovalRequest__Output } from '../../libs/rpc/proto-types.js';
 import { areaCodeField, type ClearinghouseContext } from './handler-context.js';
@@ -20,8 +20,7 @@ export function gatewayApprovalHandlers(ctx: ClearinghouseContext): grpc.Untyped
       'ApproveGateway',
       async (call) => {
         const areaCode = areaCodeField(call.request.areaCode);
-        const subject = new Uint8Array(call.request.gatewayPublicKey ?? []);
-        assertBytes('gateway_public_key', subject, 32);
+        const subject = publicKeyField('gateway_public_key', call.request.gatewayPublicKey);
         const validityMs = uintField('validity_ms', call.request.validityMs, MAX_VALIDITY_MS);
         const grid = await ctx.grids.require(areaCode);
         if (grid.suspended) throw new PreconditionError(`area code ${areaCode} is suspended: reinstate it before approving its gateways`);
@@ -46,8 +45,7 @@ export function gatewayApprovalHandlers(ctx: ClearinghouseContext): grpc.Untyped
     RevokeGatewayApproval: unary<RevokeGatewayApprovalRequest__Output, Empty>(
       'RevokeGatewayApproval',
       async (call) => {
-        const subject = new Uint8Array(call.request.gatewayPublicKey ?? []);
-        assertBytes('gateway_public_key', subject, 32);
+        const subject = publicKeyField('gateway_public_key', call.request.gatewayPublicKey);
         await ctx.sanctions.revokeGateway(subject, ctx.now());
         return {};
       },

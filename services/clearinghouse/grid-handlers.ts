@@ -9,7 +9,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { randomBytes } from '../../libs/crypto/index.js';
 import { authenticateRedeem, inviteLifetimeField } from '../../libs/grid/index.js';
-import { AlreadyExistsError, assertBytes, InvalidArgumentError, nameField, uintField } from '../../libs/errors/index.js';
+import { AlreadyExistsError, InvalidArgumentError, nameField, uintField, publicKeyField } from '../../libs/errors/index.js';
 import { gridInviteSecretHash, gridInviteSigningBytes, GRID_INVITE_SECRET_BYTES } from '../../libs/federation/index.js';
 import { unary } from '../../libs/rpc/index.js';
 import type { AdmitGridRequest__Output, CreateGridInviteRequest__Output, CreateGridInviteResponse, Empty, GridRecord, ListGridsResponse, RedeemGridInviteRequest__Output, SetGridSuspendedRequest__Output, SetPriceRequest__Output } from '../../libs/rpc/proto-types.js';
@@ -50,8 +50,7 @@ export function gridHandlers(ctx: ClearinghouseContext): grpc.UntypedServiceImpl
       'AdmitGrid',
       async (call) => {
         const req = call.request;
-        const key = new Uint8Array(req.gridManagerPublicKey ?? []);
-        assertBytes('grid_manager_public_key', key, 32);
+        const key = publicKeyField('grid_manager_public_key', req.gridManagerPublicKey);
         const requested = (req.areaCode ?? '') === '' ? undefined : areaCodeField(req.areaCode);
         const name = gridName(req.name);
         const price = uintField('price_units_per_gib', req.priceUnitsPerGib);
@@ -122,8 +121,7 @@ export function federationInviteHandlers(ctx: ClearinghouseContext): grpc.Untype
       'Redeem',
       async (call) => {
         const req = call.request;
-        const gmKey = new Uint8Array(req.gridManagerPublicKey ?? []);
-        assertBytes('grid_manager_public_key', gmKey, 32);
+        const gmKey = publicKeyField('grid_manager_public_key', req.gridManagerPublicKey);
         const areaCode = areaCodeField(req.areaCode);
         const atMs = Number(req.atMs ?? 0);
         const now = ctx.now();

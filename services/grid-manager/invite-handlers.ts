@@ -7,7 +7,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { randomBytes } from '../../libs/crypto/index.js';
-import { assertBytes, InvalidArgumentError } from '../../libs/errors/index.js';
+import { InvalidArgumentError, publicKeyField } from '../../libs/errors/index.js';
 import { authenticateRedeem, inviteLifetimeField, inviteSecretHash, isGridRole, redeemSigningBytes, INVITE_SECRET_BYTES } from '../../libs/grid/index.js';
 import type { Certificate as CertificateMessage, CreateInviteRequest__Output, CreateInviteResponse, RedeemInviteRequest__Output } from '../../libs/rpc/proto-types.js';
 import { unary } from '../../libs/rpc/index.js';
@@ -50,8 +50,7 @@ export function gridInviteHandlers(ctx: GridManagerContext): grpc.UntypedService
       'Redeem',
       async (call) => {
         const req = call.request;
-        const subject = new Uint8Array(req.subject ?? []);
-        assertBytes('subject', subject, 32);
+        const subject = publicKeyField('subject', req.subject);
         const role = req.role ?? '';
         if (!isGridRole(role) || role === 'admin') throw new InvalidArgumentError(`role '${role.slice(0, 40)}' cannot be redeemed by invite`);
         const atMs = Number(req.atMs ?? 0);

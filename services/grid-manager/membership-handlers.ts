@@ -7,7 +7,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { principalOf, MAX_VALIDITY_MS, type Certificate } from '../../libs/auth/index.js';
 import { shortKey } from '../../libs/crypto/index.js';
-import { assertBytes, InvalidArgumentError, nameField, PermissionError, uintField } from '../../libs/errors/index.js';
+import { InvalidArgumentError, nameField, PermissionError, uintField, publicKeyField } from '../../libs/errors/index.js';
 import { isGridRole, GRID_ROLES, type GridRole } from '../../libs/grid/index.js';
 import type { ApproveRequest__Output, Certificate as CertificateMessage, Empty, ListPrincipalsResponse, ListRevocationsRequest__Output, ListRevocationsResponse, RevokeRequest__Output } from '../../libs/rpc/proto-types.js';
 import { unary } from '../../libs/rpc/index.js';
@@ -30,8 +30,7 @@ export function checkApprove(req: ApproveRequest__Output): ApprovalInput {
   if (!isGridRole(req.role)) {
     throw new InvalidArgumentError(`role '${String(req.role).slice(0, 40)}' is not one of ${GRID_ROLES.join(', ')}`);
   }
-  const subject = new Uint8Array(req.subject ?? []);
-  assertBytes('subject', subject, 32);
+  const subject = publicKeyField('subject', req.subject);
   const name = nameField('name', req.name) || shortKey(subject);
   const validityMs = uintField('validity_ms', req.validityMs, MAX_VALIDITY_MS);
   const quotaBytes = uintField('quota_bytes', req.quotaBytes);
@@ -73,8 +72,7 @@ export function membershipHandlers(ctx: GridManagerContext): grpc.UntypedService
     Revoke: unary<RevokeRequest__Output, Empty>(
       'Revoke',
       async (call) => {
-        const subject = new Uint8Array(call.request.subject ?? []);
-        assertBytes('subject', subject, 32);
+        const subject = publicKeyField('subject', call.request.subject);
         await ctx.revocations.revoke(subject, ctx.now());
         return {};
       },
