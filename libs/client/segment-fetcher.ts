@@ -129,8 +129,8 @@ export class SegmentFetcher {
     // With prefetch, a slot that switched copies mid-segment can land on a
     // second copy of a share number already fetched for this segment: fetch again.
     if (blocks.filter((x) => x !== null).length < k && attempt < 3) return this.segmentWithProof(i, attempt + 1);
-    const inPlace = blocks.slice(0, k).every((x, s) => x !== null && x.buffer === segment.buffer && x.byteOffset === s * b);
-    const ciphertext = inPlace ? segment.subarray(0, segmentLength(this.layout, i)) : decodeSegment(this.layout, i, blocks);
+    const allPrimariesInPlace = blocks.slice(0, k).every((x, s) => x !== null && x.buffer === segment.buffer && x.byteOffset === s * b);
+    const ciphertext = allPrimariesInPlace ? segment.subarray(0, segmentLength(this.layout, i)) : decodeSegment(this.layout, i, blocks);
     try {
       verifyCiphertextSegment(this.ueb, this.layout, i, ciphertext, proof);
       return { ciphertext, proof };

@@ -15,11 +15,7 @@
  */
 import * as ed from '@noble/ed25519';
 import sodium from 'sodium-native';
-import { sha512 } from '@noble/hashes/sha2.js';
 import { assertBytes } from '../errors/index.js';
-
-// noble's synchronous API needs a SHA-512 implementation wired in once.
-ed.hashes.sha512 = sha512;
 
 export const PUBLIC_KEY_BYTES = 32;
 export const SECRET_KEY_BYTES = 32;

@@ -12,6 +12,7 @@ import {
 } from '../../../libs/crypto/index.js';
 import { InvalidArgumentError } from '../../../libs/errors/index.js';
 import * as noble from '@noble/ed25519';
+import { sha512 } from '@noble/hashes/sha2.js';
 
 interface Vector {
   name: string;
@@ -160,6 +161,9 @@ describe('ed25519 sign/verify', () => {
 
 // libs/crypto signs and verifies through libsodium; @noble/ed25519 is the oracle:
 // the two implementations must agree on every signature, good or bad.
+// noble's synchronous API (the oracle here) needs a SHA-512 implementation wired in.
+noble.hashes.sha512 = sha512;
+
 describe('ed25519 verify agrees with @noble/ed25519', () => {
   it('accepts exactly what noble accepts, for random keys, messages and single-bit flips', () => {
     fc.assert(
