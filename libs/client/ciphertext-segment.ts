@@ -10,8 +10,8 @@ export interface SegmentOptions {
   report?: DownloadReport;
   /** Server names to try first (e.g. nearby servers; tests use it to aim at a given copy). */
   prefer?: readonly string[];
-  /** Segments fetched ahead of the one being consumed (default 2). */
-  prefetch?: number;
+  /** Segments read per ReadShare call (default: downloader.ts segmentsPerRead, 4 for 1 MiB segments); the next group is read while one is consumed. */
+  segmentsPerRead?: number;
   /** Called once the UEB is verified, before the first segment (`uebBytes`: the UEB as stored, hashing to the cap's UEB hash). */
   onOpen?(info: { layout: FileLayout; ueb: Ueb; uebBytes: Uint8Array }): void;
 }

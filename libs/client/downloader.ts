@@ -1,8 +1,9 @@
 /**
  * Local download (DESIGN.md "Download (local)"): find the shares, read and
  * verify the UEB against the cap, then stream verified ciphertext segments
- * (segment-fetcher.ts) and decrypt them. A couple of segments are fetched
- * ahead for throughput; memory stays O(segment size × (prefetch + 1)).
+ * (segment-fetcher.ts) and decrypt them. Segments are read a few at a time
+ * (one ReadShare per share for several segments), the next group while the
+ * current one is consumed; memory stays O(segment size × segments per read × 2).
  *
  * Every byte handed to the sink belongs to a segment whose blocks were
  * verified up to the UEB hash in the cap and whose ciphertext matched the
@@ -14,7 +15,7 @@ import { PreconditionError } from '../errors/index.js';
 import { fromHex } from '../crypto/index.js';
 import type { GridConnection, GridSession } from './grid-connection.js';
 import { findShares, readFileInfo, readOrder, type ShareLocation } from './share-map.js';
-import { SegmentFetcher, emptyReport, type DownloadReport } from './segment-fetcher.js';
+import { SegmentFetcher, emptyReport, type DownloadReport, type SegmentWithProof } from './segment-fetcher.js';
 import { gatewaySegments } from './gateway-segments.js';
 import type { CiphertextSegment, SegmentOptions } from './ciphertext-segment.js';
 
@@ -59,19 +60,34 @@ export async function* ciphertextSegments(
   const fetcher = new SegmentFetcher(vcap.storageIndex, info.layout, info.ueb, [...usable, ...late.waiting], report);
   late.fetcher = fetcher;
   const { first, last } = segmentsForRange(info.layout, want.offset, want.length);
-  const ahead = Math.max(0, opts.prefetch ?? 2);
-  const pending: Promise<{ ciphertext: Uint8Array; proof: Uint8Array[] }>[] = [];
+  const perRead = opts.segmentsPerRead ?? segmentsPerRead(info.layout.segmentSize);
+  // The group being yielded and the next one being read: O(segment size × perRead × 2) in memory.
   let next = first;
-  for (let i = first; i <= last; i++) {
-    while (next <= last && next <= i + ahead) {
-      const p = fetcher.segmentWithProof(next);
-      p.catch(() => undefined); // awaited below, in order
-      pending.push(p);
-      next++;
+  const read = (): Promise<SegmentWithProof[]> => {
+    const count = Math.min(perRead, last - next + 1);
+    const p = fetcher.segmentsWithProof(next, count);
+    p.catch(() => undefined); // awaited below, in order
+    next += count;
+    return p;
+  };
+  let pending = read();
+  for (let i = first; i <= last; ) {
+    const group = await pending;
+    if (next <= last) pending = read();
+    for (const { ciphertext, proof } of group) {
+      yield { index: i, offset: i * info.layout.segmentSize, ciphertext, proof };
+      i++;
     }
-    const { ciphertext, proof } = await pending.shift()!;
-    yield { index: i, offset: i * info.layout.segmentSize, ciphertext, proof };
   }
+}
+
+/** Ciphertext read per ReadShare round: 4 MiB (4 segments of the default 1 MiB), at least one segment, at most 16. */
+const READ_ROUND_BYTES = 4 * 1024 * 1024;
+const MAX_SEGMENTS_PER_READ = 16;
+
+/** Segments each slot reads per ReadShare call for segments of `segmentSize` bytes. */
+export function segmentsPerRead(segmentSize: number): number {
+  return Math.max(1, Math.min(MAX_SEGMENTS_PER_READ, Math.floor(READ_ROUND_BYTES / segmentSize)));
 }
 
 /** Where decrypted bytes go: a Node writable stream, or a function awaited per chunk. */

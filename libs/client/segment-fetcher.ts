@@ -21,6 +21,7 @@ import {
   verifyCiphertextSegment,
   blockLength,
   segmentLength,
+  type ByteRange,
   type FileLayout,
   type Ueb,
 } from '../format/index.js';
@@ -38,6 +39,48 @@ export interface DownloadReport {
 
 export function emptyReport(): DownloadReport {
   return { corrupt: [], unavailable: [] };
+}
+
+/** A verified segment and the ciphertext-tree sibling path it verified with. */
+export interface SegmentWithProof {
+  ciphertext: Uint8Array;
+  proof: Uint8Array[];
+}
+
+/** A segment being fetched: its blocks as they are verified, and where the primaries go. */
+interface PendingSegment {
+  i: number;
+  /** Block length. */
+  b: number;
+  /** k·b bytes: primary share s's block is read into [s·b, (s+1)·b). */
+  buffer: Uint8Array;
+  /** Verified blocks by share number. */
+  blocks: (Uint8Array | null)[];
+  /** Regions being read into (one read at a time each; never once a verified block lies there). */
+  busy: Set<number>;
+  proofRanges: ByteRange[];
+  proof: Uint8Array[];
+  proofFrom?: ShareSource;
+}
+
+/**
+ * The ranges of one ReadShare: a range asked for twice (a hash-tree node
+ * two segments share) is read once; `add` returns where its bytes will be.
+ */
+class ReadPlan {
+  readonly ranges: ByteRange[] = [];
+  readonly into: (Uint8Array | undefined)[] = [];
+  private readonly seen = new Map<string, number>();
+
+  add(r: ByteRange, into?: Uint8Array): number {
+    const key = `${r.offset}:${r.length}`;
+    const at = into ? undefined : this.seen.get(key);
+    if (at !== undefined) return at;
+    this.ranges.push(r);
+    this.into.push(into);
+    if (!into) this.seen.set(key, this.ranges.length - 1);
+    return this.ranges.length - 1;
+  }
 }
 
 /** One share copy in use, with its verifier set up (block-tree root trusted). */
@@ -88,61 +131,103 @@ export class SegmentFetcher {
    * forward both and its receiver verify again against the UEB.
    * @throws NotEnoughSharesError when fewer than k good shares remain.
    */
-  async segmentWithProof(i: number, attempt = 0): Promise<{ ciphertext: Uint8Array; proof: Uint8Array[] }> {
+  async segmentWithProof(i: number): Promise<SegmentWithProof> {
+    return (await this.segmentsWithProof(i, 1))[0]!;
+  }
+
+  /**
+   * Segments `first` … `first + count - 1`, verified, each with its proof:
+   * every slot reads its blocks of all `count` segments in ONE ReadShare
+   * (the hash-tree nodes the segments share are asked for once), which
+   * divides the per-call costs on both sides by `count`. A slot whose copy
+   * fails keeps the blocks it verified and reads the rest from its
+   * replacement.
+   * @throws NotEnoughSharesError when fewer than k good shares remain.
+   */
+  async segmentsWithProof(first: number, count: number, attempt = 0): Promise<SegmentWithProof[]> {
     const { k, n } = this.layout;
-    const blocks: (Uint8Array | null)[] = new Array<Uint8Array | null>(n).fill(null);
-    const proofRanges = ciphertextProofRanges(this.layout, i);
-    let proof: Uint8Array[] = [];
-    let proofFrom: ShareSource | undefined;
-    // Primary share s's block is bytes [s·b, (s+1)·b) of the segment (systematic code): each is
-    // read straight into its place, so with all k primaries the segment needs no decoding and no copy.
-    const b = blockLength(this.layout, i);
-    const segment = new Uint8Array(k * b);
-    const region = (s: number): Uint8Array => segment.subarray(s * b, (s + 1) * b);
-    // A region is written by one read at a time, and never once a verified block lies there.
-    const busy = new Set<number>();
-    await Promise.all(
-      Array.from({ length: k }, async (_, j) => {
-        for (;;) {
-          const src = await this.slots[j]!;
-          const withProof = j === 0;
-          const s = src.loc.shnum;
-          const inPlace = s < k && blocks[s] === null && !busy.has(s);
-          if (inPlace) busy.add(s);
-          try {
-            const ranges = src.verifier.segmentRanges(i);
-            const parts = await src.loc.server.readRanges(this.storageIndex, s, withProof ? [...ranges, ...proofRanges] : ranges, inPlace ? [region(s)] : []);
-            blocks[s] = src.verifier.verifyBlock(i, parts.slice(0, ranges.length));
-            if (withProof) {
-              proof = parts.slice(ranges.length);
-              proofFrom = src;
-            }
-            return;
-          } catch (err) {
-            this.fail(j, src, err);
-          } finally {
-            if (inPlace) busy.delete(s);
-          }
-        }
+    const segs: PendingSegment[] = Array.from({ length: count }, (_, x) => {
+      const i = first + x;
+      const b = blockLength(this.layout, i);
+      // Primary share s's block is bytes [s·b, (s+1)·b) of the segment (systematic code): each is
+      // read straight into its place, so with all k primaries the segment needs no decoding and no copy.
+      return { i, b, buffer: new Uint8Array(k * b), blocks: new Array<Uint8Array | null>(n).fill(null), busy: new Set<number>(), proof: [], proofRanges: ciphertextProofRanges(this.layout, i) };
+    });
+    await Promise.all(Array.from({ length: k }, (_, j) => this.fillSlot(j, segs)));
+    return Promise.all(
+      segs.map(async (seg) => {
+        // A slot that switched copies can land on a share number another slot already
+        // fetched for a segment: that segment is fetched again on its own.
+        if (seg.blocks.filter((x) => x !== null).length < k && attempt < 3) return (await this.segmentsWithProof(seg.i, 1, attempt + 1))[0]!;
+        return this.finish(seg);
       }),
     );
-    // With prefetch, a slot that switched copies mid-segment can land on a
-    // second copy of a share number already fetched for this segment: fetch again.
-    if (blocks.filter((x) => x !== null).length < k && attempt < 3) return this.segmentWithProof(i, attempt + 1);
-    const allPrimariesInPlace = blocks.slice(0, k).every((x, s) => x !== null && x.buffer === segment.buffer && x.byteOffset === s * b);
-    const ciphertext = allPrimariesInPlace ? segment.subarray(0, segmentLength(this.layout, i)) : decodeSegment(this.layout, i, blocks);
+  }
+
+  /** Slot j's block of every segment in `segs` (and, for slot 0, each one's ciphertext proof), in as few reads as failures allow. */
+  private async fillSlot(j: number, segs: PendingSegment[]): Promise<void> {
+    const { k } = this.layout;
+    const done = segs.map(() => false);
+    for (;;) {
+      const src = await this.slots[j]!;
+      const s = src.loc.shnum;
+      // A block of this share number that another slot already holds cannot count twice.
+      segs.forEach((seg, x) => {
+        if (!done[x] && seg.blocks[s] !== null) done[x] = true;
+      });
+      const todo = segs.filter((_, x) => !done[x]);
+      if (todo.length === 0) return;
+      const withProof = j === 0;
+      const plan = new ReadPlan();
+      const wanted = todo.map((seg) => {
+        const inPlace = s < k && !seg.busy.has(s);
+        if (inPlace) seg.busy.add(s);
+        const ranges = src.verifier.segmentRanges(seg.i);
+        return {
+          seg,
+          inPlace,
+          // The block (into its place when it may go there), then its tree nodes, then the ciphertext proof.
+          parts: ranges.map((r, idx) => plan.add(r, idx === 0 && inPlace ? seg.buffer.subarray(s * seg.b, (s + 1) * seg.b) : undefined)),
+          proof: withProof ? seg.proofRanges.map((r) => plan.add(r)) : [],
+        };
+      });
+      try {
+        const got = await src.loc.server.readRanges(this.storageIndex, s, plan.ranges, plan.into);
+        for (const w of wanted) {
+          w.seg.blocks[s] = src.verifier.verifyBlock(w.seg.i, w.parts.map((p) => got[p]!));
+          if (withProof) {
+            w.seg.proof = w.proof.map((p) => got[p]!);
+            w.seg.proofFrom = src;
+          }
+          done[segs.indexOf(w.seg)] = true;
+        }
+        return;
+      } catch (err) {
+        this.fail(j, src, err);
+      } finally {
+        for (const w of wanted) if (w.inPlace) w.seg.busy.delete(s);
+      }
+    }
+  }
+
+  /** Decodes a segment whose k blocks are verified and checks it against the ciphertext tree (a proof from another slot if need be). */
+  private async finish(seg: PendingSegment): Promise<SegmentWithProof> {
+    const { k } = this.layout;
+    const { i, b, blocks } = seg;
+    const allPrimariesInPlace = blocks.slice(0, k).every((x, s) => x !== null && x.buffer === seg.buffer.buffer && x.byteOffset === s * b);
+    const ciphertext = allPrimariesInPlace ? seg.buffer.subarray(0, segmentLength(this.layout, i)) : decodeSegment(this.layout, i, blocks);
     try {
-      verifyCiphertextSegment(this.ueb, this.layout, i, ciphertext, proof);
-      return { ciphertext, proof };
+      verifyCiphertextSegment(this.ueb, this.layout, i, ciphertext, seg.proof);
+      return { ciphertext, proof: seg.proof };
     } catch (err) {
       // The blocks were verified, so the proof nodes are what is wrong:
       // blame that share copy and take the path from another one.
-      if (proofFrom) this.fail(0, proofFrom, err);
+      if (seg.proofFrom) this.fail(0, seg.proofFrom, err);
     }
     for (let j = 1; j < k; j++) {
       const src = await this.slots[j]!;
       try {
-        const other = await src.loc.server.readRanges(this.storageIndex, src.loc.shnum, proofRanges);
+        const other = await src.loc.server.readRanges(this.storageIndex, src.loc.shnum, seg.proofRanges);
         verifyCiphertextSegment(this.ueb, this.layout, i, ciphertext, other);
         return { ciphertext, proof: other };
       } catch (err) {
