@@ -8,10 +8,11 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { unary, serverStream, clientStream, writeMessage, type CallerSlots } from '../../libs/rpc/index.js';
 import { InvalidArgumentError, NotFoundError, PreconditionError, UnavailableError, InternalError, DeadlineError, AlreadyExistsError } from '../../libs/errors/index.js';
-import { shareFileProblem, sameFileBytes } from './share-check.js';
+import { shareProblem, sameBytes, withReader } from './share-check.js';
 import type { AllocateBucketsRequest__Output, AllocateBucketsResponse, WriteShareRequest__Output, WriteShareResponse, AbortSharesRequest__Output, ListSharesRequest__Output, ListSharesResponse, ReadShareRequest__Output, ReadShareChunk, RenewLeaseRequest__Output, RenewLeaseResponse, AdviseCorruptRequest__Output, StatsResponse, Empty } from '../../libs/rpc/proto-types.js';
 import type { MetadataStore } from './metadata-store.js';
-import type { ShareStore, IncomingShare } from './share-store.js';
+import type { IncomingShare } from './incoming-share.js';
+import { ShareMissingError, type ShareBackend, type ShareReader } from './share-backend.js';
 import type { KeyedLock } from './keyed-lock.js';
 import {
   checkStorageIndex,
@@ -36,7 +37,7 @@ export interface Caller {
 /** Everything the handlers share with the server (and GC). */
 export interface StorageContext {
   meta: MetadataStore;
-  shares: ShareStore;
+  shares: ShareBackend;
   locks: KeyedLock;
   /** Uploads in progress per `si/shnum/account` key (GC keeps their reservations). */
   activeWrites: Map<string, number>;
@@ -173,7 +174,7 @@ export function createStorageHandlers(ctx: StorageContext, callerOf: (call: AnyC
           bytesStored: totals.bytes,
           accountBytes: usage.storedBytes,
           accountQuotaBytes: caller.quotaBytes,
-          availableBytes: await ctx.shares.availableBytes(),
+          availableBytes: await ctx.shares.availableBytes(totals.bytes),
           corruptReports: totals.corruptReports,
         };
       },
@@ -294,10 +295,11 @@ async function writeShare(ctx: StorageContext, call: grpc.ServerReadableStream<W
  * not stored, and does not count the share (docs/storage.md "Conflicting shares").
  */
 async function resolveConflict(ctx: StorageContext, incoming: IncomingShare, heldSize: number, size: number, si: string, shnum: number, label: string): Promise<'same' | 'replace'> {
-  const heldPath = ctx.shares.sharePath(si, shnum);
-  if (heldSize === size && (await sameFileBytes(heldPath, incoming.path, size))) return 'same';
-  const ours = await shareFileProblem(incoming.path, size, shnum);
-  const held = await shareFileProblem(heldPath, heldSize, shnum).catch((err: unknown) => `unreadable (${(err as Error).message})`);
+  const openHeld = () => ctx.shares.openShare(si, shnum);
+  const same = heldSize === size && (await withReader(openHeld, (held) => withReader(() => incoming.reader(), (ours) => sameBytes(held, ours))).catch(() => false));
+  if (same) return 'same';
+  const ours = await withReader(() => incoming.reader(), (r) => shareProblem(r, shnum));
+  const held = await withReader(openHeld, (r) => shareProblem(r, shnum)).catch((err: unknown) => `unreadable (${(err as Error).message})`);
   if (ours === undefined && held !== undefined) {
     ctx.logger.warn({ storageIndex: si, shareNumber: shnum, heldSize, size, problem: held }, 'held share does not verify: replaced by an upload that does');
     return 'replace';
@@ -319,17 +321,16 @@ async function readShare(ctx: StorageContext, call: grpc.ServerWritableStream<Re
   const share = await ctx.meta.getShare(si, shnum);
   if (!share) throw new NotFoundError(`${label} is not held by this server`);
   const ranges = checkRanges(call.request.ranges, share.size, label);
-  let handle;
+  let handle: ShareReader;
   try {
     handle = await ctx.shares.openShare(si, shnum);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`${label} is no longer held by this server`, { cause: err });
+    if (err instanceof ShareMissingError) throw new NotFoundError(`${label} is no longer held by this server`, { cause: err });
     throw err;
   }
   try {
-    const st = await handle.stat();
-    if (st.size !== share.size) {
-      ctx.logger.error({ storageIndex: si, shareNumber: shnum, expected: share.size, actual: st.size }, 'share file has the wrong size');
+    if (handle.size !== share.size) {
+      ctx.logger.error({ storageIndex: si, shareNumber: shnum, expected: share.size, actual: handle.size }, 'share has the wrong size');
       throw new InternalError(`${label} is damaged on this server`);
     }
     for (let i = 0; i < ranges.length; i++) {
@@ -345,7 +346,7 @@ async function readShare(ctx: StorageContext, call: grpc.ServerWritableStream<Re
         const buf = Buffer.allocUnsafe(n);
         let got = 0;
         while (got < n) {
-          const { bytesRead } = await handle.read(buf, got, n - got, pos + got);
+          const bytesRead = await handle.read(buf, got, n - got, pos + got);
           if (bytesRead === 0) throw new InternalError(`${label} ended early at offset ${pos + got}`);
           got += bytesRead;
         }

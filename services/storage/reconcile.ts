@@ -1,6 +1,7 @@
 /**
- * Startup reconciliation of disk and database (docs/storage.md
- * "Reconciliation"). Runs before the server accepts calls:
+ * Startup reconciliation of the share backend (disk or bucket) and the
+ * database (docs/storage.md "Reconciliation"). Runs before the server
+ * accepts calls:
  *
  * 1. everything under incoming/ is deleted (no upload survives a restart,
  *    and none of it was acknowledged);
@@ -11,10 +12,9 @@
  *    and logged as an error (acknowledged data was lost underneath us: the
  *    share must not be listed, so readers go to other servers).
  */
-import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { MetadataStore } from './metadata-store.js';
-import type { ShareStore } from './share-store.js';
+import type { ShareBackend } from './share-backend.js';
 
 export interface ReconcileResult {
   incomingRemoved: number;
@@ -22,7 +22,7 @@ export interface ReconcileResult {
   rowsRemoved: number;
 }
 
-export async function reconcile(meta: MetadataStore, shares: ShareStore, logger: Logger): Promise<ReconcileResult> {
+export async function reconcile(meta: MetadataStore, shares: ShareBackend, logger: Logger): Promise<ReconcileResult> {
   const incoming = await shares.clearIncoming();
   for (const path of incoming) logger.info({ path }, 'removed unfinished upload');
 
@@ -30,18 +30,18 @@ export async function reconcile(meta: MetadataStore, shares: ShareStore, logger:
   const seen = new Set<string>();
   let orphanFilesRemoved = 0;
   let rowsRemoved = 0;
-  for (const f of await shares.listShareFiles()) {
+  for (const f of await shares.listShares()) {
     const key = `${f.storageIndex}/${f.shareNumber}`;
     const row = f.shareNumber >= 0 ? rows.get(key) : undefined;
     if (!row) {
-      logger.warn({ path: f.path }, 'removing share file with no database record (never acknowledged)');
-      await rm(f.path, { recursive: true, force: true });
+      logger.warn({ location: f.location }, 'removing share with no database record (never acknowledged)');
       if (f.shareNumber >= 0) await shares.remove(f.storageIndex, f.shareNumber);
+      else await shares.removeJunk(f.location);
       orphanFilesRemoved++;
       continue;
     }
     if (f.size !== row.size) {
-      logger.error({ path: f.path, expected: row.size, actual: f.size }, 'SHARE DAMAGED: file size differs from the database; dropping the share');
+      logger.error({ location: f.location, expected: row.size, actual: f.size }, 'SHARE DAMAGED: its size differs from the database; dropping the share');
       await meta.deleteShare(row.storageIndex, row.shareNumber);
       await shares.remove(row.storageIndex, row.shareNumber);
       seen.add(key);
@@ -52,7 +52,7 @@ export async function reconcile(meta: MetadataStore, shares: ShareStore, logger:
   }
   for (const [key, row] of rows) {
     if (seen.has(key)) continue;
-    logger.error({ storageIndex: row.storageIndex, shareNumber: row.shareNumber }, 'SHARE LOST: database records a share whose file is missing; dropping the record');
+    logger.error({ storageIndex: row.storageIndex, shareNumber: row.shareNumber }, 'SHARE LOST: database records a share the backend does not hold; dropping the record');
     await meta.deleteShare(row.storageIndex, row.shareNumber);
     rowsRemoved++;
   }

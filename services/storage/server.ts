@@ -12,7 +12,7 @@ import { isGridRole, RevokedSet } from '../../libs/grid/index.js';
 import { STORAGE_REVOKED_PREFIX } from './migrations.js';
 import type { StorageConfig } from './config.js';
 import { MetadataStore } from './metadata-store.js';
-import { ShareStore } from './share-store.js';
+import { DiskShareStore } from './disk-share-store.js';
 import { KeyedLock } from './keyed-lock.js';
 import { createStorageHandlers, type Caller, type StorageContext } from './handlers.js';
 import { reconcile, type ReconcileResult } from './reconcile.js';
@@ -76,7 +76,7 @@ export async function startStorageServer(config: StorageConfig, opts: StorageSer
   const now = opts.now ?? Date.now;
   const identity: Identity = opts.identity ?? loadIdentity(config);
 
-  const shares = new ShareStore(config.dataDir);
+  const shares = new DiskShareStore(config.dataDir);
   await shares.init();
   const meta = await MetadataStore.open(config.database);
   let reconciled: ReconcileResult;

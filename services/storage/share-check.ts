@@ -11,7 +11,6 @@
  * storage server stays format-agnostic for ordinary writes and the cost (one
  * read of the share) is paid only in a conflict.
  */
-import { open } from 'node:fs/promises';
 import {
   SHARE_HEADER_BYTES,
   UEB_BYTES,
@@ -22,27 +21,19 @@ import {
   parseShareHeader,
   type ByteRange,
 } from '../../libs/format/index.js';
+import { readRange, type ShareReader } from './share-backend.js';
 
 /** Trees above this size are not read whole into memory (≥ 2^19 segments): the share is then judged by header, UEB and share-tree path only. */
 const FULL_TREE_LIMIT = 64 * 1024 * 1024;
 
-/** Self-consistency of share `shnum` stored at `path` with `size` bytes: undefined when it verifies, else what is wrong. */
-export async function shareFileProblem(path: string, size: number, shnum: number): Promise<string | undefined> {
+/** Self-consistency of share `shnum` read through `reader`: undefined when it verifies, else what is wrong. */
+export async function shareProblem(reader: ShareReader, shnum: number): Promise<string | undefined> {
+  const size = reader.size;
   if (size < SHARE_HEADER_BYTES + UEB_BYTES) return `${size} bytes is shorter than any share (header ${SHARE_HEADER_BYTES} + UEB ${UEB_BYTES})`;
-  const fh = await open(path, 'r');
-  const read = async (r: ByteRange): Promise<Uint8Array> => {
-    const buf = new Uint8Array(r.length);
-    let got = 0;
-    while (got < r.length) {
-      const { bytesRead } = await fh.read(buf, got, r.length - got, r.offset + got);
-      if (bytesRead === 0) throw new Error(`file ends at ${r.offset + got}, before [${r.offset}, ${r.offset + r.length})`);
-      got += bytesRead;
-    }
-    return buf;
-  };
+  const read = (r: ByteRange): Promise<Uint8Array> => readRange(reader, r.offset, r.length);
   try {
     const header = parseShareHeader(await read({ offset: 0, length: SHARE_HEADER_BYTES }));
-    if (header.shareSize !== size) return `header says shareSize ${header.shareSize}, the file has ${size} bytes`;
+    if (header.shareSize !== size) return `header says shareSize ${header.shareSize}, the share has ${size} bytes`;
     const ueb = decodeUeb(await read({ offset: size - UEB_BYTES, length: UEB_BYTES }));
     const layout = layoutFromUeb(ueb);
     checkShareHeader(header, layout, shnum);
@@ -54,26 +45,29 @@ export async function shareFileProblem(path: string, size: number, shnum: number
     return undefined;
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
-  } finally {
-    await fh.close();
   }
 }
 
-/** True when the two files hold the same bytes (both `size` long). */
-export async function sameFileBytes(a: string, b: string, size: number): Promise<boolean> {
-  const [fa, fb] = await Promise.all([open(a, 'r'), open(b, 'r')]);
+/** True when the two shares hold the same bytes. */
+export async function sameBytes(a: ShareReader, b: ShareReader): Promise<boolean> {
+  if (a.size !== b.size) return false;
+  const CHUNK = 1024 * 1024;
+  const ba = new Uint8Array(CHUNK);
+  const bb = new Uint8Array(CHUNK);
+  for (let pos = 0; pos < a.size; pos += CHUNK) {
+    const n = Math.min(CHUNK, a.size - pos);
+    await Promise.all([readRange(a, pos, n, ba.subarray(0, n)), readRange(b, pos, n, bb.subarray(0, n))]);
+    if (Buffer.compare(ba.subarray(0, n), bb.subarray(0, n)) !== 0) return false;
+  }
+  return true;
+}
+
+/** Runs `fn` with `open()`'s reader, closing it after. */
+export async function withReader<T>(open: () => Promise<ShareReader>, fn: (r: ShareReader) => Promise<T>): Promise<T> {
+  const r = await open();
   try {
-    const CHUNK = 1024 * 1024;
-    const ba = new Uint8Array(CHUNK);
-    const bb = new Uint8Array(CHUNK);
-    for (let pos = 0; pos < size; pos += CHUNK) {
-      const n = Math.min(CHUNK, size - pos);
-      const [ra, rb] = await Promise.all([fa.read(ba, 0, n, pos), fb.read(bb, 0, n, pos)]);
-      if (ra.bytesRead !== n || rb.bytesRead !== n) return false;
-      if (Buffer.compare(ba.subarray(0, n), bb.subarray(0, n)) !== 0) return false;
-    }
-    return true;
+    return await fn(r);
   } finally {
-    await Promise.all([fa.close(), fb.close()]);
+    await r.close();
   }
 }

@@ -8,7 +8,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { generateKeyPair } from '../../../libs/crypto/index.js';
 import { FileEncoder, planFile, type FileLayout } from '../../../libs/format/index.js';
 import { storageIndexFromReadKey } from '../../../libs/caps/index.js';
-import { shareFileProblem } from '../../../services/storage/share-check.js';
+import { shareProblem } from '../../../services/storage/share-check.js';
+import { openFileReader } from '../../../services/storage/incoming-share.js';
 import { StorageFixture, patternBytes, type StoragePeerForTests } from './storage-fixture.js';
 
 /** Every share of a small file, encoded for real. */
@@ -56,7 +57,10 @@ describe('storage server: conflicting shares', () => {
     await honest.write(f.si, 0, share);
     expect((await honest.list(f.si)).shares).toEqual([{ shareNumber: 0, size: share.length }]);
     expect(Buffer.compare(await readAll(f.si, share.length), Buffer.from(share))).toBe(0);
-    expect(await shareFileProblem(`${fx.dataDir}/shares/${Buffer.from(f.si).toString('hex').slice(0, 2)}/${Buffer.from(f.si).toString('hex')}/0`, share.length, 0)).toBeUndefined();
+    const held = await openFileReader(`${fx.dataDir}/shares/${Buffer.from(f.si).toString('hex').slice(0, 2)}/${Buffer.from(f.si).toString('hex')}/0`);
+    expect(held.size).toBe(share.length);
+    expect(await shareProblem(held, 0)).toBeUndefined();
+    await held.close();
   });
 
   it('a right-sized junk share planted first is replaced once the uploader says it is not its own', async () => {

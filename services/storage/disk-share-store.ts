@@ -1,5 +1,5 @@
 /**
- * Share files on local disk (docs/storage.md "Disk layout"):
+ * Share files on local disk, the default share backend (docs/storage.md "Disk layout"):
  *
  *   <dataDir>/incoming/<si>/<shnum>.<random>   being written, never served
  *   <dataDir>/shares/<si[0:2]>/<si>/<shnum>    complete, fsynced, renamed into place
@@ -9,70 +9,26 @@
  * the rename is then made durable by fsyncing the directory. The database
  * row recorded after that is what makes the share visible.
  */
-import { mkdir, open, rename, rm, readdir, stat, statfs, unlink, rmdir, type FileHandle } from 'node:fs/promises';
+import { mkdir, rename, rm, readdir, stat, statfs, unlink, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes, toHex } from '../../libs/crypto/index.js';
 import { MAX_SHARE_NUMBER } from './request-checks.js';
+import { IncomingDir, fsyncDir, openFileReader, type IncomingShare } from './incoming-share.js';
+import { ShareMissingError, type ShareBackend, type ShareReader, type StoredShare } from './share-backend.js';
 
 const SI_HEX = /^[0-9a-f]{32}$/;
 const SHNUM = /^(0|[1-9][0-9]{0,2})$/;
 
-/** A share file found on disk. */
-export interface ShareFile {
-  storageIndex: string;
-  shareNumber: number;
-  size: number;
-  path: string;
-}
-
-/** A share being written into incoming/. */
-export class IncomingShare {
-  private written = 0;
-  private closed = false;
-
-  constructor(
-    readonly path: string,
-    private readonly handle: FileHandle,
-  ) {}
-
-  get bytesWritten(): number {
-    return this.written;
-  }
-
-  /** Appends `data` (waits for the write: the caller reads the next chunk only after this one is on its way to disk). */
-  async write(data: Uint8Array): Promise<void> {
-    let off = 0;
-    while (off < data.length) {
-      const { bytesWritten } = await this.handle.write(data, off, data.length - off, this.written + off);
-      off += bytesWritten;
-    }
-    this.written += data.length;
-  }
-
-  /** fsyncs and closes the file: after this its bytes survive a crash. */
-  async finish(): Promise<void> {
-    await this.handle.sync();
-    this.closed = true;
-    await this.handle.close();
-  }
-
-  /** Closes (if needed) and deletes the temp file; never throws. */
-  async discard(): Promise<void> {
-    if (!this.closed) {
-      this.closed = true;
-      await this.handle.close().catch(() => undefined);
-    }
-    await rm(this.path, { force: true }).catch(() => undefined);
-  }
-}
-
-export class ShareStore {
+export class DiskShareStore implements ShareBackend {
   readonly sharesDir: string;
+  readonly description: string;
   readonly incomingDir: string;
+  private readonly incoming: IncomingDir;
 
   constructor(readonly dataDir: string) {
     this.sharesDir = join(dataDir, 'shares');
     this.incomingDir = join(dataDir, 'incoming');
+    this.description = `disk ${this.sharesDir}`;
+    this.incoming = new IncomingDir(this.incomingDir);
   }
 
   /** Creates the directory layout (and makes the new directories durable). */
@@ -91,18 +47,12 @@ export class ShareStore {
     return join(this.bucketDir(storageIndex), String(shareNumber));
   }
 
-  /** Opens a fresh temp file for one upload (a random suffix: concurrent uploads never share a file). */
-  async createIncoming(storageIndex: string, shareNumber: number): Promise<IncomingShare> {
-    const dir = join(this.incomingDir, storageIndex);
-    await mkdir(dir, { recursive: true });
-    const path = join(dir, `${shareNumber}.${toHex(randomBytes(8))}`);
-    const handle = await open(path, 'wx', 0o600);
-    return new IncomingShare(path, handle);
+  createIncoming(storageIndex: string, shareNumber: number): Promise<IncomingShare> {
+    return this.incoming.create(storageIndex, shareNumber);
   }
 
-  /** Removes incoming/<si>/ when empty (best effort: another upload may be using it). */
-  async tidyIncoming(storageIndex: string): Promise<void> {
-    await rmdir(join(this.incomingDir, storageIndex)).catch(() => undefined);
+  tidyIncoming(storageIndex: string): Promise<void> {
+    return this.incoming.tidy(storageIndex);
   }
 
   /**
@@ -121,9 +71,13 @@ export class ShareStore {
     }
   }
 
-  /** Opens a complete share for reading. */
-  async openShare(storageIndex: string, shareNumber: number): Promise<FileHandle> {
-    return open(this.sharePath(storageIndex, shareNumber), 'r');
+  async openShare(storageIndex: string, shareNumber: number): Promise<ShareReader> {
+    try {
+      return await openFileReader(this.sharePath(storageIndex, shareNumber));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ShareMissingError(`share ${shareNumber} of ${storageIndex} is not on disk`, { cause: err });
+      throw err;
+    }
   }
 
   /** Deletes a share file and its now-empty directories; a missing file is not an error. */
@@ -136,24 +90,16 @@ export class ShareStore {
     await rmdir(join(this.sharesDir, storageIndex.slice(0, 2))).catch(() => undefined);
   }
 
-  /** Deletes everything under incoming/ (startup: no upload survives a restart). Returns the paths removed. */
-  async clearIncoming(): Promise<string[]> {
-    const removed: string[] = [];
-    for (const si of await readdir(this.incomingDir).catch(() => [] as string[])) {
-      const dir = join(this.incomingDir, si);
-      for (const f of await readdir(dir).catch(() => [] as string[])) removed.push(join(dir, f));
-      await rm(dir, { recursive: true, force: true });
-    }
-    if (removed.length > 0) await fsyncDir(this.incomingDir);
-    return removed;
+  clearIncoming(): Promise<string[]> {
+    return this.incoming.clear();
   }
 
   /**
    * Every file under shares/. Entries that do not follow the layout are
    * returned with shareNumber -1 so reconciliation can remove them.
    */
-  async listShareFiles(): Promise<ShareFile[]> {
-    const out: ShareFile[] = [];
+  async listShares(): Promise<StoredShare[]> {
+    const out: StoredShare[] = [];
     for (const prefix of await readdir(this.sharesDir).catch(() => [] as string[])) {
       const prefixDir = join(this.sharesDir, prefix);
       for (const si of await readdir(prefixDir).catch(() => [] as string[])) {
@@ -163,11 +109,17 @@ export class ShareStore {
           const path = join(bucket, name);
           const st = await stat(path);
           const valid = SI_HEX.test(si) && si.startsWith(prefix) && SHNUM.test(name) && Number(name) <= MAX_SHARE_NUMBER && st.isFile();
-          out.push({ storageIndex: si, shareNumber: valid ? Number(name) : -1, size: st.size, path });
+          out.push({ storageIndex: si, shareNumber: valid ? Number(name) : -1, size: st.size, location: path });
         }
       }
     }
     return out;
+  }
+
+  /** Deletes a junk entry under shares/ (a file or directory that is not a share). */
+  async removeJunk(location: string): Promise<void> {
+    if (!location.startsWith(this.sharesDir + '/')) throw new Error(`${location} is not under ${this.sharesDir}`);
+    await rm(location, { recursive: true, force: true });
   }
 
   /** Bytes available to this process on the data dir's file system. */
@@ -185,15 +137,5 @@ async function mkdirTracked(dir: string): Promise<boolean> {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw e;
-  }
-}
-
-/** fsync a directory so entries created, renamed or removed in it are durable. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const h = await open(dir, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
   }
 }
