@@ -10,6 +10,31 @@ import { ConfigError } from '../../libs/errors/index.js';
 import type { DatabaseConfig } from '../../libs/db/index.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** S3 bucket names (the common rules: 3–63 lowercase letters, digits, dots and hyphens). */
+const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name: 3-63 lowercase letters, digits, dots, hyphens');
+
+export const shareBackendSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('disk') }).strict(),
+  z
+    .object({
+      kind: z.literal('s3'),
+      /** e.g. http://127.0.0.1:7480 (Ceph RGW), https://s3.eu-west-1.amazonaws.com */
+      endpoint: z.string().url(),
+      bucket: bucketName,
+      region: z.string().min(1).default('us-east-1'),
+      /** Key prefix of this server's objects, so several servers can share a bucket ('' or ending in '/'). */
+      prefix: z.string().regex(/^$|^[A-Za-z0-9!_.*'()/-]{0,200}\/$/, "expected '' or a key prefix ending in '/'").default(''),
+      /** Absent: the SDK's default chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY …); or INTERGRID_SHARE_BACKEND__ACCESS_KEY_ID. */
+      accessKeyId: z.string().min(1).optional(),
+      secretAccessKey: z.string().min(1).optional(),
+      forcePathStyle: z.boolean().default(true),
+      /** What Stats reports as room: capacityBytes minus the bytes stored; absent = unbounded. */
+      capacityBytes: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+    })
+    .strict()
+    .refine((b) => (b.accessKeyId === undefined) === (b.secretAccessKey === undefined), 'accessKeyId and secretAccessKey go together'),
+]);
 const positiveMs = z.number().int().positive();
 
 /** The JSON schema of a storage server config file (unknown fields are rejected). */
@@ -25,6 +50,12 @@ export const storageConfigSchema = z
     dataDir: z.string().min(1),
     /** Metadata database; default SQLite file `<dataDir>/storage.sqlite`. */
     database: databaseSchema.optional(),
+    /**
+     * Where complete shares live (docs/storage.md "S3 backend"): files under
+     * dataDir (the default), or objects in an S3 bucket; leases, accounts and
+     * uploads in progress stay local either way.
+     */
+    shareBackend: shareBackendSchema.default({ kind: 'disk' }),
     gridManager: z
       .object({
         address: z.string().min(1),

@@ -13,6 +13,8 @@ import { STORAGE_REVOKED_PREFIX } from './migrations.js';
 import type { StorageConfig } from './config.js';
 import { MetadataStore } from './metadata-store.js';
 import { DiskShareStore } from './disk-share-store.js';
+import { S3ShareStore } from './s3-share-store.js';
+import type { ShareBackend } from './share-backend.js';
 import { KeyedLock } from './keyed-lock.js';
 import { createStorageHandlers, type Caller, type StorageContext } from './handlers.js';
 import { reconcile, type ReconcileResult } from './reconcile.js';
@@ -76,7 +78,7 @@ export async function startStorageServer(config: StorageConfig, opts: StorageSer
   const now = opts.now ?? Date.now;
   const identity: Identity = opts.identity ?? loadIdentity(config);
 
-  const shares = new DiskShareStore(config.dataDir);
+  const shares: ShareBackend = config.shareBackend.kind === 's3' ? new S3ShareStore(config.shareBackend, config.dataDir) : new DiskShareStore(config.dataDir);
   await shares.init();
   const meta = await MetadataStore.open(config.database);
   let reconciled: ReconcileResult;
@@ -146,7 +148,7 @@ export async function startStorageServer(config: StorageConfig, opts: StorageSer
   const { address, metricsAddress } = listening;
   link.start(config.advertiseAddress ?? address);
   const gc = startGc(ctx, config.gcIntervalMs);
-  logger.info({ address, dataDir: config.dataDir, ...reconciled }, 'storage server listening');
+  logger.info({ address, dataDir: config.dataDir, shares: shares.description, ...reconciled }, 'storage server listening');
 
   let stopping: Promise<void> | undefined;
   const gridLink = link;
@@ -164,6 +166,7 @@ export async function startStorageServer(config: StorageConfig, opts: StorageSer
         await gc.stop();
         await listening.stop();
         await meta.close();
+        shares.close?.();
         logger.info({ address }, 'storage server stopped');
       })();
       return stopping;

@@ -56,6 +56,8 @@ export interface ShareBackend {
   removeJunk(location: string): Promise<void>;
   /** Bytes this server may still store here (`storedBytes`: what its database says it holds). */
   availableBytes(storedBytes: number): Promise<number>;
+  /** Releases connections (the server is stopping). */
+  close?(): void;
 }
 
 /** Reads exactly [offset, offset + length) of a share. @throws Error when the share ends first. */
