@@ -17,7 +17,6 @@
  */
 import {
   S3Client,
-  HeadBucketCommand,
   CreateBucketCommand,
   PutObjectCommand,
   GetObjectCommand,
@@ -103,10 +102,10 @@ export class S3ShareStore implements ShareBackend {
   async init(): Promise<void> {
     await mkdir(join(this.dataDir, 'incoming'), { recursive: true });
     try {
-      await this.s3.send(new HeadBucketCommand({ Bucket: this.cfg.bucket }));
+      // A listing, not HeadBucket: its error answers carry a code (HeadBucket's 403 and 404 have no body).
+      await this.s3.send(new ListObjectsV2Command({ Bucket: this.cfg.bucket, Prefix: this.sharesPrefix, MaxKeys: 1 }));
     } catch (err) {
-      const e = err as SdkError;
-      if (e.$metadata?.httpStatusCode === 404 || e.name === 'NotFound' || e.name === 'NoSuchBucket') {
+      if (this.code(err) === 'NoSuchBucket') {
         await this.s3.send(new CreateBucketCommand({ Bucket: this.cfg.bucket })).catch((c: unknown) => {
           throw this.configError(c, `cannot create bucket '${this.cfg.bucket}'`);
         });
@@ -114,7 +113,6 @@ export class S3ShareStore implements ShareBackend {
         throw this.configError(err, `cannot reach bucket '${this.cfg.bucket}'`);
       }
     }
-    // Either way the credentials must work for objects too (HeadBucket answers 403 without a code).
     const listed = await this.s3.send(new ListMultipartUploadsCommand({ Bucket: this.cfg.bucket, Prefix: this.sharesPrefix })).catch((err: unknown) => {
       throw this.configError(err, `cannot list bucket '${this.cfg.bucket}'`);
     });
@@ -257,7 +255,7 @@ export class S3ShareStore implements ShareBackend {
     const code = this.code(err);
     const status = (err as SdkError).$metadata?.httpStatusCode;
     const why = CREDENTIAL_ERRORS.has(code) || status === 403
-      ? `the object store refuses these credentials (${code === 'Error' || code === 'Forbidden' || code === 'UnknownError' ? `HTTP ${status}` : code}): check shareBackend.accessKeyId and secretAccessKey`
+      ? `the object store refuses these credentials (${CREDENTIAL_ERRORS.has(code) ? code : `HTTP ${status}`}): check shareBackend.accessKeyId and secretAccessKey`
       : `${code}${status ? ` (HTTP ${status})` : ''}${(err as SdkError).message ? `: ${(err as SdkError).message}` : ''}`;
     return new ConfigError(`share backend ${this.description}: ${what}: ${why}`);
   }
