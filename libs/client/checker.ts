@@ -26,7 +26,7 @@ import {
 import { formatCap, isLongDistance, toVerifyCap, type Cap, type VerifyCap } from '../caps/index.js';
 import { toHex } from '../crypto/index.js';
 import { IntegrityError, LayoutInvalidError, PreconditionError } from '../errors/index.js';
-import type { GridConnection } from './grid-connection.js';
+import type { GridSession } from './grid-connection.js';
 import type { StoragePeer } from './storage-peer.js';
 import { findShares, readFileInfo, isCorruption, type ShareLocation } from './share-map.js';
 
@@ -48,6 +48,9 @@ export interface ServerCheck {
   leaseExpiresAtMs?: number;
   leaseError?: string;
 }
+
+/** What checking needs: a session on the home grid and the `happy` a healthy file must reach (a GridConnection has both). */
+export type CheckSession = GridSession & { readonly config: { readonly encoding: { readonly happy: number } } };
 
 export interface CheckOptions {
   /**
@@ -85,7 +88,7 @@ const READ_BATCH_BYTES = 8 * 1024 * 1024;
 const PARALLEL_COPIES = 4;
 
 /** Checks every share copy of the file named by `cap`. Never throws for a damaged file: damage is the answer. */
-export async function checkFile(conn: GridConnection, cap: Cap, opts: CheckOptions = {}): Promise<CheckResult> {
+export async function checkFile(conn: CheckSession, cap: Cap, opts: CheckOptions = {}): Promise<CheckResult> {
   const vcap: VerifyCap = cap.kind === 'verify' ? cap : toVerifyCap(cap);
   if (isLongDistance(vcap, conn.areaCode)) {
     throw new PreconditionError(`this cap is for area code ${vcap.areaCode ?? '?'}, not the home grid ${conn.areaCode}: only home-grid files can be checked`);

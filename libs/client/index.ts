@@ -9,7 +9,7 @@ export { connectGrid, connectGridAs, clientIdentity, openStoragePeer } from './g
 export type { GridConnection, GridConnectionOptions, GridSession, GridMember } from './grid-connection.js';
 export { StoragePeer } from './storage-peer.js';
 export type { ShareWriter } from './storage-peer.js';
-export { permutedServers, placeShares, happinessOf, releasePlacement, confirmHeldShares, PERMUTE_TAG } from './placement.js';
+export { permutedServers, placeShares, dealShares, happinessOf, releasePlacement, confirmHeldShares, PERMUTE_TAG } from './placement.js';
 export type { Placement, PlacementParams, ServerFailure, ExpectedShares } from './placement.js';
 export { randomReadKey, convergentFileKey } from './convergence.js';
 export { uploadFile } from './uploader.js';
@@ -24,4 +24,6 @@ export type { SegmentOptions, CiphertextSegment } from './ciphertext-segment.js'
 export { gatewaySegments } from './gateway-segments.js';
 export type { GatewayAccess } from './gateway-segments.js';
 export { checkFile } from './checker.js';
-export type { CheckResult, CheckOptions, ServerCheck, ShareHealth } from './checker.js';
+export type { CheckResult, CheckOptions, CheckSession, ServerCheck, ShareHealth } from './checker.js';
+export { repairFile } from './repairer.js';
+export type { RepairResult, RepairedShare } from './repairer.js';

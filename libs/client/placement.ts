@@ -85,33 +85,54 @@ export function briefReason(server: StoragePeer, err: unknown): string {
  *   is released with AbortShares before the error is thrown.
  */
 export async function placeShares(servers: readonly StoragePeer[], storageIndex: Uint8Array, shareSize: number, params: PlacementParams): Promise<Placement> {
-  const placement: Placement = { storageIndex, shareSize, shares: new Map(), alreadyHave: new Set(), failures: [] };
-  let ring = permutedServers(storageIndex, servers);
-  let remaining = Array.from({ length: params.n }, (_, i) => i);
+  const shnums = Array.from({ length: params.n }, (_, i) => i);
+  const { placement, unplaced } = await dealShares(permutedServers(storageIndex, servers), storageIndex, shareSize, shnums);
+  const achieved = happinessOf(placement.shares);
+  if (achieved < params.happy || placement.shares.size < params.k || unplaced.length > 0) {
+    await releasePlacement(placement);
+    throw happinessError(params, achieved, placement.failures, servers.length, unplaced.length);
+  }
+  return placement;
+}
 
-  while (remaining.length > 0 && ring.length > 0) {
+/**
+ * The dealing rule: `shnums` round-robin over `ring`; a server that refuses
+ * (quota, full, unreachable) or takes fewer than asked leaves the ring, and
+ * what it did not take is dealt again over the servers that remain, until
+ * every share is placed or no server is left. `replace(server)`: shares
+ * whose held copy on that server is known bad (AllocateBuckets `replace`).
+ */
+export async function dealShares(
+  ring: readonly StoragePeer[],
+  storageIndex: Uint8Array,
+  shareSize: number,
+  shnums: readonly number[],
+  replace: (server: StoragePeer) => readonly number[] = () => [],
+): Promise<{ placement: Placement; unplaced: number[] }> {
+  const placement: Placement = { storageIndex, shareSize, shares: new Map(), alreadyHave: new Set(), failures: [] };
+  let remaining = [...shnums];
+  let left = [...ring];
+  while (remaining.length > 0 && left.length > 0) {
     const batches = new Map<StoragePeer, number[]>();
     remaining.forEach((shnum, i) => {
-      const server = ring[i % ring.length]!;
-      const list = batches.get(server) ?? [];
-      list.push(shnum);
-      batches.set(server, list);
+      const server = left[i % left.length]!;
+      batches.set(server, [...(batches.get(server) ?? []), shnum]);
     });
     const dropped = new Set<StoragePeer>();
     await Promise.all(
-      [...batches].map(async ([server, shnums]) => {
+      [...batches].map(async ([server, asked]) => {
         try {
-          const res = await server.allocateBuckets(storageIndex, shnums, shareSize);
-          for (const s of res.allocated) if (shnums.includes(s)) placement.shares.set(s, server);
+          const res = await server.allocateBuckets(storageIndex, asked, shareSize, replace(server).filter((s) => asked.includes(s)));
+          for (const s of res.allocated) if (asked.includes(s)) placement.shares.set(s, server);
           for (const s of res.alreadyHave) {
-            if (!shnums.includes(s)) continue;
+            if (!asked.includes(s)) continue;
             placement.shares.set(s, server);
             placement.alreadyHave.add(s);
           }
           // A server that took fewer than asked is full: keep what it took, deal the rest elsewhere.
-          if (res.allocated.length + res.alreadyHave.length < shnums.length) {
+          if (res.allocated.length + res.alreadyHave.length < asked.length) {
             dropped.add(server);
-            placement.failures.push({ server: server.label, name: server.name, reason: `accepted ${res.allocated.length + res.alreadyHave.length} of ${shnums.length} shares`, error: undefined });
+            placement.failures.push({ server: server.label, name: server.name, reason: `accepted ${res.allocated.length + res.alreadyHave.length} of ${asked.length} shares`, error: undefined });
           }
         } catch (err) {
           dropped.add(server);
@@ -120,15 +141,9 @@ export async function placeShares(servers: readonly StoragePeer[], storageIndex:
       }),
     );
     remaining = remaining.filter((s) => !placement.shares.has(s));
-    ring = ring.filter((s) => !dropped.has(s));
+    left = left.filter((s) => !dropped.has(s));
   }
-
-  const achieved = happinessOf(placement.shares);
-  if (achieved < params.happy || placement.shares.size < params.k || remaining.length > 0) {
-    await releasePlacement(placement);
-    throw happinessError(params, achieved, placement.failures, servers.length, remaining.length);
-  }
-  return placement;
+  return { placement, unplaced: remaining };
 }
 
 /** Builds the error for a failed upload: names happy, achieved and each failed server. */

@@ -11,14 +11,14 @@
  * as long as the remaining shares still satisfy servers-of-happiness, and
  * otherwise stops, cancels every stream and releases every allocation.
  */
-import { open, stat } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { FileEncoder, planFile, type FileLayout } from '../format/index.js';
 import { formatCap, storageIndexFromReadKey, type ReadCap } from '../caps/index.js';
 import { InvalidArgumentError, PreconditionError } from '../errors/index.js';
 import type { GridConnection } from './grid-connection.js';
-import { placeShares, releasePlacement, happinessOf, happinessError, briefReason, confirmHeldShares, type ServerFailure, type Placement, type ExpectedShares } from './placement.js';
+import { placeShares, releasePlacement, happinessOf, happinessError, confirmHeldShares, type ServerFailure, type ExpectedShares } from './placement.js';
+import { ShareUpload } from './share-upload.js';
 import { bytesEqual } from '../crypto/index.js';
-import type { ShareWriter, StoragePeer } from './storage-peer.js';
 import { convergentFileKey, randomReadKey } from './convergence.js';
 
 export interface UploadProgress {
@@ -53,9 +53,6 @@ export interface UploadResult {
   failures: ServerFailure[];
 }
 
-/** Depth of the segment pipeline: segment i is encoded while segment i−1 is still being sent. */
-const PIPELINE_DEPTH = 2;
-
 /**
  * Uploads the file at `path` to the grid and returns its read-cap.
  * @throws HappinessError / QuotaError when shares cannot reach `happy` servers
@@ -72,7 +69,7 @@ export async function uploadFile(conn: GridConnection, path: string, opts: Uploa
   const storageIndex = storageIndexFromReadKey(readKey);
 
   const placement = await placeShares(conn.servers, storageIndex, layout.shareSize, enc);
-  let fh: import('node:fs/promises').FileHandle;
+  let fh: FileHandle;
   try {
     fh = await open(path, 'r');
   } catch (err) {
@@ -92,9 +89,12 @@ export async function uploadFile(conn: GridConnection, path: string, opts: Uploa
     await fh.close();
     throw err;
   }
-  const upload = new ShareUpload(placement, enc, conn.servers.length);
+  const upload = new ShareUpload(placement, (live) => {
+    const achieved = happinessOf(live);
+    if (achieved < enc.happy || live.size < enc.k) throw happinessError(enc, achieved, placement.failures, conn.servers.length);
+  });
   try {
-    const uebHash = await upload.run(fh, layout, readKey, opts.onProgress);
+    const uebHash = await sendFile(upload, fh, layout, readKey, opts.onProgress);
     if (confirmedUeb && !bytesEqual(confirmedUeb, uebHash)) {
       throw new PreconditionError('file changed while being uploaded (its encoding differs from the one the held shares were checked against)');
     }
@@ -118,102 +118,26 @@ export async function uploadFile(conn: GridConnection, path: string, opts: Uploa
   }
 }
 
-/** The per-upload state: open share streams and the servers still in play. */
-class ShareUpload {
-  /** share -> server for every share still expected to succeed */
-  readonly live: Map<number, StoragePeer>;
-  private readonly writers = new Map<number, ShareWriter>();
-  private readonly failedServers = new Set<StoragePeer>();
-
-  constructor(
-    private readonly placement: Placement,
-    private readonly params: { k: number; n: number; happy: number },
-    private readonly known: number,
-  ) {
-    this.live = new Map(placement.shares);
-    for (const [shnum, server] of placement.shares) {
-      if (placement.alreadyHave.has(shnum)) continue;
-      this.writers.set(shnum, server.openShareWriter(placement.storageIndex, shnum, placement.shareSize));
-    }
+/** Encodes the file segment by segment into the open share streams; returns the UEB hash. */
+async function sendFile(upload: ShareUpload, fh: FileHandle, layout: FileLayout, readKey: Uint8Array, onProgress?: (p: UploadProgress) => void): Promise<Uint8Array> {
+  const encoder = new FileEncoder(readKey, layout);
+  await upload.send((s) => encoder.shareHeader(s));
+  // One buffer for the whole file: encodeSegment copies what it keeps (it encrypts into fresh blocks).
+  const buf = new Uint8Array(Math.max(1, layout.segmentSize));
+  let done = 0;
+  for (let i = 0; i < layout.numSegments; i++) {
+    const len = Math.min(layout.segmentSize, layout.size - i * layout.segmentSize);
+    await readFully(fh, buf, len, i * layout.segmentSize, layout.size);
+    const blocks = encoder.encodeSegment(buf.subarray(0, len));
+    await upload.send((s) => blocks[s]!);
+    done += len;
+    onProgress?.({ bytesDone: done, size: layout.size });
   }
-
-  async run(fh: import('node:fs/promises').FileHandle, layout: FileLayout, readKey: Uint8Array, onProgress?: (p: UploadProgress) => void): Promise<Uint8Array> {
-    const encoder = new FileEncoder(readKey, layout);
-    const inflight: Promise<void>[] = [];
-    const send = async (bytesFor: (shnum: number) => Uint8Array): Promise<void> => {
-      inflight.push(this.writeAll(bytesFor));
-      if (inflight.length >= PIPELINE_DEPTH) await inflight.shift();
-      this.checkHappiness();
-    };
-
-    await send((s) => encoder.shareHeader(s));
-    // One buffer for the whole file: encodeSegment copies what it keeps (it encrypts into fresh blocks).
-    const buf = new Uint8Array(Math.max(1, layout.segmentSize));
-    let done = 0;
-    for (let i = 0; i < layout.numSegments; i++) {
-      const len = Math.min(layout.segmentSize, layout.size - i * layout.segmentSize);
-      await readFully(fh, buf, len, i * layout.segmentSize, layout.size);
-      const blocks = encoder.encodeSegment(buf.subarray(0, len));
-      await send((s) => blocks[s]!);
-      done += len;
-      onProgress?.({ bytesDone: done, size: layout.size });
-    }
-    const finished = encoder.finish();
-    await send((s) => finished.trailer(s));
-    while (inflight.length) await inflight.shift();
-    this.checkHappiness();
-
-    // Close every stream; a server is only "done" once it acknowledged (fsynced, renamed).
-    await Promise.all(
-      [...this.writers].map(([shnum, w]) =>
-        w.finish().then(
-          () => undefined,
-          (err: unknown) => this.fail(shnum, err),
-        ),
-      ),
-    );
-    this.checkHappiness();
-    onProgress?.({ bytesDone: layout.size, size: layout.size });
-    return finished.uebHash;
-  }
-
-  /** Cancels every open stream (the servers drop the partial shares). */
-  abort(): void {
-    for (const w of this.writers.values()) w.cancel();
-    this.writers.clear();
-  }
-
-  private writeAll(bytesFor: (shnum: number) => Uint8Array): Promise<void> {
-    return Promise.all(
-      [...this.writers].map(([shnum, w]) =>
-        w.write(bytesFor(shnum)).catch((err: unknown) => {
-          this.fail(shnum, err);
-        }),
-      ),
-    ).then(() => undefined);
-  }
-
-  /** A share stream failed: its server loses every share it held in this upload. */
-  private fail(shnum: number, err: unknown): void {
-    const server = this.placement.shares.get(shnum);
-    if (!server || this.failedServers.has(server)) return;
-    this.failedServers.add(server);
-    this.placement.failures.push({ server: server.label, name: server.name, reason: briefReason(server, err), error: err });
-    for (const [s, owner] of this.placement.shares) {
-      if (owner !== server) continue;
-      this.live.delete(s);
-      this.writers.get(s)?.cancel();
-      this.writers.delete(s);
-    }
-    void releasePlacement(this.placement, new Set([server]));
-  }
-
-  private checkHappiness(): void {
-    const achieved = happinessOf(this.live);
-    if (achieved < this.params.happy || this.live.size < this.params.k) {
-      throw happinessError(this.params, achieved, this.placement.failures, this.known);
-    }
-  }
+  const finished = encoder.finish();
+  await upload.send((s) => finished.trailer(s));
+  await upload.finish();
+  onProgress?.({ bytesDone: layout.size, size: layout.size });
+  return finished.uebHash;
 }
 
 /**
@@ -221,7 +145,7 @@ class ShareUpload {
  * header and trailer (the encoding is deterministic for one read key, so the
  * upload that follows produces the very same shares).
  */
-async function encodeWithoutSending(fh: import('node:fs/promises').FileHandle, layout: FileLayout, readKey: Uint8Array): Promise<ExpectedShares & { uebHash: Uint8Array }> {
+async function encodeWithoutSending(fh: FileHandle, layout: FileLayout, readKey: Uint8Array): Promise<ExpectedShares & { uebHash: Uint8Array }> {
   const encoder = new FileEncoder(readKey, layout);
   const buf = new Uint8Array(Math.max(1, layout.segmentSize));
   for (let i = 0; i < layout.numSegments; i++) {
@@ -246,7 +170,7 @@ async function fileSize(path: string): Promise<number> {
 }
 
 /** Reads exactly `len` bytes at `position`; a file that shrank or grew mid-upload is an error, never a wrong cap. */
-async function readFully(fh: import('node:fs/promises').FileHandle, buf: Uint8Array, len: number, position: number, size: number): Promise<void> {
+async function readFully(fh: FileHandle, buf: Uint8Array, len: number, position: number, size: number): Promise<void> {
   let off = 0;
   while (off < len) {
     const { bytesRead } = await fh.read(buf, off, len - off, position + off);

@@ -15,12 +15,9 @@
  * finish() and trailer(), one tree of 64 × nextPowerOfTwo(numSegments) bytes.
  * Nothing grows with the file except those 32-byte leaves.
  */
-import { HASH_BYTES } from '../crypto/index.js';
-import { createCodec, type ErasureCodec } from '../erasure/index.js';
 import { InvalidArgumentError, PreconditionError, assertBytes } from '../errors/index.js';
-import { blockLength, planFile, sameLayout, segmentLength, trailerBytes, type FileLayout } from './layout.js';
-import { blockHash, ciphertextSegmentHash } from './leaf-hash.js';
-import { buildTree, serializeTree } from './merkle.js';
+import { BlockEncoder, shareTrailer } from './block-encoder.js';
+import { planFile, sameLayout, segmentLength, type FileLayout } from './layout.js';
 import { encryptSegment, READ_KEY_BYTES } from './segment-cipher.js';
 import { encodeShareHeader } from './share-layout.js';
 import { encodeUeb, hashUeb } from './ueb.js';
@@ -44,10 +41,7 @@ export interface EncodedFile {
  *   const { uebHash, trailer } = enc.finish();
  */
 export class FileEncoder {
-  private readonly codec: ErasureCodec;
-  private readonly ciphertextLeaves: Uint8Array;
-  private readonly blockLeaves: Uint8Array[];
-  private nextSegment = 0;
+  private readonly blocks: BlockEncoder;
   private result: EncodedFile | undefined;
 
   /** @throws InvalidArgumentError unless readKey is 32 bytes and layout is what planFile gives. */
@@ -62,14 +56,12 @@ export class FileEncoder {
     }
     this.readKey = readKey.slice();
     this.layout = planned;
-    this.codec = createCodec(planned.k, planned.n);
-    this.ciphertextLeaves = new Uint8Array(planned.numSegments * HASH_BYTES);
-    this.blockLeaves = Array.from({ length: planned.n }, () => new Uint8Array(planned.numSegments * HASH_BYTES));
+    this.blocks = new BlockEncoder(planned);
   }
 
   /** Segments encoded so far (the index the next encodeSegment call encodes). */
   get segmentsEncoded(): number {
-    return this.nextSegment;
+    return this.blocks.segmentsEncoded;
   }
 
   /** The header of share `shnum` (its first SHARE_HEADER_BYTES). */
@@ -85,21 +77,15 @@ export class FileEncoder {
    *   InvalidArgumentError for a wrong plaintext length.
    */
   encodeSegment(plaintext: Uint8Array): Uint8Array[] {
-    const i = this.nextSegment;
-    const { k, n, numSegments } = this.layout;
+    const i = this.blocks.segmentsEncoded;
+    const { numSegments } = this.layout;
     if (i >= numSegments) throw new PreconditionError(`all ${numSegments} segments are already encoded`);
     assertBytes('plaintext', plaintext);
     const len = segmentLength(this.layout, i);
     if (plaintext.length !== len) throw new InvalidArgumentError(`segment ${i} must be ${len} bytes, got ${plaintext.length}`);
-    const b = blockLength(this.layout, i);
-    const padded = new Uint8Array(k * b);
-    const ciphertext = encryptSegment(this.readKey, i, plaintext, padded.subarray(0, len));
-    this.ciphertextLeaves.set(ciphertextSegmentHash(ciphertext), i * HASH_BYTES);
-    const data = Array.from({ length: k }, (_, j) => padded.subarray(j * b, (j + 1) * b));
-    const blocks = [...data, ...this.codec.encode(data)];
-    for (let s = 0; s < n; s++) this.blockLeaves[s]!.set(blockHash(blocks[s]!), i * HASH_BYTES);
-    this.nextSegment = i + 1;
-    return blocks;
+    const padded = this.blocks.paddedBuffer(i);
+    encryptSegment(this.readKey, i, plaintext, padded.subarray(0, len));
+    return this.blocks.encode(padded);
   }
 
   /**
@@ -108,31 +94,11 @@ export class FileEncoder {
    */
   finish(): EncodedFile {
     if (this.result) return this.result;
-    const { numSegments, n } = this.layout;
-    if (this.nextSegment !== numSegments) throw new PreconditionError(`finish() after ${this.nextSegment} of ${numSegments} segments`);
-    const ciphertextTree = serializeTree(buildTree('ciphertext', leavesOf(this.ciphertextLeaves)));
-    const blockRoots = this.blockLeaves.map((l) => buildTree('block', leavesOf(l))[0]!);
-    const shareNodes = buildTree('share', blockRoots);
-    const shareTree = serializeTree(shareNodes);
-    const ueb = encodeUeb(this.layout, { ciphertextRoot: ciphertextTree.slice(0, HASH_BYTES), shareRoot: shareNodes[0]! });
-    const total = trailerBytes(this.layout);
-    const trailer = (shnum: number): Uint8Array => {
-      if (!Number.isSafeInteger(shnum) || shnum < 0 || shnum >= n) throw new InvalidArgumentError(`shnum must be in [0, ${n - 1}], got ${String(shnum)}`);
-      // Rebuilt per call rather than kept: holding n full block trees would double the encoder's memory.
-      const blockTree = serializeTree(buildTree('block', leavesOf(this.blockLeaves[shnum]!)));
-      const out = new Uint8Array(total);
-      let off = 0;
-      for (const part of [blockTree, shareTree, ciphertextTree, ueb]) {
-        out.set(part, off);
-        off += part.length;
-      }
-      return out;
-    };
-    this.result = { uebHash: hashUeb(ueb), ueb, trailer };
+    const { numSegments } = this.layout;
+    if (this.blocks.segmentsEncoded !== numSegments) throw new PreconditionError(`finish() after ${this.blocks.segmentsEncoded} of ${numSegments} segments`);
+    const trees = this.blocks.trees();
+    const ueb = encodeUeb(this.layout, { ciphertextRoot: trees.ciphertextRoot, shareRoot: trees.shareRoot });
+    this.result = { uebHash: hashUeb(ueb), ueb, trailer: (shnum) => shareTrailer(trees, ueb, shnum) };
     return this.result;
   }
-}
-
-function leavesOf(flat: Uint8Array): Uint8Array[] {
-  return Array.from({ length: flat.length / HASH_BYTES }, (_, i) => flat.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES));
 }

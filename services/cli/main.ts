@@ -54,12 +54,13 @@ program
 
 program
   .command('check')
-  .description('verify every share of a file; exit 0 when healthy, 1 otherwise')
+  .description('verify every share of a file (and repair it with --repair); exit 0 when healthy (after repair), 1 otherwise')
   .argument('<cap>', 'read-cap or verify-cap')
   .requiredOption('--config <client.json>', 'client config')
   .option('--json', 'machine-readable output')
   .option('--add-lease', "also add or renew this account's lease on every server holding a share")
-  .action(action(async (cap: string, opts: { config: string; json?: boolean; addLease?: boolean }) => (await import('./commands/check.js')).checkCommand(cap, opts)));
+  .option('--repair', 'rebuild missing or bad shares (from ciphertext, a verify-cap is enough) onto servers holding none, then check again')
+  .action(action(async (cap: string, opts: { config: string; json?: boolean; addLease?: boolean; repair?: boolean }) => (await import('./commands/check.js')).checkCommand(cap, opts)));
 
 program
   .command('status')
