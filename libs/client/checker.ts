@@ -26,7 +26,7 @@ import {
 import { formatCap, isLongDistance, toVerifyCap, type Cap, type VerifyCap } from '../caps/index.js';
 import { toHex } from '../crypto/index.js';
 import { IntegrityError, LayoutInvalidError, PreconditionError } from '../errors/index.js';
-import type { GridSession } from './grid-connection.js';
+import type { StorageSession } from './grid-connection.js';
 import type { StoragePeer } from './storage-peer.js';
 import { findShares, readFileInfo, isCorruption, type ShareLocation } from './share-map.js';
 
@@ -50,7 +50,7 @@ export interface ServerCheck {
 }
 
 /** What checking needs: a session on the home grid and the `happy` a healthy file must reach (a GridConnection has both). */
-export type CheckSession = GridSession & { readonly config: { readonly encoding: { readonly happy: number } } };
+export type CheckSession = StorageSession & { readonly config: { readonly encoding: { readonly happy: number } } };
 
 export interface CheckOptions {
   /**

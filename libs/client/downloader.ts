@@ -13,7 +13,7 @@ import { segmentsForRange, decryptSegment, clampRange, type ByteRange } from '..
 import { isLongDistance, toVerifyCap, type Cap, type ReadCap, type VerifyCap } from '../caps/index.js';
 import { PreconditionError } from '../errors/index.js';
 import { fromHex } from '../crypto/index.js';
-import type { GridConnection, GridSession } from './grid-connection.js';
+import type { GridConnection, StorageSession } from './grid-connection.js';
 import { findShares, readFileInfo, readOrder, type ShareLocation } from './share-map.js';
 import { SegmentFetcher, emptyReport, type DownloadReport, type SegmentWithProof } from './segment-fetcher.js';
 import { gatewaySegments } from './gateway-segments.js';
@@ -30,7 +30,7 @@ function verifyCapOf(cap: Cap): VerifyCap {
  *   shares), IntegrityError (inconsistent encoding), InvalidArgumentError (range).
  */
 export async function* ciphertextSegments(
-  conn: GridSession,
+  conn: StorageSession,
   cap: Cap,
   range?: ByteRange,
   opts: SegmentOptions = {},

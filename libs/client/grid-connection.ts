@@ -45,6 +45,9 @@ export interface GridSession {
   close(): void;
 }
 
+/** What reading, checking and repairing files needs of a session: the home area code and its storage servers. */
+export type StorageSession = Pick<GridSession, 'areaCode' | 'servers'>;
+
 /** A client's connection to its home grid: a GridSession plus the client config (encoding, convergence). */
 export interface GridConnection extends GridSession {
   readonly config: ClientConfig;

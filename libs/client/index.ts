@@ -6,7 +6,7 @@
 export { clientConfigSchema, encodingSchema, loadClientConfig, writeClientConfig } from './client-config.js';
 export type { ClientConfig } from './client-config.js';
 export { connectGrid, connectGridAs, clientIdentity, openStoragePeer } from './grid-connection.js';
-export type { GridConnection, GridConnectionOptions, GridSession, GridMember } from './grid-connection.js';
+export type { GridConnection, GridConnectionOptions, GridSession, GridMember, StorageSession } from './grid-connection.js';
 export { StoragePeer } from './storage-peer.js';
 export type { ShareWriter } from './storage-peer.js';
 export { permutedServers, placeShares, dealShares, happinessOf, releasePlacement, confirmHeldShares, PERMUTE_TAG } from './placement.js';
@@ -26,4 +26,4 @@ export type { GatewayAccess } from './gateway-segments.js';
 export { checkFile } from './checker.js';
 export type { CheckResult, CheckOptions, CheckSession, ServerCheck, ShareHealth } from './checker.js';
 export { repairFile } from './repairer.js';
-export type { RepairResult, RepairedShare } from './repairer.js';
+export type { RepairResult, RepairedShare, RepairOptions } from './repairer.js';

@@ -42,6 +42,11 @@ export interface RepairResult extends CheckResult {
   repairProblem?: string;
 }
 
+export interface RepairOptions extends CheckOptions {
+  /** Whether the first check calls for a repair (default: the file is not healthy). */
+  needsRepair?(check: CheckResult): boolean;
+}
+
 /** What to rebuild and where to try first. */
 interface RepairPlan {
   /** Share numbers to write (missing ones first, then copies that raise happiness). */
@@ -53,15 +58,15 @@ interface RepairPlan {
 }
 
 /**
- * Checks the file named by `cap` and repairs it when it is not healthy.
+ * Checks the file named by `cap` and repairs it when it is not healthy (or when `needsRepair` says so).
  * Never throws for a damaged file: an unrecoverable one is reported (repairProblem).
  * @throws for a cap of another grid (PreconditionError) or a grid that cannot be reached.
  */
-export async function repairFile(conn: CheckSession, cap: Cap, opts: CheckOptions = {}): Promise<RepairResult> {
+export async function repairFile(conn: CheckSession, cap: Cap, opts: RepairOptions = {}): Promise<RepairResult> {
   const vcap: VerifyCap = cap.kind === 'verify' ? cap : toVerifyCap(cap);
   const first = await checkFile(conn, vcap, opts);
   const before = { healthy: first.healthy, recoverable: first.recoverable, goodShares: first.goodShares, happiness: first.happiness, missingShares: first.missingShares };
-  if (first.healthy) return { ...first, before, repaired: [], repairFailures: [] };
+  if (!(opts.needsRepair ?? ((c: CheckResult) => !c.healthy))(first)) return { ...first, before, repaired: [], repairFailures: [] };
   if (!first.recoverable) {
     return { ...first, before, repaired: [], repairFailures: [], repairProblem: `not recoverable: ${first.goodShares} good shares, ${first.k} needed` };
   }
@@ -70,7 +75,8 @@ export async function repairFile(conn: CheckSession, cap: Cap, opts: CheckOption
     return { ...first, before, repaired: [], repairFailures: [], repairProblem: 'no server can take a share this file needs (every reachable server already holds one)' };
   }
   const outcome = await rebuildShares(conn, vcap, plan);
-  const after = await checkFile(conn, vcap);
+  // With addLease the new holders get their lease renewal reported too.
+  const after = await checkFile(conn, vcap, opts);
   return { ...after, before, ...outcome };
 }
 

@@ -7,7 +7,7 @@ import { securedClient, decodeCertificate, verifyCertificate, type Certificate, 
 import { bytesEqual, shortKey } from '../crypto/index.js';
 import { assertBytes, IntegrityError, InvalidArgumentError } from '../errors/index.js';
 import { call, gridManagerProto } from '../rpc/index.js';
-import type { GridManagerClient, Certificate__Output, Empty, Empty__Output, SignedDirectory__Output, AnnounceServerRequest, ListRevocationsRequest, ListRevocationsResponse__Output, UsageReport, ApproveRequest, RevokeRequest, ListPrincipalsResponse__Output, ListStatementsResponse__Output, UsageSummary__Output, CreateInviteRequest, CreateInviteResponse__Output, GetStatusRequest, GridStatus__Output } from '../rpc/proto-types.js';
+import type { GridManagerClient, Certificate__Output, Empty, Empty__Output, SignedDirectory__Output, AnnounceServerRequest, ListRevocationsRequest, ListRevocationsResponse__Output, UsageReport, ApproveRequest, RevokeRequest, ListPrincipalsResponse__Output, ListStatementsResponse__Output, UsageSummary__Output, CreateInviteRequest, CreateInviteResponse__Output, GetStatusRequest, GridStatus__Output, WatchFileRequest, WatchedFile__Output, UnwatchFileRequest, ListWatchedResponse__Output } from '../rpc/proto-types.js';
 import { openDirectory, type Directory } from './directory.js';
 import type { GridRole } from './grid-roles.js';
 import type { UsageReportInput } from './usage-report.js';
@@ -116,6 +116,24 @@ export interface RevocationInfo {
   revokedAtMs: number;
 }
 
+/** A file the grid's repairer watches, and what its last check found (docs/repair.md). */
+export interface WatchedFileInfo {
+  verifyCap: string;
+  storageIndex: Uint8Array;
+  n: number;
+  addedAtMs: number;
+  /** 0 = not checked yet. */
+  lastCheckedAtMs: number;
+  nextCheckAtMs: number;
+  goodShares: number;
+  happiness: number;
+  healthy: boolean;
+  sharesRepaired: number;
+  /** The earliest of the repairer's leases renewed at the last check (0 = none). */
+  leaseExpiresAtMs: number;
+  lastProblem: string;
+}
+
 export interface GridManagerConnection {
   readonly address: string;
   /**
@@ -143,7 +161,30 @@ export interface GridManagerConnection {
   createInvite(req: CreateInviteInput): Promise<CreatedInvite>;
   /** Admin: the grid's status; certificates expiring within `expiringWithinMs` (0 = the grid manager's default, 7 days). */
   getStatus(expiringWithinMs?: number): Promise<GridStatusInfo>;
+  /** Admin: hands the repairer a verify-cap to keep alive (due at once). */
+  watchFile(verifyCap: string): Promise<WatchedFileInfo>;
+  /** Admin: stops watching. @throws NotFoundError when it was not watched. */
+  unwatchFile(storageIndex: Uint8Array): Promise<void>;
+  /** Admin: every watched file, the soonest due first. */
+  listWatched(): Promise<WatchedFileInfo[]>;
   close(): void;
+}
+
+function watchedFileInfo(f: WatchedFile__Output): WatchedFileInfo {
+  return {
+    verifyCap: f.verifyCap,
+    storageIndex: bytes(f.storageIndex),
+    n: Number(f.n),
+    addedAtMs: Number(f.addedAtMs),
+    lastCheckedAtMs: Number(f.lastCheckedAtMs),
+    nextCheckAtMs: Number(f.nextCheckAtMs),
+    goodShares: Number(f.goodShares),
+    happiness: Number(f.happiness),
+    healthy: Boolean(f.healthy),
+    sharesRepaired: Number(f.sharesRepaired),
+    leaseExpiresAtMs: Number(f.leaseExpiresAtMs),
+    lastProblem: f.lastProblem,
+  };
 }
 
 const bytes = (b: Uint8Array | undefined): Uint8Array => new Uint8Array(b ?? []);
@@ -327,6 +368,17 @@ export function connectGridManager(
         statements: Number(r.statements),
         ...(last ? { lastStatement: { periodId: last.periodId, netUnits: Number(last.netUnits), fetchedAtMs: Number(last.fetchedAtMs) } } : {}),
       };
+    },
+    async watchFile(verifyCap) {
+      return watchedFileInfo(await call<WatchFileRequest, WatchedFile__Output>(client, client.watchFile, { verifyCap }, o));
+    },
+    async unwatchFile(storageIndex) {
+      assertBytes('storageIndex', storageIndex, 16);
+      await call<UnwatchFileRequest, Empty__Output>(client, client.unwatchFile, { storageIndex: Buffer.from(storageIndex) }, o);
+    },
+    async listWatched() {
+      const res = await call<Empty, ListWatchedResponse__Output>(client, client.listWatched, {}, o);
+      return (res.files ?? []).map(watchedFileInfo);
     },
     close() {
       client.close();

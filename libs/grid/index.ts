@@ -21,6 +21,7 @@ export type {
   CreateInviteInput,
   CreatedInvite,
   ServerStatusInfo,
+  WatchedFileInfo,
 } from './grid-manager-client.js';
 export { encodeInvite, decodeInvite, redeemSigningBytes, inviteSecretHash, INVITE_PREFIX, INVITE_SECRET_BYTES } from './invite.js';
 export type { InviteCode } from './invite.js';

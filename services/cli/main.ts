@@ -134,6 +134,18 @@ adminOpts(grid.command('usage').description('bytes stored per account and long-d
   .option('--json', 'machine-readable output')
   .action(action(async (opts: { admin: string; gridManager?: string; json?: boolean }) => (await import('./commands/grid.js')).gridUsageCommand(opts)));
 
+adminOpts(grid.command('watch').description("hand the grid's repairer a file to keep alive: it renews its leases and repairs it below happy (a read-cap is sent as its verify-cap)"))
+  .argument('<cap>', 'read-cap or verify-cap of a file of this grid')
+  .action(action(async (cap: string, opts: { admin: string; gridManager?: string }) => (await import('./commands/grid-watch.js')).gridWatchCommand(cap, opts)));
+
+adminOpts(grid.command('unwatch').description('stop watching a file (its leases then run out unless renewed)'))
+  .argument('<cap>', 'read-cap or verify-cap')
+  .action(action(async (cap: string, opts: { admin: string; gridManager?: string }) => (await import('./commands/grid-watch.js')).gridUnwatchCommand(cap, opts)));
+
+adminOpts(grid.command('watched').description("the repairer's watched files: last check, shares, lease expiry, shares repaired, problems"))
+  .option('--json', 'machine-readable output')
+  .action(action(async (opts: { admin: string; gridManager?: string; json?: boolean }) => (await import('./commands/grid-watch.js')).gridWatchedCommand(opts)));
+
 adminOpts(grid.command('statements').description("this grid's settlement statements, fetched from the clearinghouse and verified by the grid manager"))
   .option('--json', 'machine-readable output')
   .action(action(async (opts: { admin: string; gridManager?: string; json?: boolean }) => (await import('./commands/grid.js')).gridStatementsCommand(opts)));

@@ -3,7 +3,9 @@
  * (STYLE.md §13). Relative paths are resolved against the config file's
  * directory, so a grid directory can be moved as a whole.
  */
+import { join } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_HAPPY } from '../../libs/format/index.js';
 import { maxClockSkewSchema, maxNoncesPerCallerSchema } from '../../libs/auth/index.js';
 import { areaCodeSchema } from '../../libs/caps/index.js';
 import { loadJsonConfig, requireReadableFiles, resolveFrom, resolveDatabase, listenAddress, hexKey, databaseSchema, metricsSchema } from '../../libs/config/index.js';
@@ -30,6 +32,24 @@ export const certificateLifetimesSchema = z
     gateway: lifetime(30),
     'contact-point': lifetime(30),
     admin: lifetime(365),
+  })
+  .strict();
+
+const MIN_MS = 60_000;
+
+/** The repairer's settings; keep checkEveryMs well below the storage servers' leaseDurationMs (31 days by default). */
+export const repairerConfigSchema = z
+  .object({
+    /** Its client key (created on first start); default `<dataDir>/repairer-key.json`. */
+    keyFile: z.string().min(1).optional(),
+    /** How often each watched file is checked (and its leases renewed). */
+    checkEveryMs: z.number().int().positive().default(24 * 60 * MIN_MS),
+    /** How often due files are looked for. */
+    pollMs: z.number().int().positive().max(24 * 60 * MIN_MS).default(MIN_MS),
+    /** When a check failed, or a lease is short: the soonest next try. */
+    retryMs: z.number().int().positive().default(10 * MIN_MS),
+    /** Repair when fewer good shares, or servers holding them, remain (at most the file's n). */
+    happy: z.number().int().min(1).max(256).default(DEFAULT_HAPPY),
   })
   .strict();
 
@@ -78,11 +98,16 @@ export const gridManagerConfigSchema = z
     maxNoncesPerCaller: maxNoncesPerCallerSchema,
     /** Prometheus text at GET /metrics on this HTTP address (libs/metrics); absent = not served. */
     metrics: metricsSchema.optional(),
+    /** The repairer (docs/repair.md): renews leases on watched files and repairs them below `happy`. */
+    repairer: repairerConfigSchema.default(() => repairerConfigSchema.parse({})),
   })
   .strict();
 
 /** A validated config with absolute paths and a concrete database. */
-export type GridManagerConfig = Omit<z.infer<typeof gridManagerConfigSchema>, 'database'> & { database: DatabaseConfig };
+export type GridManagerConfig = Omit<z.infer<typeof gridManagerConfigSchema>, 'database' | 'repairer'> & {
+  database: DatabaseConfig;
+  repairer: z.infer<typeof repairerConfigSchema> & { keyFile: string };
+};
 
 /** Validates a config object (e.g. built by tests); relative paths are resolved against `baseFile`'s directory. */
 export function resolveGridManagerConfig(raw: z.input<typeof gridManagerConfigSchema>, baseFile?: string): GridManagerConfig {
@@ -93,7 +118,8 @@ function finish(parsed: z.infer<typeof gridManagerConfigSchema>, baseFile?: stri
   const abs = (p: string): string => (baseFile ? resolveFrom(baseFile, p) : p);
   const dataDir = abs(parsed.dataDir);
   const database = resolveDatabase(parsed.database, dataDir, 'grid-manager.sqlite', abs);
-  return { ...parsed, dataDir, database, keyFile: abs(parsed.keyFile) };
+  const repairer = { ...parsed.repairer, keyFile: parsed.repairer.keyFile ? abs(parsed.repairer.keyFile) : join(dataDir, 'repairer-key.json') };
+  return { ...parsed, dataDir, database, keyFile: abs(parsed.keyFile), repairer };
 }
 
 /**

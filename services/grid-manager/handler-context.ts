@@ -12,6 +12,7 @@ import type { ServerAnnouncements } from './server-announcements.js';
 import type { UsageStore } from './usage-store.js';
 import type { TransferTallyStore } from './transfer-tally-store.js';
 import type { StatementStore } from './statement-store.js';
+import type { WatchStore } from './watch-store.js';
 
 export interface GridManagerContext {
   config: GridManagerConfig;
@@ -26,6 +27,10 @@ export interface GridManagerContext {
   transfers: TransferTallyStore;
   /** Settlement statements fetched from the clearinghouse and verified (statement-sync.ts). */
   statements: StatementStore;
+  /** Files the repairer keeps alive (repair-loop.ts). */
+  watched: WatchStore;
+  /** Asks the repairer to look for due files now (after WatchFile). */
+  wakeRepairer(): void;
   now(): number;
   /** Called with unexpected errors (sent to the caller as INTERNAL without detail). */
   onInternal?(err: unknown, method: string): void;

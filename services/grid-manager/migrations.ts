@@ -103,4 +103,26 @@ export const gridManagerMigrations: Migration[] = [
       });
     },
   },
+  {
+    name: '005-watched-files',
+    async up(knex: Knex): Promise<void> {
+      // Files the repairer keeps alive (docs/repair.md): the verify-cap and
+      // what its last check found; next_check_at_ms orders the work.
+      await knex.schema.createTable('gm_watched_files', (t) => {
+        t.string('storage_index', 32).notNullable().primary();
+        t.text('verify_cap').notNullable();
+        t.integer('n').notNullable();
+        t.bigInteger('added_at_ms').notNullable();
+        t.bigInteger('next_check_at_ms').notNullable();
+        t.bigInteger('last_checked_at_ms').nullable();
+        t.integer('good_shares').notNullable().defaultTo(0);
+        t.integer('happiness').notNullable().defaultTo(0);
+        t.boolean('healthy').notNullable().defaultTo(false);
+        t.bigInteger('shares_repaired').notNullable().defaultTo(0);
+        t.bigInteger('lease_expires_at_ms').notNullable().defaultTo(0);
+        t.text('last_problem').notNullable().defaultTo('');
+        t.index(['next_check_at_ms']);
+      });
+    },
+  },
 ];

@@ -4,7 +4,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Knex } from 'knex';
-import { readKeyFile, securedServer, type AuthPolicy, type Role } from '../../libs/auth/index.js';
+import { loadOrCreateKeyFile, readKeyFile, securedServer, type AuthPolicy, type Role } from '../../libs/auth/index.js';
 import { fromHex } from '../../libs/crypto/index.js';
 import { PreconditionError } from '../../libs/errors/index.js';
 import { openDatabase } from '../../libs/db/index.js';
@@ -24,6 +24,8 @@ import { startUsageEventConsumer, type RunningUsageEventConsumer, type UsageEven
 import { StatementStore } from './statement-store.js';
 import { startStatementPoller, type StatementPoller } from './statement-poller.js';
 import type { StatementSyncResult } from './statement-sync.js';
+import { WatchStore, type CheckOutcome } from './watch-store.js';
+import { startRepairLoop, type RepairLoop } from './repair-loop.js';
 import type { Logger } from 'pino';
 import { ServiceMetrics, listenWithMetrics, serviceLogger } from '../../libs/metrics/index.js';
 
@@ -40,6 +42,8 @@ export interface StartGridManagerOptions {
   onEventsLog?(message: string): void;
   /** Called after each usage event was handled (tests). */
   onUsageEvent?(outcome: UsageEventOutcome): void;
+  /** Called after the repairer checked a watched file (tests). */
+  onRepairChecked?(storageIndex: string, outcome: CheckOutcome): void;
   /** Called after each statement poll (tests); refused statements are also logged. */
   onStatementSync?(result: StatementSyncResult): void;
 }
@@ -54,6 +58,8 @@ export interface RunningGridManager {
    * set); otherwise rejects. The poller does this every statementPollMs.
    */
   syncStatements(): Promise<StatementSyncResult>;
+  /** Runs a repairer round now (the files that are due); resolves when it is done. */
+  repairNow(): Promise<void>;
   /** host:port of the Prometheus endpoint (GET /metrics) when `config.metrics` is set. */
   metricsAddress?: string;
   stop(): Promise<void>;
@@ -73,6 +79,9 @@ export const GRID_MANAGER_METHOD_ROLES: Record<string, readonly Role[]> = {
   ListStatements: ['admin'],
   CreateInvite: ['admin'],
   GetStatus: ['admin'],
+  WatchFile: ['admin'],
+  UnwatchFile: ['admin'],
+  ListWatched: ['admin'],
 };
 
 /**
@@ -96,7 +105,23 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
 
     const onInternal =
       opts.onInternal ?? stderrInternalLogger('grid-manager');
-    const handlerContext = { config, gridKey, principals, invites: new InviteStore(knex), revocations, servers: new ServerAnnouncements(knex), usage, transfers, statements, now, onInternal };
+    const watched = new WatchStore(knex);
+    let repairLoop: RepairLoop | undefined;
+    const handlerContext = {
+      config,
+      gridKey,
+      principals,
+      invites: new InviteStore(knex),
+      revocations,
+      servers: new ServerAnnouncements(knex),
+      usage,
+      transfers,
+      statements,
+      watched,
+      wakeRepairer: () => void repairLoop?.runNow(),
+      now,
+      onInternal,
+    };
     const impl = gridManagerHandlers(handlerContext);
     const policy: AuthPolicy = {
       methods: GRID_MANAGER_METHOD_ROLES,
@@ -129,6 +154,14 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
       'Usage events from NATS dropped without tallying, by reason: malformed (unreadable or unsigned), forged (signature does not verify), foreign-signer (not a gateway of this grid)',
       'reason',
     );
+    const happy = config.repairer.happy;
+    metrics.gauge('intergrid_repairer_files_watched', 'Files the repairer keeps alive', async () => (await watched.counts(happy)).watched);
+    metrics.gauge('intergrid_repairer_files_below_happy', 'Watched files whose last check (after any repair) found fewer than happy good shares or servers', async () => (await watched.counts(happy)).belowHappy);
+    const repairMetrics = {
+      sharesRepaired: metrics.counter('intergrid_repairer_shares_repaired_total', 'Shares the repairer rebuilt and a storage server acknowledged'),
+      leasesRenewed: metrics.counter('intergrid_repairer_leases_renewed_total', "Leases the repairer renewed (one per server holding a watched file's share, per check)"),
+      checks: metrics.labelledCounter('intergrid_repairer_checks_total', 'Checks of watched files by outcome: ok, repaired, below-happy (not repairable now), failed', 'outcome'),
+    };
     const logger = opts.logger ?? serviceLogger('grid-manager', { env: process.env });
     const server = securedServer(definition, impl, policy, { metrics, logger, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) });
     // GridInvite.Redeem: the caller has no certificate yet; the handler checks the invite secret and the new key's signature.
@@ -162,11 +195,33 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
           ...(opts.onStatementSync ? { onSync: opts.onStatementSync } : {}),
         })
       : undefined;
+    const log = opts.onEventsLog ?? ((m: string) => process.stderr.write(`grid-manager: ${m}\n`));
+    try {
+      repairLoop = await startRepairLoop({
+        config,
+        gridKey,
+        repairerKey: loadOrCreateKeyFile(config.repairer.keyFile),
+        principals,
+        servers: handlerContext.servers,
+        store: watched,
+        now,
+        log,
+        metrics: repairMetrics,
+        ...(opts.onRepairChecked ? { onChecked: opts.onRepairChecked } : {}),
+      });
+    } catch (err) {
+      // A revoked repairer key, an unreadable key file: the grid manager serves on, without repairs.
+      log(`repairer not started: ${(err as Error).message}`);
+    }
     let stopped = false;
     return {
       address: listening.address,
       publicKey: gridKey.publicKey,
       ...(listening.metricsAddress ? { metricsAddress: listening.metricsAddress } : {}),
+      async repairNow() {
+        if (!repairLoop) throw new PreconditionError('the repairer is not running (see the grid manager log)');
+        await repairLoop.runNow();
+      },
       async syncStatements() {
         if (!poller) throw new PreconditionError('this grid manager has no clearinghouse in its config: it does not fetch statements');
         return poller.syncNow();
@@ -177,6 +232,7 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
         // The event in progress commits and is acked before the database closes.
         await events?.stop();
         await poller?.stop();
+        await repairLoop?.stop();
         await listening.stop();
         await db.destroy();
       },

@@ -135,7 +135,8 @@ describe('intergrid status: grid manager', () => {
       expect(s.availableBytes).toBeGreaterThan(0);
       expect(s.reportedBytes).toBe(s.bytesStored);
     }
-    expect(r.principals).toMatchObject({ 'storage-server': { active: 2, revoked: 0 }, client: { active: 2, revoked: 0 }, admin: { active: 1 } });
+    // Clients: the two above and the grid's own repairer account (docs/repair.md).
+    expect(r.principals).toMatchObject({ 'storage-server': { active: 2, revoked: 0 }, client: { active: 3, revoked: 0 }, admin: { active: 1 } });
     expect(r.nearQuota).toHaveLength(1);
     const q = r.nearQuota[0]!;
     expect(q).toMatchObject({ name: 'client-full', account: quotaClientKey, quotaBytes: QUOTA });
@@ -176,7 +177,7 @@ describe('intergrid status: grid manager', () => {
     expect(value('intergrid_grid_storage_servers_announced')).toBe(2);
     expect(value('intergrid_grid_storage_servers_listed')).toBe(2);
     expect(value('intergrid_grid_principals', { role: 'storage-server' })).toBe(2);
-    expect(value('intergrid_grid_principals', { role: 'client' })).toBe(2);
+    expect(value('intergrid_grid_principals', { role: 'client' })).toBe(3); // with the repairer
     expect(value('intergrid_grid_principals', { role: 'admin' })).toBe(1);
     expect(value('intergrid_grid_principals', { role: 'gateway' })).toBe(0);
     expect(value('intergrid_grid_accounts_near_quota')).toBe(1);

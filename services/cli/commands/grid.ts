@@ -16,7 +16,7 @@ export interface AdminOptions {
   gridManager?: string;
 }
 
-async function withManager<T>(opts: AdminOptions, fn: (gm: GridManagerConnection) => Promise<T>): Promise<T> {
+export async function withManager<T>(opts: AdminOptions, fn: (gm: GridManagerConnection) => Promise<T>): Promise<T> {
   const admin = loadAdminIdentity(opts.admin);
   const address = opts.gridManager ?? admin.gridManager.address;
   if (!address) throw new ConfigError(`${opts.admin} has no gridManager.address: pass --grid-manager HOST:PORT`);
