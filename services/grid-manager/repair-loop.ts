@@ -16,7 +16,7 @@
 import type { Identity } from '../../libs/auth/index.js';
 import { parseCap, type VerifyCap } from '../../libs/caps/index.js';
 import { repairFile, openStoragePeer, type RepairResult, type StoragePeer } from '../../libs/client/index.js';
-import type { KeyPair } from '../../libs/crypto/index.js';
+import { toHex, type KeyPair } from '../../libs/crypto/index.js';
 import type { Counter } from 'prom-client';
 import type { GridManagerConfig } from './config.js';
 import { issueGridCertificate } from './grid-certificate.js';
@@ -78,7 +78,8 @@ export async function startRepairLoop(deps: RepairLoopDeps): Promise<RepairLoop>
     try {
       for (const file of due) {
         if (stopped) return;
-        await checkOne(file.storageIndex, parseCap(file.verifyCap) as VerifyCap, peers);
+        const cap = parseCap(file.verifyCap); // stored by WatchFile, which takes verify-caps only
+        if (cap.kind === 'verify') await checkOne(toHex(file.storageIndex), cap, peers);
       }
     } finally {
       for (const p of peers) p.close();

@@ -6,7 +6,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { isLongDistance, parseCap, type VerifyCap } from '../../libs/caps/index.js';
-import { fromHex, toHex } from '../../libs/crypto/index.js';
+import { toHex } from '../../libs/crypto/index.js';
 import { InvalidArgumentError, NotFoundError, PreconditionError, assertBytes } from '../../libs/errors/index.js';
 import type { Empty, ListWatchedResponse, UnwatchFileRequest__Output, WatchFileRequest__Output, WatchedFile } from '../../libs/rpc/proto-types.js';
 import { unary } from '../../libs/rpc/index.js';
@@ -26,7 +26,7 @@ export function watchableCap(text: string | undefined, areaCode: string): Verify
 export function watchedFileMessage(r: WatchedFileRecord): WatchedFile {
   return {
     verifyCap: r.verifyCap,
-    storageIndex: Buffer.from(fromHex(r.storageIndex)),
+    storageIndex: Buffer.from(r.storageIndex),
     addedAtMs: r.addedAtMs,
     lastCheckedAtMs: r.lastCheckedAtMs,
     nextCheckAtMs: r.nextCheckAtMs,

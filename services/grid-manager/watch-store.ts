@@ -5,25 +5,13 @@
  */
 import type { Knex } from 'knex';
 import { formatCap, type VerifyCap } from '../../libs/caps/index.js';
-import { toHex } from '../../libs/crypto/index.js';
+import { fromHex, toHex } from '../../libs/crypto/index.js';
+import type { WatchedFileInfo } from '../../libs/grid/index.js';
 
 const WATCHED = 'gm_watched_files';
 
-export interface WatchedFileRecord {
-  verifyCap: string;
-  storageIndex: string;
-  n: number;
-  addedAtMs: number;
-  nextCheckAtMs: number;
-  /** 0 = not checked yet. */
-  lastCheckedAtMs: number;
-  goodShares: number;
-  happiness: number;
-  healthy: boolean;
-  sharesRepaired: number;
-  leaseExpiresAtMs: number;
-  lastProblem: string;
-}
+/** A watched file as the admin RPCs show it (storage index as bytes). */
+export type WatchedFileRecord = WatchedFileInfo;
 
 /** What one check (and repair) of a file found. */
 export interface CheckOutcome {
@@ -53,7 +41,7 @@ interface Row {
 function fromRow(r: Row): WatchedFileRecord {
   return {
     verifyCap: r.verify_cap,
-    storageIndex: r.storage_index,
+    storageIndex: fromHex(r.storage_index),
     n: Number(r.n),
     addedAtMs: Number(r.added_at_ms),
     nextCheckAtMs: Number(r.next_check_at_ms),
