@@ -228,13 +228,15 @@ program
   .requiredOption('--dir <dir>', 'state directory (reused across runs)')
   .option('--grids <n>', 'grids (a, b, … with area codes 101, 102, …)', '2')
   .option('--servers <n>', 'storage servers per grid', '10')
+  .option('--share-backend <kind>', 'where storage servers keep shares: disk, or s3 (one bucket of a local Ceph cluster under DIR/ceph)', 'disk')
   .action(
-    action(async (opts: { dir: string; grids: string; servers: string }) => {
+    action(async (opts: { dir: string; grids: string; servers: string; shareBackend: string }) => {
       const servers = Number(opts.servers);
       if (!Number.isInteger(servers) || servers < 1 || servers > 100) throw new InvalidArgumentError(`--servers '${opts.servers}' must be an integer in [1, 100]`);
       const grids = Number(opts.grids);
       if (!Number.isInteger(grids) || grids < 1 || grids > 26) throw new InvalidArgumentError(`--grids '${opts.grids}' must be an integer in [1, 26]`);
-      await (await import('./commands/up.js')).upCommand({ dir: opts.dir, grids, servers });
+      const shareBackend = (await import('./launcher/share-backend.js')).parseShareBackend(opts.shareBackend);
+      await (await import('./commands/up.js')).upCommand({ dir: opts.dir, grids, servers, shareBackend });
     }),
   );
 

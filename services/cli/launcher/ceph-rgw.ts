@@ -80,12 +80,20 @@ export interface RgwCluster {
   credentials: S3Credentials;
   credentialsFile: string;
   dir: string;
-  /** The daemons, for a supervisor to adopt. */
-  daemons: { name: string; process: ChildProcess; logFile: string }[];
+  /** The daemons in start order (mon.a, osd.0, rgw.a), for a supervisor to adopt; address '' when it has no one port (the OSD). */
+  daemons: CephDaemon[];
   /** Runs radosgw-admin against this cluster (e.g. quotas); resolves with its stdout. */
   admin(args: readonly string[]): Promise<string>;
   /** Stops the daemons (radosgw, OSD, monitor); resolves when they exited. */
   stop(): Promise<void>;
+}
+
+export interface CephDaemon {
+  name: string;
+  process: ChildProcess;
+  logFile: string;
+  address: string;
+  dataDir: string;
 }
 
 export interface RgwOptions {
@@ -96,6 +104,11 @@ export interface RgwOptions {
   timeoutMs?: number;
   /** Extra [global] settings (e.g. quota cache times in tests). */
   settings?: Record<string, string | number>;
+  /**
+   * Daemons in a process group of their own, so a terminal's Ctrl-C reaches
+   * only the caller, which stops them after whatever uses them (`intergrid up`).
+   */
+  detached?: boolean;
 }
 
 const stateSchema = z.object({
@@ -198,13 +211,13 @@ export async function launchRgw(opts: RgwOptions): Promise<RgwCluster> {
   };
 
   const daemons: RgwCluster['daemons'] = [];
-  const start = (name: string, program: Program, args: readonly string[]): { name: string; process: ChildProcess; logFile: string } => {
+  const start = (name: string, program: Program, args: readonly string[], address: string, dataDir: string): CephDaemon => {
     const logFile = join(dir, 'log', `${name}.out`);
     const out = createWriteStream(logFile, { flags: 'a' });
-    const child = spawn(bin[program], ['-f', ...c, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin[program], ['-f', ...c, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached ?? false });
     child.stdout!.pipe(out);
     child.stderr!.pipe(out);
-    const d = { name, process: child, logFile };
+    const d: CephDaemon = { name, process: child, logFile, address, dataDir };
     daemons.push(d);
     return d;
   };
@@ -218,7 +231,7 @@ export async function launchRgw(opts: RgwOptions): Promise<RgwCluster> {
       clearTimeout(killer);
     }
   };
-  const alive = (d: { name: string; process: ChildProcess; logFile: string }): void => {
+  const alive = (d: CephDaemon): void => {
     if (d.process.exitCode !== null || d.process.signalCode !== null) {
       throw new UnavailableError(`ceph ${d.name} exited (${d.process.exitCode ?? d.process.signalCode}) before the S3 gateway was ready (logs: ${join(dir, 'log')})`);
     }
@@ -235,7 +248,7 @@ export async function launchRgw(opts: RgwOptions): Promise<RgwCluster> {
       await tool('monmaptool', ['--create', '--clobber', '--addv', 'a', `[v2:127.0.0.1:${state.monPort}]`, '--fsid', state.fsid, join(dir, 'monmap')]);
       await tool('ceph-mon', [...c, '--mkfs', '-i', 'a', '--monmap', join(dir, 'monmap'), '--keyring', join(dir, 'mon.keyring')]);
     }
-    const mon = start('mon.a', 'ceph-mon', ['-i', 'a']);
+    const mon = start('mon.a', 'ceph-mon', ['-i', 'a'], `127.0.0.1:${state.monPort}`, join(dir, 'mon', 'ceph-a'));
     const ceph = (args: readonly string[]) => tool('ceph', [...c, '--connect-timeout', '30', ...args]);
     if (!state.created) {
       const id = (await ceph(['osd', 'new', state.osdUuid])).trim();
@@ -248,8 +261,8 @@ export async function launchRgw(opts: RgwOptions): Promise<RgwCluster> {
       writeFileSync(join(dir, 'rgw', 'keyring'), rgwKey, { mode: 0o600 });
     }
     alive(mon);
-    const osd = start('osd.0', 'ceph-osd', ['-i', '0']);
-    const rgw = start('rgw.a', 'radosgw', ['-n', 'client.rgw.a']);
+    const osd = start('osd.0', 'ceph-osd', ['-i', '0'], '', join(dir, 'osd', 'ceph-0'));
+    const rgw = start('rgw.a', 'radosgw', ['-n', 'client.rgw.a'], `127.0.0.1:${state.rgwPort}`, join(dir, 'rgw'));
     const endpoint = `http://127.0.0.1:${state.rgwPort}`;
     for (;;) {
       for (const d of [mon, osd, rgw]) alive(d);

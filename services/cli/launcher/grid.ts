@@ -44,13 +44,15 @@ export const LOCAL_STATEMENT_POLL_MS = 2_000;
 /**
  * Starts the grid manager and storage servers of one grid and writes its
  * client.json. `nats`: the grid's nats-server, already running (launchNats);
- * `clearinghouse`: where its statements come from.
+ * `clearinghouse`: where its statements come from; `shareBackend`: each
+ * storage server's (by name, e.g. storage-01), absent for files on disk.
  */
 export async function launchGrid(
   sup: Supervisor,
   plan: GridPlan,
   nats: Pick<LaunchedNats, 'url' | 'credentials' | 'credentialsFile'>,
   clearinghouse: { address: string; publicKey: string },
+  shareBackend?: (server: string) => Record<string, unknown>,
 ): Promise<LaunchedGrid> {
   const gridDir = join(sup.dir, plan.name);
   mkdirSync(gridDir, { recursive: true });
@@ -89,6 +91,7 @@ export async function launchGrid(
         keyFile: './key.json',
         certificateFile: './certificate.b64',
         gridManager: { address: gm!.address, publicKey: gridManagerPublicKey },
+        ...(shareBackend ? { shareBackend: shareBackend(name) } : {}),
       });
       planned.push({ role: 'storage-server', name: `${plan.name}/${name}`, service: 'storage', grid: plan.name, areaCode: plan.areaCode, configPath, dataDir: join(sDir, 'data') });
     }

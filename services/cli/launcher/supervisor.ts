@@ -60,11 +60,24 @@ export interface GridRecord {
   adminIdentity: string;
 }
 
+/** Where the storage servers keep their shares under `up --share-backend s3`. */
+export interface S3Record {
+  /** The S3 endpoint (the local Ceph cluster's radosgw): http://127.0.0.1:PORT */
+  endpoint: string;
+  region: string;
+  /** One bucket; each storage server's objects under the prefix `<grid>/<storage-NN>/`. */
+  bucket: string;
+  /** The S3 user's access key and secret (mode 0600). */
+  credentialsFile: string;
+}
+
 export interface FederationFile {
   version: 1;
   startedAtMs: number;
   grids: GridRecord[];
   services: ServiceRecord[];
+  /** Present when the storage servers keep their shares in S3. */
+  s3?: S3Record;
 }
 
 /** One service to start: `intergrid serve <service> --config <configPath>`. */
@@ -81,8 +94,11 @@ export interface PlannedService {
 
 export class Supervisor {
   readonly children: ServiceChild[] = [];
+  /** Stopped after every other child, one at a time, the last adopted first (the Ceph daemons the storage servers use). */
+  readonly lastChildren: ServiceChild[] = [];
   readonly services: ServiceRecord[] = [];
   readonly grids: GridRecord[] = [];
+  s3: S3Record | undefined;
 
   constructor(readonly dir: string) {}
 
@@ -122,10 +138,11 @@ export class Supervisor {
 
   /**
    * Registers a child started by other means (nats-server is not an
-   * `intergrid serve` process), so it is recorded and stopped like the others.
+   * `intergrid serve` process), so it is recorded and stopped like the others
+   * (`stopLast`: only after all the others have exited).
    */
-  adopt(child: ServiceChild, p: Omit<PlannedService, 'service'>): ServiceRecord {
-    this.children.push(child);
+  adopt(child: ServiceChild, p: Omit<PlannedService, 'service'>, opts: { stopLast?: boolean } = {}): ServiceRecord {
+    (opts.stopLast ? this.lastChildren : this.children).push(child);
     const record: ServiceRecord = {
       role: p.role, name: p.name, grid: p.grid, areaCode: p.areaCode, address: child.address,
       pid: child.pid, dataDir: p.dataDir, config: p.configPath, log: child.logFile,
@@ -136,14 +153,16 @@ export class Supervisor {
 
   /** Writes DIR/federation.json (world-readable: it holds no secrets) and returns its path. */
   writeFederationFile(): string {
-    const file: FederationFile = { version: 1, startedAtMs: Date.now(), grids: this.grids, services: this.services };
+    const file: FederationFile = { version: 1, startedAtMs: Date.now(), grids: this.grids, services: this.services, ...(this.s3 ? { s3: this.s3 } : {}) };
     const path = join(this.dir, 'federation.json');
     writeJsonAtomic(path, file, 0o644);
     return path;
   }
 
-  stop(): Promise<void> {
-    return stopChildren(this.children);
+  /** Stops every child (SIGTERM, SIGKILL after a grace period): all at once, then the `stopLast` ones in reverse order. */
+  async stop(): Promise<void> {
+    await stopChildren(this.children);
+    for (const c of [...this.lastChildren].reverse()) await stopChildren([c]);
   }
 }
 
