@@ -38,8 +38,8 @@ export interface LaunchedGrid {
   clientConfigPath: string;
 }
 
-/** How often a local grid manager asks the clearinghouse for closed periods. */
-export const LOCAL_STATEMENT_POLL_MS = 2_000;
+/** How often a local grid manager asks the clearinghouse for closed periods, and its repairer looks for due files. */
+export const LOCAL_POLL_MS = 2_000;
 
 /**
  * Starts the grid manager and storage servers of one grid and writes its
@@ -61,11 +61,14 @@ export async function launchGrid(
   // The grid manager consumes this grid's usage events (docs/events.md) and
   // fetches its settlement statements from the clearinghouse (docs/billing.md);
   // locally it looks for closed periods every 2 s rather than every minute.
+  // Its repairer (docs/repair.md) looks for due files as often, and asks for
+  // no more servers than the grid has, as the client config does.
   writeJsonAtomic(init.configPath, {
     ...readJsonObjectIfPresent(init.configPath),
     nats: { servers: [nats.url], credentials: nats.credentials },
     clearinghouse: { address: clearinghouse.address, publicKey: clearinghouse.publicKey },
-    statementPollMs: LOCAL_STATEMENT_POLL_MS,
+    statementPollMs: LOCAL_POLL_MS,
+    repairer: { pollMs: LOCAL_POLL_MS, happy: Math.min(DEFAULT_HAPPY, plan.servers) },
   });
   const [gm] = await sup.start([
     { role: 'grid-manager', name: `${plan.name}/grid-manager`, service: 'grid-manager', grid: plan.name, areaCode: plan.areaCode, configPath: init.configPath, dataDir: gmDir },
