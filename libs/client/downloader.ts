@@ -10,7 +10,7 @@
  * ciphertext tree: verification always happens before a byte is written.
  */
 import { segmentsForRange, decryptSegment, clampRange, type ByteRange } from '../format/index.js';
-import { isLongDistance, toVerifyCap, type Cap, type ReadCap, type VerifyCap } from '../caps/index.js';
+import { isLongDistance, toVerifyCap, type Cap, type VerifyCap } from '../caps/index.js';
 import { PreconditionError } from '../errors/index.js';
 import { fromHex } from '../crypto/index.js';
 import type { GridConnection, StorageSession } from './grid-connection.js';
@@ -81,6 +81,17 @@ export async function* ciphertextSegments(
   }
 }
 
+/**
+ * Verified ciphertext segments of any file a client can name: a cap of
+ * another grid comes through the home grid's gateway (only its verify-cap is
+ * sent), a local one straight from the servers.
+ */
+export function fileSegments(conn: GridConnection, cap: Cap, range?: ByteRange, opts: SegmentOptions = {}): AsyncGenerator<CiphertextSegment, void, undefined> {
+  if (!isLongDistance(cap, conn.areaCode)) return ciphertextSegments(conn, cap, range, opts);
+  const gw = conn.config.gateway;
+  return gatewaySegments(gw ? { address: gw.address, publicKey: fromHex(gw.publicKey), identity: conn.identity } : undefined, cap, range, opts);
+}
+
 /** Ciphertext read per ReadShare round: 4 MiB (4 segments of the default 1 MiB), at least one segment, at most 16. */
 const READ_ROUND_BYTES = 4 * 1024 * 1024;
 const MAX_SEGMENTS_PER_READ = 16;
@@ -94,35 +105,32 @@ export function segmentsPerRead(segmentSize: number): number {
 export type DownloadSink = NodeJS.WritableStream | ((chunk: Uint8Array) => Promise<void>);
 
 export interface DownloadOptions extends Omit<SegmentOptions, 'onOpen'> {
-  /** Only this plaintext byte range (default: the whole file). */
+  /** Only this byte range (default: the whole file). */
   range?: ByteRange;
   /** Called after each chunk is written. */
   onProgress?(p: { bytesDone: number; total: number }): void;
 }
 
 export interface DownloadResult {
-  /** Plaintext bytes written to the sink. */
+  /** Bytes written to the sink. */
   bytes: number;
   report: DownloadReport;
 }
 
 /**
  * Downloads the file named by `cap` (or the given byte range of it), writing
- * decrypted, verified bytes to `sink` with backpressure.
+ * verified bytes to `sink` with backpressure: decrypted for a read-cap, the
+ * ciphertext itself for a verify-cap (which has no key).
  */
-export async function downloadFile(conn: GridConnection, cap: ReadCap, sink: DownloadSink, opts: DownloadOptions = {}): Promise<DownloadResult> {
+export async function downloadFile(conn: GridConnection, cap: Cap, sink: DownloadSink, opts: DownloadOptions = {}): Promise<DownloadResult> {
   const range = clampRange(opts.range, cap.size);
   const report = opts.report ?? emptyReport();
   const write = typeof sink === 'function' ? sink : (chunk: Uint8Array) => writeToStream(sink, chunk);
   const end = range.offset + range.length;
   let bytes = 0;
-  // A cap of another grid comes through the home grid's gateway; a local one straight from the servers.
-  const segments = isLongDistance(cap, conn.areaCode)
-    ? gatewaySegments(conn.config.gateway ? { address: conn.config.gateway.address, publicKey: fromHex(conn.config.gateway.publicKey), identity: conn.identity } : undefined, cap, range)
-    : ciphertextSegments(conn, cap, range, { ...opts, report });
-  for await (const seg of segments) {
+  for await (const seg of fileSegments(conn, cap, range, { ...opts, report })) {
     // In place: the segment's ciphertext is this loop's own (nothing else holds it).
-    const plain = decryptSegment(cap.readKey, seg.index, seg.ciphertext, seg.ciphertext);
+    const plain = cap.kind === 'read' ? decryptSegment(cap.readKey, seg.index, seg.ciphertext, seg.ciphertext) : seg.ciphertext;
     const from = Math.max(range.offset, seg.offset) - seg.offset;
     const to = Math.min(end, seg.offset + plain.length) - seg.offset;
     if (to <= from) continue;

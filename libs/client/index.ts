@@ -18,7 +18,7 @@ export { findShares, readFileInfo } from './share-map.js';
 export type { ShareLocation, ShareMap, FileInfo } from './share-map.js';
 export { SegmentFetcher, emptyReport } from './segment-fetcher.js';
 export type { DownloadReport } from './segment-fetcher.js';
-export { ciphertextSegments, downloadFile } from './downloader.js';
+export { ciphertextSegments, fileSegments, downloadFile } from './downloader.js';
 export type { DownloadSink, DownloadOptions, DownloadResult } from './downloader.js';
 export type { SegmentOptions, CiphertextSegment } from './ciphertext-segment.js';
 export { gatewaySegments } from './gateway-segments.js';

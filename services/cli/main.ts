@@ -63,6 +63,14 @@ program
   .action(action(async (cap: string, opts: { config: string; json?: boolean; addLease?: boolean; repair?: boolean }) => (await import('./commands/check.js')).checkCommand(cap, opts)));
 
 program
+  .command('web')
+  .description('serve the web API (PUT /uri, GET /uri/CAP with ranges) and the dashboard for this client; prints "listening http://HOST:PORT"')
+  .requiredOption('--config <client.json>', 'client config')
+  .option('--listen <host:port>', 'where to listen (port 0 picks a free port; loopback unless told otherwise)', '127.0.0.1:3456')
+  .option('--admin <admin.json>', "also show this grid admin's or clearinghouse operator's status on the dashboard (repeatable)", (v: string, prev: string[] = []) => [...prev, v])
+  .action(action(async (opts: { config: string; listen: string; admin?: string[] }) => (await import('./commands/web.js')).webCommand(opts)));
+
+program
   .command('status')
   .description('one screen for the admin of a grid manager or clearinghouse: exit 0 = fine, 1 = service unreachable, 4 = problems listed')
   .requiredOption('--config <file>', 'the grid manager or clearinghouse config (status calls it as its own key)')
