@@ -73,9 +73,9 @@ program
 program
   .command('status')
   .description('one screen for the admin of a grid manager or clearinghouse: exit 0 = fine, 1 = service unreachable, 4 = problems listed')
-  .requiredOption('--config <file>', 'the grid manager or clearinghouse config (status calls it as its own key)')
-  .option('--admin <admin.json>', 'call as this admin / operator identity instead of the key the config names')
-  .option('--address <host:port>', "the service's address (default: the config's listen; needed for port 0)")
+  .option('--config <file>', 'the grid manager or clearinghouse config (status calls it as its own key); or give --admin alone')
+  .option('--admin <admin.json>', 'call as this admin / operator identity; alone, it also says which service and where (its recorded address)')
+  .option('--address <host:port>', "the service's address (default: the config's listen; for port 0, the address --admin records)")
   .option('--expiring-within <duration>', 'grids: list certificates expiring within this, e.g. 7d, 48h', '7d')
   .option('--json', 'one JSON object (docs/operations.md "Status")')
   .action(action(async (opts: StatusOptions) => (await import('./commands/status.js')).statusCommand(opts)));

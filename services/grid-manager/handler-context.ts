@@ -31,6 +31,11 @@ export interface GridManagerContext {
   watched: WatchStore;
   /** Asks the repairer to look for due files now (after WatchFile). */
   wakeRepairer(): void;
+  /**
+   * Fetches new statements from the clearinghouse now, if one is configured
+   * (before ListStatements answers); never throws, gives up after a bound.
+   */
+  refreshStatements(): Promise<void>;
   now(): number;
   /** Called with unexpected errors (sent to the caller as INTERNAL without detail). */
   onInternal?(err: unknown, method: string): void;

@@ -65,6 +65,9 @@ export interface RunningGridManager {
   stop(): Promise<void>;
 }
 
+/** How long ListStatements waits for the clearinghouse before listing what is stored. */
+const STATEMENT_REFRESH_MS = 3000;
+
 /** Which roles may call each method (docs/grid-manager.md "Access"). */
 export const GRID_MANAGER_METHOD_ROLES: Record<string, readonly Role[]> = {
   GetDirectory: GRID_ROLES,
@@ -107,6 +110,9 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
       opts.onInternal ?? stderrInternalLogger('grid-manager');
     const watched = new WatchStore(knex);
     let repairLoop: RepairLoop | undefined;
+    // Set once the poller starts (after the server listens); ListStatements reads it when called.
+    const statementPoller: { current?: StatementPoller } = {};
+    const eventsLog = opts.onEventsLog ?? ((m: string) => process.stderr.write(`grid-manager: ${m}\n`));
     const handlerContext = {
       config,
       gridKey,
@@ -119,6 +125,18 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
       statements,
       watched,
       wakeRepairer: () => void repairLoop?.runNow(),
+      refreshStatements: async () => {
+        const poller = statementPoller.current;
+        if (!poller) return;
+        let timer: NodeJS.Timeout | undefined;
+        const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, STATEMENT_REFRESH_MS)));
+        const sync = poller.syncNow().then(
+          () => undefined,
+          (err: unknown) => eventsLog(`statements: cannot ask the clearinghouse: ${(err as Error).message}`),
+        );
+        await Promise.race([sync, bound]);
+        clearTimeout(timer);
+      },
       now,
       onInternal,
     };
@@ -185,7 +203,7 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
           },
         })
       : undefined;
-    const poller: StatementPoller | undefined = config.clearinghouse
+    const poller = config.clearinghouse
       ? startStatementPoller({
           config: { ...config, clearinghouse: config.clearinghouse },
           gridKey,
@@ -195,6 +213,7 @@ export async function startGridManager(config: GridManagerConfig, opts: StartGri
           ...(opts.onStatementSync ? { onSync: opts.onStatementSync } : {}),
         })
       : undefined;
+    if (poller) statementPoller.current = poller;
     const log = opts.onEventsLog ?? ((m: string) => process.stderr.write(`grid-manager: ${m}\n`));
     try {
       repairLoop = await startRepairLoop({

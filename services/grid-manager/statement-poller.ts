@@ -28,7 +28,11 @@ export interface StatementPollerDeps {
 }
 
 export interface StatementPoller {
-  /** Polls now; resolves with what was stored and refused. @throws when the clearinghouse cannot be asked. */
+  /**
+   * Polls now (after a poll in progress, so what it sees is at least as new
+   * as this call); resolves with what was stored and refused.
+   * @throws when the clearinghouse cannot be asked, or the poller is stopped.
+   */
   syncNow(): Promise<StatementSyncResult>;
   stop(): Promise<void>;
 }
@@ -48,10 +52,18 @@ export function startStatementPoller(deps: StatementPollerDeps): StatementPoller
   });
   const clearinghousePublicKey = fromHex(config.clearinghouse.publicKey, 'clearinghouse.publicKey', 32);
   const ledger = connectLedger(config.clearinghouse.address, identity, { clearinghousePublicKey });
+  // Polls run one after the other: the timer's and ListStatements' (server.ts) never overlap.
   let running: Promise<unknown> = Promise.resolve();
   let stopped = false;
 
-  async function syncNow(): Promise<StatementSyncResult> {
+  function syncNow(): Promise<StatementSyncResult> {
+    if (stopped) return Promise.reject(new Error('the statement poller is stopped'));
+    const next = running.then(syncOnce);
+    running = next.catch(() => undefined);
+    return next;
+  }
+
+  async function syncOnce(): Promise<StatementSyncResult> {
     const result = await syncStatements({
       areaCode: config.areaCode,
       clearinghousePublicKey,
@@ -66,7 +78,7 @@ export function startStatementPoller(deps: StatementPollerDeps): StatementPoller
 
   const tick = (): void => {
     if (stopped) return;
-    running = syncNow().catch((err: unknown) => deps.log(`statements: cannot ask the clearinghouse at ${config.clearinghouse.address}: ${(err as Error).message}`));
+    syncNow().catch((err: unknown) => deps.log(`statements: cannot ask the clearinghouse at ${config.clearinghouse.address}: ${(err as Error).message}`));
   };
   // The first poll waits one interval: a grid manager usually starts before
   // its grid is admitted, and asking at once would only log a refusal.

@@ -55,15 +55,19 @@ export function statusHandlers(ctx: GridManagerContext): grpc.UntypedServiceImpl
 
     ListStatements: unary<Empty, ListStatementsResponse>(
       'ListStatements',
-      async () => ({
-        statements: (await ctx.statements.list()).map((st) => ({
-          periodId: st.periodId,
-          body: Buffer.from(st.body),
-          signature: Buffer.from(st.signature),
-          netUnits: st.netUnits,
-          fetchedAtMs: st.fetchedAtMs,
-        })),
-      }),
+      async () => {
+        // A period closed a moment ago is listed at once, not at the next poll.
+        await ctx.refreshStatements();
+        return {
+          statements: (await ctx.statements.list()).map((st) => ({
+            periodId: st.periodId,
+            body: Buffer.from(st.body),
+            signature: Buffer.from(st.signature),
+            netUnits: st.netUnits,
+            fetchedAtMs: st.fetchedAtMs,
+          })),
+        };
+      },
       log,
     ),
   };

@@ -491,10 +491,11 @@ describe('billing across three grids', () => {
       expect(body.lines, area).toEqual(lines);
     }
 
-    // Every grid manager trusting the real key fetches, verifies and stores its own statement.
+    // Every grid manager trusting the real key fetches, verifies and stores its own statement. The first is
+    // asked for its list straight away (its poll runs once an hour here): ListStatements fetches first.
     for (const area of TRADERS) {
       const grid = fed.grid(area).grid;
-      expect(await grid.gridManager.syncStatements()).toEqual({ stored: [period.id], refused: [] });
+      if (area !== TRADERS[0]) expect(await grid.gridManager.syncStatements()).toEqual({ stored: [period.id], refused: [] });
       const stored = await grid.admin.listStatements();
       expect(stored).toHaveLength(1);
       expect(stored[0]).toMatchObject({ periodId: period.id, netUnits: expectedNet(area) });

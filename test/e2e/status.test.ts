@@ -17,7 +17,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { encodeCertificateBase64, issueCertificate, validityWindow, writeCertificateFile, writeKeyFile } from '../../libs/auth/index.js';
+import { encodeCertificateBase64, issueCertificate, setOperatorAddress, validityWindow, writeCertificateFile, writeKeyFile } from '../../libs/auth/index.js';
 import { generateKeyPair, toHex } from '../../libs/crypto/index.js';
 import { writeClientConfig } from '../../libs/client/index.js';
 import { connectGridManager, type GridManagerConnection } from '../../libs/grid/index.js';
@@ -206,6 +206,43 @@ describe('intergrid status: grid manager', () => {
     expect((JSON.parse(res.stdout) as GridJson).areaCode).toBe('101');
   }, 30_000);
 
+  it('--admin admin.json alone: the grid manager it names, at the address it records (as `up` writes it); the config on port 0 takes that address too', async () => {
+    const adminPath = join(dir, 'gm', 'admin.json');
+    // init on port 0 records no address: one line naming the file, exit 2.
+    const none = await runBuiltCli(['status', '--admin', adminPath]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/^intergrid: .*admin\.json has no gridManager\.address \(where the grid manager listens\) and no address was given\n$/);
+    const noneWithConfig = await runBuiltCli(['status', '--config', gmConfigPath, '--admin', adminPath]);
+    expect(noneWithConfig.code).toBe(2);
+    expect(noneWithConfig.stderr).toMatch(/listens on port 0 \(any free port\) and .*admin\.json has no gridManager\.address: pass --address HOST:PORT\n$/);
+
+    setOperatorAddress(adminPath, 'gridManager', gm.address);
+    for (const args of [['--admin', adminPath], ['--config', gmConfigPath, '--admin', adminPath]]) {
+      const res = await runBuiltCli(['status', ...args, '--json']);
+      expect(res.stderr, args.join(' ')).toBe('');
+      expect(res.code, args.join(' ')).toBe(4); // storage-02 is down
+      const r = JSON.parse(res.stdout) as GridJson & { address: string };
+      expect(r).toMatchObject({ areaCode: '101', address: gm.address, health: 'SERVING' });
+      expect(r.servers.map((x) => [x.name, x.state])).toEqual([
+        ['storage-01', 'up'],
+        ['storage-02', 'down'],
+      ]);
+    }
+    const screen = await runBuiltCli(['status', '--admin', adminPath]);
+    expect(screen.stdout).toMatch(/^grid 101 {2}grid manager \S+ {2}SERVING/);
+    // Gone: named by the identity file it came from.
+    const down = await runBuiltCli(['status', '--admin', adminPath, '--address', '127.0.0.1:1']);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/^intergrid: grid manager 101 \(.*admin\.json\) is unreachable: 127\.0\.0\.1:1: .*\n$/);
+    // Not an identity file, or neither flag.
+    const client = await runBuiltCli(['status', '--admin', join(dir, 'client.json')]);
+    expect(client.code).toBe(2);
+    expect(client.stderr).toMatch(/^intergrid: .*client\.json is not an operator identity file: .+\n$/);
+    const neither = await runBuiltCli(['status']);
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toMatch(/^intergrid: status needs --config FILE .* or --admin ADMIN\.json/);
+  }, 60_000);
+
   it('a grid manager that does not answer: one line, exit 1; a file that is neither config: one line naming it, exit 2', async () => {
     const down = await runBuiltCli(['status', '--config', gmConfigPath, '--address', '127.0.0.1:1']);
     expect(down.code).toBe(1);
@@ -305,6 +342,14 @@ describe('intergrid status: clearinghouse', () => {
     expect(closed.code, closed.stderr).toBe(0);
     const after = JSON.parse((await status('--json')).stdout) as { lastPeriod: { id: string; transfers: number } | null };
     expect(after.lastPeriod).toMatchObject({ id: '1', transfers: 1 });
+  }, 30_000);
+
+  it("--admin with the operator's admin.json alone (its address recorded): the clearinghouse report", async () => {
+    const adminPath = join(dir, 'admin.json');
+    setOperatorAddress(adminPath, 'clearinghouse', server!.address);
+    const res = await runBuiltCli(['status', '--admin', adminPath, '--json']);
+    expect(res.stderr).toBe('');
+    expect(JSON.parse(res.stdout)).toMatchObject({ service: 'clearinghouse', address: server!.address, grids: [{ areaCode: '101' }, { areaCode: '102' }] });
   }, 30_000);
 
   it('a stopped clearinghouse: one line, exit 1', async () => {

@@ -1,14 +1,15 @@
 /**
- * `intergrid status --config FILE [--json]`: one screen for the admin of the
- * grid manager or clearinghouse whose config FILE is (docs/operations.md
- * "Status"). Exit 0 = no problem, 1 = the service does not answer (one
+ * `intergrid status --config FILE [--json]` or `intergrid status --admin
+ * ADMIN.json [--json]`: one screen for the admin of the grid manager or
+ * clearinghouse whose config FILE is, or which the operator identity file
+ * ADMIN.json administers (docs/operations.md "Status"). Exit 0 = no problem, 1 = the service does not answer (one
  * stderr line), 2 = bad usage or config, 4 = the report lists a problem
  * (a storage server down, an account near its quota, a certificate about to
  * expire, an open dispute…), so cron and monitoring can act on it.
  */
-import { UnavailableError } from '../../../libs/errors/index.js';
+import { InvalidArgumentError, UnavailableError } from '../../../libs/errors/index.js';
 import { parseDuration } from './grid.js';
-import { loadServiceTarget } from '../status/service-config.js';
+import { loadAdminTarget, loadServiceTarget, type AdminTarget } from '../status/service-config.js';
 import { gridReport } from '../status/grid-report.js';
 import { clearinghouseReport } from '../status/clearinghouse-report.js';
 import { renderClearinghouse, renderGrid } from '../status/render.js';
@@ -19,7 +20,7 @@ export const STATUS_PROBLEMS_EXIT = 4;
 const SERVICE_TIMEOUT_MS = 5000;
 
 export interface StatusOptions {
-  config: string;
+  config?: string;
   admin?: string;
   address?: string;
   json?: boolean;
@@ -28,10 +29,25 @@ export interface StatusOptions {
 
 export async function statusCommand(opts: StatusOptions): Promise<void> {
   const expiringWithinMs = parseDuration(opts.expiringWithin ?? '7d', '--expiring-within');
-  const target = loadServiceTarget(opts.config, { ...(opts.admin ? { admin: opts.admin } : {}), ...(opts.address ? { address: opts.address } : {}), now: Date.now() });
-  const what = target.kind === 'grid-manager' ? `grid manager ${target.config.areaCode}` : 'clearinghouse';
+  const address = opts.address ? { address: opts.address } : {};
+  let target: AdminTarget;
+  let what: string;
+  let file: string;
+  if (opts.config) {
+    const t = loadServiceTarget(opts.config, { ...(opts.admin ? { admin: opts.admin } : {}), ...address, now: Date.now() });
+    target = t;
+    what = t.kind === 'grid-manager' ? `grid manager ${t.config.areaCode}` : 'clearinghouse';
+    file = opts.config;
+  } else if (opts.admin) {
+    // The identity file names the authority; a grid admin's certificate names the grid.
+    target = loadAdminTarget(opts.admin, address);
+    what = target.kind === 'grid-manager' ? `grid manager ${target.identity.certificates[0]!.grid}` : 'clearinghouse';
+    file = opts.admin;
+  } else {
+    throw new InvalidArgumentError('status needs --config FILE (a grid manager or clearinghouse config) or --admin ADMIN.json (an operator identity file)');
+  }
   const unreachable = (err: unknown): never => {
-    if (err instanceof UnavailableError) throw new UnavailableError(`${what} (${opts.config}) is unreachable: ${err.message}`, { cause: err });
+    if (err instanceof UnavailableError) throw new UnavailableError(`${what} (${file}) is unreachable: ${err.message}`, { cause: err });
     throw err;
   };
   if (target.kind === 'grid-manager') {
