@@ -168,6 +168,10 @@ describe('README: A federation on this machine', () => {
       expect(own).toMatch(new RegExp(`^ {2}with 101\\s+exported 0 bytes \\(\\+0\\)\\s+imported ${FILE_BYTES} bytes`, 'm'));
 
       // The script's background lines (none today): killed; then nothing of the script runs.
+      // The web API as grid b's client: grid a's file through b's gateway, a range of it, an upload to b.
+      expect(outputOf(steps, /^curl -sS -o /), context).toMatch(/^identical$/m);
+      expect(outputOf(steps, /^curl -sS -r /), context).toMatch(/^range identical$/m);
+      expect(outputOf(steps, /^curl -sS -T /), context).toMatch(new RegExp(`^URI:CHK:[a-z2-7]+:[a-z2-7]+:3:10:${FILE_BYTES}:102$`, 'm'));
       expect(await stopGroup(run.pgid, 'SIGTERM', 15_000), 'the script left processes that ignored SIGTERM').toBe(true);
 
       // Ctrl-C on `up`: SIGINT to its process group, as a terminal sends it. `intergrid up` exits 0 and npm exec,
