@@ -41,8 +41,10 @@ export const CONTENT_SECURITY_POLICY =
 const PAGE_HEADERS = {
   'Content-Security-Policy': CONTENT_SECURITY_POLICY,
   'X-Content-Type-Options': 'nosniff',
-  // Caps travel in this page's URLs (?uploaded=, /uri/CAP): never in a Referer.
-  'Referrer-Policy': 'no-referrer',
+  // Caps travel in this page's URLs (?uploaded=, /uri/CAP): never in a Referer to
+  // another site. Not no-referrer: under it a browser's form post says
+  // `Origin: null`, which the upload route refuses as another site's.
+  'Referrer-Policy': 'same-origin',
 };
 
 const ASSETS: Record<string, { file: string; type: string }> = {

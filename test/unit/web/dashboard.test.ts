@@ -164,7 +164,7 @@ describe('dashboard pages over HTTP', () => {
   });
   afterAll(() => web?.close());
 
-  it('GET /: the forms and the status part, with a strict CSP, no-store and no Referer', async () => {
+  it('GET /: the forms and the status part, with a strict CSP, no-store and no Referer to other sites', async () => {
     const res = await fetch(`${web.url}/`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
@@ -172,7 +172,7 @@ describe('dashboard pages over HTTP', () => {
     expect(CONTENT_SECURITY_POLICY).toContain("script-src 'self'");
     expect(CONTENT_SECURITY_POLICY).not.toContain('unsafe');
     expect(res.headers.get('cache-control')).toBe('no-store');
-    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(res.headers.get('referrer-policy')).toBe('same-origin');
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     const body = await res.text();
     expect(body).toContain('<title>Intergrid — grid 205</title>');
