@@ -1,11 +1,13 @@
 /**
  * `intergrid web --config CLIENT.json [--listen HOST:PORT] [--admin ADMIN.json …]`:
  * the web API and dashboard (docs/web.md) for the client whose config this
- * is, until SIGINT/SIGTERM. Prints `listening http://HOST:PORT` once it
+ * is, until SIGINT/SIGTERM. Each --admin (a grid admin's or the clearinghouse
+ * operator's admin.json) adds its service's status to the dashboard. Prints `listening http://HOST:PORT` once it
  * answers (port 0 picks a free port).
  */
 import { loadClientConfig } from '../../../libs/client/index.js';
 import { startWebServer, listensBeyondLoopback } from '../../web/server.js';
+import { loadAdminTarget } from '../../web/admin-target.js';
 import { openClient } from '../client-session.js';
 
 export interface WebOptions {
@@ -15,13 +17,15 @@ export interface WebOptions {
 }
 
 export async function webCommand(opts: WebOptions): Promise<void> {
-  // A bad client.json is a clear error now, not on the first request.
+  // A bad client.json or admin identity is a clear error now, not on the first request.
   loadClientConfig(opts.config);
+  const admins = (opts.admin ?? []).map((path) => loadAdminTarget(path));
   const { createDashboard } = await import('../../web/dashboard.js');
+  const pages = createDashboard({ clientConfig: opts.config, admins });
   const web = await startWebServer({
     listen: opts.listen,
     openClient: () => openClient(opts.config),
-    pages: createDashboard({ clientConfig: opts.config, admins: opts.admin ?? [] }),
+    pages,
   });
   if (listensBeyondLoopback(opts.listen)) {
     process.stderr.write(`intergrid web: warning: listening beyond loopback (${opts.listen}): anyone who reaches it uploads on this account and sees the status page\n`);
