@@ -14,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadClientConfig } from '../../libs/client/index.js';
-import type { AdminTarget } from './admin-target.js';
+import type { AdminTarget } from '../cli/status/service-config.js';
 import { escapeHtml, html, type Html } from './html.js';
 import type { WebPages } from './server.js';
 import { statusPart, type StatusSection } from './status-page.js';
@@ -25,7 +25,7 @@ export { escapeHtml };
 export interface DashboardOptions {
   /** The client.json the server uploads and downloads as. */
   clientConfig: string;
-  /** Grid admins / the clearinghouse operator whose status the page shows (admin-target.ts), in order. */
+  /** Grid admins / the clearinghouse operator whose status the page shows (services/cli/status/service-config.ts loadAdminTarget), in order. */
   admins: readonly AdminTarget[];
   /** The report calls (tests); default those of `intergrid status`. */
   reports?: ReportFunctions;

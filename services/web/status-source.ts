@@ -8,7 +8,7 @@
 import { UnavailableError } from '../../libs/errors/index.js';
 import { clearinghouseReport } from '../cli/status/clearinghouse-report.js';
 import { gridReport } from '../cli/status/grid-report.js';
-import type { AdminTarget } from './admin-target.js';
+import type { AdminTarget } from '../cli/status/service-config.js';
 import type { StatusSection } from './status-page.js';
 
 /** Deadline of each call to a grid manager or clearinghouse (as `intergrid status`). */

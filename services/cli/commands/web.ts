@@ -7,7 +7,7 @@
  */
 import { loadClientConfig } from '../../../libs/client/index.js';
 import { startWebServer, listensBeyondLoopback } from '../../web/server.js';
-import { loadAdminTarget } from '../../web/admin-target.js';
+import { loadAdminTarget } from '../status/service-config.js';
 import { openClient } from '../client-session.js';
 
 export interface WebOptions {

@@ -11,13 +11,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, toHex } from '../../../libs/crypto/index.js';
-import { ConfigError, PermissionError, UnavailableError } from '../../../libs/errors/index.js';
+import { PermissionError, UnavailableError } from '../../../libs/errors/index.js';
 import { writeClientConfig } from '../../../libs/client/index.js';
 import { initGridManager } from '../../../services/grid-manager/index.js';
 import { initClearinghouse } from '../../../services/clearinghouse/index.js';
 import type { ClearinghouseReport } from '../../../services/cli/status/clearinghouse-report.js';
 import type { GridReport } from '../../../services/cli/status/grid-report.js';
-import { loadAdminTarget, type AdminTarget } from '../../../services/web/admin-target.js';
+import { loadAdminTarget, type AdminTarget } from '../../../services/cli/status/service-config.js';
 import { collectStatus, EXPIRING_WITHIN_MS, STATUS_TIMEOUT_MS, type ReportFunctions } from '../../../services/web/status-source.js';
 import { CONTENT_SECURITY_POLICY, createDashboard } from '../../../services/web/dashboard.js';
 import { startWebServer, type RunningWebServer } from '../../../services/web/server.js';
@@ -26,7 +26,6 @@ let dir: string;
 let gmAdmin: string;
 let chAdmin: string;
 let gmKey: Uint8Array;
-let chKey: Uint8Array;
 let clientPath: string;
 
 beforeAll(() => {
@@ -36,7 +35,6 @@ beforeAll(() => {
   gmKey = gm.gridManagerPublicKey;
   const ch = initClearinghouse(join(dir, 'ch'), { listen: '127.0.0.1:7700' });
   chAdmin = ch.adminIdentityPath;
-  chKey = ch.publicKey;
   const key = generateKeyPair();
   clientPath = join(dir, 'client.json');
   writeClientConfig(clientPath, {
@@ -49,31 +47,6 @@ beforeAll(() => {
   });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-describe('loadAdminTarget', () => {
-  it("a grid admin's admin.json → the grid manager's address and key, calling as the admin", () => {
-    const t = loadAdminTarget(gmAdmin);
-    expect(t).toMatchObject({ kind: 'grid-manager', address: '127.0.0.1:7300' });
-    expect(toHex(t.serviceKey)).toBe(toHex(gmKey));
-    expect(t.identity.certificates[0]).toMatchObject({ role: 'admin', grid: '205' });
-  });
-
-  it("the clearinghouse operator's admin.json → the clearinghouse", () => {
-    const t = loadAdminTarget(chAdmin);
-    expect(t).toMatchObject({ kind: 'clearinghouse', address: '127.0.0.1:7700' });
-    expect(toHex(t.serviceKey)).toBe(toHex(chKey));
-    expect(t.identity.certificates[0]).toMatchObject({ role: 'clearinghouse-admin' });
-  });
-
-  it('an identity without an address, another kind of file, a missing file: one ConfigError naming the file', () => {
-    const noAddress = initGridManager(join(dir, 'gm0'), { areaCode: '206', listen: '127.0.0.1:0' }).adminIdentityPath;
-    expect(() => loadAdminTarget(noAddress)).toThrow(ConfigError);
-    expect(() => loadAdminTarget(noAddress)).toThrow(`${noAddress} records no address of its grid manager (gridManager.address)`);
-    expect(() => loadAdminTarget(clientPath)).toThrow(new RegExp(`^${clientPath} is neither a grid admin identity \\(.+\\) nor a clearinghouse operator identity \\(.+\\)$`));
-    const missing = join(dir, 'nope.json');
-    expect(() => loadAdminTarget(missing)).toThrow(`cannot read config ${missing}: ENOENT`);
-  });
-});
 
 /** Stand-in reports: fixed objects, or the error each call should throw. */
 function fakeReports(grid: GridReport | Error, ch: ClearinghouseReport | Error, calls: unknown[][] = []): ReportFunctions {
