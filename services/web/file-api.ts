@@ -141,7 +141,7 @@ export async function handleDownload(ctx: FileApiContext, req: IncomingMessage, 
   };
   const filename = query.get('filename');
   if (filename) headers['Content-Disposition'] = contentDisposition(filename);
-  if (req.headers['if-none-match'] === etag) {
+  if (matchesNoneMatch(req.headers['if-none-match'], etag)) {
     res.writeHead(304, headers);
     res.end();
     return;
@@ -168,7 +168,9 @@ export async function handleDownload(ctx: FileApiContext, req: IncomingMessage, 
   const write = async (chunk: Uint8Array): Promise<void> => {
     if (gone.signal.aborted) throw new ClientGone();
     if (!res.headersSent) res.writeHead(status, headers);
-    if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(gone.signal, 'abort')]);
+    // One listener per wait, removed whichever way it ends (a race of two once() calls
+    // left an abort listener behind per wait: thousands on a long download).
+    if (!res.write(chunk)) await once(res, 'drain', { signal: gone.signal }).catch(() => undefined);
     if (gone.signal.aborted) throw new ClientGone();
   };
   try {
@@ -189,9 +191,21 @@ class ClientGone extends Error {
   }
 }
 
-/** attachment; filename="…" with a safe ASCII fallback and the exact UTF-8 name (RFC 6266). */
+/**
+ * If-None-Match (RFC 9110 §13.1.2): `*`, or a list of entity tags compared
+ * weakly (a `W/` prefix does not matter), any of which may be ours.
+ */
+function matchesNoneMatch(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  return (header.match(/(?:W\/)?"[^"]*"/g) ?? []).some((tag) => tag.replace(/^W\//, '') === etag);
+}
+
+/** attachment; filename="…" with a safe ASCII fallback and the exact UTF-8 name (RFC 6266, RFC 8187 ext-value). */
 function contentDisposition(name: string): string {
   const base = name.replace(/[/\\]/g, '_').slice(0, 255);
-  const ascii = base.replace(/[^\x20-\x7e]|["%]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(base)}`;
+  const ascii = base.replace(/[^\x20-\x7e]|["%\\]/g, '_');
+  // encodeURIComponent leaves ' ( ) * unescaped; they are not attr-chars (the ' would end the charset part).
+  const ext = encodeURIComponent(base).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${ext}`;
 }
