@@ -23,9 +23,9 @@ import type { Readable } from 'node:stream';
 import busboy from 'busboy';
 import { parseCap, toVerifyCap, capStorageIndex, formatStorageIndex, redactCap, type Cap } from '../../libs/caps/index.js';
 import { InvalidArgumentError } from '../../libs/errors/index.js';
-import { downloadFile, uploadFile } from '../../libs/client/index.js';
+import { downloadFile, emptyReport, uploadFile } from '../../libs/client/index.js';
 import { parseRangeHeader } from './range-header.js';
-import { httpErrorOf } from './http-status.js';
+import { downloadErrorOf, httpErrorOf, type HttpError } from './http-status.js';
 import type { ClientSessions } from './client-sessions.js';
 
 /** How long a downloaded file may be cached: it never changes (a cap names fixed bytes). */
@@ -47,7 +47,11 @@ export function sendText(res: ServerResponse, status: number, text: string, head
 }
 
 export function sendError(res: ServerResponse, err: unknown): void {
-  const e = httpErrorOf(err);
+  sendHttpError(res, httpErrorOf(err));
+}
+
+/** Answers the status and reason; once headers went out, cuts the connection instead (the client sees a short body). */
+export function sendHttpError(res: ServerResponse, e: HttpError): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -173,15 +177,18 @@ export async function handleDownload(ctx: FileApiContext, req: IncomingMessage, 
     if (!res.write(chunk)) await once(res, 'drain', { signal: gone.signal }).catch(() => undefined);
     if (gone.signal.aborted) throw new ClientGone();
   };
+  // What the download saw of the servers: it decides between 502, 503 and 404 (downloadErrorOf).
+  const report = emptyReport();
   try {
-    const result = await ctx.sessions.use((conn) => downloadFile(conn, source, write, { range }));
+    const result = await ctx.sessions.use((conn) => downloadFile(conn, source, write, { range, report }));
     if (result.bytes !== range.length) throw new Error(`sent ${result.bytes} of ${range.length} bytes`);
     if (!res.headersSent) res.writeHead(status, headers);
     res.end();
   } catch (err) {
     if (err instanceof ClientGone) return; // the reader went away: nothing to answer
-    if (res.headersSent) ctx.log(`GET ${redactCap(cap)} failed after ${status} was sent (connection cut): ${httpErrorOf(err).message}`);
-    sendError(res, err);
+    const e = downloadErrorOf(err, report);
+    if (res.headersSent) ctx.log(`GET ${redactCap(cap)} failed after ${status} was sent (connection cut): ${e.message}`);
+    sendHttpError(res, e);
   }
 }
 
