@@ -542,8 +542,8 @@ describe('readers that go away or stop reading', () => {
   }, 120_000);
 
   it('a client that stops reading does not make the server buffer the file; it resumes to the exact bytes', async () => {
-    // 12 MiB in 64 KiB segments (uploaded by the library: the web server's config says 4 KiB).
-    const size = 12 * MiB;
+    // 16 MiB in 64 KiB segments (uploaded by the library: the web server's config says 4 KiB).
+    const size = 16 * MiB;
     const data = randomBytes(size);
     const path = join(grid.dir, 'paused-reader');
     writeFileSync(path, data);
@@ -569,9 +569,9 @@ describe('readers that go away or stop reading', () => {
         last = now;
       }
       const s = serverSockets[serverSockets.length - 1]!;
-      // Kernel buffers on loopback hold a few MiB at most: far less than the file.
+      // Kernel buffers on loopback hold a few MiB (about 5 seen here): far less than the file.
       expect(s.bytesWritten).toBeGreaterThan(0);
-      expect(s.bytesWritten).toBeLessThan(size / 2);
+      expect(s.bytesWritten).toBeLessThan(size - 6 * MiB);
       // Nothing piles up in the server's own buffers either.
       expect(s.writableLength).toBeLessThan(2 * MiB);
 
