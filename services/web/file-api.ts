@@ -23,9 +23,9 @@ import type { Readable } from 'node:stream';
 import busboy from 'busboy';
 import { parseCap, toVerifyCap, capStorageIndex, formatStorageIndex, redactCap, type Cap } from '../../libs/caps/index.js';
 import { InvalidArgumentError } from '../../libs/errors/index.js';
-import { downloadFile, uploadFile } from '../../libs/client/index.js';
+import { downloadFile, emptyReport, uploadFile } from '../../libs/client/index.js';
 import { parseRangeHeader } from './range-header.js';
-import { httpErrorOf } from './http-status.js';
+import { downloadErrorOf, httpErrorOf, type HttpError } from './http-status.js';
 import type { ClientSessions } from './client-sessions.js';
 
 /** How long a downloaded file may be cached: it never changes (a cap names fixed bytes). */
@@ -47,7 +47,11 @@ export function sendText(res: ServerResponse, status: number, text: string, head
 }
 
 export function sendError(res: ServerResponse, err: unknown): void {
-  const e = httpErrorOf(err);
+  sendHttpError(res, httpErrorOf(err));
+}
+
+/** Answers the status and reason; once headers went out, cuts the connection instead (the client sees a short body). */
+export function sendHttpError(res: ServerResponse, e: HttpError): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -141,7 +145,7 @@ export async function handleDownload(ctx: FileApiContext, req: IncomingMessage, 
   };
   const filename = query.get('filename');
   if (filename) headers['Content-Disposition'] = contentDisposition(filename);
-  if (req.headers['if-none-match'] === etag) {
+  if (matchesNoneMatch(req.headers['if-none-match'], etag)) {
     res.writeHead(304, headers);
     res.end();
     return;
@@ -168,18 +172,23 @@ export async function handleDownload(ctx: FileApiContext, req: IncomingMessage, 
   const write = async (chunk: Uint8Array): Promise<void> => {
     if (gone.signal.aborted) throw new ClientGone();
     if (!res.headersSent) res.writeHead(status, headers);
-    if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(gone.signal, 'abort')]);
+    // One listener per wait, removed whichever way it ends (a race of two once() calls
+    // left an abort listener behind per wait: thousands on a long download).
+    if (!res.write(chunk)) await once(res, 'drain', { signal: gone.signal }).catch(() => undefined);
     if (gone.signal.aborted) throw new ClientGone();
   };
+  // What the download saw of the servers: it decides between 502, 503 and 404 (downloadErrorOf).
+  const report = emptyReport();
   try {
-    const result = await ctx.sessions.use((conn) => downloadFile(conn, source, write, { range }));
+    const result = await ctx.sessions.use((conn) => downloadFile(conn, source, write, { range, report }));
     if (result.bytes !== range.length) throw new Error(`sent ${result.bytes} of ${range.length} bytes`);
     if (!res.headersSent) res.writeHead(status, headers);
     res.end();
   } catch (err) {
     if (err instanceof ClientGone) return; // the reader went away: nothing to answer
-    if (res.headersSent) ctx.log(`GET ${redactCap(cap)} failed after ${status} was sent (connection cut): ${httpErrorOf(err).message}`);
-    sendError(res, err);
+    const e = downloadErrorOf(err, report);
+    if (res.headersSent) ctx.log(`GET ${redactCap(cap)} failed after ${status} was sent (connection cut): ${e.message}`);
+    sendHttpError(res, e);
   }
 }
 
@@ -189,9 +198,21 @@ class ClientGone extends Error {
   }
 }
 
-/** attachment; filename="…" with a safe ASCII fallback and the exact UTF-8 name (RFC 6266). */
+/**
+ * If-None-Match (RFC 9110 §13.1.2): `*`, or a list of entity tags compared
+ * weakly (a `W/` prefix does not matter), any of which may be ours.
+ */
+function matchesNoneMatch(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  return (header.match(/(?:W\/)?"[^"]*"/g) ?? []).some((tag) => tag.replace(/^W\//, '') === etag);
+}
+
+/** attachment; filename="…" with a safe ASCII fallback and the exact UTF-8 name (RFC 6266, RFC 8187 ext-value). */
 function contentDisposition(name: string): string {
   const base = name.replace(/[/\\]/g, '_').slice(0, 255);
-  const ascii = base.replace(/[^\x20-\x7e]|["%]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(base)}`;
+  const ascii = base.replace(/[^\x20-\x7e]|["%\\]/g, '_');
+  // encodeURIComponent leaves ' ( ) * unescaped; they are not attr-chars (the ' would end the charset part).
+  const ext = encodeURIComponent(base).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${ext}`;
 }

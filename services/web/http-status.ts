@@ -39,6 +39,31 @@ export function httpErrorOf(err: unknown): HttpError {
   return { status: 500, message: oneLine(`unexpected error: ${err instanceof Error ? err.message : String(err)}`) };
 }
 
+/** What a download saw of the servers (libs/client DownloadReport): enough to tell "try later" from "the data is bad". */
+export interface DownloadEvidence {
+  corrupt: readonly unknown[];
+  unavailable: readonly unknown[];
+}
+
+/**
+ * The status of a failed download, given what it saw. Too few good shares
+ * is 503 while servers did not answer (they may come back), but 502 when
+ * every share it could not use failed verification: retrying cannot help.
+ * No share found is 404 only if every server answered: while some did not,
+ * the file may be on them (503).
+ */
+export function downloadErrorOf(err: unknown, seen: DownloadEvidence): HttpError {
+  const e = httpErrorOf(err);
+  const code = err instanceof IntergridError ? err.code : undefined;
+  if (code === 'NOT_ENOUGH_SHARES' && seen.unavailable.length === 0 && seen.corrupt.length > 0) {
+    return { status: 502, message: oneLine(`the grid's shares of this file do not verify: ${err instanceof Error ? err.message : ''}`) };
+  }
+  if (code === 'NOT_FOUND' && seen.unavailable.length > 0) {
+    return { status: 503, message: oneLine(`${err instanceof Error ? err.message : ''}; it may be on the servers that did not answer`) };
+  }
+  return e;
+}
+
 function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').slice(0, 1000);
 }

@@ -70,7 +70,13 @@ export async function startWebServer(opts: WebServerOptions): Promise<RunningWeb
       sendText(res, 421, `this server answers as ${[...names][0]}, not '${(req.headers.host ?? '').slice(0, 100)}'`);
       return;
     }
-    const url = new URL(req.url ?? '/', origin);
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', origin);
+    } catch {
+      // Node's parser lets through targets the URL parser refuses (`http://[::1/…`): the caller's fault.
+      throw new InvalidArgumentError('the request target is not a valid URL');
+    }
     const path = url.pathname;
     if (path === '/uri' || path === '/uri/') {
       if (req.method !== 'PUT' && req.method !== 'POST') return methodNotAllowed(res, 'PUT, POST');
