@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bashScript, fixedPorts, outputOf, substituteLine, transcriptSteps, walkthrough, type Step } from './fixtures/readme-commands.js';
+import { isAlive } from './fixtures/built-cli.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const SECTION = 'A federation on this machine';
@@ -43,15 +44,6 @@ async function freePort(): Promise<number> {
   const port = (server.address() as { port: number }).port;
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Whether any process of group `pgid` still runs. */

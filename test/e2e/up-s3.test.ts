@@ -11,15 +11,14 @@
  *
  * Ceph missing → `up` fails with the line saying how to install it (.ci/run installs it).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { S3Client, ListObjectsV2Command, type _Object } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { builtCli, runBuiltCli } from './fixtures/built-cli.js';
+import { runBuiltCli, isAlive, startBuiltUp, stopBuiltUp } from './fixtures/built-cli.js';
 import { capStorageIndex, parseCap } from '../../libs/caps/index.js';
 import { toHex } from '../../libs/crypto/index.js';
 import { planFile } from '../../libs/format/index.js';
@@ -30,38 +29,6 @@ interface Federation {
   grids: { name: string; clientConfig: string }[];
   services: { role: string; name: string; address: string; pid: number; dataDir: string; config: string }[];
   s3?: { endpoint: string; region: string; bucket: string; credentialsFile: string };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Starts `intergrid up --share-backend s3`, resolves with the process and the path it printed after `ready `. */
-async function startUp(dir: string): Promise<{ proc: ChildProcess; federationPath: string }> {
-  const proc = spawn(process.execPath, [builtCli(), 'up', '--dir', dir, '--grids', '2', '--servers', '10', '--share-backend', 's3'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const lines = createInterface({ input: proc.stdout! });
-  const federationPath = await new Promise<string>((resolve, reject) => {
-    lines.on('line', (line) => {
-      const m = /^ready (.+)$/.exec(line);
-      if (m) resolve(m[1]!);
-    });
-    proc.once('exit', (code) => reject(new Error(`intergrid up exited ${code}: ${stderr}`)));
-  });
-  return { proc, federationPath };
-}
-
-async function stopUp(proc: ChildProcess): Promise<number | null> {
-  if (proc.exitCode !== null) return proc.exitCode;
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  proc.kill('SIGTERM');
-  return exited;
 }
 
 async function listBucket(s3: S3Client, bucket: string): Promise<_Object[]> {
@@ -87,7 +54,7 @@ describe('intergrid up --share-backend s3', () => {
   const gridDir = join(dir, 'g');
   const running: ChildProcess[] = [];
   afterAll(async () => {
-    for (const p of running) await stopUp(p);
+    for (const p of running) await stopBuiltUp(p);
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
@@ -99,7 +66,7 @@ describe('intergrid up --share-backend s3', () => {
   });
 
   it('keeps every share byte in RGW, serves put/get locally and long-distance, stops every child and restarts on the same cluster', async () => {
-    const first = await startUp(gridDir);
+    const first = await startBuiltUp(['--dir', gridDir, '--grids', '2', '--servers', '10', '--share-backend', 's3']);
     running.push(first.proc);
     const federation = JSON.parse(readFileSync(first.federationPath, 'utf8')) as Federation;
     const ceph = federation.services.filter((s) => s.role === 'ceph');
@@ -167,7 +134,7 @@ describe('intergrid up --share-backend s3', () => {
     }
 
     // SIGTERM stops every child, the Ceph daemons included.
-    expect(await stopUp(first.proc)).toBe(0);
+    expect(await stopBuiltUp(first.proc)).toBe(0);
     for (const s of federation.services) expect(isAlive(s.pid), s.name).toBe(false);
 
     // The disk backend on this dir would not see the shares: refused in one line, nothing started.
@@ -177,7 +144,7 @@ describe('intergrid up --share-backend s3', () => {
     expect(disk.stderr).toContain('created with --share-backend s3');
 
     // Same dir again with s3: the same cluster (endpoint, credentials) and the shares it holds.
-    const second = await startUp(gridDir);
+    const second = await startBuiltUp(['--dir', gridDir, '--grids', '2', '--servers', '10', '--share-backend', 's3']);
     running.push(second.proc);
     try {
       const again = JSON.parse(readFileSync(second.federationPath, 'utf8')) as Federation;
@@ -186,10 +153,10 @@ describe('intergrid up --share-backend s3', () => {
       const get = await runBuiltCli(['get', cap, '--config', again.grids[1]!.clientConfig, '-o', out]);
       expect(get.code, get.stderr).toBe(0);
       expect(sha(readFileSync(out))).toBe(sha(data));
-      expect(await stopUp(second.proc)).toBe(0);
+      expect(await stopBuiltUp(second.proc)).toBe(0);
       for (const s of again.services) expect(isAlive(s.pid), s.name).toBe(false);
     } finally {
-      await stopUp(second.proc);
+      await stopBuiltUp(second.proc);
     }
   }, 360_000);
 });

@@ -7,16 +7,15 @@
  * both grids; SIGTERM stops every child; running `up` again on the same dir
  * reuses keys and data.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes, createHash, X509Certificate } from 'node:crypto';
 import { credentials, makeGenericClientConstructor, status as grpcStatus, type CallOptions, type ChannelCredentials, type Client, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runBuiltCli, builtCli } from './fixtures/built-cli.js';
+import { runBuiltCli, isAlive, startBuiltUp, stopBuiltUp } from './fixtures/built-cli.js';
 import { EventBus, readNatsCredentialsFile, USAGE_STREAM } from '../../libs/events/index.js';
 
 /** Tries to connect for `ms`; the last error the bus reported, or 'connected'. */
@@ -75,41 +74,10 @@ function counterSum(text: string, name: string, labelPart: string): number {
   return sum;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Starts `intergrid up`, resolves with the process and the path it printed after `ready `. */
-async function startUp(dir: string): Promise<{ proc: ChildProcess; federationPath: string }> {
-  // INTERGRID_LOG_LEVEL=info (the test process runs at warn): the log check below needs the per-call lines, and
-  // finding them proves `up` hands the variable to every child.
-  const proc = spawn(process.execPath, [builtCli(), 'up', '--dir', dir, '--grids', '2', '--servers', '10'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, INTERGRID_LOG_LEVEL: 'info' },
-  });
-  let stderr = '';
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const lines = createInterface({ input: proc.stdout! });
-  const federationPath = await new Promise<string>((resolve, reject) => {
-    lines.on('line', (line) => {
-      const m = /^ready (.+)$/.exec(line);
-      if (m) resolve(m[1]!);
-    });
-    proc.once('exit', (code) => reject(new Error(`intergrid up exited ${code}: ${stderr}`)));
-  });
-  return { proc, federationPath };
-}
-
-async function stopUp(proc: ChildProcess): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  proc.kill('SIGTERM');
-  return exited;
-}
+const upArgs = (dir: string): string[] => ['--dir', dir, '--grids', '2', '--servers', '10'];
+// INTERGRID_LOG_LEVEL=info (the test process runs at warn): the log check below needs the per-call lines, and
+// finding them proves `up` hands the variable to every child.
+const UP_ENV = { INTERGRID_LOG_LEVEL: 'info' };
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
@@ -119,7 +87,7 @@ describe('intergrid up', () => {
 
   it('serves put/get locally and long-distance, survives 7 of 10 servers killed, stops cleanly and restarts on the same data', async () => {
     const gridDir = join(dir, 'g');
-    const first = await startUp(gridDir);
+    const first = await startBuiltUp(upArgs(gridDir), UP_ENV);
     const federation = JSON.parse(readFileSync(first.federationPath, 'utf8')) as Federation;
     const count = (role: string, grid?: string) => federation.services.filter((s) => s.role === role && (!grid || s.name.startsWith(grid + '/'))).length;
     expect(count('clearinghouse')).toBe(1);
@@ -232,11 +200,11 @@ describe('intergrid up', () => {
     expect(getRemote2.code, getRemote2.stderr).toBe(0);
     expect(sha(readFileSync(outRemote2))).toBe(sha(data));
 
-    expect(await stopUp(first.proc)).toBe(0);
+    expect(await stopBuiltUp(first.proc)).toBe(0);
     for (const s of federation.services) expect(isAlive(s.pid)).toBe(false);
 
     // Same dir again: same grid key, the stored shares are still there.
-    const second = await startUp(gridDir);
+    const second = await startBuiltUp(upArgs(gridDir), UP_ENV);
     try {
       const again = JSON.parse(readFileSync(second.federationPath, 'utf8')) as Federation;
       expect(again.grids[0]!.gridManagerPublicKey).toBe(federation.grids[0]!.gridManagerPublicKey);
@@ -249,7 +217,7 @@ describe('intergrid up', () => {
       expect(get3.code, get3.stderr).toBe(0);
       expect(sha(readFileSync(out3))).toBe(sha(data));
     } finally {
-      expect(await stopUp(second.proc)).toBe(0);
+      expect(await stopBuiltUp(second.proc)).toBe(0);
     }
 
     // Every service's log (one JSON line per call among them): no read-cap, no secret key of any key file.

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Browser, BrowserContext, Download, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtCli, runBuiltCli } from './fixtures/built-cli.js';
+import { builtCli, isAlive, runBuiltCli } from './fixtures/built-cli.js';
 import { launchChromium } from './fixtures/browser.js';
 
 interface FederationFile {
@@ -51,15 +51,6 @@ async function stop(proc: ChildProcess | undefined): Promise<void> {
   const exited = new Promise((resolve) => proc.once('exit', resolve));
   proc.kill('SIGTERM');
   await exited;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** SIGTERM to a service of the federation, and wait until it is gone. */
