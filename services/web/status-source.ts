@@ -8,11 +8,11 @@
 import { UnavailableError } from '../../libs/errors/index.js';
 import { clearinghouseReport } from '../cli/status/clearinghouse-report.js';
 import { gridReport } from '../cli/status/grid-report.js';
-import type { AdminTarget } from '../cli/status/service-config.js';
+import { SERVICE_TIMEOUT_MS, type AdminTarget } from '../cli/status/service-config.js';
 import type { StatusSection } from './status-page.js';
 
-/** Deadline of each call to a grid manager or clearinghouse (as `intergrid status`). */
-export const STATUS_TIMEOUT_MS = 5000;
+/** Deadline of each call to a grid manager or clearinghouse: `intergrid status`'s. */
+export const STATUS_TIMEOUT_MS = SERVICE_TIMEOUT_MS;
 /** Certificates expiring within this are listed (`intergrid status`'s default --expiring-within). */
 export const EXPIRING_WITHIN_MS = 7 * 86_400_000;
 /** An error line longer than this is cut. */

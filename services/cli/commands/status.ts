@@ -9,15 +9,13 @@
  */
 import { InvalidArgumentError, UnavailableError } from '../../../libs/errors/index.js';
 import { parseDuration } from './grid.js';
-import { loadAdminTarget, loadServiceTarget, type AdminTarget } from '../status/service-config.js';
+import { loadAdminTarget, loadServiceTarget, SERVICE_TIMEOUT_MS, type AdminTarget } from '../status/service-config.js';
 import { gridReport } from '../status/grid-report.js';
 import { clearinghouseReport } from '../status/clearinghouse-report.js';
 import { renderClearinghouse, renderGrid } from '../status/render.js';
 
 /** Exit code when the report lists at least one problem. */
 export const STATUS_PROBLEMS_EXIT = 4;
-/** Deadline of each call to the service itself. */
-const SERVICE_TIMEOUT_MS = 5000;
 
 export interface StatusOptions {
   config?: string;

@@ -18,6 +18,9 @@ import { ConfigError } from '../../../libs/errors/index.js';
 import { loadGridManagerConfig, loadAdminIdentity, issueGridCertificate, type GridManagerConfig } from '../../grid-manager/index.js';
 import { loadClearinghouseConfig, loadClearinghouseAdmin, CLEARINGHOUSE_GRID, type ClearinghouseConfig } from '../../clearinghouse/index.js';
 
+/** Deadline of each call `intergrid status` (and the web dashboard) makes to the service itself. */
+export const SERVICE_TIMEOUT_MS = 5000;
+
 /** Lifetime of the self-issued certificate: one status run. */
 const SELF_CERTIFICATE_MS = 10 * 60_000;
 
