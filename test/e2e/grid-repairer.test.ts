@@ -1,6 +1,6 @@
 /**
  * The grid's repairer (services/grid-manager/repair-loop.ts, docs/repair.md)
- * on a real grid: storage servers with 4-second leases and a GC every
+ * on a real grid: storage servers with 10-second leases and a GC every
  * 300 ms, a grid manager whose repairer looks for due files every 200 ms.
  * A watched file outlives its uploader's lease (the repairer renews its own
  * without any command) while an unwatched one is collected; a watched file
@@ -19,7 +19,9 @@ import { isIntergridError } from '../../libs/errors/index.js';
 import { SEG, grid, useGrid, download, upload, shareFiles } from './fixtures/client-harness.js';
 import { runBuiltCli } from './fixtures/built-cli.js';
 
-const LEASE_MS = 4_000;
+// Renewed when half has gone: 5 s of slack for a round delayed on a loaded machine (4 s leases
+// expired under CI load, and GC took the watched file).
+const LEASE_MS = 10_000;
 const logs: string[] = [];
 useGrid({
   onGridManagerLog: (m) => void logs.push(m),
@@ -72,7 +74,7 @@ describe('grid repairer', () => {
     expect(rec.verifyCap).toBe(formatCap(toVerifyCap(kept)));
     // The unwatched file's only lease (the uploader's) runs out and GC takes its shares.
     const droppedSi = storageIndexFromReadKey(dropped.readKey);
-    await until('the unwatched file to be collected', async () => grid.servers.flatMap((_, i) => shareFiles(i, droppedSi)).length, (n) => n === 0, 20_000);
+    await until('the unwatched file to be collected', async () => grid.servers.flatMap((_, i) => shareFiles(i, droppedSi)).length, (n) => n === 0, 3 * LEASE_MS);
     // By then the uploader's lease on the watched file expired too (same age): only the repairer's renewals hold it.
     const w = (await watched(kept))!;
     expect(w.lastCheckedAtMs).toBeGreaterThan(0);
