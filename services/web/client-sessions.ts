@@ -2,10 +2,15 @@
  * The web server's connection to its home grid. A GridConnection is a
  * snapshot of the signed directory, so a long-running server reopens it
  * (a fresh directory, a renewed certificate when due) once it is older than
- * `maxAgeMs`; requests in flight keep the one they started with, and it is
- * closed when the last of them ends.
+ * `maxAgeMs`, or at once when a request failed for want of servers;
+ * requests in flight keep the one they started with, and it is closed when
+ * the last of them ends.
  */
 import type { GridConnection } from '../../libs/client/index.js';
+import { isIntergridError, type ErrorCode } from '../../libs/errors/index.js';
+
+/** Failures a fresh directory may cure: servers that moved did not answer, so too few took or gave shares. */
+const STALE_DIRECTORY_CODES: ReadonlySet<ErrorCode> = new Set(['UNAVAILABLE', 'HAPPINESS', 'NOT_ENOUGH_SHARES', 'NOT_FOUND']);
 
 interface Entry {
   conn: Promise<GridConnection>;
@@ -24,8 +29,26 @@ export class ClientSessions {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Runs `fn` with a connection that is at most `maxAgeMs` old when handed out. */
-  async use<T>(fn: (conn: GridConnection) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` with a connection that is at most `maxAgeMs` old when handed
+   * out. When it fails because servers did not answer or were too few, the
+   * connection's directory may be stale (servers restarted elsewhere): it is
+   * retired, and `fn` runs once more on a fresh one if `mayRetry(err)` says
+   * nothing was sent yet.
+   */
+  async use<T>(fn: (conn: GridConnection) => Promise<T>, mayRetry: (err: unknown) => boolean = () => false): Promise<T> {
+    try {
+      return await this.once(fn);
+    } catch (err) {
+      if (!isIntergridError(err) || !STALE_DIRECTORY_CODES.has(err.code) || this.closed) throw err;
+      if (this.current) this.retire(this.current);
+      this.current = undefined;
+      if (!mayRetry(err)) throw err;
+      return this.once(fn);
+    }
+  }
+
+  private async once<T>(fn: (conn: GridConnection) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('the web server is closing');
     const entry = this.entry();
     entry.users++;

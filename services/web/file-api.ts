@@ -71,7 +71,7 @@ export async function handleUpload(ctx: FileApiContext, req: IncomingMessage, re
     } else {
       await spoolForm(req, spool);
     }
-    const result = await ctx.sessions.use((conn) => uploadFile(conn, spool));
+    const result = await ctx.sessions.use((conn) => uploadFile(conn, spool), () => true); // the spool can be sent again
     if (wantsHtml(req)) {
       // A browser's plain form post (no script): a page showing the cap.
       res.writeHead(303, { Location: `/?uploaded=${encodeURIComponent(result.capText)}`, 'Content-Length': 0 });
@@ -178,9 +178,12 @@ export async function handleDownload(ctx: FileApiContext, req: IncomingMessage, 
     if (gone.signal.aborted) throw new ClientGone();
   };
   // What the download saw of the servers: it decides between 502, 503 and 404 (downloadErrorOf).
-  const report = emptyReport();
+  let report = emptyReport();
   try {
-    const result = await ctx.sessions.use((conn) => downloadFile(conn, source, write, { range, report }));
+    const result = await ctx.sessions.use(
+      (conn) => downloadFile(conn, source, write, { range, report: (report = emptyReport()) }),
+      () => !res.headersSent && !gone.signal.aborted, // once a byte went out, no second try
+    );
     if (result.bytes !== range.length) throw new Error(`sent ${result.bytes} of ${range.length} bytes`);
     if (!res.headersSent) res.writeHead(status, headers);
     res.end();
